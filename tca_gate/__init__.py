@@ -1,0 +1,48 @@
+"""tca-gate: grant or refuse access by the tokens a user holds (Token Controlled Access).
+
+>>> from tca_gate import compile_rule
+>>> rule = compile_rule("LTBCOIN=10000&LTBSTAFF=1&stackop_1=OR")
+>>> rule.evaluate({"LTBSTAFF": 100_000_000})
+True
+"""
+
+from ._amounts import SATOSHIS_PER_TOKEN, format_tokens, sat_to_tokens, tokens_to_sat
+from ._clause import OPERATORS, Clause, Op
+from ._compile import compile_rule
+from ._errors import (
+    AmountError,
+    InvalidBalancesError,
+    RuleFormatError,
+    RuleSyntaxError,
+    TcaGateError,
+)
+from ._explain import ClauseResult, Decision, GroupResult
+from ._lint import LINT_CODES, LintWarning
+from ._rule import Rule
+from ._stack import Dialect
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LINT_CODES",
+    "OPERATORS",
+    "SATOSHIS_PER_TOKEN",
+    "AmountError",
+    "Clause",
+    "ClauseResult",
+    "Decision",
+    "Dialect",
+    "GroupResult",
+    "InvalidBalancesError",
+    "LintWarning",
+    "Op",
+    "Rule",
+    "RuleFormatError",
+    "RuleSyntaxError",
+    "TcaGateError",
+    "__version__",
+    "compile_rule",
+    "format_tokens",
+    "sat_to_tokens",
+    "tokens_to_sat",
+]

@@ -1,0 +1,87 @@
+"""Clauses: one comparison of an asset's balance against an amount in base units."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Op(enum.Enum):
+    """A clause's comparison, ``balance OP amount``.
+
+    ``<`` and ``<=`` also need a positive balance (Tokenpass's rule, kept on
+    purpose): "fewer than 10" never matches someone holding none. ``UNKNOWN``
+    is what the ``tokenpass`` dialect makes of an operator it does not know:
+    the clause never passes.
+    """
+
+    GE = ">="
+    GT = ">"
+    EQ = "=="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    UNKNOWN = "?"
+
+    @property
+    def symbol(self) -> str:
+        """The canonical spelling (``==`` for both ``=`` and ``==``)."""
+        return self.value
+
+    def holds(self, balance: int, amount: int) -> bool:
+        """Whether ``balance OP amount`` is true, with Tokenpass's semantics."""
+        match self:
+            case Op.GE:
+                return balance >= amount
+            case Op.GT:
+                return balance > amount
+            case Op.EQ:
+                return balance == amount
+            case Op.NE:
+                return balance != amount
+            case Op.LT:
+                return 0 < balance < amount
+            case Op.LE:
+                return 0 < balance <= amount
+        return False
+
+
+#: Every operator spelling the rule language accepts, with what it means.
+OPERATORS: dict[str, Op] = {
+    ">=": Op.GE,
+    ">": Op.GT,
+    "=": Op.EQ,
+    "==": Op.EQ,
+    "!=": Op.NE,
+    "!": Op.NE,
+    "<": Op.LT,
+    "<=": Op.LE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """``asset OP amount``, the amount in base units (1 token = 10^8).
+
+    ``position`` is where the clause was written in the rule's text (for
+    errors and lint); it takes no part in equality.
+    """
+
+    asset: str
+    amount: int
+    op: Op = Op.GE
+    position: int | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.asset, str) or not self.asset:
+            raise TypeError(f"a clause's asset must be a non-empty str, not {self.asset!r}")
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise TypeError(
+                f"a clause's amount must be an int of base units, not {type(self.amount).__name__}"
+            )
+        if not isinstance(self.op, Op):
+            raise TypeError(f"a clause's op must be an Op, not {self.op!r}")
+
+    def passes(self, balance: int) -> bool:
+        """Whether a holder with ``balance`` base units of the asset meets this clause."""
+        return self.op.holds(balance, self.amount)

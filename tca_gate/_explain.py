@@ -1,0 +1,218 @@
+"""Decisions: why a balance sheet passes a rule or not, in figures and in one sentence."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._amounts import format_tokens
+from ._clause import Clause, Op
+from ._evaluator import reject_balance, reject_mapping
+
+_MAX_ALTERNATIVES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseResult:
+    """One clause against the holder's balance; amounts in base units.
+
+    ``shortfall`` is how many base units the holder must gain (positive) or
+    give up (negative) for the clause to pass: 0 when it passes, ``None`` when
+    no balance could pass it.
+    """
+
+    asset: str
+    op: str
+    required: int
+    actual: int
+    passed: bool
+    shortfall: int | None
+
+    def need(self) -> str:
+        """What the holder lacks for this clause, as words (empty when it passes)."""
+        if self.passed:
+            return ""
+        return _need(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "asset": self.asset,
+            "op": self.op,
+            "required": self.required,
+            "actual": self.actual,
+            "passed": self.passed,
+            "shortfall": self.shortfall,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GroupResult:
+    """One AND group of the rule: it passes when every clause does."""
+
+    index: int
+    passed: bool
+    clauses: tuple[ClauseResult, ...]
+
+    @property
+    def failing(self) -> tuple[ClauseResult, ...]:
+        return tuple(c for c in self.clauses if not c.passed)
+
+    @property
+    def possible(self) -> bool:
+        """Whether some change of holdings could make this group pass."""
+        return all(c.shortfall is not None for c in self.clauses)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "passed": self.passed,
+            "clauses": [c.to_dict() for c in self.clauses],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to "does this balance sheet satisfy this rule?", with the reasons.
+
+    True in a boolean context exactly when ``allowed``.
+    """
+
+    allowed: bool
+    groups: tuple[GroupResult, ...]
+    closest: int | None
+    summary: str
+    rule: str
+    rule_hash: str
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    @property
+    def clauses(self) -> tuple[ClauseResult, ...]:
+        return tuple(c for g in self.groups for c in g.clauses)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "allowed": self.allowed,
+            "summary": self.summary,
+            "rule": self.rule,
+            "rule_hash": self.rule_hash,
+            "closest_group": self.closest,
+            "groups": [g.to_dict() for g in self.groups],
+        }
+
+    def to_json(self, **dumps_options: Any) -> str:
+        return json.dumps(self.to_dict(), **dumps_options)
+
+
+def explain(
+    groups: Sequence[Sequence[Clause]], balances: Mapping[str, int], rule: str, rule_hash: str
+) -> Decision:
+    """Judge ``balances`` against every clause and say what the closest group still needs."""
+    if not isinstance(balances, Mapping):
+        reject_mapping(balances)
+    results: list[GroupResult] = []
+    for index, group in enumerate(groups):
+        clause_results = tuple(_judge(clause, _balance(balances, clause.asset)) for clause in group)
+        results.append(GroupResult(index, all(c.passed for c in clause_results), clause_results))
+    allowed = any(g.passed for g in results)
+    ranked = sorted(results, key=_distance)
+    closest = ranked[0].index if ranked else None
+    return Decision(allowed, tuple(results), closest, _summary(allowed, ranked), rule, rule_hash)
+
+
+def _balance(balances: Mapping[str, int], asset: str) -> int:
+    value = balances.get(asset, 0)
+    if value.__class__ is not int:
+        reject_balance(asset, value)
+    return value
+
+
+def _judge(clause: Clause, actual: int) -> ClauseResult:
+    passed = clause.passes(actual)
+    return ClauseResult(
+        clause.asset,
+        clause.op.symbol,
+        clause.amount,
+        actual,
+        passed,
+        0 if passed else _shortfall(clause.op, clause.amount, actual),
+    )
+
+
+def _shortfall(op: Op, n: int, actual: int) -> int | None:
+    match op:
+        case Op.GE:
+            return n - actual
+        case Op.GT:
+            return n + 1 - actual
+        case Op.EQ:
+            return n - actual
+        case Op.NE:
+            return 1
+        case Op.LT | Op.LE:
+            top = n - 1 if op is Op.LT else n
+            if top < 1:
+                return None
+            return 1 - actual if actual < 1 else top - actual
+    return None
+
+
+def _distance(group: GroupResult) -> tuple[bool, int, int]:
+    return (not group.possible, len(group.failing), group.index)
+
+
+def _summary(allowed: bool, ranked: Sequence[GroupResult]) -> str:
+    if not ranked:
+        return "Denied: the rule has no clauses, so it lets no one in."
+    if allowed:
+        passing = next(g for g in sorted(ranked, key=lambda g: g.index) if g.passed)
+        return "Allowed: holds " + " and ".join(_held(c) for c in passing.clauses) + "."
+    possible = [g for g in ranked if g.possible]
+    if not possible:
+        return "Denied: no holdings can satisfy this rule."
+    needs = [" and ".join(c.need() for c in g.failing) for g in possible[:_MAX_ALTERNATIVES]]
+    more = len(possible) - _MAX_ALTERNATIVES
+    text = "Needs " + ", or ".join(needs)
+    if more > 0:
+        text += f", or one of {more} other way{'s' if more > 1 else ''}"
+    return text + "."
+
+
+def _need(c: ClauseResult) -> str:
+    amount, asset, holds = format_tokens(c.required), c.asset, format_tokens(c.actual)
+    match c.op:
+        case ">=":
+            assert c.shortfall is not None
+            more = " more" if c.actual != 0 else ""
+            return f"{format_tokens(c.shortfall)}{more} {asset}"
+        case ">":
+            return f"more than {amount} {asset}" + (f" (holds {holds})" if c.actual else "")
+        case "==":
+            return f"exactly {amount} {asset} (holds {holds})"
+        case "!=":
+            return f"any amount of {asset} but exactly {amount}"
+        case "<" | "<=":
+            bound = "less than" if c.op == "<" else "at most"
+            if c.actual <= 0:
+                return f"some {asset}, but {bound} {amount}"
+            return f"{bound} {amount} {asset} (holds {holds})"
+    return f"{asset} under an operator the rule does not know"
+
+
+def _held(c: ClauseResult) -> str:
+    amount, asset = format_tokens(c.required), c.asset
+    match c.op:
+        case ">=":
+            return f"at least {amount} {asset}"
+        case ">":
+            return f"more than {amount} {asset}"
+        case "==":
+            return f"exactly {amount} {asset}"
+        case "!=":
+            return f"an amount of {asset} other than {amount}"
+        case "<":
+            return f"some {asset}, less than {amount}"
+    return f"some {asset}, at most {amount}"

@@ -1,0 +1,526 @@
+"""Rule stacks, ``LTBCOIN=10000&LTBSTAFF=1&stackop_1=OR``, read in either dialect.
+
+A stack is a list of asset clauses; ``op_N`` sets clause N's operator and
+``stackop_N=OR`` makes clause N start a new group. The query text is split by
+the grammar's ``query`` entry point; a mapping supplies the same pairs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+from urllib.parse import quote_plus
+
+from lark import Token, Transformer
+
+from ._amounts import MAX_DIGITS
+from ._clause import OPERATORS, Clause, Op
+from ._errors import RuleSyntaxError
+from ._grammar import parser, terminal
+from ._php import php_intval, php_query_pairs, php_urldecode, tokenpass_amount
+
+Dialect = Literal["strict", "tokenpass"]
+Groups = tuple[tuple[Clause, ...], ...]
+
+#: The longest rule text either dialect reads (the deployed server sat behind
+#: URL-length limits far below this).
+MAX_RULE_LENGTH = 1 << 20
+
+#: Keys that carry credentials or transport parameters, never rule content.
+CREDENTIAL_KEYS = frozenset(
+    {
+        "oauth_token",
+        "access_token",
+        "refresh_token",
+        "client_id",
+        "client_secret",
+        "api_token",
+        "api_key",
+        "apikey",
+        "secret",
+        "nonce",
+        "signature",
+        "scope",
+        "state",
+        "redirect_uri",
+        "response_type",
+        "grant_type",
+        "code",
+        "username",
+        "password",
+    }
+)
+
+_FIRST_CLAUSE = ("ASSET=AMOUNT, e.g. LTBCOIN=10000",)
+_OPERATOR_LIST = (">=", ">", "=", "==", "!=", "!", "<", "<=")
+_OPERATOR_TYPOS = {"=>": ">=", "=<": "<=", "<>": "!=", "=!": "!=", "≥": ">=", "≤": "<=", "≠": "!="}
+_ASSET_FORMS = (
+    "an asset name (4 to 12 letters, BTC, XCP, A followed by digits, or PARENT.child)",
+    "op_N",
+    "stackop_N",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """One ``key=value`` of a stack, decoded, with where its key was written."""
+
+    key: str
+    value: str | None
+    position: int
+    value_position: int
+    raw_key_length: int
+    raw_value_length: int
+
+
+@dataclass(frozen=True, slots=True)
+class StackNote:
+    """Something the strict reader noticed that is legal but worth a lint warning."""
+
+    code: str
+    message: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class StackReading:
+    """A stack read into groups, with the text errors and lint point into."""
+
+    groups: Groups
+    text: str
+    notes: tuple[StackNote, ...] = ()
+
+
+class _Segments(Transformer[Token, object]):
+    """Turns the ``query`` parse into ``(key, "=", value)`` token triples and ``&`` tokens."""
+
+    def segment(self, children: list[Token | None]) -> tuple[Token | None, ...]:
+        return tuple(children)
+
+    def query(self, children: list[object]) -> list[object]:
+        return children
+
+
+_SEGMENTS = _Segments()
+
+
+def split_query(text: str) -> list[Pair]:
+    """Split query text the way PHP does (raw ``&``, then the first ``=``), decoding each piece."""
+    pairs: list[Pair] = []
+    start = 0
+    items = parser(_SEGMENTS).parse(text, start="query")
+    assert isinstance(items, list)
+    for item in items:
+        if isinstance(item, Token):  # the "&" between segments
+            start = item.end_pos or 0
+            continue
+        assert isinstance(item, tuple)
+        raw_key, equals, raw_value = item
+        key = php_urldecode(str(raw_key)) if raw_key is not None else ""
+        value_at = (equals.end_pos or 0) if equals is not None else start + len(key)
+        pairs.append(
+            Pair(
+                key=key,
+                value=None if equals is None else php_urldecode(str(raw_value or "")),
+                position=start,
+                value_position=value_at,
+                raw_key_length=len(raw_key or ""),
+                raw_value_length=len(raw_value or ""),
+            )
+        )
+    return pairs
+
+
+def check_length(text: str) -> None:
+    if len(text) > MAX_RULE_LENGTH:
+        raise RuleSyntaxError(
+            f"the rule text is {len(text):,} characters; the limit is {MAX_RULE_LENGTH:,}"
+        )
+
+
+# ---------------------------------------------------------------- tokenpass
+
+
+def read_tokenpass_query(text: str) -> StackReading:
+    """Read a query string exactly as the deployed Tokenpass server did; never refuses content."""
+    check_length(text)
+    return StackReading(_tokenpass_groups(php_query_pairs(text)), text)
+
+
+def read_tokenpass_pairs(pairs: Iterable[tuple[object, object]]) -> StackReading:
+    """Read a mapping as Tokenpass got it: sent by ``http_build_query``, read by ``parse_str``."""
+    text = "&".join(
+        f"{quote_plus(_php_text(key))}={quote_plus(_php_text(value))}"
+        for key, value in pairs
+        if value is not None
+    )
+    return read_tokenpass_query(text)
+
+
+def _php_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _tokenpass_groups(pairs: Sequence[tuple[str, str, int]]) -> Groups:
+    ops: dict[int, str] = {}
+    stackops: dict[int, str] = {}
+    clauses: list[Clause] = []
+    for key, value, position in pairs:
+        pieces = key.split("_")
+        index = php_intval(pieces[1]) if len(pieces) > 1 else 0
+        if pieces[0] == "op":
+            ops[index] = value
+        elif pieces[0] == "stackop":
+            stackops[index] = ascii_upper(value)
+        else:
+            clauses.append(Clause(ascii_upper(key), tokenpass_amount(value), position=position))
+    return group_clauses(
+        [
+            Clause(c.asset, c.amount, OPERATORS.get(ops.get(i, ">="), Op.UNKNOWN), c.position)
+            for i, c in enumerate(clauses)
+        ],
+        {i for i, stackop in stackops.items() if stackop == "OR"},
+    )
+
+
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def ascii_upper(text: str) -> str:
+    """PHP's ``strtoupper``: ASCII letters only (``str.upper`` would also fold ``ß`` to ``SS``)."""
+    return text.translate(_ASCII_UPPER)
+
+
+def group_clauses(clauses: Sequence[Clause], or_at: set[int]) -> Groups:
+    """Clause 0 and each clause with ``stackop=OR`` start a group; the rest join the last one."""
+    groups: list[list[Clause]] = []
+    for index, clause in enumerate(clauses):
+        if index == 0 or index in or_at:
+            groups.append([clause])
+        else:
+            groups[-1].append(clause)
+    return tuple(tuple(group) for group in groups)
+
+
+# ---------------------------------------------------------------- strict
+
+
+def read_strict_query(text: str) -> StackReading:
+    """Read a query string in the strict dialect; any doubt is a ``RuleSyntaxError``."""
+    check_length(text)
+    try:
+        return _StrictReader(text).read(split_query(text))
+    except RuleSyntaxError as error:
+        error.text = text
+        raise
+
+
+def read_strict_pairs(pairs: Iterable[tuple[object, object]]) -> StackReading:
+    """Read a mapping (or list of pairs) in the strict dialect, as if it were a query string."""
+    shown: list[str] = []
+    read: list[Pair] = []
+    offset = 0
+    for index, (key, value) in enumerate(pairs):
+        if not isinstance(key, str):
+            raise RuleSyntaxError(
+                f"rule keys must be str; entry {index} has key {key!r} ({type(key).__name__})"
+            )
+        value_text = _strict_value_text(key, value)
+        read.append(Pair(key, value_text, offset, offset + len(key) + 1, len(key), len(value_text)))
+        shown.append(f"{key}={value_text}")
+        offset += len(shown[-1]) + 1
+    text = "&".join(shown)
+    check_length(text)
+    try:
+        return _StrictReader(text).read(read)
+    except RuleSyntaxError as error:
+        error.text = text
+        raise
+
+
+def _strict_value_text(key: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        advice = " (floats are inexact: pass a str or Decimal)" if isinstance(value, float) else ""
+        raise RuleSyntaxError(
+            f"the value of {key} must be a str, int or Decimal, not {type(value).__name__}{advice}",
+            key=key,
+        )
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise RuleSyntaxError(f"the amount of {key} is {value}, not a number", key=key)
+        return format(value, "f")
+    return str(value)
+
+
+class _StrictReader:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.clauses: list[Clause] = []
+        self.ops: dict[int, tuple[Op, Pair]] = {}
+        self.stackops: dict[int, tuple[str, Pair]] = {}
+        self.seen: dict[str, Pair] = {}
+        self.notes: list[StackNote] = []
+
+    def read(self, pairs: Sequence[Pair]) -> StackReading:
+        if not self.text.strip():
+            raise RuleSyntaxError("the rule is empty", expected=_FIRST_CLAUSE)
+        for number, pair in enumerate(pairs):
+            self._read_pair(pair, number, len(pairs))
+        count = len(self.clauses)
+        if not count:
+            raise RuleSyntaxError("the rule has no clauses", expected=_FIRST_CLAUSE)
+        for kind, entries in (("op", self.ops), ("stackop", self.stackops)):
+            for index, (_, pair) in entries.items():
+                if index >= count:
+                    raise self._error(
+                        f"{pair.key} refers to clause {index}, but the rule has "
+                        f"{_clauses(count)} (numbered from 0)",
+                        pair,
+                        expected=tuple(f"{kind}_{i}" for i in range(min(count, 5))),
+                    )
+        clauses = [
+            Clause(c.asset, c.amount, self.ops[i][0] if i in self.ops else Op.GE, c.position)
+            for i, c in enumerate(self.clauses)
+        ]
+        or_at = {i for i, (stackop, _) in self.stackops.items() if stackop == "OR"}
+        return StackReading(group_clauses(clauses, or_at), self.text, tuple(self.notes))
+
+    def _error(
+        self,
+        message: str,
+        pair: Pair,
+        *,
+        at_value: bool = False,
+        expected: Sequence[str] = (),
+        hint: str | None = None,
+    ) -> RuleSyntaxError:
+        return RuleSyntaxError(
+            message,
+            text=self.text,
+            position=pair.value_position if at_value else pair.position,
+            length=(pair.raw_value_length if at_value else pair.raw_key_length),
+            key=pair.key or None,
+            expected=expected,
+            hint=hint,
+        )
+
+    def _read_pair(self, pair: Pair, number: int, total: int) -> None:
+        key, value = pair.key, pair.value
+        if not key and value is None:
+            where = (
+                "the rule starts with '&'"
+                if number == 0
+                else "the rule ends with '&'"
+                if number == total - 1
+                else "two '&' in a row"
+            )
+            raise self._error(f"empty entry: {where}", pair, expected=("ASSET=AMOUNT",))
+        if not key:
+            raise self._error("a value with no key before its '='", pair, expected=_ASSET_FORMS)
+        previous = self.seen.get(key)
+        if previous is not None:
+            raise self._error(
+                f"{key} appears twice (first at character {previous.position}); "
+                "a query string keeps only the last value, so the first would be lost",
+                pair,
+                hint="to test an asset in two clauses, write its name in another case "
+                "(LTBCOIN, then ltbcoin) or use a readable expression",
+            )
+        self.seen[key] = pair
+        if terminal("OP_KEY").fullmatch(key):
+            self._read_op(pair, int(key.partition("_")[2]))
+        elif terminal("STACKOP_KEY").fullmatch(key):
+            self._read_stackop(pair, int(key.partition("_")[2]))
+        else:
+            self._read_clause(pair)
+
+    def _read_op(self, pair: Pair, index: int) -> None:
+        if index in self.ops:
+            raise self._error(
+                f"{pair.key} sets the operator of clause {index} again "
+                f"(first by {self.ops[index][1].key})",
+                pair,
+            )
+        value = pair.value
+        if value is None or not terminal("OPERATOR").fullmatch(value):
+            shown = "nothing" if not value else repr(value)
+            typo = _OPERATOR_TYPOS.get((value or "").strip())
+            raise self._error(
+                f"{pair.key} must be an operator, not {shown}",
+                pair,
+                at_value=value is not None,
+                expected=_OPERATOR_LIST,
+                hint=f"did you mean {typo}?" if typo else None,
+            )
+        self.ops[index] = (OPERATORS[value], pair)
+
+    def _read_stackop(self, pair: Pair, index: int) -> None:
+        if index in self.stackops:
+            raise self._error(
+                f"{pair.key} sets the stack operator of clause {index} again "
+                f"(first by {self.stackops[index][1].key})",
+                pair,
+            )
+        value = pair.value
+        if value is None or not terminal("STACKOP").fullmatch(value):
+            shown = "nothing" if not value else repr(value)
+            raise self._error(
+                f"{pair.key} must be AND or OR, not {shown}",
+                pair,
+                at_value=value is not None,
+                expected=("AND", "OR"),
+                hint="write it without spaces" if value and value.strip() != value else None,
+            )
+        if index == 0:
+            self.notes.append(
+                StackNote(
+                    "stackop-0",
+                    f"{pair.key} has no effect: clause 0 always starts the first group",
+                    pair.position,
+                )
+            )
+        self.stackops[index] = (value.upper(), pair)
+
+    def _read_clause(self, pair: Pair) -> None:
+        key = pair.key
+        if key.lower() in CREDENTIAL_KEYS:
+            raise self._error(
+                f"{key} is a credential or transport parameter, not part of a rule",
+                pair,
+                hint=f"pass {key} separately from the rule",
+            )
+        asset = strict_asset(key)
+        if asset is None:
+            raise self._error(
+                f"{key!r} is not {asset_problem(key)}",
+                pair,
+                expected=_ASSET_FORMS,
+                hint=_key_hint(key),
+            )
+        if pair.value is None:
+            raise self._error(
+                f"{key} has no amount",
+                pair,
+                expected=(f"{key}=AMOUNT, e.g. {key}=1",),
+                hint="a bare asset name is not a rule; write the amount it needs",
+            )
+        amount = strict_amount(pair.value)
+        if amount is None:
+            problem, hint = amount_problem(pair.value)
+            raise self._error(
+                f"the amount of {key} must be a plain decimal number, not {problem}",
+                pair,
+                at_value=True,
+                expected=AMOUNT_EXPECTED,
+                hint=hint,
+            )
+        self.clauses.append(Clause(asset, amount, position=pair.position))
+
+
+def _clauses(count: int) -> str:
+    return "1 clause" if count == 1 else f"{count} clauses"
+
+
+# ----------------------------------------------------- shared by the strict forms
+
+
+def strict_asset(name: str) -> str | None:
+    """The canonical form of a Counterparty asset name, or ``None`` when it is not one."""
+    if terminal("NATIVE_ASSET").fullmatch(name) or terminal("NAMED_ASSET").fullmatch(name):
+        return name.upper()
+    if terminal("NUMERIC_ASSET").fullmatch(name):
+        return name.upper()
+    if terminal("SUBASSET").fullmatch(name) and not name.endswith(".") and ".." not in name:
+        parent, _, child = name.partition(".")
+        return f"{parent.upper()}.{child}"
+    return None
+
+
+def asset_problem(name: str) -> str:
+    """Why ``name`` is not an asset name, as the end of "… is not …"."""
+    parent = name.partition(".")[0]
+    if "." in name and strict_asset(parent) is not None:
+        return "a subasset name: the part after the '.' takes letters, digits and . - _ @ !"
+    if parent.isalpha() and parent.isascii():
+        return f"an asset name: named assets have 4 to 12 letters ({parent} has {len(parent)})"
+    return "an asset name: asset names are letters (4 to 12), BTC, XCP, or A followed by digits"
+
+
+def _key_hint(key: str) -> str | None:
+    lowered = key.lower()
+    if any(mark in key for mark in " <>!") or lowered.endswith((" and", " or")):
+        return "readable expressions join comparisons with 'and' / 'or', not '&'"
+    digits = re.search(r"[0-9]+", key)
+    index = digits.group() if digits else "1"
+    candidates = [f"op_{index}", f"stackop_{index}"]
+    squashed = re.sub(r"[^a-z]", "", lowered)
+    if squashed.startswith(("stackop", "stack")):
+        return f"did you mean stackop_{index}?"
+    if squashed.startswith("op") and len(squashed) <= 3:
+        return f"did you mean op_{index}?"
+    close = difflib.get_close_matches(lowered, candidates, n=1, cutoff=0.6)
+    return f"did you mean {close[0]}?" if close else None
+
+
+AMOUNT_EXPECTED = ("a decimal amount of tokens with at most 8 decimal places, e.g. 10000 or 0.5",)
+
+
+def strict_amount(value: str) -> int | None:
+    """A strict amount (plain decimal, at most 8 places) in base units, or ``None``."""
+    if not terminal("AMOUNT").fullmatch(value):
+        return None
+    whole, _, fraction = value.partition(".")
+    if len(whole) > MAX_DIGITS:
+        return None
+    return int(whole) * 100_000_000 + int(fraction.ljust(8, "0") or "0")
+
+
+def amount_problem(value: str) -> tuple[str, str | None]:
+    """What is wrong with an amount the strict dialect refused, and how to write it instead."""
+    stripped = value.strip()
+    if not stripped:
+        return "nothing", None
+    if stripped != value:
+        return f"{value!r}, which has spaces", f"write {stripped}"
+    if re.fullmatch(r"[0-9]+(\.[0-9]*)?", stripped):
+        return f"an amount with more than {MAX_DIGITS} digits before the decimal point", None
+    if stripped[0] == "-":
+        return f"{value!r}: amounts have no sign; a rule cannot ask for a negative balance", None
+    if stripped[0] == "+":
+        return f"{value!r}: amounts have no sign", f"write {stripped[1:]}"
+    if re.fullmatch(r"[0-9]*\.[0-9]{9,}", stripped):
+        return f"{value!r}, which has more than 8 decimal places (1 satoshi is 0.00000001)", None
+    if re.fullmatch(r"[0-9][0-9,_ ']*(\.[0-9]*)?", stripped):
+        plain = re.sub(r"[,_ ']", "", stripped)
+        return f"{value!r}: amounts take no digit separators", f"write {plain}"
+    if re.fullmatch(r"[0-9]*\.?[0-9]+[eE][+-]?[0-9]{1,2}", stripped):
+        return f"{value!r}: amounts take no exponent", f"write {format(Decimal(stripped), 'f')}"
+    if re.fullmatch(r"\.[0-9]+", stripped):
+        return f"{value!r}: an amount starts with a digit", f"write 0{stripped}"
+    if re.fullmatch(r"[0-9]+\.", stripped):
+        return f"{value!r}: a decimal point needs digits after it", f"write {stripped[:-1]}"
+    return repr(value), None
+
+
+def pairs_of(rule: Mapping[object, object] | Iterable[object]) -> tuple[tuple[object, object], ...]:
+    """A mapping's items, or a sequence of ``(key, value)`` pairs, checked for shape."""
+    if isinstance(rule, Mapping):
+        return tuple(rule.items())
+    pairs: list[tuple[object, object]] = []
+    for index, item in enumerate(rule):
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise RuleSyntaxError(
+                f"a rule given as a list must hold (key, value) pairs; entry {index} is {item!r}"
+            )
+        pairs.append((item[0], item[1]))
+    return tuple(pairs)

@@ -1,0 +1,14 @@
+"""Shared test helpers: fixtures are data files under tests/fixtures."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load_toml(name: str) -> dict[str, Any]:
+    with (FIXTURES / name).open("rb") as handle:
+        return tomllib.load(handle)

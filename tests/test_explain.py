@@ -1,0 +1,103 @@
+"""Decisions: per-clause figures, the closest group, and a sentence a person can act on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tca_gate import Decision, compile_rule
+
+T = 100_000_000
+
+
+def test_the_issue_example_sentence() -> None:
+    rule = compile_rule("LTBCOIN >= 10000 or TOKENLY >= 1")
+    decision = rule.explain({"LTBCOIN": 8_800 * T})
+    assert decision.summary == "Needs 1,200 more LTBCOIN, or 1 TOKENLY."
+    assert not decision
+    assert decision.allowed is False
+
+
+def test_every_clause_and_group_is_reported() -> None:
+    rule = compile_rule("LTBCOIN=10000&LTBSTAFF=1&TOKENLY=1&stackop_2=OR")
+    decision = rule.explain({"LTBCOIN": 10_000 * T})
+    assert [g.passed for g in decision.groups] == [False, False]
+    first = decision.groups[0].clauses
+    assert [(c.asset, c.op, c.required, c.actual, c.passed, c.shortfall) for c in first] == [
+        ("LTBCOIN", ">=", 10_000 * T, 10_000 * T, True, 0),
+        ("LTBSTAFF", ">=", T, 0, False, T),
+    ]
+    assert decision.closest == 0
+    assert decision.summary == "Needs 1 LTBSTAFF, or 1 TOKENLY."
+
+
+def test_closest_group_has_the_fewest_failing_clauses() -> None:
+    rule = compile_rule("AAAA >= 1 and BBBB >= 1 and CCCC >= 1 or DDDD >= 5 and EEEE >= 5")
+    decision = rule.explain({"AAAA": T, "DDDD": 5 * T})
+    assert decision.closest == 1
+    assert decision.summary == "Needs 5 EEEE, or 1 BBBB and 1 CCCC."
+
+
+def test_allowed_decision_says_what_was_held() -> None:
+    decision = compile_rule("LTBCOIN=10000&LTBSTAFF=1&stackop_1=OR").explain({"LTBSTAFF": T})
+    assert decision
+    assert decision.summary == "Allowed: holds at least 1 LTBSTAFF."
+    assert decision.closest == 1
+
+
+@pytest.mark.parametrize(
+    ("rule", "balance", "need", "shortfall"),
+    [
+        ("LTBCOIN > 10", 10 * T, "more than 10 LTBCOIN (holds 10)", 1),
+        ("LTBCOIN == 10", 12 * T, "exactly 10 LTBCOIN (holds 12)", -2 * T),
+        ("LTBCOIN != 10", 10 * T, "any amount of LTBCOIN but exactly 10", 1),
+        ("LTBCOIN < 10", 0, "some LTBCOIN, but less than 10", 1),
+        ("LTBCOIN < 10", 15 * T, "less than 10 LTBCOIN (holds 15)", -(5 * T + 1)),
+        ("LTBCOIN <= 10", 15 * T, "at most 10 LTBCOIN (holds 15)", -5 * T),
+        ("LTBCOIN >= 0.5", 25_000_000, "0.25 more LTBCOIN", 25_000_000),
+        ("LTBCOIN >= 1", -2 * T, "3 more LTBCOIN", 3 * T),
+    ],
+)
+def test_needs_read_naturally_for_every_operator(
+    rule: str, balance: int, need: str, shortfall: int
+) -> None:
+    decision = compile_rule(rule).explain({"LTBCOIN": balance})
+    (clause,) = decision.clauses
+    assert clause.need() == need
+    assert clause.shortfall == shortfall
+    assert decision.summary == f"Needs {need}."
+
+
+def test_impossible_groups_are_not_offered() -> None:
+    rule = compile_rule("LTBCOIN < 0.00000001 or TOKENLY >= 1")
+    decision = rule.explain({})
+    assert decision.summary == "Needs 1 TOKENLY."
+    assert decision.closest == 1
+    only_impossible = compile_rule("LTBCOIN=0&op_0=<=").explain({})
+    assert only_impossible.summary == "Denied: no holdings can satisfy this rule."
+
+
+def test_many_alternatives_are_summarised() -> None:
+    rule = compile_rule(" or ".join(f"A{i} >= {i + 1}" for i in range(6)))
+    assert rule.explain({}).summary == "Needs 1 A0, or 2 A1, or 3 A2, or one of 3 other ways."
+
+
+def test_decision_serialises_to_json() -> None:
+    rule = compile_rule("LTBCOIN=10000&TOKENLY=1&stackop_1=OR")
+    decision = rule.explain({"LTBCOIN": 8_800 * T})
+    data = json.loads(decision.to_json())
+    assert data["allowed"] is False
+    assert data["summary"] == decision.summary
+    assert data["rule"] == "LTBCOIN >= 10000 or TOKENLY >= 1"
+    assert data["rule_hash"] == rule.semantic_hash
+    assert data["closest_group"] == 0
+    assert data["groups"][0]["clauses"][0] == {
+        "asset": "LTBCOIN",
+        "op": ">=",
+        "required": 10_000 * T,
+        "actual": 8_800 * T,
+        "passed": False,
+        "shortfall": 1_200 * T,
+    }
+    assert isinstance(decision, Decision)

@@ -1,0 +1,132 @@
+"""Canonical text: to_query / to_expr round-trip, and the semantic hash."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tca_gate import Clause, Op, Rule, RuleFormatError, compile_rule
+
+ASSETS = ["LTBCOIN", "TOKENLY", "BTC", "A12345", "PEPE.Rare", "XCP"]
+STRICT_OPS = [op for op in Op if op is not Op.UNKNOWN]
+clauses = st.builds(
+    Clause,
+    asset=st.sampled_from(ASSETS),
+    amount=st.integers(0, 10**20),
+    op=st.sampled_from(STRICT_OPS),
+)
+rules = st.lists(st.lists(clauses, min_size=1, max_size=4), min_size=1, max_size=4).map(Rule)
+
+
+def spellable(rule: Rule) -> bool:
+    """Whether a query string can spell every repeat apart (A12345 has only two spellings)."""
+    return sum(c.asset == "A12345" for c in rule.clauses) <= 2
+
+
+@given(rules)
+def test_query_text_round_trips(rule: Rule) -> None:
+    if not spellable(rule):
+        with pytest.raises(RuleFormatError, match="spell apart"):
+            rule.to_query()
+        return
+    assert compile_rule(rule.to_query()) == rule
+    assert compile_rule(rule.to_pairs()) == rule
+
+
+@given(rules)
+def test_expression_text_round_trips(rule: Rule) -> None:
+    assert compile_rule(rule.to_expr()) == rule
+
+
+@given(rules.filter(spellable))
+def test_canonical_text_is_a_fixed_point(rule: Rule) -> None:
+    query = rule.to_query()
+    assert compile_rule(query).to_query() == query
+    assert compile_rule(rule.to_expr()).to_expr() == rule.to_expr()
+
+
+def test_canonical_forms() -> None:
+    rule = compile_rule("ltbcoin=10000.50&LTBSTAFF=1&op_1==&stackOp_1=or")
+    assert rule.to_query() == "LTBCOIN=10000.5&LTBSTAFF=1&op_1===&stackop_1=OR"
+    assert rule.to_expr() == "LTBCOIN >= 10000.5 or LTBSTAFF == 1"
+    assert rule.to_pairs()[-1] == ("stackop_1", "OR")
+    assert str(rule) == rule.to_expr()
+    assert repr(rule) == "Rule('LTBCOIN >= 10000.5 or LTBSTAFF == 1')"
+
+
+def test_repeated_assets_get_distinct_spellings() -> None:
+    rule = compile_rule("(LTBCOIN >= 1 or BTC >= 1) and (LTBCOIN >= 5 or TOKENLY >= 1)")
+    assert rule.to_query() == (
+        "LTBCOIN=1&ltbcoin=5&lTBCOIN=1&TOKENLY=1&BTC=1&LtBCOIN=5&btc=1&tokenly=1"
+        "&stackop_2=OR&stackop_4=OR&stackop_6=OR"
+    )
+    assert compile_rule(rule.to_query()) == rule
+
+
+def test_numeric_assets_run_out_of_spellings_clearly() -> None:
+    rule = Rule([[Clause("A12345", 1)], [Clause("A12345", 2)], [Clause("A12345", 3)]])
+    with pytest.raises(RuleFormatError, match="to_expr"):
+        rule.to_query()
+    assert compile_rule(rule.to_expr()) == rule
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["LTBCOIN=10000&stackOp_1=OR", "A=5", "LTBCOIN=1&op_0=~", "LTBCOIN=-1", "LTBCOIN=1e400"],
+)
+def test_rules_strict_text_cannot_write_say_why(text: str) -> None:
+    rule = compile_rule(text, dialect="tokenpass")
+    with pytest.raises(RuleFormatError):
+        rule.to_expr()
+    with pytest.raises(RuleFormatError):
+        rule.to_query()
+    assert repr(rule).startswith("Rule(")
+
+
+def test_empty_rule_has_no_text_form() -> None:
+    with pytest.raises(RuleFormatError, match="no clauses"):
+        Rule([]).to_query()
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("LTBCOIN=10&TOKENLY=1", "TOKENLY >= 1 and LTBCOIN >= 10"),
+        ("LTBCOIN=10&TOKENLY=1&stackop_1=OR", "TOKENLY >= 1 or LTBCOIN >= 10"),
+        ("LTBCOIN=10&op_0=>", "LTBCOIN >= 10.00000001"),
+        ("LTBCOIN=10&op_0=!", "LTBCOIN != 10"),
+        ("LTBCOIN=10&op_0==", "LTBCOIN == 10 and LTBCOIN >= 1"),
+        ("LTBCOIN >= 10", "LTBCOIN >= 10 and LTBCOIN >= 5"),
+        ("LTBCOIN >= 10", "LTBCOIN >= 10 or LTBCOIN >= 20 and TOKENLY >= 1"),
+        ("LTBCOIN >= 10", "LTBCOIN >= 10 or LTBCOIN > 10 and LTBCOIN < 5"),
+        ("LTBCOIN < 3", "LTBCOIN <= 2.99999999"),
+        ("LTBCOIN < 3 and LTBCOIN != 0.00000001", "LTBCOIN <= 2.99999999 and LTBCOIN > 0.00000001"),
+    ],
+)
+def test_equivalent_rules_share_a_semantic_hash(first: str, second: str) -> None:
+    assert compile_rule(first).semantic_hash == compile_rule(second).semantic_hash
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("LTBCOIN=10", "LTBCOIN=10.00000001"),
+        ("LTBCOIN=10&TOKENLY=1", "LTBCOIN=10&TOKENLY=1&stackop_1=OR"),
+        ("LTBCOIN >= 10", "LTBCOIN > 10"),
+        ("LTBCOIN < 10", "LTBCOIN <= 10"),
+        ("LTBCOIN >= 0", "TOKENLY >= 0"),
+    ],
+)
+def test_different_rules_have_different_hashes(first: str, second: str) -> None:
+    assert compile_rule(first).semantic_hash != compile_rule(second).semantic_hash
+
+
+def test_semantic_hash_is_stable_across_runs() -> None:
+    rule = compile_rule("LTBCOIN=10000&LTBSTAFF=1&stackop_1=OR")
+    assert rule.semantic_hash == "tca1:" + rule.semantic_hash.removeprefix("tca1:")
+    assert len(rule.semantic_hash) == 37
+    assert rule.semantic_hash == STABLE_HASH
+
+
+STABLE_HASH = compile_rule("LTBSTAFF >= 1 or LTBCOIN >= 10000").semantic_hash

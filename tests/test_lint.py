@@ -1,0 +1,78 @@
+"""Lint: each warning the spec lists, with its code, message and position."""
+
+from __future__ import annotations
+
+import pytest
+
+from tca_gate import LINT_CODES, compile_rule
+
+
+def codes(text: str, dialect: str = "strict") -> list[tuple[str, int | None]]:
+    return [(w.code, w.position) for w in compile_rule(text, dialect=dialect).lint()]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("LTBCOIN=10000", []),
+        ("LTBCOIN=0", [("always-true", 0)]),
+        ("TOKENLY=1&LTBCOIN=0&op_1=<", [("never-true", 10)]),
+        ("TOKENLY=1&LTBCOIN=0&op_1=<=", [("never-true", 10)]),
+        ("TOKENLY=1&LTBCOIN=0.00000001&op_1=<", [("never-true", 10)]),
+        ("LTBCOIN=10&op_0=<", [("positive-only", 0)]),
+        ("LTBCOIN=10&LTBCOIN=5&op_0=>&op_1=<", None),  # duplicate key: refused, see below
+        ("LTBCOIN=10&ltbcoin=5&op_0=>&op_1=<", [("contradiction", 0), ("positive-only", 11)]),
+        ("LTBCOIN=10&ltbcoin=10", [("duplicate", 11)]),
+        ("LTBCOIN=10&ltbcoin=5", [("shadowed", 11)]),
+        ("LTBCOIN=5&TOKENLY=1&stackop_0=OR", [("stackop-0", 20)]),
+        ("LTBCOIN=10&ltbcoin=20&TOKENLY=1&stackop_1=OR", [("shadowed", 11)]),
+        ("LTBCOIN=10&TOKENLY=1&ltbcoin=20&stackop_2=OR", []),
+        ("LTBCOIN=10&stackOp_1=OR&TOKENLY=1", [("dialect-mismatch", 11)]),
+        ("LTBCOIN=10&OP_0=<", [("positive-only", 0), ("dialect-mismatch", 11)]),
+        ("PEPE.rare=1", [("dialect-mismatch", 0)]),
+        ("LTBCOIN=123456789012.12345678", [("dialect-mismatch", 0)]),
+    ],
+)
+def test_strict_warnings(text: str, expected: list[tuple[str, int]] | None) -> None:
+    if expected is None:
+        with pytest.raises(ValueError, match="appears twice"):
+            compile_rule(text)
+        return
+    assert codes(text) == expected
+
+
+def test_expression_warnings_point_at_the_clause() -> None:
+    text = "LTBCOIN >= 0 or TOKENLY > 10 and TOKENLY < 5"
+    assert codes(text) == [("always-true", 0), ("contradiction", 16), ("positive-only", 33)]
+
+
+def test_group_covered_by_another_group() -> None:
+    found = compile_rule("LTBCOIN >= 10 or LTBCOIN >= 20 and TOKENLY >= 1").lint()
+    assert [(w.code, w.position) for w in found] == [("shadowed", 17)]
+    assert "group 1 can only pass when group 0 passes" in found[0].message
+
+
+def test_tokenpass_dialect_lint_explains_what_the_server_did() -> None:
+    text = "LTBCOIN=10000&LTBSTAFF=1&op_0=>stackop_1=OR&oauth_token=abc&C=1,000"
+    found = compile_rule(text, dialect="tokenpass").lint()
+    messages = {w.message for w in found if w.code == "dialect-mismatch"}
+    unknown_op = "Tokenpass does not know the operator '>stackop_1=OR': the clause never passes"
+    assert unknown_op in messages
+    assert "Tokenpass reads oauth_token as a clause on an asset named OAUTH_TOKEN" in messages
+    assert "Tokenpass reads the amount '1,000' of C as 1" in messages
+    assert ("never-true", text.index("LTBCOIN")) in [(w.code, w.position) for w in found]
+
+
+def test_every_reported_code_is_documented() -> None:
+    texts = [
+        "LTBCOIN=0&TOKENLY=0&op_1=<&stackop_0=OR&BITCORN=5&op_2=<&PEPE.x=1",
+        "LTBCOIN >= 10 and LTBCOIN >= 10 and LTBCOIN >= 5 or TOKENLY > 3 and TOKENLY < 2",
+    ]
+    seen = {w.code for text in texts for w in compile_rule(text).lint()}
+    assert seen <= set(LINT_CODES)
+    assert len(seen) >= 7
+
+
+def test_warnings_render_with_code_and_position() -> None:
+    (warning,) = compile_rule("LTBCOIN=0").lint()
+    assert str(warning) == "always-true: LTBCOIN >= 0 passes for every holder (at character 0)"

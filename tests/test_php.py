@@ -1,0 +1,227 @@
+"""The PHP primitives against vectors recorded from real PHP (no PHP needed here).
+
+The vectors come from ``tests/fixtures/php/make_vectors.php`` run under PHP 8.2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tca_gate._php import (
+    MAX_INPUT_NESTING_LEVEL,
+    MAX_INPUT_VARS,
+    php_floatval,
+    php_intval,
+    php_query_pairs,
+    php_round,
+    php_urldecode,
+    tokenpass_amount,
+)
+
+VECTORS: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "fixtures" / "php" / "vectors.json").read_text(encoding="utf-8")
+)
+
+
+def text(value: str | dict[str, str]) -> str:
+    """A recorded PHP string as the ``str`` the Python functions use."""
+    if isinstance(value, str):
+        return value
+    return bytes.fromhex(value["hex"]).decode("utf-8", "surrogateescape")
+
+
+def bits(value: float) -> bytes:
+    """The exact bit pattern, so -0.0 and 0.0 differ."""
+    return struct.pack("<d", value)
+
+
+def params(name: str) -> list[Any]:
+    return [pytest.param(*row, id=f"{name}-{i}") for i, row in enumerate(VECTORS[name])]
+
+
+def test_vectors_are_from_php_8_2_64_bit() -> None:
+    assert VECTORS["php_version"].startswith("8.2.")
+    assert VECTORS["php_int_size"] == 8
+    assert VECTORS["ini"]["max_input_vars"] == str(MAX_INPUT_VARS)
+    assert VECTORS["ini"]["max_input_nesting_level"] == str(MAX_INPUT_NESTING_LEVEL)
+    for name in ("urldecode", "parse_str", "intval", "floatval", "amount", "round"):
+        assert len(VECTORS[name]) >= 250, name
+
+
+# --------------------------------------------------------------- vectors
+
+
+@pytest.mark.parametrize(("given_text", "expected"), params("urldecode"))
+def test_urldecode_vectors(given_text: Any, expected: Any) -> None:
+    assert php_urldecode(text(given_text)) == text(expected)
+
+
+@pytest.mark.parametrize(("query", "expected"), params("parse_str"))
+def test_parse_str_vectors(query: Any, expected: list[list[Any]]) -> None:
+    # Keys PHP turned into arrays are recorded with value null; the flat
+    # reading leaves them out and keeps PHP's order for the rest.
+    flat = [(text(key), text(value)) for key, value in expected if value is not None]
+    assert [(key, value) for key, value, _ in php_query_pairs(text(query))] == flat
+
+
+@pytest.mark.parametrize(("given_text", "expected"), params("intval"))
+def test_intval_vectors(given_text: Any, expected: int) -> None:
+    assert php_intval(text(given_text)) == expected
+
+
+@pytest.mark.parametrize(("given_text", "expected"), params("floatval"))
+def test_floatval_vectors(given_text: Any, expected: str) -> None:
+    assert bits(php_floatval(text(given_text))) == bits(float(expected))
+
+
+@pytest.mark.parametrize(("given_text", "expected"), params("amount"))
+def test_amount_vectors(given_text: Any, expected: str) -> None:
+    value = text(given_text)
+    php = float(expected)
+    assert bits(php_round(php_floatval(value) * 100000000)) == bits(php)
+    if math.isinf(php):
+        assert tokenpass_amount(value) == (2**1024 if php > 0 else -(2**1024))
+    else:
+        assert tokenpass_amount(value) == int(php)
+
+
+@pytest.mark.parametrize(("given_text", "expected"), params("round"))
+def test_round_vectors(given_text: str, expected: str) -> None:
+    assert bits(php_round(float(given_text))) == bits(float(expected))
+
+
+# ---------------------------------------------------------- the spec's examples
+
+
+@pytest.mark.parametrize(
+    ("given_text", "expected"),
+    [("1x", 1), ("1e2", 100), ("1.9", 1), ("abc", 0), (" 12", 12), ("", 0)],
+)
+def test_intval_examples(given_text: str, expected: int) -> None:
+    assert php_intval(given_text) == expected
+
+
+def test_intval_saturates_on_64_bit() -> None:
+    assert php_intval("9223372036854775808") == 2**63 - 1
+    assert php_intval("-9223372036854775809") == -(2**63)
+    assert php_intval("1e19") == 2**63 - 1
+    assert php_intval("1e400") == 0  # PHP: non-finite doubles become 0
+    # PHP's exponent-sign slip: the overflow check reads one digit late.
+    assert php_intval("9223372036854775808e+") == -(2**63)
+
+
+@pytest.mark.parametrize(
+    ("given_text", "expected"),
+    [
+        ("5abc", 5.0),
+        ("1e3", 1000.0),
+        ("1,000", 1.0),
+        ("abc", 0.0),
+        (".5", 0.5),
+        ("-2", -2.0),
+        ("1e400", math.inf),
+        ("-1e400", -math.inf),
+        (" \t\n\r\v\f7", 7.0),
+        ("inf", 0.0),
+        ("nan", 0.0),
+        ("1_000", 1.0),
+        ("0x1A", 0.0),
+    ],
+)
+def test_floatval_examples(given_text: str, expected: float) -> None:
+    assert php_floatval(given_text) == expected
+
+
+def test_floatval_caps_the_exponent_like_zend_strtod() -> None:
+    assert php_floatval("1" + "0" * 20000 + "e-20000") == 10.0
+
+
+def test_round_pre_rounds_to_15_digits() -> None:
+    product = php_floatval("0.000000025") * 100000000
+    assert php_round(product) == 3.0
+    assert round(product) == 2  # Python's own round differs
+    assert php_round(0.49999999999999994) == 1.0
+    assert php_round(-2.5) == -3.0
+    assert math.copysign(1, php_round(-0.3)) == -1
+    assert php_round(1e15 + 0.5) == 1e15 + 0.5
+    assert math.isnan(php_round(math.nan))
+    assert php_round(-math.inf) == -math.inf
+
+
+def test_tokenpass_amount() -> None:
+    assert tokenpass_amount("0.000000025") == 3
+    assert tokenpass_amount("1") == 100000000
+    assert tokenpass_amount("abc") == 0
+    assert tokenpass_amount("-0") == 0
+    assert tokenpass_amount("1e400") == 2**1024
+    assert tokenpass_amount("-1e400") == -(2**1024)
+    assert tokenpass_amount("1.7976931348623157e308") == 2**1024  # * 1e8 overflows
+    assert tokenpass_amount("1e300") == int(1e308)
+
+
+def test_urldecode_examples() -> None:
+    assert php_urldecode("a+b%20c") == "a b c"
+    assert php_urldecode("100%") == "100%"
+    assert php_urldecode("%zz%4") == "%zz%4"
+    assert php_urldecode("%C3%A9") == "é"
+    assert php_urldecode("%FF") == "\udcff"
+    assert php_urldecode("%2B") == "+"
+
+
+def test_repeated_key_keeps_first_position_and_last_value() -> None:
+    assert php_query_pairs("a=1&b=2&a=3") == [("a", "3", 0), ("b", "2", 4)]
+
+
+def test_dots_and_spaces_in_keys_become_underscores() -> None:
+    assert php_query_pairs("a.b=1&c d=2&+e=3") == [("a_b", "1", 0), ("c_d", "2", 6), ("e", "3", 12)]
+
+
+def test_query_pairs_php_details() -> None:
+    assert php_query_pairs("&&a&=1&b==c&") == [("a", "", 2), ("b", "=c", 7)]
+    assert php_query_pairs("a[b=1&c[d]=2&c=3") == [("a_b", "1", 0), ("c", "3", 6)]
+    assert php_query_pairs("c=3&c[d]=2") == []
+    assert php_query_pairs("a%00b=1&x=1\x00&y=2") == [("a", "1", 0), ("x", "1", 8)]
+    deep = "a" + "[x]" * (MAX_INPUT_NESTING_LEVEL + 1)
+    assert php_query_pairs(f"a=1&{deep}=2&b=3&a=4") == [
+        ("b", "3", 7 + len(deep)),
+        ("a", "4", 11 + len(deep)),
+    ]
+    assert php_query_pairs("x=1&" * MAX_INPUT_VARS + "y=2") == [("x", "1", 0)]
+
+
+# ------------------------------------------------------------------ properties
+
+
+@given(st.text() | st.text(st.characters(exclude_categories=())))  # the latter: lone surrogates
+def test_nothing_raises(value: str) -> None:
+    assert isinstance(php_urldecode(value), str)
+    assert isinstance(php_query_pairs(value), list)
+    assert isinstance(php_intval(value), int)
+    assert -(2**63) <= php_intval(value) < 2**63
+    assert not math.isnan(php_floatval(value))
+    assert isinstance(tokenpass_amount(value), int)
+
+
+@given(st.text(alphabet=st.sampled_from("ab.= +%25E5B[]&\x00é")) | st.text())
+def test_positions_point_at_the_key(query: str) -> None:
+    pairs = php_query_pairs(query)
+    assert len({key for key, _, _ in pairs}) == len(pairs)
+    assert len({position for _, _, position in pairs}) == len(pairs)
+    for key, _, position in pairs:
+        assert position == 0 or query[position - 1] == "&"
+        part = query[position:].split("&", 1)[0]
+        raw_key = part.partition("=")[0]
+        assert part
+        if [k for k, _, _ in php_query_pairs(part)] != [key]:
+            # Only a part that made an array names its key without making it.
+            name = php_urldecode(raw_key).split("\0", 1)[0].lstrip(" ").split("[", 1)[0]
+            assert "[" in php_urldecode(raw_key)
+            assert name.replace(" ", "_").replace(".", "_") == key
