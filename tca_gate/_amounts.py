@@ -28,9 +28,7 @@ def tokens_to_sat(amount: str | int | Decimal) -> int:
     if isinstance(amount, int):
         return amount * SATOSHIS_PER_TOKEN
     if isinstance(amount, Decimal):
-        if not amount.is_finite():
-            raise AmountError(f"token amount {amount} is not a finite number")
-        amount = format(amount, "f")  # exact: Decimal arithmetic would round to 28 digits
+        return _decimal_to_sat(amount)
     match = _DECIMAL_TEXT.fullmatch(amount.strip())
     if match is None:
         raise AmountError(f"{amount!r} is not a decimal token amount (write e.g. 1200 or 0.5)")
@@ -44,6 +42,25 @@ def tokens_to_sat(amount: str | int | Decimal) -> int:
         raise AmountError(f"token amount {amount!r} has more than {_DECIMALS} decimal places")
     sat = int(whole) * SATOSHIS_PER_TOKEN + int((fraction[:_DECIMALS] or "0").ljust(_DECIMALS, "0"))
     return -sat if sign == "-" else sat
+
+
+def _decimal_to_sat(amount: Decimal) -> int:
+    """Exact, from the digits: Decimal arithmetic would round to the context's 28 digits."""
+    if not amount.is_finite():
+        raise AmountError(f"token amount {amount} is not a finite number")
+    sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)
+    if not any(digits):
+        return 0
+    if amount.adjusted() >= MAX_DIGITS:
+        raise AmountError(f"token amount {amount} has more than {MAX_DIGITS} digits")
+    trailing_zeros = len(digits) - len(bytes(digits).rstrip(b"\0"))
+    digits, exponent = digits[: len(digits) - trailing_zeros], exponent + trailing_zeros
+    if exponent < -_DECIMALS:
+        raise AmountError(f"token amount {amount} has more than {_DECIMALS} decimal places")
+    scale: int = 10 ** (exponent + _DECIMALS)  # exponent >= -8 here, so an int
+    sat = int("".join(map(str, digits))) * scale
+    return -sat if sign else sat
 
 
 def sat_to_tokens(sat: int) -> Decimal:

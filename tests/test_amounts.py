@@ -26,6 +26,10 @@ from tca_gate import AmountError, format_tokens, sat_to_tokens, tokens_to_sat
         (7, 700_000_000),
         (Decimal("0.3"), 30_000_000),
         (Decimal("1E+3"), 100_000_000_000),
+        (Decimal("0E-20"), 0),
+        (Decimal("0E+100"), 0),
+        (Decimal("1." + "0" * 10_000), 100_000_000),
+        (Decimal("100000000000000000000.00000001"), 10**28 + 1),
     ],
 )
 def test_tokens_to_sat(tokens: str | int | Decimal, sat: int) -> None:
@@ -38,6 +42,19 @@ def test_tokens_to_sat(tokens: str | int | Decimal, sat: int) -> None:
 )
 def test_inexact_or_malformed_amounts_are_refused(bad: object) -> None:
     with pytest.raises(AmountError):
+        tokens_to_sat(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (Decimal("1E+999999"), "more than 40 digits"),
+        (Decimal("1E-999999"), "more than 8 decimal places"),
+        ("9" * 10_000, "more than 40 digits"),
+    ],
+)
+def test_huge_amounts_are_refused_quickly(bad: object, reason: str) -> None:
+    with pytest.raises(AmountError, match=reason):
         tokens_to_sat(bad)  # type: ignore[arg-type]
 
 

@@ -1,0 +1,694 @@
+"""The ``tca-gate`` command line, run in-process through ``main`` (and once as a process)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tca_gate import __version__, _cli, compile_rule
+from tca_gate._cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures" / "cli"
+PREMIUM = "LTBCOIN=10000&LTBSTAFF=1&stackop_1=OR"
+ESC = "\x1b["
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def fixture(name: str) -> str:
+    return str(FIXTURES / name)
+
+
+def write(tmp_path: Path, text: str, name: str = "cases.toml") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return str(path)
+
+
+# ---------------------------------------------------------------- check
+
+
+def test_check_allowed_prints_one_word_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "check", PREMIUM, "--balances", '{"LTBSTAFF": 1}') == (0, "allowed\n", "")
+
+
+def test_check_denied_prints_one_word_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "check", PREMIUM, "--balances", '{"LTBCOIN": 9999}') == (1, "denied\n", "")
+
+
+@pytest.mark.parametrize(
+    ("balances", "flags", "code"),
+    [
+        ('{"LTBSTAFF": 1}', [], 0),  # 1 token
+        ('{"LTBSTAFF": 1}', ["--sat"], 1),  # 1 base unit
+        ('{"LTBSTAFF": 99999999}', ["--sat"], 1),
+        ('{"LTBSTAFF": 100000000}', ["--sat"], 0),
+        ('{"LTBSTAFF": "100000000"}', ["--sat"], 0),
+        ('{"LTBSTAFF": "0.99999999"}', [], 1),
+        ('{"LTBSTAFF": "1"}', [], 0),
+    ],
+)
+def test_amounts_are_tokens_unless_sat(
+    capsys: pytest.CaptureFixture[str], balances: str, flags: list[str], code: int
+) -> None:
+    assert run(capsys, "check", PREMIUM, "--balances", balances, *flags)[0] == code
+
+
+_EXACT = [
+    ("0.00000001", 1),
+    ("0.29", 29_000_000),  # through a float: 28999999
+    ("1.13", 113_000_000),  # through a float: 112999999
+    ("0.3", 30_000_000),
+    ("92233720368.54775807", 2**63 - 1),  # through a float: 2**63
+    ("-1.5", -150_000_000),
+    ("7", 700_000_000),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "sat"),
+    [
+        *_EXACT,
+        *((f'"{amount}"', sat) for amount, sat in _EXACT),
+        ("1e3", 100_000_000_000),
+        ("1.5E-7", 15),
+    ],
+)
+def test_token_amounts_convert_exactly(
+    capsys: pytest.CaptureFixture[str], value: str, sat: int
+) -> None:
+    balances = f'{{"LTBCOIN": {value}}}'
+    code, out, _ = run(capsys, "check", "LTBCOIN >= 1", "--balances", balances, "--json")
+    (clause,) = json.loads(out)["groups"][0]["clauses"]
+    assert clause["actual"] == sat
+    assert code == (0 if sat >= 100_000_000 else 1)
+
+
+def test_exact_amounts_decide_equality(capsys: pytest.CaptureFixture[str]) -> None:
+    # 0.1 + 0.2 as binary floats is not 0.3; here both sides are exact.
+    assert run(capsys, "check", "LTBCOIN == 0.3", "--balances", '{"LTBCOIN": 0.3}')[0] == 0
+    assert run(capsys, "check", "LTBCOIN == 0.29", "--balances", '{"LTBCOIN": 0.29}')[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("balances", "flags", "problem"),
+    [
+        ('{"LTBCOIN": "1,000"}', [], "is not a decimal token amount"),
+        ('{"LTBCOIN": 1e-9}', [], "more than 8 decimal places"),
+        ('{"LTBCOIN": "0.000000001"}', [], "more than 8 decimal places"),
+        ('{"LTBCOIN": true}', [], "not the boolean true"),
+        ('{"LTBCOIN": null}', [], "not null"),
+        ('{"LTBCOIN": [1]}', [], "not an array"),
+        ('{"LTBCOIN": NaN}', [], "not a finite number"),
+        ('{"LTBCOIN": 1e999999}', [], "the limit is 10^30 tokens"),
+        ('{"LTBCOIN": 1.5}', ["--sat"], "not a whole number of base units"),
+        ('{"LTBCOIN": "1.5"}', ["--sat"], "not a whole number of base units"),
+        ('{"LTBCOIN": "0x10"}', ["--sat"], "not a whole number of base units"),
+        ('{"LTBCOIN": 1e3}', ["--sat"], "not a whole number of base units"),
+    ],
+)
+def test_bad_amounts_exit_2_naming_the_asset(
+    capsys: pytest.CaptureFixture[str], balances: str, flags: list[str], problem: str
+) -> None:
+    code, out, err = run(capsys, "check", "LTBCOIN >= 1", "--balances", balances, *flags)
+    assert (code, out) == (2, "")
+    assert "the balance of LTBCOIN" in err
+    assert problem in err
+
+
+@pytest.mark.parametrize(
+    ("balances", "problem"),
+    [
+        ("{", "is not valid JSON"),
+        ('[["LTBCOIN", 1]]', "must be a JSON object of asset to amount"),
+        ('{"LTBCOIN": 1, "LTBCOIN": 2}', "LTBCOIN appears twice"),
+        ('{"LTBCOIN": 1, "ltbcoin": 2}', "LTBCOIN and ltbcoin both name the asset LTBCOIN"),
+        ('{"": 1}', "an asset name is empty"),
+        ("@/no/such/balances.json", "cannot read balances from /no/such/balances.json"),
+    ],
+)
+def test_bad_balances_exit_2(
+    capsys: pytest.CaptureFixture[str], balances: str, problem: str
+) -> None:
+    code, out, err = run(capsys, "check", "LTBCOIN >= 1", "--balances", balances)
+    assert (code, out) == (2, "")
+    assert err.startswith("tca-gate check: error: ")
+    assert problem in err
+
+
+def test_balances_from_a_file(capsys: pytest.CaptureFixture[str]) -> None:
+    path = "@" + fixture("balances.json")  # LTBCOIN 9999.99999999
+    assert run(capsys, "check", "LTBCOIN >= 10000", "--balances", path)[0] == 1
+    assert run(capsys, "check", "LTBCOIN >= 9999.99999999", "--balances", path)[0] == 0
+
+
+def test_balances_from_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"LTBSTAFF": "1"}'))
+    assert run(capsys, "check", PREMIUM, "--balances", "@-") == (0, "allowed\n", "")
+
+
+@pytest.mark.parametrize(
+    ("rule", "balances", "code"),
+    [
+        ("LTBCOIN >= 1", '{"ltbcoin": 1}', 0),
+        ("A12345 >= 1", '{"a12345": 1}', 0),
+        ("LTBCOIN.Gold >= 1", '{"ltbcoin.Gold": 1}', 0),
+        ("LTBCOIN.Gold >= 1", '{"LTBCOIN.GOLD": 1}', 1),  # a subasset's child keeps its case
+    ],
+)
+def test_asset_names_in_balances_are_read_as_rules_read_them(
+    capsys: pytest.CaptureFixture[str], rule: str, balances: str, code: int
+) -> None:
+    assert run(capsys, "check", rule, "--balances", balances)[0] == code
+
+
+def test_a_probable_typo_in_balances_is_reported_on_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "check", PREMIUM, "--balances", '{"LTBSTAF": 1, "TOKENLY": 1}')
+    assert (code, out) == (1, "denied\n")
+    assert err == "tca-gate: warning: the rule does not read LTBSTAF; did you mean LTBSTAFF?\n"
+
+
+def test_check_rule_error_exits_3_with_the_caret(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "check", "X=1", "--balances", "{}")
+    assert (code, out) == (3, "")
+    assert err.startswith("tca-gate check: rule error: 'X' is not an asset name")
+    assert "\n  X=1\n  ^\n" in err
+
+
+def test_the_dialect_decides_how_the_rule_is_read(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("check", "LTBCOIN=1e3", "--balances", '{"LTBCOIN": 1000}')
+    assert run(capsys, *args)[0] == 3
+    assert run(capsys, *args, "--dialect", "tokenpass")[0] == 0
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", PREMIUM],  # no --balances
+        ["check", PREMIUM, "--balances", "{}", "--dialect", "php"],
+        ["check", "--balances", "{}"],  # no rule
+        ["frobnicate"],
+        [],
+    ],
+)
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert "usage: tca-gate" in err
+
+
+def test_explain_shows_the_summary_and_every_clause(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "check", PREMIUM, "--balances", '{"LTBCOIN": "9999.5"}', "--explain"
+    )
+    assert (code, err) == (1, "")
+    lines = out.splitlines()
+    summary = compile_rule(PREMIUM).explain({"LTBCOIN": 999_950_000_000}).summary
+    assert summary == "Needs 0.5 more LTBCOIN, or 1 LTBSTAFF."
+    assert lines[:4] == [
+        "denied",
+        summary,
+        "",
+        "rule: LTBCOIN >= 10000 or LTBSTAFF >= 1",
+    ]
+    assert lines[4].split() == ["asset", "op", "required", "actual", "result", "shortfall"]
+    assert lines[5:] == [
+        "  group 0 (closest): fail",
+        "    LTBCOIN   >=    10,000  9,999.5  fail         +0.5",
+        "  group 1: fail",
+        "    LTBSTAFF  >=         1        0  fail           +1",
+    ]
+
+
+def test_explain_shows_passing_give_up_and_impossible_clauses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rule = "TOKENLY == 5 and LTBCOIN >= 1 or LTBCOIN <= 0"
+    code, out, _ = run(capsys, "explain", rule, "--balances", '{"TOKENLY": 7, "LTBCOIN": 2}')
+    assert code == 1
+    rows = {tuple(line.split()) for line in out.splitlines()}
+    assert ("TOKENLY", "==", "5", "7", "fail", "-2") in rows
+    assert ("LTBCOIN", ">=", "1", "2", "pass", "0") in rows
+    assert ("LTBCOIN", "<=", "0", "2", "fail", "impossible") in rows
+
+
+def test_explain_when_allowed(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "explain", PREMIUM, "--balances", '{"LTBSTAFF": 2}')
+    assert code == 0
+    assert out.splitlines()[:2] == ["allowed", "Allowed: holds at least 1 LTBSTAFF."]
+    assert "  group 1: pass" in out.splitlines()
+    assert "closest" not in out
+
+
+def test_explain_is_check_explain(capsys: pytest.CaptureFixture[str]) -> None:
+    for balances in ('{"LTBCOIN": 12}', '{"LTBCOIN": 10000}'):
+        explained = run(capsys, "explain", PREMIUM, "--balances", balances)
+        checked = run(capsys, "check", PREMIUM, "--balances", balances, "--explain")
+        assert explained == checked
+        assert explained[1].count("\n") > 5
+
+
+@pytest.mark.parametrize("command", [["check"], ["check", "--explain"], ["explain"]])
+def test_json_output_is_the_decision(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    code, out, err = run(
+        capsys, command[0], PREMIUM, "--balances", '{"LTBCOIN": "12.5"}', "--json", *command[1:]
+    )
+    assert (code, err) == (1, "")
+    expected = compile_rule(PREMIUM).explain({"LTBCOIN": 1_250_000_000}).to_dict()
+    assert json.loads(out) == expected
+
+
+def test_no_colour_when_stdout_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    _, out, _ = run(capsys, "explain", PREMIUM, "--balances", "{}")
+    assert ESC not in out
+    assert out.startswith("denied\n")
+
+
+def as_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the captured stdout claim to be a terminal (call it inside the test)."""
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+
+
+def test_colour_on_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_terminal(monkeypatch)
+    _, out, _ = run(capsys, "check", PREMIUM, "--balances", "{}")
+    assert out == "\x1b[31mdenied\x1b[0m\n"
+    _, out, _ = run(capsys, "check", PREMIUM, "--balances", '{"LTBSTAFF": 1}')
+    assert out == "\x1b[32mallowed\x1b[0m\n"
+
+
+@pytest.mark.parametrize(("no_color", "coloured"), [("1", False), ("", True)])
+def test_no_color_turns_colour_off(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    no_color: str,
+    coloured: bool,
+) -> None:
+    as_terminal(monkeypatch)
+    monkeypatch.setenv("NO_COLOR", no_color)  # https://no-color.org: set and non-empty
+    _, out, _ = run(capsys, "check", PREMIUM, "--balances", "{}")
+    assert (ESC in out) is coloured
+
+
+def test_json_is_never_coloured(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_terminal(monkeypatch)
+    _, out, _ = run(capsys, "check", PREMIUM, "--balances", "{}", "--json")
+    assert ESC not in out
+    assert json.loads(out)["allowed"] is False
+
+
+# ---------------------------------------------------------------- lint
+
+
+def test_lint_without_warnings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "lint", PREMIUM) == (0, "no warnings\n", "")
+    assert run(capsys, "lint", PREMIUM, "--fail-on-warning") == (0, "no warnings\n", "")
+
+
+def test_lint_prints_code_message_and_caret(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "lint", "LTBCOIN=1&stackop_0=OR")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "stackop-0: stackop_0 has no effect: clause 0 always starts the first group",
+        "  LTBCOIN=1&stackop_0=OR",
+        "            ^",
+        "1 warning",
+    ]
+
+
+def test_lint_fail_on_warning_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    rule = "LTBCOIN=1&stackOp_1=OR&TOKENLY=1"
+    code, out, _ = run(capsys, "lint", rule, "--dialect", "tokenpass", "--fail-on-warning")
+    assert code == 1
+    assert "dialect-mismatch: Tokenpass reads stackOp_1 as an asset named STACKOP_1" in out
+    count = len(compile_rule(rule, "tokenpass").lint())
+    assert count > 1
+    assert out.endswith(f"{count} warnings\n")
+    assert run(capsys, "lint", rule, "--dialect", "tokenpass")[0] == 0
+
+
+def test_lint_json(capsys: pytest.CaptureFixture[str]) -> None:
+    rule = "LTBCOIN >= 0 or TOKENLY < 0"
+    code, out, _ = run(capsys, "lint", rule, "--json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["rule"] == "LTBCOIN >= 0 or TOKENLY < 0"
+    expected = compile_rule(rule).lint()
+    assert [w["code"] for w in document["warnings"]] == [w.code for w in expected]
+    assert [w["position"] for w in document["warnings"]] == [w.position for w in expected]
+    assert {"always-true", "never-true"} <= {w["code"] for w in document["warnings"]}
+
+
+def test_lint_rule_error_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "lint", "LTBCOIN=1&op_0=>>")
+    assert (code, out) == (3, "")
+    assert "op_0 must be an operator" in err
+    assert "^^" in err
+
+
+# ---------------------------------------------------------------- fmt
+
+
+@pytest.mark.parametrize(
+    ("argv", "printed"),
+    [
+        (["LTBCOIN >= 10000 or LTBSTAFF >= 1", "--to", "query"], PREMIUM),
+        ([PREMIUM, "--to", "expr"], "LTBCOIN >= 10000 or LTBSTAFF >= 1"),
+        (["ltbcoin=0.50", "--to", "query"], "LTBCOIN=0.5"),
+        (["LTBCOIN=1&LTBCOIN=2", "--dialect", "tokenpass", "--to", "query"], "LTBCOIN=2"),
+    ],
+)
+def test_fmt_prints_canonical_text(
+    capsys: pytest.CaptureFixture[str], argv: list[str], printed: str
+) -> None:
+    assert run(capsys, "fmt", *argv) == (0, printed + "\n", "")
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        (["X=1", "--dialect", "tokenpass", "--to", "expr"], "not an asset name strict text"),
+        (["X=1", "--to", "query"], "'X' is not an asset name"),
+    ],
+)
+def test_fmt_rule_errors_exit_3(
+    capsys: pytest.CaptureFixture[str], argv: list[str], problem: str
+) -> None:
+    code, out, err = run(capsys, "fmt", *argv)
+    assert (code, out) == (3, "")
+    assert err.startswith("tca-gate fmt: rule error: ")
+    assert problem in err
+
+
+def test_fmt_needs_a_target(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "fmt", PREMIUM)
+    assert code == 2
+    assert "--to" in err
+
+
+# ---------------------------------------------------------------- test files
+
+
+def test_a_passing_file_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "test", fixture("passing.toml"))
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "PASS  staff get in without LTBCOIN"
+    assert lines[-1] == "6 passed, 0 failed"
+    assert sum(line.startswith("PASS  ") for line in lines) == 6
+
+
+def test_a_failing_file_exits_4_and_explains_the_failure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "test", fixture("failing.toml"))
+    assert code == 4
+    lines = out.splitlines()
+    assert lines[0] == "PASS  staff get in"
+    assert lines[1] == "FAIL  a whale just short of the threshold: expected allow, got deny"
+    assert lines[2] == "  " + compile_rule(PREMIUM).explain({"LTBCOIN": 999_950_000_000}).summary
+    assert "      LTBCOIN   >=    10,000  9,999.5  fail         +0.5" in lines
+    assert lines[-1] == "1 passed, 1 failed"
+
+
+def test_json_results(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "test", fixture("failing.toml"), "--json")
+    assert code == 4
+    document = json.loads(out)
+    assert (document["passed"], document["failed"]) == (1, 1)
+    staff, whale = document["cases"]
+    assert (staff["name"], staff["passed"], whale["passed"]) == ("staff get in", True, False)
+    assert whale["expect"] == "allow"
+    assert whale["uses"] == "premium"
+    assert (
+        whale["decision"] == compile_rule(PREMIUM).explain({"LTBCOIN": 999_950_000_000}).to_dict()
+    )
+
+
+def test_the_documented_example_file_passes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert _cli.__doc__ is not None
+    example = _cli.__doc__.split("allow or deny it:\n", 1)[1].split("\nBalances are", 1)[0]
+    code, out, _ = run(capsys, "test", write(tmp_path, example))
+    assert code == 0
+    assert out.splitlines()[-1] == "3 passed, 0 failed"
+
+
+def test_a_toml_float_amount_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "test", fixture("float-amount.toml"))
+    assert (code, out) == (2, "")
+    assert "case 1 ('half a token'), balances" in err
+    assert "the balance of LTBCOIN is the TOML float 0.5" in err
+    assert 'quote it, LTBCOIN = "0.5"' in err
+
+
+def test_a_rule_that_does_not_compile_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "test", fixture("bad-rule.toml"))
+    assert (code, out) == (3, "")
+    assert "case 1 ('uses a broken rule'): rules.broken does not compile" in err
+    assert "  LTBCOIN=1&op_0=>>\n" in err
+
+
+def test_an_unused_rule_that_does_not_compile_exits_3(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        """
+        [rules]
+        good = "LTBCOIN >= 1"
+        spare = "LTBCOIN >>= 1"
+
+        [[case]]
+        name = "fine"
+        uses = "good"
+        balances = { LTBCOIN = 1 }
+        expect = "allow"
+        """,
+    )
+    code, out, err = run(capsys, "test", path)
+    assert (code, out) == (3, "")
+    assert "rules.spare does not compile" in err
+
+
+def test_file_defaults_apply_to_every_case(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        """
+        dialect = "tokenpass"
+        sat = true
+
+        [[case]]
+        name = "exponent, in base units"
+        rule = "LTBCOIN=1e3"
+        balances = { LTBCOIN = 100000000000 }
+        expect = "allow"
+
+        [[case]]
+        name = "one base unit short"
+        rule = "LTBCOIN=1e3"
+        balances = { LTBCOIN = "99999999999" }
+        expect = "deny"
+
+        [[case]]
+        name = "a case can go back to tokens and strict"
+        rule = "LTBCOIN >= 1000"
+        dialect = "strict"
+        sat = false
+        balances = { LTBCOIN = 1000 }
+        expect = "allow"
+        """,
+    )
+    code, out, _ = run(capsys, "test", path)
+    assert code == 0, out
+    assert out.splitlines()[-1] == "3 passed, 0 failed"
+
+
+def test_typos_are_reported_under_the_case(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        """
+        [[case]]
+        name = "passes only because of a typo"
+        rule = "LTBCOIN >= 1"
+        balances = { LTBCION = 5 }
+        expect = "deny"
+        """,
+    )
+    code, out, _ = run(capsys, "test", path)
+    assert code == 0
+    assert out.splitlines()[:2] == [
+        "PASS  passes only because of a typo",
+        "      warning: the rule does not read LTBCION; did you mean LTBCOIN?",
+    ]
+
+
+_CASE = 'name = "c"\nrule = "LTBCOIN >= 1"\nbalances = { LTBCOIN = 1 }\nexpect = "allow"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[[case]\n", "is not valid TOML"),
+        ("[[cases]]\n" + _CASE, "cases: unknown key; did you mean 'case'?"),
+        ('[rules]\nx = "LTBCOIN >= 1"\n', "case: the file has no [[case]] entries"),
+        ("[case]\n" + _CASE, "case: cases are written as [[case]] tables"),
+        ("[rules]\nx = 1\n[[case]]\n" + _CASE, "rules.x: must be the rule's text"),
+        ('dialect = "php"\n[[case]]\n' + _CASE, 'dialect: must be "strict" or "tokenpass"'),
+        ("sat = 1\n[[case]]\n" + _CASE, "sat: must be true or false, not the integer 1"),
+        ("[[case]]\n" + _CASE.replace('name = "c"\n', ""), "case 1: every case needs a name"),
+        (
+            "[[case]]\n" + _CASE + 'uses = "x"\n',
+            "case 1 ('c'): give either rule",
+        ),
+        (
+            "[[case]]\n" + _CASE.replace('rule = "LTBCOIN >= 1"\n', ""),
+            "case 1 ('c'): give either rule",
+        ),
+        (
+            '[rules]\npremium = "LTBCOIN >= 1"\n[[case]]\n'
+            + _CASE.replace('rule = "LTBCOIN >= 1"', 'uses = "premum"'),
+            "case 1 ('c'), uses: no rule named 'premum' in [rules] (known: premium); "
+            "did you mean 'premium'?",
+        ),
+        ("[[case]]\n" + _CASE.replace("rule = ", "rule = 5 #"), "case 1 ('c'), rule: must be"),
+        (
+            "[[case]]\n" + _CASE.replace('expect = "allow"', 'expect = "allowed"'),
+            "case 1 ('c'), expect: must be \"allow\" or \"deny\"; not the string 'allowed'",
+        ),
+        ("[[case]]\n" + _CASE.replace('expect = "allow"', ""), "case 1 ('c'), expect: must be"),
+        (
+            "[[case]]\n" + _CASE.replace("expect =", "expected ="),
+            "case 1 ('c'), expected: unknown key; did you mean 'expect'?",
+        ),
+        ("[[case]]\n" + _CASE.replace("balances", "#"), "case 1 ('c'), balances: missing"),
+        (
+            "[[case]]\n" + _CASE.replace("{ LTBCOIN = 1 }", "5"),
+            "case 1 ('c'), balances: must be a table",
+        ),
+        (
+            "[[case]]\n" + _CASE.replace("1 }", '"1,5" }'),
+            "case 1 ('c'), balances: the balance of LTBCOIN: '1,5' is not a decimal",
+        ),
+        (
+            "[[case]]\n" + _CASE + "[[case]]\n" + _CASE,
+            "case 2: name 'c' is already the name of case 1",
+        ),
+        (
+            "[[case]]\n" + _CASE.replace("1 }", '"0.5" }') + "sat = true\n",
+            "case 1 ('c'), balances: the balance of LTBCOIN is '0.5', not a whole number "
+            "of base units (sat = true amounts are integers",
+        ),
+        ("[[case]]\n" + _CASE + "dialect = 7\n", "case 1 ('c'), dialect: must be"),
+    ],
+)
+def test_malformed_files_exit_2_naming_case_and_field(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, problem: str
+) -> None:
+    path = write(tmp_path, text)
+    code, out, err = run(capsys, "test", path)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"tca-gate test: error: {path}")
+    assert problem in err
+
+
+def test_a_missing_test_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "test", "/no/such/cases.toml")
+    assert code == 2
+    assert "cannot read /no/such/cases.toml" in err
+
+
+# ---------------------------------------------------------------- help and version
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "--version") == (0, f"tca-gate {__version__}\n", "")
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    listed = re.findall(r"^    (\w+) ", out, flags=re.MULTILINE)
+    assert listed == ["check", "explain", "lint", "fmt", "test"]
+
+
+@pytest.mark.parametrize("command", ["check", "explain", "lint", "fmt", "test"])
+def test_every_command_has_examples_in_its_help(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    code, out, _ = run(capsys, command, "--help")
+    assert code == 0
+    examples = out.split("examples:\n", 1)[1]
+    assert f"  tca-gate {command} " in examples
+    assert "exit status:" in out
+
+
+def test_test_help_documents_the_file_format(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "test", "--help")
+    for key in ("[rules]", "[[case]]", "uses = ", "balances = ", "expect = ", "TOML floats"):
+        assert key in out
+
+
+# ---------------------------------------------------------------- as a process
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "tca_gate", "check", PREMIUM, "--balances", '{"LTBCOIN": 1}'],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (1, "denied\n", "")
+
+
+def test_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    case = 'rule = "LTBCOIN >= 1"\nbalances = { LTBCOIN = 1 }\nexpect = "allow"\n'
+    cases = "".join(f'[[case]]\nname = "case {n}"\n{case}' for n in range(400))
+    path = write(tmp_path, cases)  # its JSON results are far larger than a pipe's buffer
+    with subprocess.Popen(
+        [sys.executable, "-m", "tca_gate", "test", path, "--json"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert process.stdout.read(100)
+        process.stdout.close()
+        err = process.stderr.read()
+        assert process.wait() == 1
+    assert err == b""
