@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ._amounts import format_tokens
@@ -14,10 +14,14 @@ from ._normal import allowed, group_form, group_within
 from ._php import tokenpass_amount
 from ._stack import (
     CREDENTIAL_KEYS,
+    Groups,
     Pair,
+    StackReading,
     ascii_upper,
     read_strict_pairs,
     read_strict_query,
+    read_tokenpass_pairs,
+    read_tokenpass_query,
     split_query,
     strict_amount,
     strict_asset,
@@ -116,6 +120,9 @@ def _group_warnings(groups: Sequence[Sequence[Clause]]) -> list[LintWarning]:
                 )
             continue
         seen: set[Clause] = set()
+        by_asset: dict[str, list[int]] = {}
+        for index, clause in enumerate(group):
+            by_asset.setdefault(clause.asset, []).append(index)
         for index, clause in enumerate(group):
             if clause in seen:
                 found.append(
@@ -123,7 +130,7 @@ def _group_warnings(groups: Sequence[Sequence[Clause]]) -> list[LintWarning]:
                 )
                 continue
             seen.add(clause)
-            others = [c for i, c in enumerate(group) if i != index and c.asset == clause.asset]
+            others = [group[i] for i in by_asset[clause.asset] if i != index]
             others_form = group_form(others)
             if (
                 others
@@ -181,24 +188,43 @@ def _source_warnings(source: object, dialect: str) -> list[LintWarning]:
         if dialect == "strict" and looks_like_expression(source):
             return []
         pairs = split_query(source)
-        notes = _strict_notes(lambda: read_strict_query(source))
+        notes, strict = _strict_reading(lambda: read_strict_query(source))
+        tokenpass = read_tokenpass_query(source).groups
     elif isinstance(source, tuple):
         pairs = [
             Pair(str(key), None if value is None else str(value), i, i, 1, 1)
             for i, (key, value) in enumerate(source)
         ]
-        notes = _strict_notes(lambda: read_strict_pairs(source))
+        notes, strict = _strict_reading(lambda: read_strict_pairs(source))
+        tokenpass = read_tokenpass_pairs(source).groups
     else:
         return []
-    return notes + _dialect_warnings(pairs)
+    found = notes + _dialect_warnings(pairs)
+    if (
+        strict is not None
+        and strict != tokenpass
+        and not any(w.code == "dialect-mismatch" for w in found)
+    ):
+        clauses = sum(map(len, tokenpass))
+        found.append(
+            LintWarning(
+                "dialect-mismatch",
+                f"Tokenpass reads this rule differently ({clauses} clauses in "
+                f"{len(tokenpass)} groups, against {sum(map(len, strict))} in {len(strict)})",
+            )
+        )
+    return found
 
 
-def _strict_notes(read: object) -> list[LintWarning]:
+def _strict_reading(
+    read: Callable[[], StackReading],
+) -> tuple[list[LintWarning], Groups | None]:
+    """The strict reader's notes and groups (none when strict refuses the text)."""
     try:
-        reading = read()  # type: ignore[operator]
+        reading = read()
     except RuleSyntaxError:
-        return []
-    return [LintWarning(n.code, n.message, n.position) for n in reading.notes]
+        return [], None
+    return [LintWarning(n.code, n.message, n.position) for n in reading.notes], reading.groups
 
 
 def _dialect_warnings(pairs: Sequence[Pair]) -> list[LintWarning]:

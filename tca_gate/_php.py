@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 
 __all__ = [
     "MAX_INPUT_NESTING_LEVEL",
     "MAX_INPUT_VARS",
+    "php_c_string",
     "php_floatval",
     "php_intval",
     "php_query_pairs",
     "php_round",
     "php_urldecode",
+    "php_variables",
     "tokenpass_amount",
 ]
 
@@ -96,22 +99,31 @@ def php_query_pairs(query: str) -> list[tuple[str, str, int]]:
     more than ``MAX_INPUT_NESTING_LEVEL`` (64) bracket groups deletes its top
     key altogether (a later part may then create it again, at a new position).
     """
-    nul = query.find("\0")
-    if nul >= 0:
-        query = query[:nul]
+    parts = []
+    start = 0
+    for part in php_c_string(query).split("&"):
+        if part:
+            raw_key, _, raw_value = part.partition("=")
+            parts.append((raw_key, raw_value, start))
+        start += len(part) + 1
+    return php_variables(parts)
+
+
+def php_c_string(text: str) -> str:
+    """``text`` up to its first NUL, as PHP reads a query (a C string)."""
+    nul = text.find("\0")
+    return text if nul < 0 else text[:nul]
+
+
+def php_variables(parts: Iterable[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    """``parse_str``'s registration of already split, non-empty ``(raw key, raw value, position)``
+    parts: decoding, key mangling, ``max_input_vars`` and repeats, as ``php_query_pairs`` says.
+    """
     # key -> (value, position); value None means "PHP made this an array".
     entries: dict[str, tuple[str | None, int]] = {}
-    count = 0
-    start = 0
-    for part in query.split("&"):
-        position = start
-        start += len(part) + 1
-        if not part:
-            continue
-        count += 1
+    for count, (raw_key, raw_value, position) in enumerate(parts, 1):
         if count > MAX_INPUT_VARS:
             break
-        raw_key, _, raw_value = part.partition("=")
         _register(entries, php_urldecode(raw_key), php_urldecode(raw_value), position)
     return [(key, value, pos) for key, (value, pos) in entries.items() if value is not None]
 

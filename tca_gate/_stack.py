@@ -21,7 +21,7 @@ from ._amounts import MAX_DIGITS
 from ._clause import OPERATORS, Clause, Op
 from ._errors import RuleSyntaxError
 from ._grammar import parser, terminal
-from ._php import php_intval, php_query_pairs, php_urldecode, tokenpass_amount
+from ._php import php_c_string, php_intval, php_urldecode, php_variables, tokenpass_amount
 
 Dialect = Literal["strict", "tokenpass"]
 Groups = tuple[tuple[Clause, ...], ...]
@@ -108,9 +108,12 @@ class _Segments(Transformer[Token, object]):
 _SEGMENTS = _Segments()
 
 
-def split_query(text: str) -> list[Pair]:
-    """Split query text the way PHP does (raw ``&``, then the first ``=``), decoding each piece."""
-    pairs: list[Pair] = []
+def query_segments(text: str) -> list[tuple[Token | None, Token | None, Token | None, int]]:
+    """The grammar's split of query text: ``(key, "=", value, start)`` per ``&``-separated part.
+
+    Pieces are raw (not yet percent-decoded) tokens, ``None`` where absent.
+    """
+    segments: list[tuple[Token | None, Token | None, Token | None, int]] = []
     start = 0
     items = parser(_SEGMENTS).parse(text, start="query")
     assert isinstance(items, list)
@@ -120,8 +123,16 @@ def split_query(text: str) -> list[Pair]:
             continue
         assert isinstance(item, tuple)
         raw_key, equals, raw_value = item
+        segments.append((raw_key, equals, raw_value, start))
+    return segments
+
+
+def split_query(text: str) -> list[Pair]:
+    """Split query text the way PHP does (raw ``&``, then the first ``=``), decoding each piece."""
+    pairs: list[Pair] = []
+    for raw_key, equals, raw_value, start in query_segments(text):
         key = php_urldecode(str(raw_key)) if raw_key is not None else ""
-        value_at = (equals.end_pos or 0) if equals is not None else start + len(key)
+        value_at = (equals.end_pos or 0) if equals is not None else start + len(raw_key or "")
         pairs.append(
             Pair(
                 key=key,
@@ -148,7 +159,12 @@ def check_length(text: str) -> None:
 def read_tokenpass_query(text: str) -> StackReading:
     """Read a query string exactly as the deployed Tokenpass server did; never refuses content."""
     check_length(text)
-    return StackReading(_tokenpass_groups(php_query_pairs(text)), text)
+    parts = [
+        (str(key or ""), str(value or ""), start)
+        for key, equals, value, start in query_segments(php_c_string(text))
+        if key is not None or equals is not None  # PHP skips empty parts
+    ]
+    return StackReading(_tokenpass_groups(php_variables(parts)), text)
 
 
 def read_tokenpass_pairs(pairs: Iterable[tuple[object, object]]) -> StackReading:

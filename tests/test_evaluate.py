@@ -119,6 +119,8 @@ def test_ten_thousand_clause_stack_compiles_and_evaluates() -> None:
     assert rule.evaluate(holders) is True
     del holders[f"A{count - 1}"]
     assert rule.evaluate(holders) is False
+    assert [w.code for w in rule.lint()] == ["dialect-mismatch"]  # the server read only 1000
+    assert rule.explain(holders).closest == 1
     tokenpass = compile_rule(text, dialect="tokenpass")  # PHP stops at max_input_vars
     assert tokenpass.clauses == rule.clauses[:1000]
 

@@ -76,3 +76,10 @@ def test_every_reported_code_is_documented() -> None:
 def test_warnings_render_with_code_and_position() -> None:
     (warning,) = compile_rule("LTBCOIN=0").lint()
     assert str(warning) == "always-true: LTBCOIN >= 0 passes for every holder (at character 0)"
+
+
+def test_any_other_difference_from_the_server_is_still_reported() -> None:
+    text = "&".join(f"A{i}=1" for i in range(1001))  # PHP reads only max_input_vars (1000)
+    found = compile_rule(text).lint()
+    assert [w.code for w in found] == ["dialect-mismatch"]
+    assert "1000 clauses in 1 groups, against 1001 in 1" in found[0].message

@@ -18,13 +18,16 @@ from hypothesis import strategies as st
 from tca_gate._php import (
     MAX_INPUT_NESTING_LEVEL,
     MAX_INPUT_VARS,
+    php_c_string,
     php_floatval,
     php_intval,
     php_query_pairs,
     php_round,
     php_urldecode,
+    php_variables,
     tokenpass_amount,
 )
+from tca_gate._stack import query_segments
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "fixtures" / "php" / "vectors.json").read_text(encoding="utf-8")
@@ -225,3 +228,18 @@ def test_positions_point_at_the_key(query: str) -> None:
             name = php_urldecode(raw_key).split("\0", 1)[0].lstrip(" ").split("[", 1)[0]
             assert "[" in php_urldecode(raw_key)
             assert name.replace(" ", "_").replace(".", "_") == key
+
+
+@pytest.mark.parametrize(("query", "expected"), params("parse_str"))
+def test_tokenpass_dialect_reads_through_the_grammar_as_parse_str_does(
+    query: Any, expected: list[list[Any]]
+) -> None:
+    """The dialect splits with the grammar's ``query`` entry point; PHP's reading must survive."""
+    flat = [(text(key), text(value)) for key, value in expected if value is not None]
+    parts = [
+        (str(key or ""), str(value or ""), start)
+        for key, equals, value, start in query_segments(php_c_string(text(query)))
+        if key is not None or equals is not None
+    ]
+    assert [(key, value) for key, value, _ in php_variables(parts)] == flat
+    assert php_variables(parts) == php_query_pairs(text(query))
