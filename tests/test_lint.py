@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tca_gate import LINT_CODES, compile_rule
 
@@ -83,3 +85,54 @@ def test_any_other_difference_from_the_server_is_still_reported() -> None:
     found = compile_rule(text).lint()
     assert [w.code for w in found] == ["dialect-mismatch"]
     assert "1000 clauses in 1 groups, against 1001 in 1" in found[0].message
+
+
+STACK_KEYS = st.sampled_from(
+    ["LTBCOIN", "ltbcoin", "TOKENLY", "BTC", "xcp", "A12345", "PEPE.rare", "PEPE.Rare"]
+)
+SETTING_KEYS = st.sampled_from(["op", "OP", "Op", "stackop", "stackOp", "STACKOP"])
+VALUES = st.sampled_from(
+    [
+        "1",
+        "10000",
+        "0.5",
+        "0.00000001",
+        "123456789012.12345678",
+        "99999999.99999999",
+        ">=",
+        ">",
+        "<",
+        "<=",
+        "=",
+        "==",
+        "!",
+        "!=",
+        "OR",
+        "or",
+        "AND",
+        "Or",
+    ]
+)
+
+
+@st.composite
+def stack_texts(draw: st.DrawFn) -> str:
+    pairs = draw(st.lists(st.tuples(STACK_KEYS, VALUES), min_size=1, max_size=5))
+    settings = draw(st.lists(st.tuples(SETTING_KEYS, st.integers(0, 5), VALUES), max_size=4))
+    parts = [f"{key}={value}" for key, value in pairs]
+    parts += [f"{key}_{index}={value}" for key, index, value in settings]
+    return "&".join(draw(st.permutations(parts)))
+
+
+@given(stack_texts())
+@settings(max_examples=300)
+def test_lint_reports_whenever_the_server_would_read_a_strict_rule_differently(
+    text: str,
+) -> None:
+    try:
+        strict = compile_rule(text)
+    except ValueError:
+        return
+    tokenpass = compile_rule(text, dialect="tokenpass")
+    mismatch = [w for w in strict.lint() if w.code == "dialect-mismatch"]
+    assert (strict.groups != tokenpass.groups) == bool(mismatch), (strict, tokenpass, mismatch)
