@@ -199,7 +199,7 @@ def _need(c: ClauseResult) -> str:
             if c.actual <= 0:
                 return f"some {asset}, but {bound} {amount}"
             return f"{bound} {amount} {asset} (holds {holds})"
-    return f"{asset} under an operator the rule does not know"
+    return f"a known operator for {asset} (this clause never passes)"
 
 
 def _held(c: ClauseResult) -> str:

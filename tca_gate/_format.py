@@ -18,6 +18,22 @@ def clause_text(clause: Clause) -> str:
     return f"{clause.asset} {clause.op.symbol} {format_tokens(clause.amount, grouping=False)}"
 
 
+def describe(groups: Groups) -> str:
+    """Readable text for any rule, even one strict text cannot write (a label, not input)."""
+    if not groups:
+        return "(no clauses: denies everyone)"
+    return " or ".join(" and ".join(map(_describe_clause, group)) for group in groups)
+
+
+def _describe_clause(clause: Clause) -> str:
+    op = "<unknown operator>" if clause.op is Op.UNKNOWN else clause.op.symbol
+    if abs(clause.amount) >= 1 << 1024:
+        amount = "-infinity" if clause.amount < 0 else "infinity"
+    else:
+        amount = format_tokens(clause.amount, grouping=False)
+    return f"{clause.asset} {op} {amount}"
+
+
 def to_expr(groups: Groups) -> str:
     """The readable form: ``and`` within a group, ``or`` between groups, no parentheses."""
     _check_not_empty(groups)

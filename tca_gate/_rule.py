@@ -9,7 +9,7 @@ from ._clause import Clause
 from ._errors import RuleFormatError
 from ._evaluator import Evaluator, build_evaluator
 from ._explain import Decision, explain
-from ._format import to_expr, to_pairs, to_query
+from ._format import describe, to_expr, to_pairs, to_query
 from ._lint import LintWarning, lint
 from ._normal import semantic_hash
 
@@ -104,10 +104,7 @@ class Rule:
         try:
             return self.to_expr()
         except RuleFormatError:
-            return " or ".join(
-                " and ".join(f"{c.asset} {c.op.symbol} {c.amount}sat" for c in group)
-                for group in self.groups
-            )
+            return describe(self.groups)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Rule):

@@ -130,3 +130,13 @@ def test_semantic_hash_is_stable_across_runs() -> None:
 
 
 STABLE_HASH = compile_rule("LTBSTAFF >= 1 or LTBCOIN >= 10000").semantic_hash
+
+
+def test_rules_strict_text_cannot_write_still_have_a_readable_label() -> None:
+    text = "LTBCOIN=10000&LTBSTAFF=1&op_0=>stackop_1=OR&X=1e400&Y=-5"
+    rule = compile_rule(text, dialect="tokenpass")
+    assert str(rule) == (
+        "LTBCOIN <unknown operator> 10000 and LTBSTAFF >= 1 and X >= infinity and Y >= -5"
+    )
+    assert rule.explain({}).rule == str(rule)
+    assert repr(Rule([])) == "Rule('(no clauses: denies everyone)')"
