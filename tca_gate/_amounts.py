@@ -11,6 +11,7 @@ SATOSHIS_PER_TOKEN = 100_000_000
 _DECIMALS = 8
 #: The most digits before the decimal point an amount may have (far past any token supply).
 MAX_DIGITS = 40
+_MAX_BITS = 133  # 2**133 > 10**40
 _DECIMAL_TEXT = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]*))?|([+-]?)\.([0-9]+)")
 
 
@@ -26,6 +27,8 @@ def tokens_to_sat(amount: str | int | Decimal) -> int:
             + (" (floats are inexact: pass a str or Decimal)" if isinstance(amount, float) else "")
         )
     if isinstance(amount, int):
+        if amount.bit_length() > _MAX_BITS:
+            raise AmountError(f"token amount has more than {MAX_DIGITS} digits")
         return amount * SATOSHIS_PER_TOKEN
     if isinstance(amount, Decimal):
         return _decimal_to_sat(amount)

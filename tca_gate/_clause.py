@@ -46,6 +46,10 @@ class Op(enum.Enum):
         return False
 
 
+#: What the ``tokenpass`` dialect makes of an infinite amount (PHP's ``INF``): larger
+#: than any balance a float can hold, so every comparison comes out as PHP's would.
+INFINITE_AMOUNT = 2**1024
+
 #: Every operator spelling the rule language accepts, with what it means.
 OPERATORS: dict[str, Op] = {
     ">=": Op.GE,

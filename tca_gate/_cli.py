@@ -11,7 +11,12 @@ Usage::
 Exit codes: 0 allowed, no warnings, every test case passed; 1 denied (``check``,
 ``explain``) or warnings under ``--fail-on-warning`` (``lint``); 2 a usage error,
 unreadable or invalid balances, a malformed test file; 3 a rule that does not
-compile or cannot be written in the form asked for; 4 a test case failed.
+compile or cannot be written in the form asked for; 4 a test case failed; 70 an
+internal error (a bug in tca-gate, never a decision: set ``TCA_GATE_DEBUG=1`` for
+the traceback).
+
+Messages repeat at most 60 characters of any value they echo (a key, an amount,
+a name; 120 of a file name), cutting longer ones short with "…".
 
 Balances are a JSON object of asset name to amount, inline or read from a file
 (``@path``, ``@-`` for stdin). Amounts are tokens, as JSON numbers or decimal
@@ -77,10 +82,10 @@ import difflib
 import json
 import os
 import re
-import string
 import sys
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+import traceback
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, DecimalException
 from pathlib import Path
@@ -93,13 +98,18 @@ from ._errors import RuleFormatError, RuleSyntaxError, caret_context
 from ._explain import ClauseResult, Decision
 from ._lint import LintWarning
 from ._rule import Rule
-from ._stack import Dialect
+from ._stack import Dialect, ascii_upper, strict_asset
 
 EXIT_OK = 0
 EXIT_DENIED = 1
 EXIT_USAGE = 2
 EXIT_RULE_ERROR = 3
 EXIT_TEST_FAILED = 4
+#: EX_SOFTWARE (``sysexits.h``): an exception nobody expected, never a decision.
+EXIT_INTERNAL_ERROR = 70
+
+#: Set (non-empty) to print the traceback of an internal error.
+DEBUG_VARIABLE = "TCA_GATE_DEBUG"
 
 PROG = "tca-gate"
 DIALECTS: tuple[str, ...] = get_args(Dialect)
@@ -110,7 +120,20 @@ MAX_WHOLE_DIGITS = 30
 _MAX_SAT = 10**MAX_WHOLE_DIGITS * SATOSHIS_PER_TOKEN
 _TOO_LARGE = f"more than any asset's supply (the limit is 10^{MAX_WHOLE_DIGITS} tokens)"
 _INTEGER = re.compile(r"-?[0-9]+")
-_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
+#: The most characters of a user's value (a key, an amount, a name, a file name) that a
+#: message repeats; a longer value is cut short with "…", so that a megabyte of key
+#: cannot make a megabyte of message.
+ECHO_LIMIT = 60
+#: File names get more room, so that an ordinary CI path shows whole; a longer one
+#: keeps its start and its end (the file's own name).
+PATH_ECHO_LIMIT = 120
+#: The most characters of an exception's own text (a JSON or TOML reader's) repeated.
+_REASON_LIMIT = 200
+#: Integers from here up are described by their length rather than written out.
+_LONG_INTEGER = 10**ECHO_LIMIT
+_BARE_TOML_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_NOT_AMOUNTS = frozenset({"inf", "+inf", "-inf", "nan", "+nan", "-nan"})
 
 
 class CliError(Exception):
@@ -124,6 +147,40 @@ class CliError(Exception):
 
 class BalancesError(ValueError):
     """A balance sheet that cannot be read exactly; the message names the asset."""
+
+
+# ---------------------------------------------------------------- echoing user input
+
+
+def clip(text: str, limit: int = ECHO_LIMIT) -> str:
+    """``text``, or its start and "…" when it is longer than ``limit`` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _quoted(text: str) -> str:
+    """A user's string as ``repr`` shows it, cut short."""
+    return repr(clip(text))
+
+
+def clip_path(path: str) -> str:
+    """A file name cut short in the middle, so that both its start and its last part show."""
+    if len(path) <= PATH_ECHO_LIMIT:
+        return path
+    head = PATH_ECHO_LIMIT // 3
+    return path[:head] + "…" + path[len(path) - (PATH_ECHO_LIMIT - head - 1) :]
+
+
+def _integer(value: int) -> str | None:
+    """An integer's digits, or ``None`` when there are too many to repeat.
+
+    ``str`` of an integer past Python's 4300-digit limit raises ``ValueError``, so a
+    long integer must never reach an f-string.
+    """
+    return str(value) if abs(value) < _LONG_INTEGER else None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 # ---------------------------------------------------------------- output
@@ -215,9 +272,18 @@ def _outcome(clause: ClauseResult) -> tuple[str, str]:
 
 
 def canonical_asset(name: str) -> str:
-    """An asset name as strict rules write it: ``ltbcoin.Gold`` → ``LTBCOIN.Gold``."""
+    """An asset name as strict rules write it: ``ltbcoin.Gold`` → ``LTBCOIN.Gold``.
+
+    A Counterparty asset name is canonicalised by ``strict_asset``, as strict rules
+    read it. Any other key (``foo``, ``ltbcoin_gold``: assets that only the tokenpass
+    dialect reads) is not refused: it is upper-cased the same way, ASCII letters only,
+    up to any '.'.
+    """
+    asset = strict_asset(name)
+    if asset is not None:
+        return asset
     parent, dot, child = name.partition(".")
-    return parent.translate(_ASCII_UPPER) + dot + child
+    return ascii_upper(parent) + dot + child
 
 
 def balances_from_mapping(
@@ -234,7 +300,9 @@ def balances_from_mapping(
             raise BalancesError("an asset name is empty")
         asset = canonical_asset(key)
         if asset in written:
-            raise BalancesError(f"{written[asset]} and {key} both name the asset {asset}")
+            raise BalancesError(
+                f"{clip(written[asset])} and {clip(key)} both name the asset {clip(asset)}"
+            )
         written[asset] = key
         balances[asset] = _amount(key, value, sat=sat, sat_flag=sat_flag)
     return balances
@@ -247,21 +315,46 @@ class TomlFloat:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class LongInteger:
+    """A JSON integer with more digits than any amount, kept unconverted.
+
+    Converting a long run of digits takes time quadratic in its length, and past 4300
+    digits Python refuses; no amount has more than ``ECHO_LIMIT`` digits anyway.
+    """
+
+    digits: int
+
+
+def _json_integer(text: str) -> int | LongInteger:
+    digits = len(text.lstrip("-"))
+    return LongInteger(digits) if digits > ECHO_LIMIT else int(text)
+
+
 def _amount(asset: str, value: object, *, sat: bool, sat_flag: str) -> int:
-    what = f"the balance of {asset}"
+    what = f"the balance of {clip(asset)}"
     if isinstance(value, TomlFloat):
+        if value.text in _NOT_AMOUNTS:
+            raise BalancesError(
+                f"{what} is {value.text}, which is not an amount: a balance is a finite "
+                'number, such as 10 or "0.5"'
+            )
         raise BalancesError(
-            f"{what} is the TOML float {value.text}, which TOML readers take as an inexact "
-            f'binary float: quote it, {asset} = "{value.text}"'
+            f"{what} is the TOML float {clip(value.text)}, which TOML readers take as an "
+            f'inexact binary float: quote it, {_toml_key(asset)} = "{clip(value.text)}"'
         )
+    if isinstance(value, LongInteger):
+        raise BalancesError(f"{what} is an integer of {value.digits} digits, {_TOO_LARGE}")
     if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
         raise BalancesError(f"{what} must be a number or a decimal string, not {_kind(value)}")
     if sat:
         if isinstance(value, str) and _INTEGER.fullmatch(value):
-            try:
-                value = int(value)
-            except ValueError as error:
-                raise BalancesError(f"{what}: {error}") from None
+            sign, significant = value[: value.startswith("-")], value.lstrip("-").lstrip("0")
+            if len(significant) > ECHO_LIMIT:
+                raise BalancesError(
+                    f"{what} is a string of an integer of {len(significant)} digits, {_TOO_LARGE}"
+                )
+            value = int(sign + (significant or "0"))  # leading zeros count towards int's limit
         if not isinstance(value, int):
             raise BalancesError(
                 f"{what} is {_show(value)}, not a whole number of base units "
@@ -270,7 +363,7 @@ def _amount(asset: str, value: object, *, sat: bool, sat_flag: str) -> int:
         amount = value
     else:
         if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > MAX_WHOLE_DIGITS:
-            raise BalancesError(f"{what} is {value}, {_TOO_LARGE}")
+            raise BalancesError(f"{what} is {_show(value)}, {_TOO_LARGE}")
         try:
             amount = tokens_to_sat(value)
         except (ValueError, DecimalException) as error:
@@ -281,58 +374,74 @@ def _amount(asset: str, value: object, *, sat: bool, sat_flag: str) -> int:
 
 
 def _show(value: object) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    """An amount as written, cut short, for "the balance of X is ..."."""
+    if isinstance(value, str):
+        return _quoted(value)
+    if isinstance(value, int):
+        digits = _integer(value)
+        return digits if digits is not None else f"an integer of more than {ECHO_LIMIT} digits"
+    return clip(str(value))
+
+
+def _toml_key(key: str) -> str:
+    """``key`` as it would be written on the left of ``=`` in TOML, cut short."""
+    return clip(key) if _BARE_TOML_KEY.fullmatch(key) else clip(json.dumps(key, ensure_ascii=False))
 
 
 def _kind(value: object) -> str:
-    """What a JSON or TOML value is, for error messages."""
+    """What a JSON or TOML value is, for error messages; any value shown is cut short."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, str):
-        return f"the string {value!r}"
+        return f"the string {_quoted(value)}"
     if isinstance(value, int):
-        return f"the integer {value}"
+        digits = _integer(value)
+        if digits is None:
+            return f"an integer of more than {ECHO_LIMIT} digits"
+        return f"the integer {digits}"
+    if isinstance(value, LongInteger):
+        return f"an integer of {value.digits} digits"
     if isinstance(value, Decimal):
-        return f"the number {value}"
+        return f"the number {clip(str(value))}"
     if isinstance(value, TomlFloat):
-        return f"the float {value.text}"
+        return f"the float {clip(value.text)}"
     if isinstance(value, Mapping):
         return "a table"
     if isinstance(value, list):
         return "an array"
-    return f"the {type(value).__name__} {value}"
+    return f"the {type(value).__name__} {clip(str(value))}"
 
 
 def read_balances(argument: str, *, sat: bool) -> dict[str, int]:
     """``--balances``: inline JSON, ``@path`` or ``@-`` (stdin), to exact base units."""
     if argument.startswith("@"):
         source = argument[1:]
-        if source == "-":
-            text, where = sys.stdin.read(), "stdin"
-        else:
-            where = source
-            try:
-                text = Path(source).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as error:
-                raise BalancesError(
-                    f"cannot read balances from {source}: {_reason(error)}"
-                ) from None
+        where = "stdin" if source == "-" else clip_path(source)
+        try:
+            text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise BalancesError(f"cannot read balances from {where}: {_reason(error)}") from None
     else:
         text, where = argument, "--balances"
     try:
         document = json.loads(
             text,
             parse_float=Decimal,
-            parse_int=int,
+            parse_int=_json_integer,
             parse_constant=Decimal,  # NaN and Infinity: refused with the asset's name
             object_pairs_hook=_unique_keys,
         )
+    except BalancesError:
+        raise
+    except RecursionError:
+        raise BalancesError(
+            f"{where} nests arrays or objects too deeply to read; balances are one flat "
+            'JSON object of asset to amount, e.g. {"LTBCOIN": "0.5"}'
+        ) from None
     except ValueError as error:
-        if isinstance(error, BalancesError):
-            raise
-        raise BalancesError(f"{where} is not valid JSON: {error}") from None
+        raise BalancesError(f"{where} is not valid JSON: {_reason(error)}") from None
     if not isinstance(document, dict):
         raise BalancesError(
             f'{where} must be a JSON object of asset to amount, e.g. {{"LTBCOIN": "0.5"}}, '
@@ -345,15 +454,16 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key, value in pairs:
         if key in found:
-            raise BalancesError(f"{key} appears twice in the balances")
+            raise BalancesError(f"{clip(key)} appears twice in the balances")
         found[key] = value
     return found
 
 
 def _reason(error: BaseException) -> str:
+    """Why reading failed, in the reader's words, on one line and cut short."""
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
-    return str(error)
+    return clip(_one_line(str(error)), _REASON_LIMIT)
 
 
 def typo_warnings(rule: Rule, balances: Mapping[str, int]) -> list[str]:
@@ -365,7 +475,7 @@ def typo_warnings(rule: Rule, balances: Mapping[str, int]) -> list[str]:
             continue
         close = difflib.get_close_matches(asset, unread, n=1, cutoff=0.75)
         if close:
-            found.append(f"the rule does not read {asset}; did you mean {close[0]}?")
+            found.append(f"the rule does not read {clip(asset)}; did you mean {clip(close[0])}?")
     return found
 
 
@@ -511,16 +621,11 @@ class Suite:
 
 def load_test_file(path: str) -> Suite:
     """Read and check a test file; ``CliError`` (exit 2) naming the case and field if malformed."""
-    try:
-        with Path(path).open("rb") as file:
-            document = tomllib.load(file, parse_float=TomlFloat)
-    except OSError as error:
-        raise CliError(EXIT_USAGE, f"cannot read {path}: {_reason(error)}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise CliError(EXIT_USAGE, f"{path} is not valid TOML: {error}") from None
+    shown = clip_path(path)
+    document = _read_toml(path, shown)
 
     def fail(where: str, problem: str) -> CliError:
-        return CliError(EXIT_USAGE, f"{path}: {where}: {problem}")
+        return CliError(EXIT_USAGE, f"{shown}: {where}: {problem}")
 
     _refuse_unknown(document, _FILE_KEYS, fail)
     dialect = _dialect_field(document, "dialect", "strict", lambda p: fail("dialect", p))
@@ -530,7 +635,7 @@ def load_test_file(path: str) -> Suite:
         raise fail("rules", f"must be a table of name = rule text, not {_kind(rules)}")
     for name, text in rules.items():
         if not isinstance(text, str):
-            raise fail(f"rules.{name}", f"must be the rule's text, not {_kind(text)}")
+            raise fail(f"rules.{clip(name)}", f"must be the rule's text, not {_kind(text)}")
     entries = document.get("case")
     if entries is None:
         raise fail("case", "the file has no [[case]] entries, so it would test nothing")
@@ -543,11 +648,54 @@ def load_test_file(path: str) -> Suite:
         if case.name in seen:
             raise fail(
                 f"case {number}",
-                f"name {case.name!r} is already the name of case {seen[case.name]}",
+                f"name {_quoted(case.name)} is already the name of case {seen[case.name]}",
             )
         seen[case.name] = number
         cases.append(case)
     return Suite(path, rules, dialect, cases)
+
+
+def _read_toml(path: str, shown: str) -> dict[str, Any]:
+    """A TOML file's document; anything that stops ``tomllib`` is a ``CliError`` (exit 2)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise CliError(EXIT_USAGE, f"cannot read {shown}: {_reason(error)}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise CliError(
+            EXIT_USAGE,
+            f"{shown}, line {line}: not UTF-8 text (byte {data[error.start]:#04x}); "
+            "TOML files are UTF-8",
+        ) from None
+    try:
+        return tomllib.loads(text, parse_float=TomlFloat)
+    except tomllib.TOMLDecodeError as error:
+        raise CliError(EXIT_USAGE, f"{shown} is not valid TOML: {_reason(error)}") from None
+    except RecursionError:
+        raise CliError(
+            EXIT_USAGE, f"{shown}: arrays or tables are nested too deeply to read"
+        ) from None
+    except ValueError as error:  # an integer longer than Python's int-from-string limit
+        raise CliError(EXIT_USAGE, f"{shown}{_long_integer(text, error)}") from None
+
+
+def _long_integer(text: str, error: ValueError) -> str:
+    """Where and what the integer is that ``tomllib`` could not convert (", line N: ...")."""
+    limit = sys.get_int_max_str_digits()
+    if not limit:
+        return f" is not valid TOML: {_reason(error)}"
+    for run in re.finditer(r"[0-9_]+", text):  # no backtracking: linear in the file's size
+        digits = len(run.group().replace("_", ""))
+        if digits > limit:
+            line = text.count("\n", 0, run.start()) + 1
+            return (
+                f", line {line}: a number has {digits} digits, more than Python reads "
+                f"({limit}) and far more than any amount needs"
+            )
+    return f" is not valid TOML: {_reason(error)}"
 
 
 def _read_case(
@@ -560,7 +708,9 @@ def _read_case(
     fail: Callable[[str, str], CliError],
 ) -> Case:
     name = entry.get("name")
-    label = f"case {number} ({name!r})" if isinstance(name, str) and name else f"case {number}"
+    label = (
+        f"case {number} ({_quoted(name)})" if isinstance(name, str) and name else f"case {number}"
+    )
 
     def field_error(field: str) -> Callable[[str], CliError]:
         return lambda problem: fail(f"{label}, {field}", problem)
@@ -576,9 +726,10 @@ def _read_case(
             raise field_error("uses")(f"must be a name from [rules], not {_kind(uses)}")
         if uses not in rules:
             close = difflib.get_close_matches(uses, list(rules), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            known = ", ".join(rules) or "none"
-            raise field_error("uses")(f"no rule named {uses!r} in [rules] (known: {known}){hint}")
+            hint = f"; did you mean {_quoted(close[0])}?" if close else ""
+            raise field_error("uses")(
+                f"no rule named {_quoted(uses)} in [rules] (known: {_names(rules)}){hint}"
+            )
         rule = rules[uses]
     elif not isinstance(rule, str):
         raise field_error("rule")(f"must be the rule's text, not {_kind(rule)}")
@@ -600,6 +751,14 @@ def _read_case(
     return Case(number, name, rule, uses, dialect, balances, _EXPECTATIONS[expect])
 
 
+def _names(names: Collection[str], most: int = 5) -> str:
+    """The first few names, each cut short, and how many more there are."""
+    listed = [clip(name) for name in list(names)[:most]]
+    if len(names) > most:
+        listed.append(f"and {len(names) - most} more")
+    return ", ".join(listed) or "none"
+
+
 def _refuse_unknown(
     table: Mapping[str, object],
     known: Sequence[str],
@@ -609,7 +768,7 @@ def _refuse_unknown(
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise fail(key, f"unknown key; {hint}known keys: {', '.join(known)}")
+            raise fail(clip(key), f"unknown key; {hint}known keys: {', '.join(known)}")
 
 
 def _dialect_field(
@@ -647,10 +806,10 @@ def compile_suite(suite: Suite) -> list[Rule]:
         except RuleSyntaxError as error:
             if (case.rule_text, case.dialect) not in failed:
                 failed.add((case.rule_text, case.dialect))
-                source = f"rules.{case.uses}" if case.uses else "its rule"
+                source = f"rules.{clip(case.uses)}" if case.uses else "its rule"
                 problems.append(
-                    f"{suite.path}: case {case.number} ({case.name!r}): {source} does not "
-                    f"compile in the {case.dialect} dialect:\n{error}"
+                    f"{clip_path(suite.path)}: case {case.number} ({_quoted(case.name)}): "
+                    f"{source} does not compile in the {case.dialect} dialect:\n{error}"
                 )
     used = {case.uses for case in suite.cases}
     for name, text in suite.rules.items():
@@ -659,7 +818,9 @@ def compile_suite(suite: Suite) -> list[Rule]:
         try:
             compile_rule(text, suite.dialect)
         except RuleSyntaxError as error:
-            problems.append(f"{suite.path}: rules.{name} does not compile:\n{error}")
+            problems.append(
+                f"{clip_path(suite.path)}: rules.{clip(name)} does not compile:\n{error}"
+            )
     if problems:
         raise CliError(EXIT_RULE_ERROR, "\n".join(problems))
     return compiled
@@ -752,7 +913,8 @@ examples:
   tca-gate check 'LTBCOIN=1e3' --dialect tokenpass --balances @holdings.json --json
   wallet-balances | tca-gate check 'TOKENLY > 0' --balances @-
 
-exit status: 0 allowed, 1 denied, 2 usage error or bad balances, 3 rule error
+exit status: 0 allowed, 1 denied, 2 usage error or bad balances, 3 rule error,
+70 internal error (a bug in tca-gate, never a decision)
 """
 
 _EXPLAIN_EXAMPLES = f"""\
@@ -761,7 +923,8 @@ examples:
   tca-gate explain 'LTBCOIN >= 10000 or LTBSTAFF >= 1' --balances '{{"LTBCOIN": 9000}}'
   tca-gate explain 'TOKENLY=10&op_0=<' --balances @holdings.json --json
 
-exit status: 0 allowed, 1 denied, 2 usage error or bad balances, 3 rule error
+exit status: 0 allowed, 1 denied, 2 usage error or bad balances, 3 rule error,
+70 internal error (a bug in tca-gate, never a decision)
 """
 
 _LINT_EXAMPLES = """\
@@ -771,7 +934,7 @@ examples:
   tca-gate lint 'LTBCOIN=1&stackOp_1=OR&TOKENLY=1' --dialect tokenpass --fail-on-warning
 
 exit status: 0 done (even with warnings), 1 warnings under --fail-on-warning,
-2 usage error, 3 rule error
+2 usage error, 3 rule error, 70 internal error (a bug in tca-gate)
 """
 
 _FMT_EXAMPLES = """\
@@ -781,7 +944,7 @@ examples:
   tca-gate fmt 'LTBCOIN=1e3&ltbcoin=5' --dialect tokenpass --to query
 
 exit status: 0 done, 2 usage error, 3 the rule does not compile or cannot be
-written in the form asked for
+written in the form asked for, 70 internal error (a bug in tca-gate)
 """
 
 _TEST_EXAMPLES = (
@@ -793,7 +956,8 @@ examples:
   tca-gate test tests/rules.toml --json
 
 exit status: 0 every case passed, 2 usage error or malformed file, 3 a rule in
-the file does not compile, 4 some case failed
+the file does not compile, 4 some case failed, 70 internal error (a bug in
+tca-gate, never a test result)
 """
 )
 
@@ -852,7 +1016,9 @@ def build_parser() -> argparse.ArgumentParser:
         "lint and format Token Controlled Access rules offline, and test rule sets.",
         epilog="Run 'tca-gate COMMAND --help' for a command's options and examples.\n\n"
         "exit status: 0 allowed / clean / passed, 1 denied (or lint warnings under\n"
-        "--fail-on-warning), 2 usage error, 3 rule error, 4 a test case failed",
+        "--fail-on-warning), 2 usage error, 3 rule error, 4 a test case failed,\n"
+        "70 internal error: a bug in tca-gate, never a decision (set TCA_GATE_DEBUG=1\n"
+        "for the traceback)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -873,7 +1039,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``tca-gate`` command line; returns the exit code."""
+    """Run the ``tca-gate`` command line; returns the exit code.
+
+    An exception nobody expected is reported as an internal error, exit 70: it must
+    never end as 0 (allowed) or 1 (denied).
+    """
+    try:
+        return _main(argv)
+    except Exception as error:  # the last line of defence, by design
+        return _internal_error(error)
+
+
+def _internal_error(error: Exception) -> int:
+    """One line on stderr (after the traceback under ``TCA_GATE_DEBUG``); exit 70."""
+    debug = bool(os.environ.get(DEBUG_VARIABLE))
+    try:
+        message = _reason(error)
+    except Exception:  # an exception whose text cannot be made: its type still says a lot
+        message = "(its message cannot be shown)"
+    hint = "" if debug else f"; set {DEBUG_VARIABLE}=1 for the traceback"
+    line = (
+        f"{PROG}: internal error: {type(error).__name__}{': ' + message if message else ''} "
+        f"(a bug in {PROG}, not a decision: please report it with the command that caused "
+        f"it{hint})"
+    )
+    try:
+        if debug:
+            traceback.print_exception(error, file=sys.stderr)
+        print(line, file=sys.stderr)
+    except (OSError, ValueError):  # stderr is closed or gone: the exit code still says it
+        pass
+    return EXIT_INTERNAL_ERROR
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

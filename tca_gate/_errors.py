@@ -79,6 +79,11 @@ class InvalidBalancesError(TcaGateError, TypeError):
     """Balances must map asset names to ``int`` base units; nothing else is coerced."""
 
 
+def shorten(text: str, limit: int = 40) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, for echoing input in messages."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def caret_context(text: str, position: int, length: int = 1) -> list[str]:
     """The line of ``text`` around ``position`` with a caret line under the problem."""
     start = text.rfind("\n", 0, position) + 1

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._amounts import format_tokens
-from ._clause import Clause, Op
-from ._evaluator import reject_balance, reject_mapping
+from ._clause import INFINITE_AMOUNT, Clause, Op
+from ._evaluator import read_balances, rule_assets
+from ._normal import allowed, group_form
 
 _MAX_ALTERNATIVES = 3
 
@@ -49,27 +50,53 @@ class ClauseResult:
 
 @dataclass(frozen=True, slots=True)
 class GroupResult:
-    """One AND group of the rule: it passes when every clause does."""
+    """One AND group of the rule: it passes when every clause does.
+
+    ``possible`` says whether any holdings at all could make it pass (a group
+    asking for ``X > 10 and X < 5`` never can).
+    """
 
     index: int
     passed: bool
+    possible: bool
     clauses: tuple[ClauseResult, ...]
 
     @property
     def failing(self) -> tuple[ClauseResult, ...]:
         return tuple(c for c in self.clauses if not c.passed)
 
-    @property
-    def possible(self) -> bool:
-        """Whether some change of holdings could make this group pass."""
-        return all(c.shortfall is not None for c in self.clauses)
+    def needs(self) -> str:
+        """What the holder lacks for this group, in words (clauses another one implies left out)."""
+        failing = self.failing
+        kept = [
+            c
+            for i, c in enumerate(failing)
+            if not any(
+                _implies(d, c) and (not _implies(c, d) or j < i)
+                for j, d in enumerate(failing)
+                if j != i
+            )
+        ]
+        return " and ".join(c.need() for c in kept)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "index": self.index,
             "passed": self.passed,
+            "possible": self.possible,
             "clauses": [c.to_dict() for c in self.clauses],
         }
+
+
+def _implies(stronger: ClauseResult, weaker: ClauseResult) -> bool:
+    """Whether meeting ``stronger`` also meets ``weaker`` (same asset, in the same direction)."""
+    if stronger.asset != weaker.asset:
+        return False
+    return allowed(_as_clause(stronger)).within(allowed(_as_clause(weaker)))
+
+
+def _as_clause(result: ClauseResult) -> Clause:
+    return Clause(result.asset, result.required, Op(result.op))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,23 +138,20 @@ def explain(
     groups: Sequence[Sequence[Clause]], balances: Mapping[str, int], rule: str, rule_hash: str
 ) -> Decision:
     """Judge ``balances`` against every clause and say what the closest group still needs."""
-    if not isinstance(balances, Mapping):
-        reject_mapping(balances)
+    assets = rule_assets(groups)
+    held = dict(zip(assets, read_balances(balances, assets), strict=True))
     results: list[GroupResult] = []
     for index, group in enumerate(groups):
-        clause_results = tuple(_judge(clause, _balance(balances, clause.asset)) for clause in group)
-        results.append(GroupResult(index, all(c.passed for c in clause_results), clause_results))
+        clause_results = tuple(_judge(clause, held[clause.asset]) for clause in group)
+        passed = all(c.passed for c in clause_results)
+        possible = passed or (
+            all(c.shortfall is not None for c in clause_results) and group_form(group) is not None
+        )
+        results.append(GroupResult(index, passed, possible, clause_results))
     allowed = any(g.passed for g in results)
     ranked = sorted(results, key=_distance)
     closest = ranked[0].index if ranked else None
     return Decision(allowed, tuple(results), closest, _summary(allowed, ranked), rule, rule_hash)
-
-
-def _balance(balances: Mapping[str, int], asset: str) -> int:
-    value = balances.get(asset, 0)
-    if value.__class__ is not int:
-        reject_balance(asset, value)
-    return value
 
 
 def _judge(clause: Clause, actual: int) -> ClauseResult:
@@ -143,6 +167,8 @@ def _judge(clause: Clause, actual: int) -> ClauseResult:
 
 
 def _shortfall(op: Op, n: int, actual: int) -> int | None:
+    if abs(n) >= INFINITE_AMOUNT and op in (Op.GE, Op.GT, Op.EQ):
+        return None  # no balance reaches PHP's INF
     match op:
         case Op.GE:
             return n - actual
@@ -173,7 +199,7 @@ def _summary(allowed: bool, ranked: Sequence[GroupResult]) -> str:
     possible = [g for g in ranked if g.possible]
     if not possible:
         return "Denied: no holdings can satisfy this rule."
-    needs = [" and ".join(c.need() for c in g.failing) for g in possible[:_MAX_ALTERNATIVES]]
+    needs = [g.needs() for g in possible[:_MAX_ALTERNATIVES]]
     more = len(possible) - _MAX_ALTERNATIVES
     text = "Needs " + ", or ".join(needs)
     if more > 0:

@@ -7,28 +7,32 @@ expanded to OR-of-ANDs as the parser reduces them, within ``MAX_EXPANSION``.
 from __future__ import annotations
 
 import itertools
+import re
 
 from lark import Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from ._clause import OPERATORS, Clause
-from ._errors import RuleSyntaxError
+from ._clause import OPERATORS, Clause, Op
+from ._errors import RuleSyntaxError, shorten
 from ._grammar import parser
 from ._stack import (
     AMOUNT_EXPECTED,
-    CREDENTIAL_KEYS,
+    ASSET_FORMS,
     Groups,
     amount_problem,
     asset_problem,
     check_length,
+    is_credential,
     strict_amount,
     strict_asset,
 )
 
-#: The most clauses that expanding parentheses may produce.
+#: The most clauses that distributing one ``and`` over parentheses may produce.
 MAX_EXPANSION = 10_000
+#: The most clauses a readable rule may expand to in all (a flat rule of 256 KiB has fewer).
+MAX_CLAUSES = 50_000
 
-_COMPARATORS = (">=", ">", "==", "!=", "<", "<=")
+_COMPARATORS = tuple(op.symbol for op in Op if op is not Op.UNKNOWN)
 _AMBIGUOUS = {
     "=": "'=' is ambiguous (in a query string it means >=): write == or >=",
     "!": "write != for 'not equal to'",
@@ -48,38 +52,56 @@ _TERMINAL_NAMES = {
     "LPAR": "(",
     "RPAR": ")",
     "$END": "the end of the rule",
+    "RAW_KEY": "an asset name",
 }
 
 
-class _Expander(Transformer[Token, Groups]):
+# While parsing, OR-of-ANDs are lists of lists, grown in place: each value the
+# parser reduces is used exactly once, and chains stay linear however long.
+_Dnf = list[list[Clause]]
+
+
+class _Expander(Transformer[Token, object]):
     """Builds OR-of-ANDs bottom-up while the parser reduces, so depth never recurses."""
 
-    def comparison(self, children: list[Token]) -> Groups:
+    def comparison(self, children: list[Token]) -> _Dnf:
         name, comparator, number = children
-        return ((_clause(name, comparator, number),),)
+        return [[_clause(name, comparator, number)]]
 
-    def conjunction(self, children: list[Groups]) -> Groups:
+    def conjunction(self, children: list[_Dnf]) -> _Dnf:
         result = children[0]
         for operand in children[1:]:
             result = _and(result, operand)
         return result
 
-    def disjunction(self, children: list[Groups]) -> Groups:
-        return tuple(itertools.chain.from_iterable(children))
+    def disjunction(self, children: list[_Dnf]) -> _Dnf:
+        result = children[0]
+        for operand in children[1:]:
+            result.extend(operand)
+            _check_total(result)
+        return result
 
-    def expr(self, children: list[Groups]) -> Groups:
-        return children[0]
+    def expr(self, children: list[_Dnf]) -> Groups:
+        return tuple(tuple(group) for group in children[0])
 
 
 _EXPANDER = _Expander()
 
 
 def _clause(name: Token, comparator: Token, number: Token) -> Clause:
+    if is_credential(str(name)):
+        raise _at(
+            name,
+            f"{shorten(str(name))} is a credential, not an asset",
+            hint=f"pass {shorten(str(name))} separately",
+        )
     asset = strict_asset(str(name))
     if asset is None:
-        if str(name).lower() in CREDENTIAL_KEYS:
-            raise _at(name, f"{name} is a credential, not an asset", hint=f"pass {name} separately")
-        raise _at(name, f"{str(name)!r} is not {asset_problem(str(name))}")
+        raise _at(
+            name,
+            f"{shorten(str(name))!r} is not {asset_problem(str(name))}",
+            expected=(ASSET_FORMS[0],),
+        )
     op = OPERATORS.get(str(comparator)) if str(comparator) in _COMPARATORS else None
     if op is None:
         raise _at(
@@ -100,16 +122,32 @@ def _clause(name: Token, comparator: Token, number: Token) -> Clause:
     return Clause(asset, amount, op, position=name.start_pos)
 
 
-def _and(left: Groups, right: Groups) -> Groups:
+def _and(left: _Dnf, right: _Dnf) -> _Dnf:
     """``left and right`` distributed into OR-of-ANDs, refusing past ``MAX_EXPANSION`` clauses."""
-    size = len(right) * sum(map(len, left)) + len(left) * sum(map(len, right))
-    if size > MAX_EXPANSION and size > sum(map(len, left)) + sum(map(len, right)):
+    left_size, right_size = sum(map(len, left)), sum(map(len, right))
+    size = len(right) * left_size + len(left) * right_size
+    if size > MAX_EXPANSION and size > left_size + right_size:
         raise RuleSyntaxError(
             f"expanding the parentheses would make {size:,} clauses; "
             f"the limit is {MAX_EXPANSION:,}",
             hint="factor the rule differently, or split it into several rules",
         )
-    return tuple(a + b for a, b in itertools.product(left, right))
+    if len(right) == 1:
+        for group in left:
+            group.extend(right[0])
+        result = left
+    else:
+        result = [a + b for a, b in itertools.product(left, right)]
+    _check_total(result)
+    return result
+
+
+def _check_total(groups: _Dnf) -> None:
+    if len(groups) > 1 and sum(map(len, groups)) > MAX_CLAUSES:
+        raise RuleSyntaxError(
+            f"the rule expands to more than {MAX_CLAUSES:,} clauses",
+            hint="factor the rule differently, or split it into several rules",
+        )
 
 
 def _at(
@@ -143,21 +181,19 @@ def read_expression(text: str) -> Groups:
     return groups
 
 
+_WORD = re.compile(r"[()]|[^\s()]+")
+
+
 def _unexpected(error: UnexpectedInput, text: str) -> RuleSyntaxError:
-    expected: set[str] = set()
-    if isinstance(error, UnexpectedToken):
-        expected = set(error.expected)
-        found = "the end of the rule" if error.token.type == "$END" else repr(str(error.token))
-        position = len(text) if error.token.type == "$END" else error.token.start_pos
-        length = max(1, len(error.token))
+    if isinstance(error, UnexpectedToken) and error.token.type != "$END":
+        expected, position = set(error.expected), error.token.start_pos or 0
     elif isinstance(error, UnexpectedCharacters):
-        expected = set(error.allowed or ())
-        position, length = error.pos_in_stream or 0, 1
-        found = repr(text[position])
+        expected, position = set(error.allowed or ()), error.pos_in_stream or 0
     else:
-        assert isinstance(error, UnexpectedEOF)
-        expected = set(error.expected)
-        found, position, length = "the end of the rule", len(text), 1
+        assert isinstance(error, (UnexpectedToken, UnexpectedEOF))
+        expected, position = set(error.expected), len(text)
+    word = _WORD.match(text, position)
+    found = repr(shorten(word.group())) if word else "end of the rule"
     names = sorted({_TERMINAL_NAMES.get(name, name) for name in expected})
     hint = None
     if "COMPARATOR" in expected and "NUMBER" not in expected:
@@ -166,19 +202,23 @@ def _unexpected(error: UnexpectedInput, text: str) -> RuleSyntaxError:
         f"unexpected {found}",
         text=text,
         position=position,
-        length=length,
+        length=len(word.group()) if word else 1,
         expected=names,
         hint=hint,
     )
 
 
+_SINGLE_PAIR = re.compile(r"[^\s()<>=!|&]+=(?!=)[^\s()&|]*")
+
+
 def looks_like_expression(text: str) -> bool:
     """Whether strict text is a readable expression rather than a query string.
 
-    A lone ``&`` is the stack's separator; operators, spaces, parentheses and
-    ``||`` belong to expressions. ``LTBCOIN=5`` is a stack (there ``=`` means
-    at least), so it never reads as an expression.
+    A lone ``&`` is the stack's separator, and one ``KEY=VALUE`` with no spaces
+    is a stack of one clause (there ``=`` means at least). Anything else, such
+    as ``LTBCOIN >= 5``, ``LTBCOIN==5`` or ``PEPE.a!=5``, is an expression.
     """
-    if "&" in text.replace("&&", ""):
+    stripped = text.strip()
+    if not stripped or "&" in stripped.replace("&&", ""):
         return False
-    return any(mark in text for mark in " \t\r\n()<>!|") or "==" in text
+    return not _SINGLE_PAIR.fullmatch(stripped)

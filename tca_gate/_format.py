@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from ._amounts import format_tokens
-from ._clause import Clause, Op
+from ._clause import INFINITE_AMOUNT, Clause, Op
 from ._errors import RuleFormatError
-from ._stack import strict_asset
+from ._stack import is_credential, strict_asset
 
 Groups = Sequence[Sequence[Clause]]
 
@@ -27,7 +27,7 @@ def describe(groups: Groups) -> str:
 
 def _describe_clause(clause: Clause) -> str:
     op = "<unknown operator>" if clause.op is Op.UNKNOWN else clause.op.symbol
-    if abs(clause.amount) >= 1 << 1024:
+    if abs(clause.amount) >= INFINITE_AMOUNT:
         amount = "-infinity" if clause.amount < 0 else "infinity"
     else:
         amount = format_tokens(clause.amount, grouping=False)
@@ -66,8 +66,12 @@ def to_pairs(groups: Groups) -> list[tuple[str, str]]:
 
 
 def to_query(groups: Groups) -> str:
-    """The query-string stack, e.g. ``LTBCOIN=10000&LTBSTAFF=1&stackop_1=OR``."""
-    return "&".join(f"{key}={value}" for key, value in to_pairs(groups))
+    """The query-string stack, e.g. ``LTBCOIN=10000&LTBSTAFF=1&stackop_1=OR``.
+
+    A ``!`` in a subasset's name is written ``%21``: ``PEPE.a!=5`` would read as
+    the expression ``PEPE.a != 5``.
+    """
+    return "&".join(f"{key.replace('!', '%21')}={value}" for key, value in to_pairs(groups))
 
 
 def _spellings(asset: str) -> Iterator[str]:
@@ -84,7 +88,10 @@ def _spellings(asset: str) -> Iterator[str]:
         for bit, position in enumerate(letters):
             if mask >> bit & 1:
                 chars[position] = chars[position].lower()
-        yield "".join(chars) + dot + child
+        spelling = "".join(chars) + dot + child
+        # Tokenpass reads lower-case op / stackop as operators; strict refuses credentials.
+        if spelling.split("_")[0] not in ("op", "stackop") and not is_credential(spelling):
+            yield spelling
 
 
 def _check_not_empty(groups: Groups) -> None:
@@ -104,5 +111,5 @@ def _check_writable(clause: Clause) -> None:
         raise RuleFormatError(
             f"the clause on {clause.asset} asks for a negative amount; strict text cannot write it"
         )
-    if clause.amount >= 1 << 1024:
+    if clause.amount >= INFINITE_AMOUNT:
         raise RuleFormatError(f"the clause on {clause.asset} asks for an infinite amount")

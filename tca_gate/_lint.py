@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._amounts import format_tokens
 from ._clause import OPERATORS, Clause, Op
-from ._errors import RuleSyntaxError
+from ._errors import RuleSyntaxError, shorten
 from ._expr import looks_like_expression
+from ._format import describe
 from ._grammar import terminal
-from ._normal import allowed, group_form, group_within
+from ._normal import allowed, covering_groups, group_form
 from ._php import tokenpass_amount
 from ._stack import (
-    CREDENTIAL_KEYS,
     Groups,
     Pair,
     StackReading,
     ascii_upper,
-    read_strict_pairs,
+    is_credential,
+    php_text,
+    query_segments,
     read_strict_query,
     read_tokenpass_pairs,
     read_tokenpass_query,
+    render_pairs,
     split_query,
     strict_amount,
     strict_asset,
+)
+from ._stack import (
+    read_strict_pairs as _read_strict_pairs,
 )
 
 
@@ -53,116 +61,86 @@ LINT_CODES = {
     "dialect-mismatch": "text the deployed Tokenpass server reads differently",
 }
 
+#: Past this many clauses on one asset in one group, clauses are not compared pairwise.
+_PAIRWISE_CLAUSES = 64
 
-def lint(
-    groups: Sequence[Sequence[Clause]], source: object, dialect: str
-) -> tuple[LintWarning, ...]:
-    found: list[LintWarning] = []
-    for group in groups:
-        found.extend(_clause_warnings(group))
-    found.extend(_group_warnings(groups))
-    found.extend(_source_warnings(source, dialect))
+
+def lint(groups: Groups, source: object, dialect: str) -> tuple[LintWarning, ...]:
+    found = _clause_warnings(groups) + _group_warnings(groups)
+    found += _source_warnings(groups, source, dialect)
     return tuple(sorted(found, key=lambda w: (w.position is None, w.position or 0, w.code)))
 
 
 def _text(clause: Clause) -> str:
-    return f"{clause.asset} {clause.op.symbol} {format_tokens(clause.amount)}"
+    return describe(((clause,),))
 
 
-def _clause_warnings(group: Sequence[Clause]) -> list[LintWarning]:
+# ------------------------------------------------------------ the rule itself
+
+
+def _clause_warnings(groups: Groups) -> list[LintWarning]:
     found: list[LintWarning] = []
-    for clause in group:
-        at = clause.position
-        n, op = clause.amount, clause.op
+    for clause in (clause for group in groups for clause in group):
+        at, n, op = clause.position, clause.amount, clause.op
         if (op is Op.GE and n <= 0) or (op is Op.GT and n < 0):
             found.append(LintWarning("always-true", f"{_text(clause)} passes for every holder", at))
         elif op is Op.UNKNOWN:
-            found.append(
-                LintWarning(
-                    "never-true", f"the clause on {clause.asset} has an unknown operator", at
-                )
-            )
+            message = f"the clause on {clause.asset} has an unknown operator"
+            found.append(LintWarning("never-true", message, at))
         elif allowed(clause).empty:
-            found.append(
-                LintWarning(
-                    "never-true",
-                    f"{_text(clause)} never passes: < and <= also need a positive balance",
-                    at,
-                )
-            )
+            message = f"{_text(clause)} never passes: < and <= also need a positive balance"
+            found.append(LintWarning("never-true", message, at))
         elif op in (Op.LT, Op.LE):
-            found.append(
-                LintWarning(
-                    "positive-only",
-                    f"{_text(clause)} does not match holders of no {clause.asset}: "
-                    "Tokenpass's < and <= also need a positive balance",
-                    at,
-                )
+            message = (
+                f"{_text(clause)} does not match holders of no {clause.asset}: "
+                "Tokenpass's < and <= also need a positive balance"
             )
+            found.append(LintWarning("positive-only", message, at))
     return found
 
 
-def _group_warnings(groups: Sequence[Sequence[Clause]]) -> list[LintWarning]:
+def _group_warnings(groups: Groups) -> list[LintWarning]:
     found: list[LintWarning] = []
     forms = [group_form(group) for group in groups]
     for number, (group, form) in enumerate(zip(groups, forms, strict=True)):
-        first = group[0].position
         if form is None:
             conflict = _conflict(group)
             if len(conflict) > 1:  # a lone impossible clause is already "never-true"
-                found.append(
-                    LintWarning(
-                        "contradiction",
-                        f"group {number} can never pass: "
-                        + " and ".join(_text(c) for c in conflict),
-                        first,
-                    )
-                )
+                message = f"group {number} can never pass: " + " and ".join(map(_text, conflict))
+                found.append(LintWarning("contradiction", message, group[0].position))
             continue
-        seen: set[Clause] = set()
-        by_asset: dict[str, list[int]] = {}
-        for index, clause in enumerate(group):
-            by_asset.setdefault(clause.asset, []).append(index)
-        for index, clause in enumerate(group):
-            if clause in seen:
-                found.append(
-                    LintWarning("duplicate", f"{_text(clause)} is repeated", clause.position)
-                )
-                continue
+        found.extend(_redundant_clauses(group))
+    for number, other in covering_groups(forms).items():
+        message = f"group {number} can only pass when group {other} passes, so it changes nothing"
+        found.append(LintWarning("shadowed", message, groups[number][0].position))
+    return found
+
+
+def _redundant_clauses(group: Sequence[Clause]) -> list[LintWarning]:
+    """Repeated clauses, and clauses that one other clause on the same asset already implies."""
+    found: list[LintWarning] = []
+    seen: set[Clause] = set()
+    by_asset: dict[str, list[int]] = {}
+    for index, clause in enumerate(group):
+        if clause in seen:
+            found.append(LintWarning("duplicate", f"{_text(clause)} is repeated", clause.position))
+        else:
             seen.add(clause)
-            others = [group[i] for i in by_asset[clause.asset] if i != index]
-            others_form = group_form(others)
-            if (
-                others
-                and others_form is not None
-                and others_form[clause.asset].within(allowed(clause))
-                and clause not in others
-            ):
-                found.append(
-                    LintWarning(
-                        "shadowed",
-                        f"{_text(clause)} adds nothing: "
-                        + " and ".join(_text(c) for c in others)
-                        + " already requires it",
-                        clause.position,
+            by_asset.setdefault(clause.asset, []).append(index)
+    for indexes in by_asset.values():
+        if not 1 < len(indexes) <= _PAIRWISE_CLAUSES:
+            continue
+        for index in indexes:
+            clause, limit = group[index], allowed(group[index])
+            for other in indexes:
+                stricter = allowed(group[other])
+                if other != index and stricter.within(limit):
+                    if limit.within(stricter) and other > index:
+                        continue  # of two equivalent clauses, the later is the redundant one
+                    message = (
+                        f"{_text(clause)} adds nothing: {_text(group[other])} already requires it"
                     )
-                )
-    if len(groups) <= 512:
-        for number, form in enumerate(forms):
-            for other, other_form in enumerate(forms):
-                if other == number or form is None or other_form is None:
-                    continue
-                if group_within(form, other_form) and (
-                    not group_within(other_form, form) or other < number
-                ):
-                    found.append(
-                        LintWarning(
-                            "shadowed",
-                            f"group {number} can only pass when group {other} passes, "
-                            "so it changes nothing",
-                            groups[number][0].position,
-                        )
-                    )
+                    found.append(LintWarning("shadowed", message, clause.position))
                     break
     return found
 
@@ -179,95 +157,143 @@ def _conflict(group: Sequence[Clause]) -> list[Clause]:
     return list(group)
 
 
-# ------------------------------------------------------------ source level
+# ------------------------------------------------------------ the text it came from
 
 
-def _source_warnings(source: object, dialect: str) -> list[LintWarning]:
-    """stackop_0 and every place the deployed server would read the text differently."""
+class _Entry(NamedTuple):
+    """One key of the source as each dialect sees it."""
+
+    key: str
+    strict_value: str
+    tokenpass_value: str
+    position: int
+
+
+def _source_warnings(groups: Groups, source: object, dialect: str) -> list[LintWarning]:
+    """stackop_0, and every place the deployed server would read the text differently."""
     if isinstance(source, str):
         if dialect == "strict" and looks_like_expression(source):
-            return []
-        pairs = split_query(source)
-        notes, strict = _strict_reading(lambda: read_strict_query(source))
-        tokenpass = read_tokenpass_query(source).groups
+            return _expression_warnings(groups, source)
+        segments = query_segments(source)
+        pairs = split_query(source, segments)
+        entries = [_Entry(p.key, p.value or "", p.value or "", p.position) for p in pairs]
+        tokenpass = (
+            groups if dialect == "tokenpass" else read_tokenpass_query(source, segments).groups
+        )
+        strict_read: Callable[[], StackReading] = lambda: read_strict_query(source, pairs)  # noqa: E731
     elif isinstance(source, tuple):
-        pairs = [
-            Pair(str(key), None if value is None else str(value), i, i, 1, 1)
-            for i, (key, value) in enumerate(source)
+        _, pairs = _render_for_lint(source)
+        entries = [
+            _Entry(p.key, p.value or "", php_text(value), p.position)
+            for p, (_, value) in zip(pairs, source, strict=True)
         ]
-        notes, strict = _strict_reading(lambda: read_strict_pairs(source))
-        tokenpass = read_tokenpass_pairs(source).groups
+        tokenpass = groups if dialect == "tokenpass" else read_tokenpass_pairs(source).groups
+        strict_read = lambda: _read_strict_pairs(source)  # noqa: E731
     else:
         return []
-    found = notes + _dialect_warnings(pairs)
+    try:
+        reading = strict_read()
+    except RuleSyntaxError:
+        reading = None
+    found = [LintWarning(n.code, n.message, n.position) for n in (reading.notes if reading else ())]
+    found += _dialect_warnings(entries)
     if (
-        strict is not None
-        and strict != tokenpass
+        reading is not None
+        and reading.groups != tokenpass
         and not any(w.code == "dialect-mismatch" for w in found)
     ):
-        clauses = sum(map(len, tokenpass))
-        found.append(
-            LintWarning(
-                "dialect-mismatch",
-                f"Tokenpass reads this rule differently ({clauses} clauses in "
-                f"{len(tokenpass)} groups, against {sum(map(len, strict))} in {len(strict)})",
-            )
+        message = (
+            f"Tokenpass reads this rule differently: {_size(tokenpass)} "
+            f"(not {_size(reading.groups)}): {shorten(describe(tokenpass), 100)}"
         )
+        found.append(LintWarning("dialect-mismatch", message))
     return found
 
 
-def _strict_reading(
-    read: Callable[[], StackReading],
-) -> tuple[list[LintWarning], Groups | None]:
-    """The strict reader's notes and groups (none when strict refuses the text)."""
+def _size(groups: Groups) -> str:
+    clauses = sum(map(len, groups))
+    return (
+        f"{clauses:,} clause{'s' * (clauses != 1)} in "
+        f"{len(groups):,} group{'s' * (len(groups) != 1)}"
+    )
+
+
+def _render_for_lint(source: tuple[tuple[object, object], ...]) -> tuple[str, list[Pair]]:
     try:
-        reading = read()
-    except RuleSyntaxError:
-        return [], None
-    return [LintWarning(n.code, n.message, n.position) for n in reading.notes], reading.groups
+        return render_pairs(source)
+    except RuleSyntaxError:  # a mapping only the tokenpass dialect takes
+        return render_pairs(source, lambda key, value: php_text(value))
 
 
-def _dialect_warnings(pairs: Sequence[Pair]) -> list[LintWarning]:
+_QUERY_LIKE = re.compile(r"[^\s()]+")
+
+
+def _expression_warnings(groups: Groups, text: str) -> list[LintWarning]:
+    """A readable rule without spaces could be sent as a query string: say what Tokenpass reads."""
+    if not _QUERY_LIKE.fullmatch(text.strip()):
+        return []
+    tokenpass = read_tokenpass_query(text).groups
+    if tokenpass == groups:
+        return []
+    message = (
+        f"Tokenpass reads this text as the stack {shorten(describe(tokenpass), 120)}; "
+        "send rule.to_query() to Tokenpass instead"
+    )
+    return [LintWarning("dialect-mismatch", message, 0)]
+
+
+def _dialect_warnings(entries: Sequence[_Entry]) -> list[LintWarning]:
     found: list[LintWarning] = []
     seen: set[str] = set()
 
-    def warn(message: str, pair: Pair) -> None:
-        found.append(LintWarning("dialect-mismatch", "Tokenpass " + message, pair.position))
+    def warn(message: str, entry: _Entry) -> None:
+        found.append(LintWarning("dialect-mismatch", "Tokenpass " + message, entry.position))
 
-    for pair in pairs:
-        key, value = pair.key, pair.value or ""
+    for entry in entries:
+        key, shown = entry.key, shorten(entry.key)
         if not key:
             continue
         if key in seen:
-            warn(f"keeps only the last value of {key}", pair)
+            warn(f"keeps only the last value of {shown}", entry)
         seen.add(key)
+        head = key.split("_")[0]
         is_op = terminal("OP_KEY").fullmatch(key)
         is_stackop = terminal("STACKOP_KEY").fullmatch(key)
-        if (is_op or is_stackop) and not key.startswith(("op_", "stackop_")):
+        if (is_op or is_stackop) and head not in ("op", "stackop"):
             kind = "an operator" if is_op else "a stack operator"
             warn(
-                f"reads {key} as an asset named {ascii_upper(key)}, not as {kind}: "
-                f"write {key.lower()}",
-                pair,
+                f"reads {shown} as an asset named {shorten(ascii_upper(key))}, not as {kind}: "
+                f"write {shown.lower()}",
+                entry,
             )
+        elif head in ("op", "stackop") and not (is_op or is_stackop):
+            kind = "an operator" if head == "op" else "a stack operator"
+            warn(f"reads {shown} as {kind}, not as an asset", entry)
         elif is_op:
-            if value not in OPERATORS:
-                warn(f"does not know the operator {value!r}: the clause never passes", pair)
+            if entry.tokenpass_value not in OPERATORS:
+                value = shorten(entry.tokenpass_value)
+                warn(f"does not know the operator {value!r}: the clause never passes", entry)
         elif is_stackop:
-            if ascii_upper(value) not in ("AND", "OR"):
-                warn(f"reads {key}={value!r} as AND", pair)
-        elif key.lower() in CREDENTIAL_KEYS:
-            warn(f"reads {key} as a clause on an asset named {ascii_upper(key)}", pair)
+            if ascii_upper(entry.tokenpass_value) not in ("AND", "OR"):
+                warn(f"reads {shown}={shorten(entry.tokenpass_value)!r} as AND", entry)
+        elif is_credential(key):
+            warn(f"reads {shown} as a clause on an asset named {shorten(ascii_upper(key))}", entry)
         else:
-            mangled = ascii_upper(key.lstrip(" ").replace(".", "_").replace(" ", "_"))
-            if strict_asset(key) not in (None, mangled):
-                warn(f"reads the asset {key} as {mangled} ('.' and spaces become '_')", pair)
-            strict = strict_amount(value)
-            loose = tokenpass_amount(value)
-            if strict != loose:
-                warn(
-                    f"reads the amount {value!r} of {key} as {format_tokens(loose)}"
-                    + (f", not {format_tokens(strict)}" if strict is not None else ""),
-                    pair,
-                )
+            _amount_and_name_warnings(entry, warn)
     return found
+
+
+def _amount_and_name_warnings(entry: _Entry, warn: Callable[[str, _Entry], None]) -> None:
+    key, shown = entry.key, shorten(entry.key)
+    mangled = ascii_upper(key.lstrip(" ").replace(".", "_").replace(" ", "_"))
+    if strict_asset(key) not in (None, mangled):
+        warn(f"reads the asset {shown} as {shorten(mangled)} ('.' and spaces become '_')", entry)
+    strict = strict_amount(entry.strict_value)
+    loose = tokenpass_amount(entry.tokenpass_value)
+    if strict != loose:
+        read_as = describe(((Clause("X", loose),),)).removeprefix("X >= ")
+        warn(
+            f"reads the amount {shorten(entry.tokenpass_value)!r} of {shown} as {read_as}"
+            + (f", not {format_tokens(strict, grouping=False)}" if strict is not None else ""),
+            entry,
+        )

@@ -9,6 +9,7 @@ semantic hash and lint's contradiction, shadowing and redundancy checks.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -103,18 +104,28 @@ def allowed(clause: Clause) -> Allowed:
 GroupForm = dict[str, Allowed]
 
 #: Past this many groups, only identical groups are merged (covering is checked pairwise).
-_PAIRWISE_LIMIT = 512
+_PAIRWISE_LIMIT = 256
 
 
 def group_form(group: Iterable[Clause]) -> GroupForm | None:
-    """Per asset, what the group allows; ``None`` when no balance sheet passes it."""
-    form: GroupForm = {}
+    """Per asset, what the group allows; ``None`` when no balance sheet passes it.
+
+    Bounds and exclusions are gathered first and tidied once, so this is linear
+    in the number of clauses.
+    """
+    gathered: dict[str, tuple[int | None, int | None, set[int]]] = {}
     for clause in group:
-        current = form.get(clause.asset)
-        new = allowed(clause) if current is None else current.intersect(allowed(clause))
-        if new.empty:
+        limit = allowed(clause)
+        if limit.empty:
             return None
-        form[clause.asset] = new
+        lo, hi, excluded = gathered.get(clause.asset, (None, None, set()))
+        excluded.update(limit.excluded)
+        gathered[clause.asset] = (_max(lo, limit.lo), _min(hi, limit.hi), excluded)
+    form: GroupForm = {}
+    for asset, (lo, hi, excluded) in gathered.items():
+        form[asset] = _tidy(lo, hi, frozenset(excluded))
+        if form[asset].empty:
+            return None
     return form
 
 
@@ -123,26 +134,39 @@ def group_within(inner: GroupForm, outer: GroupForm) -> bool:
     return all(asset in inner and inner[asset].within(limit) for asset, limit in outer.items())
 
 
+def covering_groups(forms: list[GroupForm | None]) -> dict[int, int]:
+    """For each group that another covers (passes whenever it does), the covering group.
+
+    Of two equivalent groups the later is the one covered. Pairwise, so only
+    rules of up to ``_PAIRWISE_LIMIT`` groups are checked.
+    """
+    covered: dict[int, int] = {}
+    if len(forms) > _PAIRWISE_LIMIT:
+        return covered
+    for index, form in enumerate(forms):
+        for other_index, other in enumerate(forms):
+            if other_index == index or form is None or other is None:
+                continue
+            if group_within(form, other) and (not group_within(other, form) or other_index < index):
+                covered[index] = other_index
+                break
+    return covered
+
+
 def normal_form(groups: Iterable[Iterable[Clause]]) -> list[GroupForm]:
     """Satisfiable groups, without those another group already covers, in a stable order."""
     forms = [form for form in map(group_form, groups) if form is not None]
-    if len(forms) > _PAIRWISE_LIMIT:
-        unique = {_describe_group(form): form for form in forms}
-        return [unique[key] for key in sorted(unique)]
-    kept: list[GroupForm] = []
-    for index, form in enumerate(forms):
-        covered = any(
-            group_within(form, other) and (not group_within(other, form) or other_index < index)
-            for other_index, other in enumerate(forms)
-            if other_index != index
-        )
-        if not covered:
-            kept.append(form)
-    return sorted(kept, key=_describe_group)
+    covered = covering_groups(list(forms))
+    unique = {
+        _describe_group(form): form for index, form in enumerate(forms) if index not in covered
+    }
+    return [unique[key] for key in sorted(unique)]
 
 
 def _describe_group(form: GroupForm) -> str:
-    return " & ".join(f"{asset!r}:{limit.describe()}" for asset, limit in sorted(form.items()))
+    return " & ".join(
+        f"{json.dumps(asset)}:{limit.describe()}" for asset, limit in sorted(form.items())
+    )
 
 
 def semantic_hash(groups: Iterable[Iterable[Clause]]) -> str:

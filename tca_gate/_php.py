@@ -19,13 +19,14 @@ import math
 import re
 from collections.abc import Iterable
 
+from ._clause import INFINITE_AMOUNT
+
 __all__ = [
     "MAX_INPUT_NESTING_LEVEL",
     "MAX_INPUT_VARS",
     "php_c_string",
     "php_floatval",
     "php_intval",
-    "php_query_pairs",
     "php_round",
     "php_urldecode",
     "php_variables",
@@ -73,12 +74,20 @@ def php_urldecode(text: str) -> str:
 _UNCLOSED_NAME = str.maketrans(" .[", "___")
 
 
-def php_query_pairs(query: str) -> list[tuple[str, str, int]]:
-    """PHP ``parse_str`` on flat keys, as ``(key, value, position)`` triples.
+def php_c_string(text: str) -> str:
+    """``text`` up to its first NUL, as PHP reads a query (a C string)."""
+    nul = text.find("\0")
+    return text if nul < 0 else text[:nul]
 
-    The triples come in PHP's final array order; ``position`` is the offset in
-    ``query`` of the first character of the part that created the key.  As in
-    PHP 8.2 with default ini settings:
+
+def php_variables(parts: Iterable[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    """PHP ``parse_str`` on flat keys, given the query already split into parts.
+
+    ``parts`` are the non-empty ``&``-separated parts of the query (cut at its
+    first NUL, see ``php_c_string``), each as ``(raw key, raw value, position)``
+    split on its first ``=``. The result is ``(key, value, position)`` triples
+    in PHP's final array order; ``position`` is that of the part that created
+    the key.  As in PHP 8.2 with default ini settings:
 
     * the query is cut at its first NUL character (PHP treats it as a C string);
     * it is split on ``&`` and empty parts are skipped; only the first
@@ -98,26 +107,6 @@ def php_query_pairs(query: str) -> list[tuple[str, str, int]]:
     ``a[x]=2&a=1`` yields ``("a", "1", <position of a[x]=2>)``.  A part with
     more than ``MAX_INPUT_NESTING_LEVEL`` (64) bracket groups deletes its top
     key altogether (a later part may then create it again, at a new position).
-    """
-    parts = []
-    start = 0
-    for part in php_c_string(query).split("&"):
-        if part:
-            raw_key, _, raw_value = part.partition("=")
-            parts.append((raw_key, raw_value, start))
-        start += len(part) + 1
-    return php_variables(parts)
-
-
-def php_c_string(text: str) -> str:
-    """``text`` up to its first NUL, as PHP reads a query (a C string)."""
-    nul = text.find("\0")
-    return text if nul < 0 else text[:nul]
-
-
-def php_variables(parts: Iterable[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
-    """``parse_str``'s registration of already split, non-empty ``(raw key, raw value, position)``
-    parts: decoding, key mangling, ``max_input_vars`` and repeats, as ``php_query_pairs`` says.
     """
     # key -> (value, position); value None means "PHP made this an array".
     entries: dict[str, tuple[str | None, int]] = {}
@@ -307,7 +296,7 @@ def php_round(value: float) -> float:
 # Tokenpass amounts
 
 #: Stand-in for PHP's INF: more than any finite double, so comparisons agree.
-_INF_AMOUNT = 2**1024
+_INF_AMOUNT = INFINITE_AMOUNT
 
 
 def tokenpass_amount(value: str) -> int:

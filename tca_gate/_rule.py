@@ -7,7 +7,7 @@ from typing import Any, NoReturn
 
 from ._clause import Clause
 from ._errors import RuleFormatError
-from ._evaluator import Evaluator, build_evaluator
+from ._evaluator import Evaluator, build_evaluator, rule_assets
 from ._explain import Decision, explain
 from ._format import describe, to_expr, to_pairs, to_query
 from ._lint import LintWarning, lint
@@ -70,7 +70,7 @@ class Rule:
     @property
     def assets(self) -> tuple[str, ...]:
         """The assets the rule reads, in the order they first appear."""
-        return tuple(dict.fromkeys(clause.asset for clause in self.clauses))
+        return rule_assets(self.groups)
 
     @property
     def semantic_hash(self) -> str:

@@ -8,8 +8,9 @@ the grammar's ``query`` entry point; a mapping supplies the same pairs.
 from __future__ import annotations
 
 import difflib
+import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -17,18 +18,18 @@ from urllib.parse import quote_plus
 
 from lark import Token, Transformer
 
-from ._amounts import MAX_DIGITS
+from ._amounts import MAX_DIGITS, format_tokens, tokens_to_sat
 from ._clause import OPERATORS, Clause, Op
-from ._errors import RuleSyntaxError
+from ._errors import AmountError, RuleSyntaxError, shorten
 from ._grammar import parser, terminal
 from ._php import php_c_string, php_intval, php_urldecode, php_variables, tokenpass_amount
 
 Dialect = Literal["strict", "tokenpass"]
 Groups = tuple[tuple[Clause, ...], ...]
 
-#: The longest rule text either dialect reads (the deployed server sat behind
-#: URL-length limits far below this).
-MAX_RULE_LENGTH = 1 << 20
+#: The longest rule text either dialect reads: room for stacks of 20,000 clauses
+#: (the deployed server sat behind URL-length limits of a few kilobytes).
+MAX_RULE_LENGTH = 256 * 1024
 
 #: Keys that carry credentials or transport parameters, never rule content.
 CREDENTIAL_KEYS = frozenset(
@@ -56,9 +57,10 @@ CREDENTIAL_KEYS = frozenset(
 )
 
 _FIRST_CLAUSE = ("ASSET=AMOUNT, e.g. LTBCOIN=10000",)
-_OPERATOR_LIST = (">=", ">", "=", "==", "!=", "!", "<", "<=")
+_OPERATOR_LIST = tuple(OPERATORS)
+_LARGEST_INDEX_DIGITS = 9
 _OPERATOR_TYPOS = {"=>": ">=", "=<": "<=", "<>": "!=", "=!": "!=", "≥": ">=", "≤": "<=", "≠": "!="}
-_ASSET_FORMS = (
+ASSET_FORMS = (
     "an asset name (4 to 12 letters, BTC, XCP, A followed by digits, or PARENT.child)",
     "op_N",
     "stackop_N",
@@ -108,12 +110,15 @@ class _Segments(Transformer[Token, object]):
 _SEGMENTS = _Segments()
 
 
-def query_segments(text: str) -> list[tuple[Token | None, Token | None, Token | None, int]]:
+Segments = list[tuple[Token | None, Token | None, Token | None, int]]
+
+
+def query_segments(text: str) -> Segments:
     """The grammar's split of query text: ``(key, "=", value, start)`` per ``&``-separated part.
 
     Pieces are raw (not yet percent-decoded) tokens, ``None`` where absent.
     """
-    segments: list[tuple[Token | None, Token | None, Token | None, int]] = []
+    segments: Segments = []
     start = 0
     items = parser(_SEGMENTS).parse(text, start="query")
     assert isinstance(items, list)
@@ -127,10 +132,10 @@ def query_segments(text: str) -> list[tuple[Token | None, Token | None, Token | 
     return segments
 
 
-def split_query(text: str) -> list[Pair]:
+def split_query(text: str, segments: Segments | None = None) -> list[Pair]:
     """Split query text the way PHP does (raw ``&``, then the first ``=``), decoding each piece."""
     pairs: list[Pair] = []
-    for raw_key, equals, raw_value, start in query_segments(text):
+    for raw_key, equals, raw_value, start in segments or query_segments(text):
         key = php_urldecode(str(raw_key)) if raw_key is not None else ""
         value_at = (equals.end_pos or 0) if equals is not None else start + len(raw_key or "")
         pairs.append(
@@ -156,12 +161,17 @@ def check_length(text: str) -> None:
 # ---------------------------------------------------------------- tokenpass
 
 
-def read_tokenpass_query(text: str) -> StackReading:
-    """Read a query string exactly as the deployed Tokenpass server did; never refuses content."""
+def read_tokenpass_query(text: str, segments: Segments | None = None) -> StackReading:
+    """Read a query string exactly as the deployed Tokenpass server did; never refuses content.
+
+    ``segments`` (the grammar's split of ``text``) may be passed to save parsing again.
+    """
     check_length(text)
+    if segments is None or "\0" in text:
+        segments = query_segments(php_c_string(text))
     parts = [
         (str(key or ""), str(value or ""), start)
-        for key, equals, value, start in query_segments(php_c_string(text))
+        for key, equals, value, start in segments
         if key is not None or equals is not None  # PHP skips empty parts
     ]
     return StackReading(_tokenpass_groups(php_variables(parts)), text)
@@ -170,19 +180,65 @@ def read_tokenpass_query(text: str) -> StackReading:
 def read_tokenpass_pairs(pairs: Iterable[tuple[object, object]]) -> StackReading:
     """Read a mapping as Tokenpass got it: sent by ``http_build_query``, read by ``parse_str``."""
     text = "&".join(
-        f"{quote_plus(_php_text(key))}={quote_plus(_php_text(value))}"
-        for key, value in pairs
-        if value is not None
+        f"{key}={value}"
+        for name, value in pairs
+        for key, value in _http_build_query(_php_quote(php_text(name)), value)
     )
     return read_tokenpass_query(text)
 
 
-def _php_text(value: object) -> str:
+def _http_build_query(key: str, value: object) -> Iterator[tuple[str, str]]:
+    """PHP's ``http_build_query`` for one entry: nulls vanish, arrays become ``key[i]``."""
+    if value is None:
+        return
+    if isinstance(value, Mapping) or (
+        isinstance(value, (list, tuple)) and not isinstance(value, str)
+    ):
+        items = value.items() if isinstance(value, Mapping) else enumerate(value)
+        for index, item in items:
+            yield from _http_build_query(f"{key}%5B{_php_quote(php_text(index))}%5D", item)
+        return
+    yield key, _php_quote(php_text(value))
+
+
+_PHP_INT = range(-(2**63), 2**63)
+
+
+def php_text(value: object) -> str:
+    """A Python value as PHP would write it in a query string."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, int):
+        if value in _PHP_INT:
+            return str(value)
+        try:  # beyond 64 bits PHP holds a float
+            value = float(value)
+        except OverflowError:
+            value = math.inf if value > 0 else -math.inf
     if isinstance(value, float):
-        return repr(value)
-    return str(value)
+        return ("-INF" if value < 0 else "INF") if math.isinf(value) else repr(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "surrogateescape")
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(
+        f"a rule value must be str, int, float, Decimal, bytes, a list or a mapping, "
+        f"not {type(value).__name__}"
+    )
+
+
+# Lone surrogates that stand for no byte: urldecode leaves them as they are, so they stay raw.
+_NO_BYTE = re.compile("([\ud800-\udc7f\udd00-\udfff])")
+
+
+def _php_quote(text: str) -> str:
+    """Percent-encode like ``http_build_query`` (``str`` holds bytes as ``surrogateescape``)."""
+    return "".join(
+        piece if _NO_BYTE.fullmatch(piece) else quote_plus(piece.encode("utf-8", "surrogateescape"))
+        for piece in _NO_BYTE.split(text)
+    )
 
 
 def _tokenpass_groups(pairs: Sequence[tuple[str, str, int]]) -> Groups:
@@ -207,6 +263,15 @@ def _tokenpass_groups(pairs: Sequence[tuple[str, str, int]]) -> Groups:
     )
 
 
+def is_credential(key: str) -> bool:
+    """Whether a key names a credential or transport parameter rather than an asset.
+
+    One-word names (``scope``, ``code``, ...) count only as written in lower case,
+    the way transport parameters are: ``SCOPE`` is a valid asset name.
+    """
+    return key in CREDENTIAL_KEYS or ("_" in key and key.lower() in CREDENTIAL_KEYS)
+
+
 _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
@@ -229,11 +294,14 @@ def group_clauses(clauses: Sequence[Clause], or_at: set[int]) -> Groups:
 # ---------------------------------------------------------------- strict
 
 
-def read_strict_query(text: str) -> StackReading:
-    """Read a query string in the strict dialect; any doubt is a ``RuleSyntaxError``."""
+def read_strict_query(text: str, pairs: Sequence[Pair] | None = None) -> StackReading:
+    """Read a query string in the strict dialect; any doubt is a ``RuleSyntaxError``.
+
+    ``pairs`` (``split_query(text)``) may be passed to save parsing again.
+    """
     check_length(text)
     try:
-        return _StrictReader(text).read(split_query(text))
+        return _StrictReader(text).read(split_query(text) if pairs is None else pairs)
     except RuleSyntaxError as error:
         error.text = text
         raise
@@ -241,19 +309,7 @@ def read_strict_query(text: str) -> StackReading:
 
 def read_strict_pairs(pairs: Iterable[tuple[object, object]]) -> StackReading:
     """Read a mapping (or list of pairs) in the strict dialect, as if it were a query string."""
-    shown: list[str] = []
-    read: list[Pair] = []
-    offset = 0
-    for index, (key, value) in enumerate(pairs):
-        if not isinstance(key, str):
-            raise RuleSyntaxError(
-                f"rule keys must be str; entry {index} has key {key!r} ({type(key).__name__})"
-            )
-        value_text = _strict_value_text(key, value)
-        read.append(Pair(key, value_text, offset, offset + len(key) + 1, len(key), len(value_text)))
-        shown.append(f"{key}={value_text}")
-        offset += len(shown[-1]) + 1
-    text = "&".join(shown)
+    text, read = render_pairs(pairs)
     check_length(text)
     try:
         return _StrictReader(text).read(read)
@@ -262,20 +318,52 @@ def read_strict_pairs(pairs: Iterable[tuple[object, object]]) -> StackReading:
         raise
 
 
+def render_pairs(
+    pairs: Iterable[tuple[object, object]], value_text: Callable[[str, object], str] | None = None
+) -> tuple[str, list[Pair]]:
+    """A mapping as ``key=value&...`` text (errors and lint point into it), and its pairs.
+
+    Values are written as the strict dialect reads them unless ``value_text`` says otherwise.
+    """
+    shown: list[str] = []
+    read: list[Pair] = []
+    offset = 0
+    for index, (key, value) in enumerate(pairs):
+        if not isinstance(key, str):
+            raise RuleSyntaxError(
+                f"rule keys must be str; entry {index} has key {shorten(repr(key))} "
+                f"({type(key).__name__})"
+            )
+        text = (value_text or _strict_value_text)(key, value)
+        read.append(Pair(key, text, offset, offset + len(key) + 1, len(key), len(text)))
+        shown.append(f"{key}={text}")
+        offset += len(shown[-1]) + 1
+    return "&".join(shown), read
+
+
 def _strict_value_text(key: str, value: object) -> str:
+    """The text a mapping value stands for: str as written, int and Decimal as exact tokens."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         advice = " (floats are inexact: pass a str or Decimal)" if isinstance(value, float) else ""
         raise RuleSyntaxError(
-            f"the value of {key} must be a str, int or Decimal, not {type(value).__name__}{advice}",
+            f"the value of {shorten(key)} must be a str, int or Decimal, "
+            f"not {type(value).__name__}{advice}",
             key=key,
         )
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise RuleSyntaxError(f"the amount of {key} is {value}, not a number", key=key)
-        return format(value, "f")
-    return str(value)
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise RuleSyntaxError(f"the amount of {shorten(key)} is {value}, not a number", key=key)
+    if value < 0:
+        raise RuleSyntaxError(
+            f"the amount of {shorten(key)} is negative; a rule cannot ask for a negative balance",
+            key=key,
+        )
+    try:
+        sat = tokens_to_sat(value)
+    except AmountError as error:
+        raise RuleSyntaxError(f"the amount of {shorten(key)}: {error}", key=key) from None
+    return format_tokens(sat, grouping=False)
 
 
 class _StrictReader:
@@ -299,7 +387,7 @@ class _StrictReader:
             for index, (_, pair) in entries.items():
                 if index >= count:
                     raise self._error(
-                        f"{pair.key} refers to clause {index}, but the rule has "
+                        f"{shorten(pair.key)} refers to clause {index}, but the rule has "
                         f"{_clauses(count)} (numbered from 0)",
                         pair,
                         expected=tuple(f"{kind}_{i}" for i in range(min(count, 5))),
@@ -342,7 +430,7 @@ class _StrictReader:
             )
             raise self._error(f"empty entry: {where}", pair, expected=("ASSET=AMOUNT",))
         if not key:
-            raise self._error("a value with no key before its '='", pair, expected=_ASSET_FORMS)
+            raise self._error("a value with no key before its '='", pair, expected=ASSET_FORMS)
         previous = self.seen.get(key)
         if previous is not None:
             raise self._error(
@@ -354,44 +442,48 @@ class _StrictReader:
             )
         self.seen[key] = pair
         if terminal("OP_KEY").fullmatch(key):
-            self._read_op(pair, int(key.partition("_")[2]))
+            self._read_op(pair, _index(key))
         elif terminal("STACKOP_KEY").fullmatch(key):
-            self._read_stackop(pair, int(key.partition("_")[2]))
+            self._read_stackop(pair, _index(key))
         else:
             self._read_clause(pair)
 
     def _read_op(self, pair: Pair, index: int) -> None:
         if index in self.ops:
             raise self._error(
-                f"{pair.key} sets the operator of clause {index} again "
-                f"(first by {self.ops[index][1].key})",
+                f"{shorten(pair.key)} sets the operator of clause {index} again "
+                f"(first by {shorten(self.ops[index][1].key)})",
                 pair,
             )
         value = pair.value
         if value is None or not terminal("OPERATOR").fullmatch(value):
-            shown = "nothing" if not value else repr(value)
+            shown = "nothing" if not value else repr(shorten(value))
             typo = _OPERATOR_TYPOS.get((value or "").strip())
+            glued = re.search(r"(?:op|stackop)_[0-9]+=", value or "", re.IGNORECASE)
+            hint = f"did you mean {typo}?" if typo else None
+            if glued:
+                hint = f"a '&' seems to be missing before {glued.group()[:-1]}"
             raise self._error(
-                f"{pair.key} must be an operator, not {shown}",
+                f"{shorten(pair.key)} must be an operator, not {shown}",
                 pair,
                 at_value=value is not None,
                 expected=_OPERATOR_LIST,
-                hint=f"did you mean {typo}?" if typo else None,
+                hint=hint,
             )
         self.ops[index] = (OPERATORS[value], pair)
 
     def _read_stackop(self, pair: Pair, index: int) -> None:
         if index in self.stackops:
             raise self._error(
-                f"{pair.key} sets the stack operator of clause {index} again "
-                f"(first by {self.stackops[index][1].key})",
+                f"{shorten(pair.key)} sets the stack operator of clause {index} again "
+                f"(first by {shorten(self.stackops[index][1].key)})",
                 pair,
             )
         value = pair.value
         if value is None or not terminal("STACKOP").fullmatch(value):
-            shown = "nothing" if not value else repr(value)
+            shown = "nothing" if not value else repr(shorten(value))
             raise self._error(
-                f"{pair.key} must be AND or OR, not {shown}",
+                f"{shorten(pair.key)} must be AND or OR, not {shown}",
                 pair,
                 at_value=value is not None,
                 expected=("AND", "OR"),
@@ -401,7 +493,7 @@ class _StrictReader:
             self.notes.append(
                 StackNote(
                     "stackop-0",
-                    f"{pair.key} has no effect: clause 0 always starts the first group",
+                    f"{shorten(pair.key)} has no effect: clause 0 always starts the first group",
                     pair.position,
                 )
             )
@@ -409,38 +501,44 @@ class _StrictReader:
 
     def _read_clause(self, pair: Pair) -> None:
         key = pair.key
-        if key.lower() in CREDENTIAL_KEYS:
+        if is_credential(key):
             raise self._error(
-                f"{key} is a credential or transport parameter, not part of a rule",
+                f"{shorten(key)} is a credential or transport parameter, not part of a rule",
                 pair,
-                hint=f"pass {key} separately from the rule",
+                hint=f"pass {shorten(key)} separately from the rule",
             )
         asset = strict_asset(key)
         if asset is None:
             raise self._error(
-                f"{key!r} is not {asset_problem(key)}",
+                f"{shorten(key)!r} is not {asset_problem(key)}",
                 pair,
-                expected=_ASSET_FORMS,
+                expected=ASSET_FORMS,
                 hint=_key_hint(key),
             )
         if pair.value is None:
             raise self._error(
-                f"{key} has no amount",
+                f"{shorten(key)} has no amount",
                 pair,
-                expected=(f"{key}=AMOUNT, e.g. {key}=1",),
+                expected=(f"{shorten(key)}=AMOUNT, e.g. {shorten(key)}=1",),
                 hint="a bare asset name is not a rule; write the amount it needs",
             )
         amount = strict_amount(pair.value)
         if amount is None:
             problem, hint = amount_problem(pair.value)
             raise self._error(
-                f"the amount of {key} must be a plain decimal number, not {problem}",
+                f"the amount of {shorten(key)} must be a plain decimal number, not {problem}",
                 pair,
                 at_value=True,
                 expected=AMOUNT_EXPECTED,
                 hint=hint,
             )
         self.clauses.append(Clause(asset, amount, position=pair.position))
+
+
+def _index(key: str) -> int:
+    """N of ``op_N`` / ``stackop_N``; absurdly long numbers name no clause either way."""
+    digits = key.partition("_")[2]
+    return int(digits) if len(digits) <= _LARGEST_INDEX_DIGITS else 10**_LARGEST_INDEX_DIGITS
 
 
 def _clauses(count: int) -> str:
@@ -468,7 +566,8 @@ def asset_problem(name: str) -> str:
     if "." in name and strict_asset(parent) is not None:
         return "a subasset name: the part after the '.' takes letters, digits and . - _ @ !"
     if parent.isalpha() and parent.isascii():
-        return f"an asset name: named assets have 4 to 12 letters ({parent} has {len(parent)})"
+        letters = f"{shorten(parent)} has {len(parent)}"
+        return f"an asset name: named assets have 4 to 12 letters ({letters})"
     return "an asset name: asset names are letters (4 to 12), BTC, XCP, or A followed by digits"
 
 
@@ -504,28 +603,29 @@ def strict_amount(value: str) -> int | None:
 def amount_problem(value: str) -> tuple[str, str | None]:
     """What is wrong with an amount the strict dialect refused, and how to write it instead."""
     stripped = value.strip()
+    shown = repr(shorten(value))
     if not stripped:
         return "nothing", None
     if stripped != value:
-        return f"{value!r}, which has spaces", f"write {stripped}"
-    if re.fullmatch(r"[0-9]+(\.[0-9]*)?", stripped):
+        return f"{shown}, which has spaces", f"write {shorten(stripped)}"
+    if len(stripped.partition(".")[0]) > MAX_DIGITS and stripped.replace(".", "", 1).isdigit():
         return f"an amount with more than {MAX_DIGITS} digits before the decimal point", None
     if stripped[0] == "-":
-        return f"{value!r}: amounts have no sign; a rule cannot ask for a negative balance", None
+        return f"{shown}: amounts have no sign; a rule cannot ask for a negative balance", None
     if stripped[0] == "+":
-        return f"{value!r}: amounts have no sign", f"write {stripped[1:]}"
+        return f"{shown}: amounts have no sign", f"write {shorten(stripped[1:])}"
     if re.fullmatch(r"[0-9]*\.[0-9]{9,}", stripped):
-        return f"{value!r}, which has more than 8 decimal places (1 satoshi is 0.00000001)", None
+        return f"{shown}, which has more than 8 decimal places (1 satoshi is 0.00000001)", None
+    if re.fullmatch(r"[0-9]+\.", stripped):
+        return f"{shown}: a decimal point needs digits after it", f"write {shorten(stripped[:-1])}"
     if re.fullmatch(r"[0-9][0-9,_ ']*(\.[0-9]*)?", stripped):
         plain = re.sub(r"[,_ ']", "", stripped)
-        return f"{value!r}: amounts take no digit separators", f"write {plain}"
+        return f"{shown}: amounts take no digit separators", f"write {shorten(plain)}"
     if re.fullmatch(r"[0-9]*\.?[0-9]+[eE][+-]?[0-9]{1,2}", stripped):
-        return f"{value!r}: amounts take no exponent", f"write {format(Decimal(stripped), 'f')}"
+        return f"{shown}: amounts take no exponent", f"write {format(Decimal(stripped), 'f')}"
     if re.fullmatch(r"\.[0-9]+", stripped):
-        return f"{value!r}: an amount starts with a digit", f"write 0{stripped}"
-    if re.fullmatch(r"[0-9]+\.", stripped):
-        return f"{value!r}: a decimal point needs digits after it", f"write {stripped[:-1]}"
-    return repr(value), None
+        return f"{shown}: an amount starts with a digit", f"write 0{stripped}"
+    return shown, None
 
 
 def pairs_of(rule: Mapping[object, object] | Iterable[object]) -> tuple[tuple[object, object], ...]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tca_gate import __version__, _cli, compile_rule
+from tca_gate import __version__, _cli, _stack, compile_rule
 from tca_gate._cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cli"
@@ -692,3 +694,485 @@ def test_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
         err = process.stderr.read()
         assert process.wait() == 1
     assert err == b""
+
+
+# ---------------------------------------------------------------- internal errors
+
+
+def _boom(*args: object, **kwargs: object) -> object:
+    raise RuntimeError("boom")
+
+
+INTERNAL_ERROR = (
+    "tca-gate: internal error: RuntimeError: boom (a bug in tca-gate, not a decision: please "
+    "report it with the command that caused it; set TCA_GATE_DEBUG=1 for the traceback)\n"
+)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", PREMIUM, "--balances", "{}"],
+        ["explain", PREMIUM, "--balances", "{}"],
+        ["lint", PREMIUM],
+        ["fmt", PREMIUM, "--to", "expr"],
+        ["test", fixture("passing.toml")],
+    ],
+)
+def test_an_unexpected_exception_exits_70_never_0_or_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    monkeypatch.delenv("TCA_GATE_DEBUG", raising=False)
+    monkeypatch.setattr(_cli, "compile_rule", _boom)
+    assert run(capsys, *argv) == (70, "", INTERNAL_ERROR)
+
+
+@pytest.mark.parametrize(("debug", "traceback"), [("1", True), ("", False)])
+def test_tca_gate_debug_adds_the_traceback(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    debug: str,
+    traceback: bool,
+) -> None:
+    monkeypatch.setenv("TCA_GATE_DEBUG", debug)
+    monkeypatch.setattr(_cli, "compile_rule", _boom)
+    code, out, err = run(capsys, "check", PREMIUM, "--balances", "{}")
+    assert (code, out) == (70, "")
+    assert ("Traceback (most recent call last):" in err) is traceback
+    assert ('raise RuntimeError("boom")' in err) is traceback
+    last = err.splitlines()[-1]
+    assert last.startswith("tca-gate: internal error: RuntimeError: boom (a bug in tca-gate")
+    assert ("TCA_GATE_DEBUG" in last) is not traceback
+
+
+def test_an_internal_error_is_one_short_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*args: object, **kwargs: object) -> object:
+        raise ValueError("first line\nsecond line " + "x" * 1_000_000)
+
+    monkeypatch.delenv("TCA_GATE_DEBUG", raising=False)
+    monkeypatch.setattr(_cli, "compile_rule", explode)
+    code, _, err = run(capsys, "lint", PREMIUM)
+    assert code == 70
+    assert err.count("\n") == 1
+    assert err.startswith("tca-gate: internal error: ValueError: first line second line xxx")
+    assert len(err) < 500
+
+
+def test_an_internal_error_exits_70_as_a_process(tmp_path: Path) -> None:
+    script = tmp_path / "boom.py"
+    script.write_text(
+        "import sys\n"
+        "import tca_gate._cli as cli\n"
+        "def boom(*args, **kwargs):\n"
+        "    raise RuntimeError('boom')\n"
+        "cli.compile_rule = boom\n"
+        "raise SystemExit(cli.main(sys.argv[1:]))\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), "check", PREMIUM, "--balances", "{}"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "TCA_GATE_DEBUG"},
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (70, "", INTERNAL_ERROR)
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["explain"], ["lint"], ["fmt"], ["test"]])
+def test_help_documents_exit_status_70(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    code, out, _ = run(capsys, *command, "--help")
+    assert code == 0
+    status = " ".join(out.split("exit status:", 1)[1].split())
+    assert "70 internal error" in status
+
+
+# ---------------------------------------------------------------- files tomllib cannot read
+
+
+@pytest.fixture
+def int_digit_limit() -> Iterator[int]:
+    """Python's default limit on int-from-string conversion, whatever the environment set."""
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(4300)
+    yield 4300
+    sys.set_int_max_str_digits(before)
+
+
+_CASE_HEAD = 'name = "c"\nrule = "LTBCOIN >= 1"\nexpect = "allow"\n'
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        pytest.param(
+            ("[[case]]\n" + _CASE_HEAD + "balances = { LTBCOIN = " + "9" * 5000 + " }\n").encode(),
+            ", line 5: a number has 5000 digits, more than Python reads (4300)",
+            id="a-5000-digit-balance",
+        ),
+        pytest.param(
+            (
+                "[[case]]\n" + _CASE_HEAD + "balances = { LTBCOIN = 1_" + "0" * 4400 + " }\n"
+            ).encode(),
+            ", line 5: a number has 4401 digits",
+            id="a-long-balance-with-an-underscore",
+        ),
+        pytest.param(
+            b"x = " + b"[" * 5000 + b"]" * 5000 + b"\n",
+            ": arrays or tables are nested too deeply to read",
+            id="deeply-nested-arrays",
+        ),
+        pytest.param(
+            b"x = " + b"{a = " * 5000 + b"1" + b"}" * 5000 + b"\n",
+            ": arrays or tables are nested too deeply to read",
+            id="deeply-nested-inline-tables",
+        ),
+        pytest.param(
+            ("[[case]]\n" + _CASE_HEAD + "balances = {}\n").encode() + b"# caf\xe9\n",
+            ", line 6: not UTF-8 text (byte 0xe9); TOML files are UTF-8",
+            id="latin-1",
+        ),
+        pytest.param(b"\xff\xfe[\x00", ", line 1: not UTF-8 text (byte 0xff)", id="utf-16"),
+        pytest.param(b"x = [1,\n", " is not valid TOML: ", id="invalid-toml"),
+    ],
+)
+@pytest.mark.usefixtures("int_digit_limit")
+def test_a_file_tomllib_cannot_read_exits_2_naming_it(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    data: bytes,
+    problem: str,
+) -> None:
+    path = tmp_path / "cases.toml"
+    path.write_bytes(data)
+    code, out, err = run(capsys, "test", str(path))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"tca-gate test: error: {path}{problem}")
+    assert err.count("\n") == 1
+    assert len(err) < 300
+
+
+@pytest.mark.usefixtures("int_digit_limit")
+def test_a_toml_integer_too_long_to_print_is_refused_by_size(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Hexadecimal escapes the int-from-string limit, but str() of the integer does not.
+    huge = "0x" + "f" * 5000
+    path = write(tmp_path, f"sat = true\n[[case]]\n{_CASE_HEAD}balances = {{ LTBCOIN = {huge} }}\n")
+    code, _, err = run(capsys, "test", path)
+    assert code == 2
+    assert "the balance of LTBCOIN is an integer of more than 60 digits, more than any" in err
+    path = write(tmp_path, f"sat = {huge}\n[[case]]\n{_CASE_HEAD}balances = {{}}\n")
+    code, _, err = run(capsys, "test", path)
+    assert code == 2
+    assert "sat: must be true or false, not an integer of more than 60 digits" in err
+
+
+# ---------------------------------------------------------------- balances json cannot hold
+
+
+@pytest.mark.parametrize(
+    ("balances", "flags", "problem"),
+    [
+        pytest.param(
+            "[" * 100_000 + "]" * 100_000,
+            [],
+            "nests arrays or objects too deeply to read",
+            id="deep-arrays",
+        ),
+        pytest.param(
+            '{"a": ' * 100_000 + "1" + "}" * 100_000,
+            [],
+            "nests arrays or objects too deeply to read",
+            id="deep-objects",
+        ),
+        pytest.param(
+            '{"LTBCOIN": ' + "9" * 5000 + "}",
+            [],
+            "the balance of LTBCOIN is an integer of 5000 digits, more than any asset's supply",
+            id="a-5000-digit-balance",
+        ),
+        pytest.param(
+            '{"LTBCOIN": -' + "9" * 5000 + "}",
+            ["--sat"],
+            "the balance of LTBCOIN is an integer of 5000 digits, more than any asset's supply",
+            id="a-5000-digit-balance-in-base-units",
+        ),
+        pytest.param(
+            '{"LTBCOIN": "' + "9" * 5000 + '"}',
+            ["--sat"],
+            "the balance of LTBCOIN is a string of an integer of 5000 digits, more than any",
+            id="a-5000-digit-string-in-base-units",
+        ),
+        pytest.param(
+            "9" * 5000,
+            [],
+            "must be a JSON object of asset to amount, e.g. "
+            '{"LTBCOIN": "0.5"}, not an integer of 5000 digits',
+            id="a-5000-digit-document",
+        ),
+    ],
+)
+@pytest.mark.usefixtures("int_digit_limit")
+def test_balances_json_cannot_hold_exit_2(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    balances: str,
+    flags: list[str],
+    problem: str,
+) -> None:
+    path = tmp_path / "balances.json"
+    path.write_text(balances, encoding="utf-8")
+    for argument, where in ((balances, "--balances "), (f"@{path}", f"{path} ")):
+        code, out, err = run(capsys, "check", "LTBCOIN >= 1", "--balances", argument, *flags)
+        assert (code, out) == (2, "")
+        expected_start = "the balance of" if "balance of" in problem else where
+        assert err.startswith(f"tca-gate check: error: {expected_start}")
+        assert problem in err
+        assert len(err) < 300
+
+
+@pytest.mark.usefixtures("int_digit_limit")
+def test_leading_zeros_do_not_count_against_the_digit_limit(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    balances = '{"LTBCOIN": "' + "0" * 5000 + '1"}'
+    code, out, _ = run(capsys, "check", "LTBCOIN >= 0.00000001", "--balances", balances, "--sat")
+    assert (code, out) == (0, "allowed\n")
+
+
+def test_balances_on_stdin_that_are_not_utf8_exit_2(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"\xff": 1}'), "utf-8"))
+    code, out, err = run(capsys, "check", PREMIUM, "--balances", "@-")
+    assert (code, out) == (2, "")
+    assert err.startswith("tca-gate check: error: cannot read balances from stdin: 'utf-8' codec")
+
+
+# ---------------------------------------------------------------- inf and nan
+
+
+@pytest.mark.parametrize("written", ["inf", "+inf", "-inf", "nan", "+nan", "-nan"])
+def test_a_toml_inf_or_nan_is_not_an_amount(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, written: str
+) -> None:
+    path = write(tmp_path, f"[[case]]\n{_CASE_HEAD}balances = {{ LTBCOIN = {written} }}\n")
+    code, out, err = run(capsys, "test", path)
+    assert (code, out) == (2, "")
+    assert (
+        f"case 1 ('c'), balances: the balance of LTBCOIN is {written}, which is not an amount: "
+        'a balance is a finite number, such as 10 or "0.5"'
+    ) in err
+    assert "quote it" not in err
+
+
+def test_quoting_inf_would_not_have_helped(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path, f'[[case]]\n{_CASE_HEAD}balances = {{ LTBCOIN = "inf" }}\n')
+    assert run(capsys, "test", path)[0] == 2
+
+
+def test_the_quote_it_advice_is_valid_toml_for_any_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path, f'[[case]]\n{_CASE_HEAD}balances = {{ "ltbcoin.Gold" = 0.5 }}\n')
+    code, _, err = run(capsys, "test", path)
+    assert code == 2
+    assert 'quote it, "ltbcoin.Gold" = "0.5"' in err
+
+
+# ---------------------------------------------------------------- asset names
+
+
+@pytest.mark.parametrize(
+    ("key", "asset"),
+    [
+        ("ltbcoin", "LTBCOIN"),
+        ("xcp", "XCP"),
+        ("a12345", "A12345"),
+        ("ltbcoin.Gold", "LTBCOIN.Gold"),
+        ("a12345.sub-Asset_1", "A12345.sub-Asset_1"),
+        # Not Counterparty asset names, but assets the tokenpass dialect reads:
+        ("foo", "FOO"),
+        ("stackop_1", "STACKOP_1"),
+        ("ltbcoin_gold", "LTBCOIN_GOLD"),
+        ("ltbcoin.", "LTBCOIN."),
+        ("straße.ß", "STRAßE.ß"),  # ASCII letters only, as PHP's strtoupper
+    ],
+)
+def test_canonical_asset(key: str, asset: str) -> None:
+    assert _cli.canonical_asset(key) == asset
+    assert _stack.strict_asset(key) in (asset, None)
+
+
+def test_asset_names_are_read_by_the_packages_own_functions(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not hasattr(_cli, "_ASCII_UPPER")
+    strict: list[str] = []
+    upper: list[str] = []
+
+    def strict_asset(name: str) -> str | None:
+        strict.append(name)
+        return _stack.strict_asset(name)
+
+    def ascii_upper(text: str) -> str:
+        upper.append(text)
+        return _stack.ascii_upper(text)
+
+    monkeypatch.setattr(_cli, "strict_asset", strict_asset)
+    monkeypatch.setattr(_cli, "ascii_upper", ascii_upper)
+    balances = '{"ltbcoin.Gold": 1, "foo": 1}'
+    assert run(capsys, "check", "LTBCOIN.Gold >= 1", "--balances", balances)[0] == 0
+    assert strict == ["ltbcoin.Gold", "foo"]
+    assert upper == ["foo"]
+
+
+def test_tokenpass_assets_that_are_not_asset_names_can_be_given_balances(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    balances = '{"foo": 1, "ltbcoin_gold": 2}'
+    rule = "foo=1&ltbcoin.gold=2"  # PHP reads ltbcoin.gold as LTBCOIN_GOLD
+    assert run(capsys, "check", rule, "--dialect", "tokenpass", "--balances", balances)[0] == 0
+
+
+# ---------------------------------------------------------------- echoed input stays short
+
+
+BIG = "Q" * 1_000_000  # a megabyte of key, name or value
+
+
+@pytest.mark.parametrize(
+    ("argv", "problem"),
+    [
+        pytest.param(
+            ["--balances", json.dumps({BIG: True})], "the balance of QQQ", id="key-bad-amount"
+        ),
+        pytest.param(
+            ["--balances", json.dumps({BIG: 1, BIG.lower(): 1})], "both name the asset", id="dup"
+        ),
+        pytest.param(
+            ["--balances", f'{{"{BIG}": 1, "{BIG}": 2}}'], "appears twice", id="json-duplicate"
+        ),
+        pytest.param(
+            ["--balances", json.dumps({"LTBCOIN": BIG}), "--sat"],
+            "not a whole number of base units",
+            id="string-amount",
+        ),
+        pytest.param(
+            ["--balances", '{"LTBCOIN": ' + "1" * 1_000_000 + ".5}"],
+            "more than any asset's supply",
+            id="decimal-amount",
+        ),
+        pytest.param(["--balances", json.dumps(BIG)], "not the string 'QQQ", id="document"),
+        pytest.param(
+            ["--balances", "@/" + "d/" * 50_000 + "balances.json"],
+            "cannot read balances from /d/d/",
+            id="path",
+        ),
+    ],
+)
+def test_check_messages_cut_echoed_input_short(
+    capsys: pytest.CaptureFixture[str], argv: list[str], problem: str
+) -> None:
+    code, out, err = run(capsys, "check", "LTBCOIN >= 1", *argv)
+    assert (code, out) == (2, "")
+    assert problem in err
+    assert "…" in err
+    assert "Q" * 61 not in err
+    assert len(err) < 400
+
+
+def test_typo_warnings_cut_names_short(capsys: pytest.CaptureFixture[str]) -> None:
+    asset, typo = "Q" * 200, "Q" * 199 + "X"
+    rule = f"{asset}=1"
+    code, _, err = run(
+        capsys, "check", rule, "--dialect", "tokenpass", "--balances", json.dumps({typo: 1})
+    )
+    assert code == 1
+    assert (
+        err == f"tca-gate: warning: the rule does not read {'Q' * 59}…; did you mean {'Q' * 59}…?\n"
+    )
+
+
+_GOOD_CASE = 'rule = "LTBCOIN >= 1"\nbalances = {}\nexpect = "deny"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        pytest.param(f"{BIG} = 1\n", "QQQ…: unknown key", id="unknown-key"),
+        pytest.param(f'[[case]]\nname = "{BIG}"\n', "case 1 ('QQQ", id="case-name"),
+        pytest.param(
+            f'[[case]]\nname = "{BIG}"\n{_GOOD_CASE}[[case]]\nname = "{BIG}"\n{_GOOD_CASE}',
+            "is already the name of case 1",
+            id="duplicate-case-name",
+        ),
+        pytest.param(
+            "[rules]\n"
+            + "".join(f'{BIG[:1000]}{n} = "LTBCOIN >= 1"\n' for n in range(500))
+            + f'[[case]]\nname = "c"\nuses = "{BIG}"\nbalances = {{}}\nexpect = "deny"\n',
+            "and 495 more)",
+            id="uses-and-known-rules",
+        ),
+        pytest.param(f"[rules]\n{BIG} = 1\n", "rules.QQQ", id="rule-name"),
+        pytest.param(
+            f'[[case]]\nname = "c"\nrule = "LTBCOIN >= 1"\nbalances = {{}}\nexpect = "{BIG}"\n',
+            "not the string 'QQQ",
+            id="expect-value",
+        ),
+        pytest.param(
+            f'[[case]]\nname = "c"\nrule = "LTBCOIN >= 1"\nbalances = {{ {BIG} = true }}\n',
+            "the balance of QQQ",
+            id="balance-key",
+        ),
+        pytest.param(
+            '[[case]]\nname = "c"\nrule = "LTBCOIN >= 1"\n'
+            f"balances = {{ LTBCOIN = 1.{'1' * 1_000_000} }}\n",
+            "is the TOML float 1.111",
+            id="toml-float",
+        ),
+        pytest.param(
+            f'[rules]\n{BIG} = "LTBCOIN >>= 1"\n[[case]]\nname = "{BIG}"\nuses = "{BIG}"\n'
+            'balances = {}\nexpect = "deny"\n',
+            "does not compile",
+            id="rule-that-does-not-compile",
+        ),
+    ],
+)
+def test_test_file_messages_cut_echoed_input_short(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str, problem: str
+) -> None:
+    code, out, err = run(capsys, "test", write(tmp_path, text))
+    assert code in (2, 3)
+    assert out == ""
+    assert problem in err
+    assert "…" in err
+    assert "Q" * 61 not in err
+    assert len(err) < 600
+
+
+def test_a_long_file_name_keeps_its_start_and_end(capsys: pytest.CaptureFixture[str]) -> None:
+    path = "/no/such/" + "d" * 1_000_000 + "/cases.toml"
+    code, _, err = run(capsys, "test", path)
+    assert code == 2
+    shown = _cli.clip_path(path)
+    assert err == f"tca-gate test: error: cannot read {shown}: File name too long\n"
+    assert shown.startswith("/no/such/ddd")
+    assert shown.endswith("ddd/cases.toml")
+    assert len(shown) == _cli.PATH_ECHO_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("text", "clipped"),
+    [("", ""), ("Q" * 60, "Q" * 60), ("Q" * 61, "Q" * 59 + "…"), (BIG, "Q" * 59 + "…")],
+)
+def test_clip(text: str, clipped: str) -> None:
+    assert _cli.clip(text) == clipped

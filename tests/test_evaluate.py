@@ -177,3 +177,37 @@ def test_asset_names_cannot_inject_code() -> None:
     rule = Rule([[Clause(sneaky, 1)]])
     assert rule.evaluate({}) is False
     assert rule.evaluate({sneaky: 1}) is True
+
+
+@pytest.mark.parametrize("text", ["LTBCOIN >= 1 or TOKENLY >= 1", "TOKENLY >= 1 or LTBCOIN >= 1"])
+def test_a_bad_balance_is_refused_whatever_the_clause_order(text: str) -> None:
+    rule = compile_rule(text)
+    sheet = {"LTBCOIN": 10**8, "TOKENLY": "lots"}
+    with pytest.raises(InvalidBalancesError, match="TOKENLY"):
+        rule.evaluate(sheet)  # type: ignore[dict-item]
+    with pytest.raises(InvalidBalancesError, match="TOKENLY"):
+        rule.explain(sheet)  # type: ignore[dict-item]
+
+
+def test_anything_with_a_get_method_is_read_alike_by_evaluate_and_explain() -> None:
+    class Sheet:
+        def get(self, asset: str, default: int) -> int:
+            return 10**8 if asset == "LTBCOIN" else default
+
+    rule = compile_rule("LTBCOIN >= 1")
+    assert rule.evaluate(Sheet()) is True  # type: ignore[arg-type]
+    assert rule.explain(Sheet()).allowed is True  # type: ignore[arg-type]
+
+
+def test_each_asset_is_read_once() -> None:
+    reads: list[str] = []
+
+    class Counting(dict[str, int]):
+        def get(self, asset: str, default: int = 0) -> int:  # type: ignore[override]
+            reads.append(asset)
+            return super().get(asset, default)
+
+    compile_rule("(LTBCOIN >= 1 or TOKENLY >= 1) and (LTBCOIN >= 5 or BTC >= 1)").evaluate(
+        Counting(LTBCOIN=10**9)
+    )
+    assert sorted(reads) == ["BTC", "LTBCOIN", "TOKENLY"]

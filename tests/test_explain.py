@@ -101,3 +101,22 @@ def test_decision_serialises_to_json() -> None:
         "shortfall": 1_200 * T,
     }
     assert isinstance(decision, Decision)
+
+
+def test_a_self_contradicting_group_is_not_offered() -> None:
+    rule = compile_rule("LTBCOIN > 10 and LTBCOIN < 5 or TOKENLY >= 1 and LTBSTAFF >= 1")
+    decision = rule.explain({"LTBCOIN": 20 * T})
+    assert [g.possible for g in decision.groups] == [False, True]
+    assert decision.closest == 1
+    assert decision.summary == "Needs 1 TOKENLY and 1 LTBSTAFF."
+
+
+def test_needs_on_one_asset_are_merged() -> None:
+    decision = compile_rule("LTBCOIN >= 1 and LTBCOIN >= 2").explain({"LTBCOIN": T // 2})
+    assert decision.summary == "Needs 1.5 more LTBCOIN."
+
+
+def test_an_infinite_amount_cannot_be_met() -> None:
+    decision = compile_rule("LTBCOIN=1e400", dialect="tokenpass").explain({"LTBCOIN": 10**30})
+    assert decision.clauses[0].shortfall is None
+    assert decision.summary == "Denied: no holdings can satisfy this rule."

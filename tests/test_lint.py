@@ -84,7 +84,9 @@ def test_any_other_difference_from_the_server_is_still_reported() -> None:
     text = "&".join(f"A{i}=1" for i in range(1001))  # PHP reads only max_input_vars (1000)
     found = compile_rule(text).lint()
     assert [w.code for w in found] == ["dialect-mismatch"]
-    assert "1000 clauses in 1 groups, against 1001 in 1" in found[0].message
+    assert (
+        "differently: 1,000 clauses in 1 group (not 1,001 clauses in 1 group)" in found[0].message
+    )
 
 
 STACK_KEYS = st.sampled_from(
@@ -136,3 +138,66 @@ def test_lint_reports_whenever_the_server_would_read_a_strict_rule_differently(
     tokenpass = compile_rule(text, dialect="tokenpass")
     mismatch = [w for w in strict.lint() if w.code == "dialect-mismatch"]
     assert (strict.groups != tokenpass.groups) == bool(mismatch), (strict, tokenpass, mismatch)
+
+
+def test_mapping_lint_points_into_the_rendered_mapping_and_reads_values_as_strict_does() -> None:
+    from decimal import Decimal
+
+    rule = compile_rule({"LTBCOIN": Decimal("1E+1"), "TOKENLY": "1", "stackOp_1": "OR"})
+    (warning,) = rule.lint()
+    assert warning.code == "dialect-mismatch"
+    assert "stackOp_1" in warning.message
+    assert warning.position == len("LTBCOIN=10&TOKENLY=1&")
+
+
+def test_of_two_equivalent_clauses_only_the_later_is_redundant() -> None:
+    found = compile_rule("LTBCOIN >= 5 and LTBCOIN > 4.99999999").lint()
+    assert [(w.code, w.position) for w in found] == [("shadowed", 17)]
+    assert found[0].message == "LTBCOIN > 4.99999999 adds nothing: LTBCOIN >= 5 already requires it"
+
+
+def test_shadowed_message_names_only_the_clause_that_implies_it() -> None:
+    (shadowed, _) = compile_rule("LTBCOIN >= 3 and LTBCOIN >= 5 and LTBCOIN <= 100").lint()
+    assert shadowed.message == "LTBCOIN >= 3 adds nothing: LTBCOIN >= 5 already requires it"
+
+
+@pytest.mark.parametrize(
+    ("text", "read_as"),
+    [
+        ("LTBCOIN==5", "LTBCOIN >= 0"),
+        ("LTBCOIN>=5", "LTBCOIN> >= 5"),
+        ("PEPE.a!=5", "PEPE_A! >= 5"),
+    ],
+)
+def test_readable_text_that_could_pass_for_a_query_warns(text: str, read_as: str) -> None:
+    (warning,) = compile_rule(text).lint()
+    assert warning.code == "dialect-mismatch"
+    assert f"Tokenpass reads this text as the stack {read_as};" in warning.message
+
+
+def test_readable_text_with_spaces_does_not_warn() -> None:
+    assert compile_rule("LTBCOIN >= 5").lint() == ()
+
+
+def test_lower_case_op_and_stackop_keys_are_operators_to_tokenpass() -> None:
+    (warning,) = compile_rule("LTBCOIN=5&stackop=1").lint()
+    assert warning.message == "Tokenpass reads stackop as a stack operator, not as an asset"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " and ".join(f"LTBCOIN != {i}" for i in range(12_000)),
+        " or ".join(f"A{i} >= 1 and A{i} >= 2" for i in range(5_000)),
+        "=&" * 100_000,
+    ],
+    ids=["12k-clauses-one-asset", "5k-groups", "junk"],
+)
+def test_lint_is_linear_in_the_rule(text: str) -> None:
+    import time
+
+    rule = compile_rule(text, dialect="tokenpass" if "&" in text else "strict")
+    started = time.monotonic()
+    found = rule.lint()
+    assert time.monotonic() - started < 20  # a bound against quadratic blow-ups
+    assert sum(len(w.message) for w in found) < 2_000_000

@@ -21,13 +21,25 @@ from tca_gate._php import (
     php_c_string,
     php_floatval,
     php_intval,
-    php_query_pairs,
     php_round,
     php_urldecode,
     php_variables,
     tokenpass_amount,
 )
 from tca_gate._stack import query_segments
+
+
+def php_query_pairs(query: str) -> list[tuple[str, str, int]]:
+    """``parse_str`` by plain splitting: the reference the grammar's split must match."""
+    parts = []
+    start = 0
+    for part in php_c_string(query).split("&"):
+        if part:
+            raw_key, _, raw_value = part.partition("=")
+            parts.append((raw_key, raw_value, start))
+        start += len(part) + 1
+    return php_variables(parts)
+
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "fixtures" / "php" / "vectors.json").read_text(encoding="utf-8")

@@ -206,3 +206,77 @@ def test_long_lines_are_shown_as_a_window_around_the_problem() -> None:
     assert len(rendered[1]) < 90
     assert "LTB" in rendered[1]
     assert rendered[1][rendered[2].index("^") : rendered[2].index("^") + 3] == "LTB"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "LTBCOIN=1&op_" + "9" * 5000 + "=<",
+        "LTBCOIN=1&stackop_" + "9" * 5000 + "=OR",
+        {"LTBCOIN": 10**5000},
+        {"LTBCOIN": Decimal("1e100000000000")},
+        {"LTBCOIN": Decimal("1e-100000000000")},
+        {"LTBCOIN": Decimal("-1")},
+        "LTBCOIN=" + "9" * 5000,
+        "L" * 100_000 + "=1",
+    ],
+    ids=[
+        "op-index",
+        "stackop-index",
+        "int",
+        "decimal-big",
+        "decimal-small",
+        "negative",
+        "digits",
+        "key",
+    ],
+)
+def test_absurd_input_is_a_short_rule_syntax_error(rule: object) -> None:
+    error = error_for(rule)
+    assert len(error.message) < 300
+
+
+def test_decimal_amounts_do_not_depend_on_what_was_compiled_before() -> None:
+    assert compile_rule({"LTBCOIN": Decimal("1")}).clauses == (Clause("LTBCOIN", 10**8),)
+    assert compile_rule({"LTBCOIN": Decimal("1.000000000")}).clauses == (Clause("LTBCOIN", 10**8),)
+    assert compile_rule({"LTBCOIN": Decimal("-0")}).clauses == (Clause("LTBCOIN", 0),)
+    with pytest.raises(RuleSyntaxError, match="8 decimal places"):
+        compile_rule({"LTBCOIN": Decimal("1.000000001")})
+
+
+def test_one_word_credentials_count_only_in_lower_case() -> None:
+    for asset in ("SECRET", "STATE", "CODE", "SCOPE", "NONCE", "USERNAME", "PASSWORD"):
+        assert compile_rule(f"{asset}=1").clauses == (Clause(asset, 10**8),)
+        assert "credential" in str(error_for(f"{asset.lower()}=1"))
+        assert "credential" in str(error_for(f"{asset.lower()} >= 1"))
+    assert "credential" in str(error_for("OAUTH_TOKEN=abc&LTBCOIN=1"))
+
+
+@pytest.mark.parametrize("key", ["\u017ftackop_1", "stac\u212aop_1", "\u1d0fp_0"])
+def test_operator_keys_are_ascii_only(key: str) -> None:
+    assert "not an asset name" in str(error_for(f"LTBCOIN=1&TOKENLY=1&{key}=OR"))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("LTBCOIN=0.000000001", "more than 8 decimal places"),
+        ("LTBCOIN=1.", "a decimal point needs digits after it"),
+        ("LTBCOIN >= 0.000000001", "more than 8 decimal places"),
+        ("LTBCOIN=5\n", "which has spaces"),
+        ("LTBCOIN=" + "1" * 41, "more than 40 digits"),
+    ],
+)
+def test_amount_messages_say_what_is_wrong(text: str, message: str) -> None:
+    assert message in str(error_for(text))
+
+
+def test_the_api_documents_missing_ampersand_gets_a_hint() -> None:
+    error = error_for("LTBCOIN=10000&LTBSTAFF=1&op_0=>stackop_1=OR")
+    assert error.hint == "a '&' seems to be missing before stackop_1"
+
+
+def test_messages_echo_only_the_start_of_long_input() -> None:
+    key = "X" * 100_000
+    assert len(str(error_for(f"LTBCOIN=1&{key}=1"))) < 500
+    assert len(str(error_for(f"LTBCOIN={key}"))) < 500
