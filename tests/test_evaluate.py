@@ -211,3 +211,22 @@ def test_each_asset_is_read_once() -> None:
         Counting(LTBCOIN=10**9)
     )
     assert sorted(reads) == ["BTC", "LTBCOIN", "TOKENLY"]
+
+
+def test_compiling_and_evaluating_from_many_threads_at_once() -> None:
+    """Web apps compile and check rules from worker threads; nothing may be shared unsafely."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(n: int) -> tuple[bool, bool, str]:
+        a, b, c = f"A{n}", f"A{1000 + n}", f"A{2000 + n}"
+        rule = compile_rule(f"{a} >= {n} and ({b} >= 1 or {c} > {n})")  # a new text each time
+        stack = compile_rule(f"{a}={n}&{b}=1&{c}={n}&op_2=>&stackop_2=OR")
+        holder = {a: n * 10**8, c: n * 10**8 + 1}
+        return rule.evaluate(holder), stack.evaluate({b: 10**8}), rule.explain({}).summary
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(work, range(1, 401)))
+    for n, (expr_allowed, stack_allowed, summary) in enumerate(results, 1):
+        assert expr_allowed is True
+        assert stack_allowed is False  # B alone never meets A
+        assert summary.startswith(f"Needs {n} A{n} and ")
