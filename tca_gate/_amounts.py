@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from ._clause import INFINITE_AMOUNT
 from ._errors import AmountError
 
 SATOSHIS_PER_TOKEN = 100_000_000
@@ -76,7 +77,12 @@ def sat_to_tokens(sat: int) -> Decimal:
 
 
 def format_tokens(sat: int, *, grouping: bool = True) -> str:
-    """Base units as a token amount for people: ``120000000000`` → ``1,200``."""
+    """Base units as a token amount for people: ``120000000000`` → ``1,200``.
+
+    The ``tokenpass`` dialect's stand-in for PHP's ``INF`` reads ``infinity``.
+    """
+    if abs(sat) >= INFINITE_AMOUNT:
+        return "-infinity" if sat < 0 else "infinity"
     whole, fraction = divmod(abs(sat), SATOSHIS_PER_TOKEN)
     text = f"{whole:,}" if grouping else str(whole)
     if fraction:

@@ -339,12 +339,21 @@ def _amount(asset: str, value: object, *, sat: bool, sat_flag: str) -> int:
                 f"{what} is {value.text}, which is not an amount: a balance is a finite "
                 'number, such as 10 or "0.5"'
             )
+        if sat:
+            raise BalancesError(
+                f"{what} is the TOML float {clip(value.text)}; base units are whole numbers"
+            )
         raise BalancesError(
             f"{what} is the TOML float {clip(value.text)}, which TOML readers take as an "
             f'inexact binary float: quote it, {_toml_key(asset)} = "{clip(value.text)}"'
         )
     if isinstance(value, LongInteger):
         raise BalancesError(f"{what} is an integer of {value.digits} digits, {_TOO_LARGE}")
+    if isinstance(value, Mapping):  # TOML reads `PEPE.x = 1` as the table PEPE = {x = 1}
+        raise BalancesError(
+            f"{what} must be a number or a decimal string, not {_kind(value)} "
+            '(to name a subasset in TOML, quote it: "PEPE.x" = 1)'
+        )
     if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
         raise BalancesError(f"{what} must be a number or a decimal string, not {_kind(value)}")
     if sat:
@@ -362,13 +371,18 @@ def _amount(asset: str, value: object, *, sat: bool, sat_flag: str) -> int:
             )
         amount = value
     else:
-        if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > MAX_WHOLE_DIGITS:
+        if (
+            isinstance(value, Decimal)
+            and value.is_finite()
+            and value != 0
+            and value.adjusted() > MAX_WHOLE_DIGITS
+        ):
             raise BalancesError(f"{what} is {_show(value)}, {_TOO_LARGE}")
         try:
             amount = tokens_to_sat(value)
         except (ValueError, DecimalException) as error:
             raise BalancesError(f"{what}: {error}") from None
-    if abs(amount) >= _MAX_SAT:
+    if abs(amount) > _MAX_SAT:
         raise BalancesError(f"{what} is {_show(value)}, {_TOO_LARGE}")
     return amount
 

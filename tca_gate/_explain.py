@@ -10,7 +10,7 @@ from typing import Any
 from ._amounts import format_tokens
 from ._clause import INFINITE_AMOUNT, Clause, Op
 from ._evaluator import read_balances, rule_assets
-from ._normal import allowed, group_form
+from ._normal import group_form
 
 _MAX_ALTERNATIVES = 3
 
@@ -66,18 +66,15 @@ class GroupResult:
         return tuple(c for c in self.clauses if not c.passed)
 
     def needs(self) -> str:
-        """What the holder lacks for this group, in words (clauses another one implies left out)."""
-        failing = self.failing
-        kept = [
-            c
-            for i, c in enumerate(failing)
-            if not any(
-                _implies(d, c) and (not _implies(c, d) or j < i)
-                for j, d in enumerate(failing)
-                if j != i
-            )
-        ]
-        return " and ".join(c.need() for c in kept)
+        """What the holder lacks for this group, in words, one phrase per asset."""
+        by_asset: dict[str, list[ClauseResult]] = {}
+        for clause in self.clauses:
+            by_asset.setdefault(clause.asset, []).append(clause)
+        return " and ".join(
+            _asset_need(results)
+            for results in by_asset.values()
+            if not all(c.passed for c in results)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,11 +85,51 @@ class GroupResult:
         }
 
 
-def _implies(stronger: ClauseResult, weaker: ClauseResult) -> bool:
-    """Whether meeting ``stronger`` also meets ``weaker`` (same asset, in the same direction)."""
-    if stronger.asset != weaker.asset:
-        return False
-    return allowed(_as_clause(stronger)).within(allowed(_as_clause(weaker)))
+def _asset_need(results: list[ClauseResult]) -> str:
+    """What one asset's balance must become for all its clauses in a group to pass.
+
+    Worked out from what the clauses allow together, so the advice is enough on
+    its own: ``LTBCOIN >= 10 and LTBCOIN != 10`` needs 10.00000001, not 10.
+    """
+    failing = [c for c in results if not c.passed]
+    if len(results) == 1:
+        return failing[0].need()
+    asset, actual = results[0].asset, results[0].actual
+    clauses = [_as_clause(c) for c in results]
+    form = group_form(clauses)
+    assert form is not None  # only groups that can pass are described
+    limit = form[asset]
+    if limit.lo is not None and limit.lo == limit.hi:
+        return f"exactly {format_tokens(limit.lo)} {asset} (holds {format_tokens(actual)})"
+    upper = _upper_phrase(clauses, limit.hi)
+    if limit.lo is not None and actual < limit.lo:
+        if limit.lo == 1 and actual <= 0 and upper:
+            return f"some {asset}, but {upper}"
+        lower = next(
+            (
+                f"more than {format_tokens(c.amount)} {asset}"
+                for c in clauses
+                if c.op is Op.GT and c.amount + 1 == limit.lo
+            ),
+            None,
+        )
+        if lower:
+            return lower + (f" (holds {format_tokens(actual)})" if actual else "")
+        more = " more" if actual != 0 else ""
+        return f"{format_tokens(limit.lo - actual)}{more} {asset}"
+    if limit.hi is not None and actual > limit.hi:
+        return f"{upper} {asset} (holds {format_tokens(actual)})"
+    return f"any amount of {asset} but exactly {format_tokens(actual)}"
+
+
+def _upper_phrase(clauses: list[Clause], hi: int | None) -> str:
+    """``less than N`` or ``at most N`` for the upper bound ``hi``, as the rule wrote it."""
+    if hi is None:
+        return ""
+    for clause in clauses:
+        if clause.op is Op.LT and clause.amount - 1 == hi:
+            return f"less than {format_tokens(clause.amount)}"
+    return f"at most {format_tokens(hi)}"
 
 
 def _as_clause(result: ClauseResult) -> Clause:

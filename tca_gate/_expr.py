@@ -208,17 +208,17 @@ def _unexpected(error: UnexpectedInput, text: str) -> RuleSyntaxError:
     )
 
 
-_SINGLE_PAIR = re.compile(r"[^\s()<>=!|&]+=(?!=)[^\s()&|]*")
+_LONE_EQUALS = re.compile(r"(?<![<>=!])=(?!=)")
 
 
 def looks_like_expression(text: str) -> bool:
     """Whether strict text is a readable expression rather than a query string.
 
-    A lone ``&`` is the stack's separator, and one ``KEY=VALUE`` with no spaces
-    is a stack of one clause (there ``=`` means at least). Anything else, such
-    as ``LTBCOIN >= 5``, ``LTBCOIN==5`` or ``PEPE.a!=5``, is an expression.
+    A lone ``&`` is the stack's separator, and text without spaces holding a lone
+    ``=`` (``LTBCOIN=5``, where ``=`` means at least) is a stack. Anything else,
+    such as ``LTBCOIN >= 5``, ``LTBCOIN==5`` or ``PEPE.a!=5``, is an expression.
     """
     stripped = text.strip()
     if not stripped or "&" in stripped.replace("&&", ""):
         return False
-    return not _SINGLE_PAIR.fullmatch(stripped)
+    return bool(re.search(r"\s", stripped)) or not _LONE_EQUALS.search(stripped)

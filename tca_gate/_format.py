@@ -27,11 +27,7 @@ def describe(groups: Groups) -> str:
 
 def _describe_clause(clause: Clause) -> str:
     op = "<unknown operator>" if clause.op is Op.UNKNOWN else clause.op.symbol
-    if abs(clause.amount) >= INFINITE_AMOUNT:
-        amount = "-infinity" if clause.amount < 0 else "infinity"
-    else:
-        amount = format_tokens(clause.amount, grouping=False)
-    return f"{clause.asset} {op} {amount}"
+    return f"{clause.asset} {op} {format_tokens(clause.amount, grouping=False)}"
 
 
 def to_expr(groups: Groups) -> str:

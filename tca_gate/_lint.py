@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import NamedTuple
 
 from ._amounts import format_tokens
@@ -14,7 +16,7 @@ from ._expr import looks_like_expression
 from ._format import describe
 from ._grammar import terminal
 from ._normal import allowed, covering_groups, group_form
-from ._php import tokenpass_amount
+from ._php import MAX_INPUT_VARS, php_c_string, tokenpass_amount
 from ._stack import (
     Groups,
     Pair,
@@ -68,7 +70,20 @@ _PAIRWISE_CLAUSES = 64
 def lint(groups: Groups, source: object, dialect: str) -> tuple[LintWarning, ...]:
     found = _clause_warnings(groups) + _group_warnings(groups)
     found += _source_warnings(groups, source, dialect)
+    variables = _stack_variables(groups)
+    if variables > MAX_INPUT_VARS and not any(w.code == "dialect-mismatch" for w in found):
+        message = (
+            f"as a stack this rule has {variables:,} variables, and Tokenpass reads only "
+            f"the first {MAX_INPUT_VARS:,} (PHP's max_input_vars)"
+        )
+        found.append(LintWarning("dialect-mismatch", message))
     return tuple(sorted(found, key=lambda w: (w.position is None, w.position or 0, w.code)))
+
+
+def _stack_variables(groups: Groups) -> int:
+    """How many ``key=value`` pairs the rule's stack form (``to_query``) has."""
+    clauses = [clause for group in groups for clause in group]
+    return len(clauses) + sum(c.op is not Op.GE for c in clauses) + max(0, len(groups) - 1)
 
 
 def _text(clause: Clause) -> str:
@@ -176,7 +191,8 @@ def _source_warnings(groups: Groups, source: object, dialect: str) -> list[LintW
             return _expression_warnings(groups, source)
         segments = query_segments(source)
         pairs = split_query(source, segments)
-        entries = [_Entry(p.key, p.value or "", p.value or "", p.position) for p in pairs]
+        read, cut = _what_php_reads(source, pairs)
+        entries = [_Entry(p.key, p.value or "", p.value or "", p.position) for p in read]
         tokenpass = (
             groups if dialect == "tokenpass" else read_tokenpass_query(source, segments).groups
         )
@@ -197,17 +213,48 @@ def _source_warnings(groups: Groups, source: object, dialect: str) -> list[LintW
         reading = None
     found = [LintWarning(n.code, n.message, n.position) for n in (reading.notes if reading else ())]
     found += _dialect_warnings(entries)
+    if isinstance(source, str) and cut is not None:
+        found.append(cut)
     if (
         reading is not None
         and reading.groups != tokenpass
         and not any(w.code == "dialect-mismatch" for w in found)
     ):
+        sizes = _size(tokenpass), _size(reading.groups)
+        counts = f"{sizes[0]}, not {sizes[1]}: " if sizes[0] != sizes[1] else ""
         message = (
-            f"Tokenpass reads this rule differently: {_size(tokenpass)} "
-            f"(not {_size(reading.groups)}): {shorten(describe(tokenpass), 100)}"
+            f"Tokenpass reads this rule differently ({counts}{shorten(describe(tokenpass), 100)})"
         )
         found.append(LintWarning("dialect-mismatch", message))
     return found
+
+
+def _what_php_reads(text: str, pairs: list[Pair]) -> tuple[list[Pair], LintWarning | None]:
+    """The pairs PHP reads (up to a NUL, at most ``MAX_INPUT_VARS``); a warning if not all."""
+    nul = text.find("\0")
+    if nul >= 0:
+        kept = split_query(php_c_string(text))
+        return kept[: _limit(kept)], LintWarning(
+            "dialect-mismatch", "Tokenpass stops reading the rule at this NUL character", nul
+        )
+    limit = _limit(pairs)
+    if limit < len(pairs):
+        message = (
+            f"Tokenpass reads only the first {MAX_INPUT_VARS:,} variables; it ignores the rest"
+        )
+        return pairs[:limit], LintWarning("dialect-mismatch", message, pairs[limit].position)
+    return pairs, None
+
+
+def _limit(pairs: list[Pair]) -> int:
+    """How many of ``pairs`` fall within PHP's first ``MAX_INPUT_VARS`` non-empty parts."""
+    seen = 0
+    for index, pair in enumerate(pairs):
+        if pair.key or pair.value is not None:
+            seen += 1
+            if seen > MAX_INPUT_VARS:
+                return index
+    return len(pairs)
 
 
 def _size(groups: Groups) -> str:
@@ -291,7 +338,10 @@ def _amount_and_name_warnings(entry: _Entry, warn: Callable[[str, _Entry], None]
     strict = strict_amount(entry.strict_value)
     loose = tokenpass_amount(entry.tokenpass_value)
     if strict != loose:
-        read_as = describe(((Clause("X", loose),),)).removeprefix("X >= ")
+        if math.isinf(loose):
+            read_as = "-infinity" if loose < 0 else "infinity"
+        else:  # the exact value of PHP's float, which may hold a fraction of a base unit
+            read_as = format(Decimal(loose).scaleb(-8).normalize(), "f")
         warn(
             f"reads the amount {shorten(entry.tokenpass_value)!r} of {shown} as {read_as}"
             + (f", not {format_tokens(strict, grouping=False)}" if strict is not None else ""),

@@ -19,8 +19,6 @@ import math
 import re
 from collections.abc import Iterable
 
-from ._clause import INFINITE_AMOUNT
-
 __all__ = [
     "MAX_INPUT_NESTING_LEVEL",
     "MAX_INPUT_VARS",
@@ -296,19 +294,16 @@ def php_round(value: float) -> float:
 # Tokenpass amounts
 
 #: Stand-in for PHP's INF: more than any finite double, so comparisons agree.
-_INF_AMOUNT = INFINITE_AMOUNT
 
 
-def tokenpass_amount(value: str) -> int:
-    """Tokenpass's ``round(floatval($value) * 100000000)`` as an exact int.
+def tokenpass_amount(value: str) -> float:
+    """Tokenpass's ``round(floatval($value) * 100000000)``: the float PHP compared against.
 
-    ``+INF`` / ``-INF`` become ``+(2**1024)`` / ``-(2**1024)``, beyond every
-    finite double, so comparisons come out as PHP's would against INF.
+    It is a whole number, except that PHP's ``round`` leaves values of 10^15 and
+    more as they are, so amounts of ten million tokens and up can keep a fraction
+    of a base unit; it may also be infinite.
     """
     # NaN cannot arise: floatval never yields NaN (zend_strtod reads no "nan"
     # and overflows to +-INF), a finite or infinite value times 1e8 is never
     # NaN (no INF * 0), and round() maps INF to INF and finite to finite.
-    rounded = php_round(php_floatval(value) * 100000000)
-    if math.isinf(rounded):
-        return _INF_AMOUNT if rounded > 0 else -_INF_AMOUNT
-    return int(rounded)
+    return php_round(php_floatval(value) * 100000000)

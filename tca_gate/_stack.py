@@ -19,7 +19,7 @@ from urllib.parse import quote_plus
 from lark import Token, Transformer
 
 from ._amounts import MAX_DIGITS, format_tokens, tokens_to_sat
-from ._clause import OPERATORS, Clause, Op
+from ._clause import INFINITE_AMOUNT, OPERATORS, Clause, Op
 from ._errors import AmountError, RuleSyntaxError, shorten
 from ._grammar import parser, terminal
 from ._php import php_c_string, php_intval, php_urldecode, php_variables, tokenpass_amount
@@ -244,7 +244,7 @@ def _php_quote(text: str) -> str:
 def _tokenpass_groups(pairs: Sequence[tuple[str, str, int]]) -> Groups:
     ops: dict[int, str] = {}
     stackops: dict[int, str] = {}
-    clauses: list[Clause] = []
+    written: list[tuple[str, float, int]] = []
     for key, value, position in pairs:
         pieces = key.split("_")
         index = php_intval(pieces[1]) if len(pieces) > 1 else 0
@@ -253,14 +253,33 @@ def _tokenpass_groups(pairs: Sequence[tuple[str, str, int]]) -> Groups:
         elif pieces[0] == "stackop":
             stackops[index] = ascii_upper(value)
         else:
-            clauses.append(Clause(ascii_upper(key), tokenpass_amount(value), position=position))
-    return group_clauses(
-        [
-            Clause(c.asset, c.amount, OPERATORS.get(ops.get(i, ">="), Op.UNKNOWN), c.position)
-            for i, c in enumerate(clauses)
-        ],
-        {i for i, stackop in stackops.items() if stackop == "OR"},
-    )
+            written.append((ascii_upper(key), tokenpass_amount(value), position))
+    clauses = [
+        _tokenpass_clause(asset, amount, OPERATORS.get(ops.get(i, ">="), Op.UNKNOWN), position)
+        for i, (asset, amount, position) in enumerate(written)
+    ]
+    return group_clauses(clauses, {i for i, stackop in stackops.items() if stackop == "OR"})
+
+
+def _tokenpass_clause(asset: str, amount: float, op: Op, position: int) -> Clause:
+    """The clause deciding integer balances exactly as ``balance OP amount`` did in PHP.
+
+    An infinite amount becomes ``INFINITE_AMOUNT``. A fractional one (see
+    ``tokenpass_amount``) becomes the integer threshold with the same meaning:
+    ``>= 10.5`` is ``>= 11``; no balance equals it, which ``== INFINITE_AMOUNT``
+    also says, and every balance differs from it.
+    """
+    if math.isinf(amount):
+        return Clause(asset, INFINITE_AMOUNT if amount > 0 else -INFINITE_AMOUNT, op, position)
+    if amount.is_integer() or op is Op.UNKNOWN:
+        return Clause(asset, int(amount), op, position)
+    threshold = {
+        Op.GE: math.ceil(amount),
+        Op.GT: math.floor(amount),
+        Op.LT: math.ceil(amount),
+        Op.LE: math.floor(amount),
+    }.get(op, INFINITE_AMOUNT)  # == and != a fraction: never and always
+    return Clause(asset, threshold, op, position)
 
 
 def is_credential(key: str) -> bool:
@@ -537,7 +556,7 @@ class _StrictReader:
 
 def _index(key: str) -> int:
     """N of ``op_N`` / ``stackop_N``; absurdly long numbers name no clause either way."""
-    digits = key.partition("_")[2]
+    digits = key.partition("_")[2].lstrip("0") or "0"
     return int(digits) if len(digits) <= _LARGEST_INDEX_DIGITS else 10**_LARGEST_INDEX_DIGITS
 
 
@@ -562,8 +581,12 @@ def strict_asset(name: str) -> str | None:
 
 def asset_problem(name: str) -> str:
     """Why ``name`` is not an asset name, as the end of "… is not …"."""
-    parent = name.partition(".")[0]
-    if "." in name and strict_asset(parent) is not None:
+    parent, dot, child = name.partition(".")
+    if dot and terminal("NATIVE_ASSET").fullmatch(parent):
+        return f"an asset name: {parent.upper()} has no subassets"
+    if dot and strict_asset(parent) is not None:
+        if not child or ".." in name or name.endswith("."):
+            return "a subasset name: it has no '..' and does not end with '.'"
         return "a subasset name: the part after the '.' takes letters, digits and . - _ @ !"
     if parent.isalpha() and parent.isascii():
         letters = f"{shorten(parent)} has {len(parent)}"

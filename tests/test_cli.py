@@ -1176,3 +1176,58 @@ def test_a_long_file_name_keeps_its_start_and_end(capsys: pytest.CaptureFixture[
 )
 def test_clip(text: str, clipped: str) -> None:
     assert _cli.clip(text) == clipped
+
+
+# ---------------------------------------------------------------- second review
+
+
+@pytest.mark.parametrize("zero", ["0E+999999999", "0e-999999999", "-0.0"])
+def test_zero_written_any_way_is_a_balance(capsys: pytest.CaptureFixture[str], zero: str) -> None:
+    code, out, _ = run(capsys, "check", "LTBCOIN >= 0", "--balances", f'{{"LTBCOIN": {zero}}}')
+    assert (code, out) == (0, "allowed\n")
+
+
+def test_the_balance_limit_itself_is_accepted(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "check", "LTBCOIN >= 1", "--balances", '{"LTBCOIN": 1e30}')
+    assert (code, out) == (0, "allowed\n")
+    code, _, err = run(capsys, "check", "LTBCOIN >= 1", "--balances", '{"LTBCOIN": 1.1e30}')
+    assert code == 2
+    assert "more than any asset's supply" in err
+
+
+def test_a_dotted_toml_key_gets_a_hint_to_quote_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        """
+        [[case]]
+        name = "subasset"
+        rule = "PEPE.x >= 1"
+        balances = { PEPE.x = 1 }
+        expect = "allow"
+        """,
+    )
+    code, _, err = run(capsys, "test", path)
+    assert code == 2
+    assert '"PEPE.x" = 1' in err
+
+
+def test_a_toml_float_under_sat_is_refused_without_advice_to_quote_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path,
+        """
+        sat = true
+        [[case]]
+        name = "float"
+        rule = "LTBCOIN >= 1"
+        balances = { LTBCOIN = 1.5 }
+        expect = "deny"
+        """,
+    )
+    code, _, err = run(capsys, "test", path)
+    assert code == 2
+    assert "base units are whole numbers" in err
+    assert "quote it" not in err

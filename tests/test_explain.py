@@ -120,3 +120,28 @@ def test_an_infinite_amount_cannot_be_met() -> None:
     decision = compile_rule("LTBCOIN=1e400", dialect="tokenpass").explain({"LTBCOIN": 10**30})
     assert decision.clauses[0].shortfall is None
     assert decision.summary == "Denied: no holdings can satisfy this rule."
+
+
+@pytest.mark.parametrize(
+    ("rule", "balance", "summary"),
+    [
+        ("LTBCOIN >= 10 and LTBCOIN != 10", 0, "Needs 10.00000001 LTBCOIN."),
+        ("LTBCOIN >= 10 and LTBCOIN != 10", 10 * T, "Needs 0.00000001 more LTBCOIN."),
+        ("LTBCOIN < 10 and LTBCOIN >= 2", 20 * T, "Needs less than 10 LTBCOIN (holds 20)."),
+        ("LTBCOIN > 5 and LTBCOIN <= 9", 5 * T, "Needs more than 5 LTBCOIN (holds 5)."),
+        ("LTBCOIN == 5 and LTBCOIN >= 1", 0, "Needs exactly 5 LTBCOIN (holds 0)."),
+        ("LTBCOIN < 10 and LTBCOIN != 5", 0, "Needs some LTBCOIN, but less than 10."),
+        ("LTBCOIN != 5 and LTBCOIN <= 9", 5 * T, "Needs any amount of LTBCOIN but exactly 5."),
+    ],
+)
+def test_advice_for_several_clauses_on_one_asset_is_enough_on_its_own(
+    rule: str, balance: int, summary: str
+) -> None:
+    compiled = compile_rule(rule)
+    decision = compiled.explain({"LTBCOIN": balance})
+    assert decision.summary == summary
+
+
+def test_infinite_amounts_read_as_infinity() -> None:
+    rule = compile_rule("A=1e400&op_0=<", dialect="tokenpass")
+    assert rule.explain({}).summary == "Needs some A, but less than infinity."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tca_gate import Clause, Op, RuleSyntaxError, compile_rule
@@ -24,6 +26,7 @@ def test_and_binds_tighter_than_or_like_the_stack() -> None:
     [
         "LTBCOIN>=1 AND TOKENLY<2",
         "LTBCOIN >= 1 && TOKENLY < 2",
+        "LTBCOIN>=1&&TOKENLY<2",
         "  LTBCOIN >= 1\n  and TOKENLY < 2  ",
         "(LTBCOIN >= 1) and ((TOKENLY < 2))",
     ],
@@ -99,3 +102,22 @@ def test_a_bare_asset_name_is_not_a_rule() -> None:
 def test_tokenpass_dialect_reads_only_query_strings() -> None:
     rule = compile_rule("LTBCOIN >= 1", dialect="tokenpass")
     assert rule.clauses == (Clause("LTBCOIN_>", T),)  # PHP: space in a key becomes "_"
+
+
+def test_or_spelled_with_bars_needs_no_spaces() -> None:
+    assert compile_rule("LTBCOIN>=5||TOKENLY>=1") == compile_rule("LTBCOIN >= 5 or TOKENLY >= 1")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("LTBCOIN=5&&", "empty entry"),
+        ("BTC.x >= 1", "BTC has no subassets"),
+        ("XCP.foo=1", "XCP has no subassets"),
+        ("PEPE..x=1", "has no '..' and does not end with '.'"),
+        ("PEPE.x.=1", "has no '..' and does not end with '.'"),
+    ],
+)
+def test_more_precise_messages(text: str, fragment: str) -> None:
+    with pytest.raises(RuleSyntaxError, match=re.escape(fragment)):
+        compile_rule(text)

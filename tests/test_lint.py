@@ -84,9 +84,24 @@ def test_any_other_difference_from_the_server_is_still_reported() -> None:
     text = "&".join(f"A{i}=1" for i in range(1001))  # PHP reads only max_input_vars (1000)
     found = compile_rule(text).lint()
     assert [w.code for w in found] == ["dialect-mismatch"]
-    assert (
-        "differently: 1,000 clauses in 1 group (not 1,001 clauses in 1 group)" in found[0].message
+    assert found[0].message == "Tokenpass reads only the first 1,000 variables; it ignores the rest"
+    assert found[0].position == text.index("A1000=")
+
+
+def test_a_readable_rule_too_big_for_the_server_as_a_stack_is_reported() -> None:
+    rule = compile_rule("LTBCOIN < 5 and " + " and ".join(f"A{i} >= 1" for i in range(1, 1000)))
+    (warning,) = [w for w in rule.lint() if w.code == "dialect-mismatch"]
+    assert warning.message == (
+        "as a stack this rule has 1,001 variables, and Tokenpass reads only the first 1,000 "
+        "(PHP's max_input_vars)"
     )
+
+
+def test_tokenpass_lint_stops_where_php_stops_reading() -> None:
+    text = "LTBCOIN=1\x00&stackOp_1=OR"
+    found = compile_rule(text, dialect="tokenpass").lint()
+    assert [(w.code, w.position) for w in found] == [("dialect-mismatch", 9)]
+    assert found[0].message == "Tokenpass stops reading the rule at this NUL character"
 
 
 STACK_KEYS = st.sampled_from(

@@ -145,6 +145,7 @@ def test_refused(text: str) -> None:
         ("LTBCOIN=5&OP_0=<&stackOp_0=or", [Clause("LTBCOIN", 5 * 10**8, Op.LT)]),
         ("LTBCOIN=5&op_0=!", [Clause("LTBCOIN", 5 * 10**8, Op.NE)]),
         ("LTBCOIN=5&op_00==", [Clause("LTBCOIN", 5 * 10**8, Op.EQ)]),
+        ("LTBCOIN=5&op_0000000000000=>", [Clause("LTBCOIN", 5 * 10**8, Op.GT)]),
         ("LTBCOIN=123456789012.12345678", [Clause("LTBCOIN", 12345678901212345678)]),
     ],
 )
