@@ -20,6 +20,16 @@ from ._explain import ClauseResult, Decision, GroupResult
 from ._lint import LINT_CODES, LintWarning
 from ._rule import Rule
 from ._stack import Dialect
+from ._tokenly_hmac import (
+    MemoryReplayStore,
+    ReplayStore,
+    SignedRequest,
+    TokenlySignatureError,
+    check_tokenly_signature,
+    sign_tokenly_request,
+    verify_tokenly_request,
+)
+from ._tokenly_middleware import TokenlyAuthMiddleware
 
 __version__ = "0.1.0"
 
@@ -35,14 +45,22 @@ __all__ = [
     "GroupResult",
     "InvalidBalancesError",
     "LintWarning",
+    "MemoryReplayStore",
     "Op",
+    "ReplayStore",
     "Rule",
     "RuleFormatError",
     "RuleSyntaxError",
+    "SignedRequest",
     "TcaGateError",
+    "TokenlyAuthMiddleware",
+    "TokenlySignatureError",
     "__version__",
+    "check_tokenly_signature",
     "compile_rule",
     "format_tokens",
     "sat_to_tokens",
+    "sign_tokenly_request",
     "tokens_to_sat",
+    "verify_tokenly_request",
 ]

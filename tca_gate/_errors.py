@@ -4,7 +4,8 @@ TcaGateError
 ├── RuleSyntaxError       (also ValueError) a rule's text or mapping cannot be read
 ├── RuleFormatError       (also ValueError) a rule cannot be written in the form asked for
 ├── AmountError           (also ValueError) a token amount is not an exact decimal
-└── InvalidBalancesError  (also TypeError)  balances are not a mapping of asset to int
+├── InvalidBalancesError  (also TypeError)  balances are not a mapping of asset to int
+└── TokenlySignatureError                   a request's Tokenly HMAC auth was refused
 """
 
 from __future__ import annotations

@@ -1,0 +1,238 @@
+"""Tokenly HMAC auth: how Tokenpass and Token Delivery API calls are signed and checked.
+
+Every call carries three headers::
+
+    X-Tokenly-Auth-Api-Token   the API token (the client id)
+    X-Tokenly-Auth-Nonce       the current unix time, in whole seconds
+    X-Tokenly-Auth-Signature   base64(HMAC-SHA256(secret, message))
+
+with ``message = METHOD \\n URL \\n PARAMS \\n API_TOKEN \\n NONCE``, where URL has no
+query string (and a port only when it is not the scheme's default) and PARAMS is
+the parameters as compact JSON (``{}`` when there are none, and always for GET).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal, Protocol
+from urllib.parse import urlsplit
+
+from cachetools import TTLCache
+
+from ._errors import TcaGateError, shorten
+
+API_TOKEN_HEADER = "X-Tokenly-Auth-Api-Token"  # noqa: S105 (a header's name)
+NONCE_HEADER = "X-Tokenly-Auth-Nonce"
+SIGNATURE_HEADER = "X-Tokenly-Auth-Signature"
+
+#: How far a nonce may be from the verifier's clock, in seconds, by default.
+DEFAULT_WINDOW = 300
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+RefusalReason = Literal[
+    "missing-header",
+    "malformed-nonce",
+    "unknown-token",
+    "stale-nonce",
+    "future-nonce",
+    "replayed-request",
+    "bad-signature",
+]
+
+
+def signing_url(url: str) -> str:
+    """``scheme://host[:port]/path``: no query string, the port only when not the default."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    port = parts.port
+    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        host = f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{host}{parts.path or '/'}"
+
+
+def params_json(params: Mapping[str, object] | None) -> str:
+    """The parameters as signed: compact JSON, slashes as they are, ``{}`` when empty."""
+    if not params:
+        return "{}"
+    return json.dumps(params, separators=(",", ":"), ensure_ascii=True)
+
+
+def tokenly_message(
+    method: str, url: str, params: Mapping[str, object] | None, api_token: str, nonce: int | str
+) -> str:
+    """The text that is signed. GET requests always sign ``{}`` (query strings are not covered)."""
+    method = method.upper()
+    signed = "{}" if method == "GET" else params_json(params)
+    return f"{method}\n{signing_url(url)}\n{signed}\n{api_token}\n{nonce}"
+
+
+def tokenly_signature(message: str, secret: str) -> str:
+    """base64(HMAC-SHA256(secret, message))."""
+    digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def sign_tokenly_request(
+    method: str,
+    url: str,
+    params: Mapping[str, object] | None,
+    api_token: str,
+    secret: str,
+    *,
+    nonce: int | None = None,
+) -> dict[str, str]:
+    """The three auth headers for one request (``nonce`` defaults to the current second).
+
+    >>> sign_tokenly_request("GET", "https://www.example.com/api/v1/mystuff", None,
+    ...     "TWKTkwIQDTvirh6D", "Kun2M2UladalYAeUvXyiKWhFuwrsmSreM841K45O", nonce=1457530047)
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'X-Tokenly-Auth-Api-Token': 'TWKTkwIQDTvirh6D', 'X-Tokenly-Auth-Nonce': '1457530047',
+     'X-Tokenly-Auth-Signature': 'hZ6SDgcZzo5AYrS9yopEQo068ax0NojG/CfXWG+RJEA='}
+    """
+    nonce = int(time.time()) if nonce is None else nonce
+    message = tokenly_message(method, url, params, api_token, nonce)
+    return {
+        API_TOKEN_HEADER: api_token,
+        NONCE_HEADER: str(nonce),
+        SIGNATURE_HEADER: tokenly_signature(message, secret),
+    }
+
+
+class TokenlySignatureError(TcaGateError):
+    """A request's Tokenly HMAC auth was refused; ``reason`` says why, never the expected value."""
+
+    def __init__(self, reason: RefusalReason, message: str) -> None:
+        super().__init__(message)
+        self.reason: RefusalReason = reason
+
+
+class ReplayStore(Protocol):
+    """Remembers signed requests for a while, so the same one is accepted only once."""
+
+    def claim(self, key: str, ttl: float) -> bool:
+        """Record ``key`` for ``ttl`` seconds; False when it is already recorded."""
+        ...
+
+
+class MemoryReplayStore:
+    """A ``ReplayStore`` in this process's memory (one worker; use Redis for several).
+
+    Bounded: past ``maxsize`` live entries the oldest are forgotten early, so keep
+    ``maxsize`` above the requests a window can bring.
+    """
+
+    def __init__(self, maxsize: int = 100_000, ttl: float = 2 * DEFAULT_WINDOW) -> None:
+        self._seen: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl)
+        self._lock = threading.Lock()
+
+    def claim(self, key: str, ttl: float) -> bool:
+        with self._lock:
+            if key in self._seen:
+                return False
+            self._seen[key] = True
+            return True
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """What a verified request was signed with."""
+
+    api_token: str
+    nonce: int
+    signature: str
+
+    @property
+    def replay_key(self) -> str:
+        """Identifies this exact signed request (two requests in one second differ)."""
+        return f"tokenly:{self.api_token}:{self.nonce}:{self.signature}"
+
+
+def verify_tokenly_request(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    secret_for: Callable[[str], str | None] | Mapping[str, str],
+    params: Mapping[str, object] | None = None,
+    body: bytes | None = None,
+    now: float | None = None,
+    window: float = DEFAULT_WINDOW,
+    replay_store: ReplayStore | None = None,
+) -> SignedRequest:
+    """Check a request's Tokenly HMAC auth; raise ``TokenlySignatureError`` naming the reason.
+
+    ``params`` are the parsed body parameters of a non-GET request; ``body`` (the
+    raw text as sent) is also accepted as what was signed, as the service's own
+    examples sign it. The signature is compared in constant time, and the nonce
+    must be within ``window`` seconds of ``now``.
+    """
+    signed = check_tokenly_signature(
+        method,
+        url,
+        headers,
+        secret_for=secret_for,
+        params=params,
+        body=body,
+        now=now,
+        window=window,
+    )
+    if replay_store is not None and not replay_store.claim(signed.replay_key, 2 * window):
+        raise TokenlySignatureError("replayed-request", "this signed request was already used")
+    return signed
+
+
+def check_tokenly_signature(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    secret_for: Callable[[str], str | None] | Mapping[str, str],
+    params: Mapping[str, object] | None = None,
+    body: bytes | None = None,
+    now: float | None = None,
+    window: float = DEFAULT_WINDOW,
+) -> SignedRequest:
+    """Everything ``verify_tokenly_request`` checks except replays (for async replay stores)."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    values = []
+    for name in (API_TOKEN_HEADER, NONCE_HEADER, SIGNATURE_HEADER):
+        value = lowered.get(name.lower(), "").strip()
+        if not value:
+            raise TokenlySignatureError("missing-header", f"the {name} header is missing")
+        values.append(value)
+    api_token, nonce_text, signature = values
+    if not nonce_text.isascii() or not nonce_text.isdigit() or len(nonce_text) > 12:
+        raise TokenlySignatureError(
+            "malformed-nonce", f"the nonce {shorten(nonce_text)!r} is not a unix time in seconds"
+        )
+    nonce = int(nonce_text)
+    secret = secret_for.get(api_token) if isinstance(secret_for, Mapping) else secret_for(api_token)
+    if secret is None:
+        raise TokenlySignatureError("unknown-token", f"unknown API token {shorten(api_token)!r}")
+    clock = time.time() if now is None else now
+    if nonce < clock - window:
+        raise TokenlySignatureError("stale-nonce", f"the nonce is more than {window:g} s old")
+    if nonce > clock + window:
+        raise TokenlySignatureError("future-nonce", f"the nonce is more than {window:g} s ahead")
+    candidates = [tokenly_message(method, url, params, api_token, nonce)]
+    if body and method.upper() != "GET":
+        as_sent = body.decode("utf-8", "replace")
+        candidates.append(f"{method.upper()}\n{signing_url(url)}\n{as_sent}\n{api_token}\n{nonce}")
+    given = signature.encode()
+    matches = [
+        hmac.compare_digest(tokenly_signature(message, secret).encode(), given)
+        for message in candidates
+    ]
+    if not any(matches):
+        raise TokenlySignatureError("bad-signature", "the signature does not match the request")
+    return SignedRequest(api_token, nonce, signature)

@@ -1,0 +1,142 @@
+"""``TokenlyAuthMiddleware``: refuse HTTP requests without valid Tokenly HMAC auth (pure ASGI)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import URL, Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._tokenly_hmac import (
+    DEFAULT_WINDOW,
+    ReplayStore,
+    TokenlySignatureError,
+    check_tokenly_signature,
+)
+
+#: The largest request body the middleware reads to check its signature.
+DEFAULT_MAX_BODY = 1 << 20
+
+
+class TokenlyAuthMiddleware:
+    """Checks every HTTP request's Tokenly HMAC auth before the app sees it.
+
+    A refused request gets 401 with ``{"error": reason, "message": ...}`` (the
+    reason is one of ``TokenlySignatureError``'s); an accepted one reaches the app
+    with the ``SignedRequest`` in ``request.state.tokenly``. ``protect`` chooses the
+    paths to check (all by default). Behind a proxy, pass ``public_url`` (the
+    scheme and host clients sign) since the app may see another.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secret_for: Callable[[str], str | None] | Mapping[str, str],
+        window: float = DEFAULT_WINDOW,
+        replay_store: ReplayStore | None = None,
+        protect: Callable[[str], bool] | None = None,
+        public_url: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        self.app = app
+        self.secret_for = secret_for
+        self.window = window
+        self.replay_store = replay_store
+        self.protect = protect
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (self.protect and not self.protect(scope["path"])):
+            await self.app(scope, receive, send)
+            return
+        body, more = await _read_body(receive, self.max_body)
+        if more:
+            await _refuse(scope, send, 413, "body-too-large", "the request body is too large")
+            return
+        try:
+            signed = check_tokenly_signature(
+                scope["method"],
+                self._url(scope),
+                Headers(scope=scope),
+                secret_for=self.secret_for,
+                params=_params(Headers(scope=scope), body),
+                body=body,
+                window=self.window,
+            )
+            if self.replay_store is not None:
+                fresh = self.replay_store.claim(signed.replay_key, 2 * self.window)
+                if inspect.isawaitable(fresh):
+                    fresh = await fresh
+                if not fresh:
+                    raise TokenlySignatureError(
+                        "replayed-request", "this signed request was already used"
+                    )
+        except TokenlySignatureError as error:
+            await _refuse(scope, send, 401, error.reason, str(error))
+            return
+        scope.setdefault("state", {})["tokenly"] = signed
+        await self.app(scope, _replay(body, receive), send)
+
+    def _url(self, scope: Scope) -> str:
+        url = URL(scope=scope)
+        return f"{self.public_url}{url.path}" if self.public_url else str(url)
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The whole body, or what was read when it passed ``limit`` and True."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), False
+
+
+def _params(headers: Headers, body: bytes) -> Mapping[str, object] | None:
+    """A body's parameters as the signer saw them: a JSON object, or form fields."""
+    if not body:
+        return None
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the app the body already read, then the real stream."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+async def _refuse(scope: Scope, send: Send, status: int, reason: str, message: str) -> None:
+    response = JSONResponse({"error": reason, "message": message}, status_code=status)
+    await response(scope, _no_receive, send)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
