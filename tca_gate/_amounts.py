@@ -6,13 +6,12 @@ import re
 from decimal import Decimal
 
 from ._clause import INFINITE_AMOUNT
-from ._errors import AmountError
+from ._errors import AmountError, shorten
 
 SATOSHIS_PER_TOKEN = 100_000_000
 _DECIMALS = 8
 #: The most digits before the decimal point an amount may have (far past any token supply).
 MAX_DIGITS = 40
-_MAX_BITS = 133  # 2**133 > 10**40
 _DECIMAL_TEXT = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]*))?|([+-]?)\.([0-9]+)")
 
 
@@ -28,7 +27,7 @@ def tokens_to_sat(amount: str | int | Decimal) -> int:
             + (" (floats are inexact: pass a str or Decimal)" if isinstance(amount, float) else "")
         )
     if isinstance(amount, int):
-        if amount.bit_length() > _MAX_BITS:
+        if abs(amount) >= 10**MAX_DIGITS:
             raise AmountError(f"token amount has more than {MAX_DIGITS} digits")
         return amount * SATOSHIS_PER_TOKEN
     if isinstance(amount, Decimal):
@@ -37,7 +36,7 @@ def tokens_to_sat(amount: str | int | Decimal) -> int:
     if match is None:
         raise AmountError(f"{amount!r} is not a decimal token amount (write e.g. 1200 or 0.5)")
     if len(match[2] or "") > MAX_DIGITS:
-        raise AmountError(f"token amount {amount[:20]!r}… has more than {MAX_DIGITS} digits")
+        raise AmountError(f"token amount {shorten(amount)!r} has more than {MAX_DIGITS} digits")
     sign, whole, fraction = (
         (match[1], match[2], match[3]) if match[2] else (match[4], "0", match[5])
     )
@@ -81,6 +80,8 @@ def format_tokens(sat: int, *, grouping: bool = True) -> str:
 
     The ``tokenpass`` dialect's stand-in for PHP's ``INF`` reads ``infinity``.
     """
+    if isinstance(sat, bool) or not isinstance(sat, int):
+        raise AmountError(f"base units must be an int, not {type(sat).__name__}")
     if abs(sat) >= INFINITE_AMOUNT:
         return "-infinity" if sat < 0 else "infinity"
     whole, fraction = divmod(abs(sat), SATOSHIS_PER_TOKEN)

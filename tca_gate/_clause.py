@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 
 class Op(enum.Enum):
@@ -50,17 +52,19 @@ class Op(enum.Enum):
 #: than any balance a float can hold, so every comparison comes out as PHP's would.
 INFINITE_AMOUNT = 2**1024
 
-#: Every operator spelling the rule language accepts, with what it means.
-OPERATORS: dict[str, Op] = {
-    ">=": Op.GE,
-    ">": Op.GT,
-    "=": Op.EQ,
-    "==": Op.EQ,
-    "!=": Op.NE,
-    "!": Op.NE,
-    "<": Op.LT,
-    "<=": Op.LE,
-}
+#: Every operator spelling the rule language accepts, with what it means (read-only).
+OPERATORS: Mapping[str, Op] = MappingProxyType(
+    {
+        ">=": Op.GE,
+        ">": Op.GT,
+        "=": Op.EQ,
+        "==": Op.EQ,
+        "!=": Op.NE,
+        "!": Op.NE,
+        "<": Op.LT,
+        "<=": Op.LE,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,22 +13,24 @@ Exit codes: 0 allowed, no warnings, every test case passed; 1 denied (``check``,
 unreadable or invalid balances, a malformed test file; 3 a rule that does not
 compile or cannot be written in the form asked for; 4 a test case failed; 70 an
 internal error (a bug in tca-gate, never a decision: set ``TCA_GATE_DEBUG=1`` for
-the traceback).
+the traceback); 130 interrupted (Ctrl-C); 141 stdout was closed before everything
+was written (``| head``: 128 + SIGPIPE, as the shell reports a process the closed
+pipe stopped). Neither 130 nor 141 is a decision.
 
 Messages repeat at most 60 characters of any value they echo (a key, an amount,
 a name; 120 of a file name), cutting longer ones short with "…".
 
 Balances are a JSON object of asset name to amount, inline or read from a file
-(``@path``, ``@-`` for stdin). Amounts are tokens, as JSON numbers or decimal
-strings (``"0.5"``), converted exactly: no amount ever passes through a float.
-With ``--sat`` they are whole base units (1 token = 100000000), as JSON integers
-or integer strings. Negative amounts are allowed (loans can make a balance
-negative). Asset names are read the way strict rules read them: the part before
-a ``.`` is upper-cased and a subasset's child part is kept as written, so
-``ltbcoin`` means ``LTBCOIN`` and ``ltbcoin.Gold`` means ``LTBCOIN.Gold``; two
-keys that name the same asset are an error. A balance the rule does not read but
-whose name is close to an asset it does read is reported on stderr as a
-probable typo.
+(``@path``, ``@-`` for stdin; a UTF-8 byte order mark at the start is ignored).
+Amounts are tokens, as JSON numbers or decimal strings (``"0.5"``), converted
+exactly: no amount ever passes through a float. With ``--sat`` they are whole
+base units (1 token = 100000000), as JSON integers or integer strings. Negative
+amounts are allowed (loans can make a balance negative). Asset names are read
+the way strict rules read them: the part before a ``.`` is upper-cased and a
+subasset's child part is kept as written, so ``ltbcoin`` means ``LTBCOIN`` and
+``ltbcoin.Gold`` means ``LTBCOIN.Gold``; two keys that name the same asset are an
+error. A balance the rule does not read but whose name is close to an asset it
+does read is reported on stderr as a probable typo (in either name).
 
 Colour is used only when stdout is a terminal, ``NO_COLOR`` is unset or empty
 (https://no-color.org) and ``TERM`` is not ``dumb``; ``--json`` output is never
@@ -85,20 +87,23 @@ import re
 import sys
 import tomllib
 import traceback
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, DecimalException
 from pathlib import Path
-from typing import Any, TextIO, get_args
+from typing import TYPE_CHECKING, Any, Literal, TextIO, get_args
 
 from . import __version__
-from ._amounts import SATOSHIS_PER_TOKEN, format_tokens, tokens_to_sat
+from ._amounts import MAX_DIGITS, SATOSHIS_PER_TOKEN, format_tokens, tokens_to_sat
 from ._compile import compile_rule
-from ._errors import RuleFormatError, RuleSyntaxError, caret_context
+from ._errors import RuleFormatError, RuleSyntaxError, caret_context, shorten
 from ._explain import ClauseResult, Decision
 from ._lint import LintWarning
 from ._rule import Rule
 from ._stack import Dialect, ascii_upper, strict_asset
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 EXIT_OK = 0
 EXIT_DENIED = 1
@@ -107,6 +112,11 @@ EXIT_RULE_ERROR = 3
 EXIT_TEST_FAILED = 4
 #: EX_SOFTWARE (``sysexits.h``): an exception nobody expected, never a decision.
 EXIT_INTERNAL_ERROR = 70
+#: 128 + SIGINT, as the shell reports a process stopped by Ctrl-C.
+EXIT_INTERRUPTED = 130
+#: 128 + SIGPIPE, as the shell reports a process stopped by writing to a closed pipe
+#: (``tca-gate test big.toml | head``): not 1, which would read as "denied".
+EXIT_BROKEN_PIPE = 141
 
 #: Set (non-empty) to print the traceback of an internal error.
 DEBUG_VARIABLE = "TCA_GATE_DEBUG"
@@ -114,16 +124,17 @@ DEBUG_VARIABLE = "TCA_GATE_DEBUG"
 PROG = "tca-gate"
 DIALECTS: tuple[str, ...] = get_args(Dialect)
 
-#: The most digits a token amount may have before its decimal point; no asset comes
-#: near it, and it keeps ``1e999999`` from turning into a million-digit integer.
-MAX_WHOLE_DIGITS = 30
-_MAX_SAT = 10**MAX_WHOLE_DIGITS * SATOSHIS_PER_TOKEN
-_TOO_LARGE = f"more than any asset's supply (the limit is 10^{MAX_WHOLE_DIGITS} tokens)"
+#: Balances are below 10^MAX_DIGITS tokens (``MAX_DIGITS`` digits before the point, the
+#: package's own limit on amounts): no asset comes near it, and it keeps ``1e999999``
+#: from turning into a million-digit integer.
+_MAX_TOKENS: int = 10**MAX_DIGITS
+_MAX_SAT = _MAX_TOKENS * SATOSHIS_PER_TOKEN
+_TOO_LARGE = f"more than any asset's supply (a balance must be under 10^{MAX_DIGITS} tokens)"
 _INTEGER = re.compile(r"-?[0-9]+")
 
-#: The most characters of a user's value (a key, an amount, a name, a file name) that a
-#: message repeats; a longer value is cut short with "…", so that a megabyte of key
-#: cannot make a megabyte of message.
+#: The most characters of a user's value (a key, an amount, a name) that a message
+#: repeats (``shorten(value, ECHO_LIMIT)``); a longer value is cut short with "…", so
+#: that a megabyte of key cannot make a megabyte of message.
 ECHO_LIMIT = 60
 #: File names get more room, so that an ordinary CI path shows whole; a longer one
 #: keeps its start and its end (the file's own name).
@@ -134,6 +145,13 @@ _REASON_LIMIT = 200
 _LONG_INTEGER = 10**ECHO_LIMIT
 _BARE_TOML_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _NOT_AMOUNTS = frozenset({"inf", "+inf", "-inf", "nan", "+nan", "-nan"})
+#: A byte order mark, which some Windows editors put at the start of a UTF-8 file.
+_BOM = "\ufeff"
+
+#: Where balances come from, which decides how a problem with them is worded.
+BalancesSource = Literal["json", "toml"]
+#: How the user asked for base units, in each source.
+_SAT_FLAG: dict[BalancesSource, str] = {"json": "--sat", "toml": "sat = true"}
 
 
 class CliError(Exception):
@@ -152,14 +170,9 @@ class BalancesError(ValueError):
 # ---------------------------------------------------------------- echoing user input
 
 
-def clip(text: str, limit: int = ECHO_LIMIT) -> str:
-    """``text``, or its start and "…" when it is longer than ``limit`` characters."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _quoted(text: str) -> str:
     """A user's string as ``repr`` shows it, cut short."""
-    return repr(clip(text))
+    return repr(shorten(text, ECHO_LIMIT))
 
 
 def clip_path(path: str) -> str:
@@ -287,11 +300,12 @@ def canonical_asset(name: str) -> str:
 
 
 def balances_from_mapping(
-    amounts: Mapping[str, object], *, sat: bool, sat_flag: str = "--sat"
+    amounts: Mapping[str, object], *, sat: bool, source: BalancesSource
 ) -> dict[str, int]:
     """Asset → amount (tokens, or base units when ``sat``) to asset → exact base units.
 
-    ``sat_flag`` is how the user asked for base units, for the error messages.
+    ``source`` is what the balances were written in (``--balances`` JSON or a TOML
+    test file), so that a problem is told in that language.
     """
     balances: dict[str, int] = {}
     written: dict[str, str] = {}
@@ -300,11 +314,12 @@ def balances_from_mapping(
             raise BalancesError("an asset name is empty")
         asset = canonical_asset(key)
         if asset in written:
+            first, second = shorten(written[asset], ECHO_LIMIT), shorten(key, ECHO_LIMIT)
             raise BalancesError(
-                f"{clip(written[asset])} and {clip(key)} both name the asset {clip(asset)}"
+                f"{first} and {second} both name the asset {shorten(asset, ECHO_LIMIT)}"
             )
         written[asset] = key
-        balances[asset] = _amount(key, value, sat=sat, sat_flag=sat_flag)
+        balances[asset] = _amount(key, value, sat=sat, source=source)
     return balances
 
 
@@ -331,31 +346,33 @@ def _json_integer(text: str) -> int | LongInteger:
     return LongInteger(digits) if digits > ECHO_LIMIT else int(text)
 
 
-def _amount(asset: str, value: object, *, sat: bool, sat_flag: str) -> int:
-    what = f"the balance of {clip(asset)}"
+def _amount(asset: str, value: object, *, sat: bool, source: BalancesSource) -> int:
+    what = f"the balance of {shorten(asset, ECHO_LIMIT)}"
     if isinstance(value, TomlFloat):
+        text = shorten(value.text, ECHO_LIMIT)
         if value.text in _NOT_AMOUNTS:
             raise BalancesError(
-                f"{what} is {value.text}, which is not an amount: a balance is a finite "
+                f"{what} is {text}, which is not an amount: a balance is a finite "
                 'number, such as 10 or "0.5"'
             )
         if sat:
-            raise BalancesError(
-                f"{what} is the TOML float {clip(value.text)}; base units are whole numbers"
-            )
+            raise BalancesError(f"{what} is the TOML float {text}; base units are whole numbers")
         raise BalancesError(
-            f"{what} is the TOML float {clip(value.text)}, which TOML readers take as an "
-            f'inexact binary float: quote it, {_toml_key(asset)} = "{clip(value.text)}"'
+            f"{what} is the TOML float {text}, which TOML readers take as an inexact "
+            f'binary float: quote it, {_toml_key(asset)} = "{text}"'
         )
     if isinstance(value, LongInteger):
         raise BalancesError(f"{what} is an integer of {value.digits} digits, {_TOO_LARGE}")
-    if isinstance(value, Mapping):  # TOML reads `PEPE.x = 1` as the table PEPE = {x = 1}
+    not_amount = f"{what} must be a number or a decimal string, not"
+    if isinstance(value, Mapping):
+        if source == "json":
+            raise BalancesError(f"{not_amount} an object")
+        # TOML reads `PEPE.x = 1` as the table PEPE = {x = 1}.
         raise BalancesError(
-            f"{what} must be a number or a decimal string, not {_kind(value)} "
-            '(to name a subasset in TOML, quote it: "PEPE.x" = 1)'
+            f'{not_amount} a table (to name a subasset in TOML, quote it: "PEPE.x" = 1)'
         )
     if isinstance(value, bool) or not isinstance(value, (int, str, Decimal)):
-        raise BalancesError(f"{what} must be a number or a decimal string, not {_kind(value)}")
+        raise BalancesError(f"{not_amount} {_kind(value)}")
     if sat:
         if isinstance(value, str) and _INTEGER.fullmatch(value):
             sign, significant = value[: value.startswith("-")], value.lstrip("-").lstrip("0")
@@ -365,26 +382,31 @@ def _amount(asset: str, value: object, *, sat: bool, sat_flag: str) -> int:
                 )
             value = int(sign + (significant or "0"))  # leading zeros count towards int's limit
         if not isinstance(value, int):
+            flag = _SAT_FLAG[source]
             raise BalancesError(
                 f"{what} is {_show(value)}, not a whole number of base units "
-                f"({sat_flag} amounts are integers; drop {sat_flag} to give tokens)"
+                f"({flag} amounts are integers; drop {flag} to give tokens)"
             )
         amount = value
     else:
-        if (
-            isinstance(value, Decimal)
-            and value.is_finite()
-            and value != 0
-            and value.adjusted() > MAX_WHOLE_DIGITS
-        ):
+        if _too_many_digits(value):  # refused before it is converted, and in the same words
             raise BalancesError(f"{what} is {_show(value)}, {_TOO_LARGE}")
         try:
             amount = tokens_to_sat(value)
         except (ValueError, DecimalException) as error:
             raise BalancesError(f"{what}: {error}") from None
-    if abs(amount) > _MAX_SAT:
+    if abs(amount) >= _MAX_SAT:
         raise BalancesError(f"{what} is {_show(value)}, {_TOO_LARGE}")
     return amount
+
+
+def _too_many_digits(tokens: int | str | Decimal) -> bool:
+    """Whether a token amount has more than ``MAX_DIGITS`` digits before its point."""
+    if isinstance(tokens, int):
+        return abs(tokens) >= _MAX_TOKENS
+    if isinstance(tokens, Decimal):
+        return tokens.is_finite() and tokens != 0 and tokens.adjusted() >= MAX_DIGITS
+    return False  # text: tokens_to_sat counts its digits before converting it
 
 
 def _show(value: object) -> str:
@@ -394,12 +416,13 @@ def _show(value: object) -> str:
     if isinstance(value, int):
         digits = _integer(value)
         return digits if digits is not None else f"an integer of more than {ECHO_LIMIT} digits"
-    return clip(str(value))
+    return shorten(str(value), ECHO_LIMIT)
 
 
 def _toml_key(key: str) -> str:
     """``key`` as it would be written on the left of ``=`` in TOML, cut short."""
-    return clip(key) if _BARE_TOML_KEY.fullmatch(key) else clip(json.dumps(key, ensure_ascii=False))
+    written = key if _BARE_TOML_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+    return shorten(written, ECHO_LIMIT)
 
 
 def _kind(value: object) -> str:
@@ -418,14 +441,14 @@ def _kind(value: object) -> str:
     if isinstance(value, LongInteger):
         return f"an integer of {value.digits} digits"
     if isinstance(value, Decimal):
-        return f"the number {clip(str(value))}"
+        return f"the number {shorten(str(value), ECHO_LIMIT)}"
     if isinstance(value, TomlFloat):
-        return f"the float {clip(value.text)}"
+        return f"the float {shorten(value.text, ECHO_LIMIT)}"
     if isinstance(value, Mapping):
         return "a table"
     if isinstance(value, list):
         return "an array"
-    return f"the {type(value).__name__} {clip(str(value))}"
+    return f"the {type(value).__name__} {shorten(str(value), ECHO_LIMIT)}"
 
 
 def read_balances(argument: str, *, sat: bool) -> dict[str, int]:
@@ -439,6 +462,12 @@ def read_balances(argument: str, *, sat: bool) -> dict[str, int]:
             raise BalancesError(f"cannot read balances from {where}: {_reason(error)}") from None
     else:
         text, where = argument, "--balances"
+    text = text.removeprefix(_BOM)
+    if not text.strip():
+        raise BalancesError(
+            f"{where} is empty: give a JSON object of asset to amount, e.g. "
+            '{"LTBCOIN": "0.5"}, or {} for no balances'
+        )
     try:
         document = json.loads(
             text,
@@ -461,14 +490,14 @@ def read_balances(argument: str, *, sat: bool) -> dict[str, int]:
             f'{where} must be a JSON object of asset to amount, e.g. {{"LTBCOIN": "0.5"}}, '
             f"not {_kind(document)}"
         )
-    return balances_from_mapping(document, sat=sat)
+    return balances_from_mapping(document, sat=sat, source="json")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for key, value in pairs:
         if key in found:
-            raise BalancesError(f"{clip(key)} appears twice in the balances")
+            raise BalancesError(f"{shorten(key, ECHO_LIMIT)} appears twice in the balances")
         found[key] = value
     return found
 
@@ -477,19 +506,26 @@ def _reason(error: BaseException) -> str:
     """Why reading failed, in the reader's words, on one line and cut short."""
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
-    return clip(_one_line(str(error)), _REASON_LIMIT)
+    return shorten(_one_line(str(error)), _REASON_LIMIT)
 
 
 def typo_warnings(rule: Rule, balances: Mapping[str, int]) -> list[str]:
-    """Balances the rule never reads whose names are close to an asset it reads but lacks."""
-    unread = [asset for asset in rule.assets if asset not in balances]
+    """Balances the rule never reads whose names are close to an asset it reads but lacks.
+
+    Either name may be the misspelt one, so the warning blames neither.
+    """
+    lacking = [asset for asset in rule.assets if asset not in balances]
     found = []
     for asset in balances:
         if asset in rule.assets:
             continue
-        close = difflib.get_close_matches(asset, unread, n=1, cutoff=0.75)
+        close = difflib.get_close_matches(asset, lacking, n=1, cutoff=0.75)
         if close:
-            found.append(f"the rule does not read {clip(asset)}; did you mean {clip(close[0])}?")
+            held, read = shorten(asset, ECHO_LIMIT), shorten(close[0], ECHO_LIMIT)
+            found.append(
+                f"the balances hold {held}, which the rule does not read "
+                f"(it reads {read}: a typo in one of them?)"
+            )
     return found
 
 
@@ -649,7 +685,9 @@ def load_test_file(path: str) -> Suite:
         raise fail("rules", f"must be a table of name = rule text, not {_kind(rules)}")
     for name, text in rules.items():
         if not isinstance(text, str):
-            raise fail(f"rules.{clip(name)}", f"must be the rule's text, not {_kind(text)}")
+            raise fail(
+                f"rules.{shorten(name, ECHO_LIMIT)}", f"must be the rule's text, not {_kind(text)}"
+            )
     entries = document.get("case")
     if entries is None:
         raise fail("case", "the file has no [[case]] entries, so it would test nothing")
@@ -676,7 +714,7 @@ def _read_toml(path: str, shown: str) -> dict[str, Any]:
     except OSError as error:
         raise CliError(EXIT_USAGE, f"cannot read {shown}: {_reason(error)}") from None
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix(_BOM)
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise CliError(
@@ -755,7 +793,7 @@ def _read_case(
     if not isinstance(amounts, dict):
         raise field_error("balances")(f"must be a table of asset = amount, not {_kind(amounts)}")
     try:
-        balances = balances_from_mapping(amounts, sat=sat, sat_flag="sat = true")
+        balances = balances_from_mapping(amounts, sat=sat, source="toml")
     except BalancesError as error:
         raise field_error("balances")(str(error)) from None
     expect = entry.get("expect")
@@ -767,7 +805,7 @@ def _read_case(
 
 def _names(names: Collection[str], most: int = 5) -> str:
     """The first few names, each cut short, and how many more there are."""
-    listed = [clip(name) for name in list(names)[:most]]
+    listed = [shorten(name, ECHO_LIMIT) for name in list(names)[:most]]
     if len(names) > most:
         listed.append(f"and {len(names) - most} more")
     return ", ".join(listed) or "none"
@@ -782,7 +820,9 @@ def _refuse_unknown(
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
-            raise fail(clip(key), f"unknown key; {hint}known keys: {', '.join(known)}")
+            raise fail(
+                shorten(key, ECHO_LIMIT), f"unknown key; {hint}known keys: {', '.join(known)}"
+            )
 
 
 def _dialect_field(
@@ -820,7 +860,7 @@ def compile_suite(suite: Suite) -> list[Rule]:
         except RuleSyntaxError as error:
             if (case.rule_text, case.dialect) not in failed:
                 failed.add((case.rule_text, case.dialect))
-                source = f"rules.{clip(case.uses)}" if case.uses else "its rule"
+                source = f"rules.{shorten(case.uses, ECHO_LIMIT)}" if case.uses else "its rule"
                 problems.append(
                     f"{clip_path(suite.path)}: case {case.number} ({_quoted(case.name)}): "
                     f"{source} does not compile in the {case.dialect} dialect:\n{error}"
@@ -832,9 +872,8 @@ def compile_suite(suite: Suite) -> list[Rule]:
         try:
             compile_rule(text, suite.dialect)
         except RuleSyntaxError as error:
-            problems.append(
-                f"{clip_path(suite.path)}: rules.{clip(name)} does not compile:\n{error}"
-            )
+            shown = f"{clip_path(suite.path)}: rules.{shorten(name, ECHO_LIMIT)}"
+            problems.append(f"{shown} does not compile:\n{error}")
     if problems:
         raise CliError(EXIT_RULE_ERROR, "\n".join(problems))
     return compiled
@@ -918,6 +957,11 @@ decimal strings, converted exactly); with --sat, whole base units (1 token =
 upper-cased, as in strict rules.
 """
 
+#: The statuses every command shares that are not its answer: the end of each help.
+_STOPPED = """\
+130 interrupted (Ctrl-C), 141 stdout closed before the output was all written
+(a broken pipe, as in | head)"""
+
 _CHECK_EXAMPLES = f"""\
 {_BALANCES_HELP}
 examples:
@@ -928,7 +972,8 @@ examples:
   wallet-balances | tca-gate check 'TOKENLY > 0' --balances @-
 
 exit status: 0 allowed, 1 denied, 2 usage error or bad balances, 3 rule error,
-70 internal error (a bug in tca-gate, never a decision)
+70 internal error (a bug in tca-gate, never a decision),
+{_STOPPED}
 """
 
 _EXPLAIN_EXAMPLES = f"""\
@@ -938,40 +983,44 @@ examples:
   tca-gate explain 'TOKENLY=10&op_0=<' --balances @holdings.json --json
 
 exit status: 0 allowed, 1 denied, 2 usage error or bad balances, 3 rule error,
-70 internal error (a bug in tca-gate, never a decision)
+70 internal error (a bug in tca-gate, never a decision),
+{_STOPPED}
 """
 
-_LINT_EXAMPLES = """\
+_LINT_EXAMPLES = f"""\
 examples:
   tca-gate lint 'LTBCOIN=0'
   tca-gate lint 'LTBCOIN > 10 and LTBCOIN < 5' --json
   tca-gate lint 'LTBCOIN=1&stackOp_1=OR&TOKENLY=1' --dialect tokenpass --fail-on-warning
 
 exit status: 0 done (even with warnings), 1 warnings under --fail-on-warning,
-2 usage error, 3 rule error, 70 internal error (a bug in tca-gate)
+2 usage error, 3 rule error, 70 internal error (a bug in tca-gate),
+{_STOPPED}
 """
 
-_FMT_EXAMPLES = """\
+_FMT_EXAMPLES = f"""\
 examples:
   tca-gate fmt 'LTBCOIN >= 10000 or LTBSTAFF >= 1' --to query
   tca-gate fmt 'LTBCOIN=10000&LTBSTAFF=1&stackop_1=OR' --to expr
   tca-gate fmt 'LTBCOIN=1e3&ltbcoin=5' --dialect tokenpass --to query
 
 exit status: 0 done, 2 usage error, 3 the rule does not compile or cannot be
-written in the form asked for, 70 internal error (a bug in tca-gate)
+written in the form asked for, 70 internal error (a bug in tca-gate),
+{_STOPPED}
 """
 
 _TEST_EXAMPLES = (
     "test files:\n"
     + (__doc__ or "").partition("----------\n")[2]
-    + """
+    + f"""
 examples:
-  tca-gate test tests/rules.toml
-  tca-gate test tests/rules.toml --json
+  tca-gate test examples/rules.toml
+  tca-gate test examples/rules.toml --json
 
 exit status: 0 every case passed, 2 usage error or malformed file, 3 a rule in
 the file does not compile, 4 some case failed, 70 internal error (a bug in
-tca-gate, never a test result)
+tca-gate, never a test result),
+{_STOPPED}
 """
 )
 
@@ -1022,22 +1071,84 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose output into a closed pipe is a broken pipe, not nothing.
+
+    argparse ignores any ``OSError`` from writing its help, usage or version, so that
+    ``tca-gate --help | true`` would exit 0; here a broken pipe reaches ``main``, which
+    exits ``EXIT_BROKEN_PIPE`` as for any other output. Other failures (no stderr at
+    all) are still ignored, as argparse ignores them.
+    """
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if not message:
+            return
+        try:
+            (file or sys.stderr).write(message)
+        except BrokenPipeError:
+            raise
+        except (AttributeError, OSError):  # sys.stderr is None when there is no stderr
+            pass
+
+
+class _CommandParser(_Parser):
+    """A command's parser, which reports the arguments it does not know itself.
+
+    argparse hands a subcommand's unknown arguments up to the top-level parser, whose
+    error shows the top-level usage line (``tca-gate [-h] [--version] COMMAND ...``);
+    here the command's own usage line is shown, with the option probably meant.
+    """
+
+    def parse_known_args(  # argparse parses a command's arguments with this
+        self, args: Iterable[str] | None = None, namespace: Any = None
+    ) -> tuple[Any, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(self._unrecognized(extras))
+        return parsed, extras
+
+    def _unrecognized(self, extras: Sequence[str]) -> str:
+        known = [option for action in self._actions for option in action.option_strings]
+        hints: list[tuple[str, str]] = []
+        for extra in extras:
+            if extra.startswith("-"):
+                close = difflib.get_close_matches(extra.partition("=")[0], known, n=1)
+                if close:
+                    hints.append((shorten(extra, ECHO_LIMIT), close[0]))
+        if len(extras) == 1:
+            message = f"unrecognized argument: {shorten(extras[0], ECHO_LIMIT)}"
+            return message + (f"; did you mean {hints[0][1]}?" if hints else "")
+        message = f"unrecognized arguments: {_names(extras)}"
+        if not hints:
+            return message
+        meant = ", ".join(f"{option} for {extra}" for extra, option in hints)
+        return f"{message}; did you mean {meant}?"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, one subparser per entry of ``COMMANDS``."""
-    parser = argparse.ArgumentParser(
+    """The argument parser, one subparser per entry of ``COMMANDS``.
+
+    No parser accepts abbreviations: ``--balance`` is an error, not ``--balances``.
+    """
+    parser = _Parser(
         prog=PROG,
+        allow_abbrev=False,
         description="Grant or refuse access by the tokens a user holds: check, explain,\n"
         "lint and format Token Controlled Access rules offline, and test rule sets.",
         epilog="Run 'tca-gate COMMAND --help' for a command's options and examples.\n\n"
         "exit status: 0 allowed / clean / passed, 1 denied (or lint warnings under\n"
         "--fail-on-warning), 2 usage error, 3 rule error, 4 a test case failed,\n"
         "70 internal error: a bug in tca-gate, never a decision (set TCA_GATE_DEBUG=1\n"
-        "for the traceback)",
+        f"for the traceback),\n{_STOPPED}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", title="commands"
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        title="commands",
+        parser_class=_CommandParser,
     )
     for command in COMMANDS.values():
         sub = commands.add_parser(
@@ -1046,6 +1157,7 @@ def build_parser() -> argparse.ArgumentParser:
             description=command.description,
             epilog=command.examples,
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
         )
         command.configure(sub)
         sub.set_defaults(run=command.run)
@@ -1056,10 +1168,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tca-gate`` command line; returns the exit code.
 
     An exception nobody expected is reported as an internal error, exit 70: it must
-    never end as 0 (allowed) or 1 (denied).
+    never end as 0 (allowed) or 1 (denied). Neither must a closed stdout (exit 141,
+    whatever the command) or Ctrl-C (exit 130, without a traceback).
     """
     try:
-        return _main(argv)
+        code = _main(argv)
+        if sys.stdout is not None:  # None when the process was started without a stdout
+            sys.stdout.flush()  # a closed pipe is found here, not in the interpreter's last flush
+        return code
+    except BrokenPipeError:  # the reader left early (``| head``): no traceback, no answer
+        _detach_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     except Exception as error:  # the last line of defence, by design
         return _internal_error(error)
 
@@ -1102,17 +1223,19 @@ def _main(argv: Sequence[str] | None) -> int:
     except (RuleSyntaxError, RuleFormatError) as error:
         print(f"{PROG} {args.command}: rule error: {error}", file=console.err)
         return EXIT_RULE_ERROR
-    except BrokenPipeError:  # the reader left early (``| head``): no traceback, and no "allowed"
-        _detach_stdout()
-        return EXIT_DENIED
     return code
 
 
 def _detach_stdout() -> None:
     """Point stdout at the null device so that the interpreter's last flush cannot fail."""
     try:
+        stdout = sys.stdout.fileno()
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):  # not a real file (io.UnsupportedOperation is both)
+    except (AttributeError, OSError, ValueError):  # None, or not a real file (in tests)
+        return
+    try:
+        os.dup2(devnull, stdout)
+    except OSError:
         pass
+    finally:
+        os.close(devnull)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from typing import get_args
 
 from ._expr import looks_like_expression, read_expression
 from ._rule import Rule
 from ._stack import (
+    DIALECTS,
     Dialect,
     pairs_of,
     read_strict_pairs,
@@ -31,10 +31,10 @@ def compile_rule(rule: RuleSource, dialect: Dialect = "strict") -> Rule:
     Tokenpass server did and never refuses their content. Compiled rules are
     cached by their text.
     """
-    if isinstance(rule, Rule):
-        return rule
-    if dialect not in _DIALECTS:
+    if dialect not in DIALECTS:
         raise ValueError(f"dialect must be 'strict' or 'tokenpass', not {dialect!r}")
+    if isinstance(rule, Rule):  # already compiled: returned as it is, whatever the dialect
+        return rule
     if isinstance(rule, str):
         return _compile_text(rule, dialect)
     if isinstance(rule, (bytes, bytearray)):
@@ -50,9 +50,6 @@ def compile_rule(rule: RuleSource, dialect: Dialect = "strict") -> Rule:
         return _compile_pairs(typed, dialect)
     except TypeError:  # unhashable values: compile without the cache
         return _compile_pairs.__wrapped__(typed, dialect)
-
-
-_DIALECTS = frozenset(get_args(Dialect))
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)

@@ -65,7 +65,7 @@ def reject_mapping(balances: object) -> NoReturn:
     )
 
 
-def read_balances(balances: Mapping[str, int], assets: tuple[str, ...]) -> list[int]:
+def balance_values(balances: Mapping[str, int], assets: tuple[str, ...]) -> list[int]:
     """The balance of each asset (0 when missing), refusing any that is not an ``int``."""
     check_mapping(balances)
     values = []
@@ -82,7 +82,7 @@ _GLOBALS: dict[str, object] = {
     "AttributeError": AttributeError,
     "_int": int,
     "_check_mapping": check_mapping,
-    "_read_balances": read_balances,
+    "_balance_values": balance_values,
 }
 
 
@@ -105,7 +105,20 @@ def build_evaluator(groups: tuple[tuple[Clause, ...], ...]) -> Evaluator:
         values.get(const, const) if isinstance(const, str) else const for const in code.co_consts
     )
     evaluator: Evaluator = types.FunctionType(code.replace(co_consts=consts), _GLOBALS, "evaluate")
+    return _named(evaluator)
+
+
+_EVALUATE_DOC = """Whether ``balances`` (asset name to ``int`` base units) satisfy the rule.
+
+A missing asset counts as 0; a balance that is not an ``int`` raises
+``InvalidBalancesError``.
+"""
+
+
+def _named(evaluator: Evaluator) -> Evaluator:
+    evaluator.__name__ = "evaluate"
     evaluator.__qualname__ = "Rule.evaluate"
+    evaluator.__doc__ = _EVALUATE_DOC
     return evaluator
 
 
@@ -141,7 +154,7 @@ def _template(shape: Shape) -> types.CodeType:
             "    except AttributeError:\n"
             "        _check_mapping(balances)\n"
             "        raise\n"
-            "    _read_balances(balances, '@assets')  # raises, naming the asset\n"
+            "    _balance_values(balances, '@assets')  # raises, naming the asset\n"
             "    raise AssertionError('unreachable')\n"
         )
     module = compile(source, "<tca-gate rule>", "exec")
@@ -154,7 +167,7 @@ def _looping_evaluator(groups: tuple[tuple[Clause, ...], ...]) -> Evaluator:
     plan = tuple(tuple((slot[c.asset], c.op.holds, c.amount) for c in group) for group in groups)
 
     def evaluate(balances: Mapping[str, int], /) -> bool:
-        values = read_balances(balances, assets)
+        values = balance_values(balances, assets)
         return any(all(holds(values[k], amount) for k, holds, amount in group) for group in plan)
 
-    return evaluate
+    return _named(evaluate)

@@ -9,19 +9,24 @@ from typing import Any
 
 from ._amounts import format_tokens
 from ._clause import INFINITE_AMOUNT, Clause, Op
-from ._evaluator import read_balances, rule_assets
+from ._evaluator import balance_values, rule_assets
 from ._normal import group_form
 
 _MAX_ALTERNATIVES = 3
+
+
+#: The version of ``Decision.to_dict``'s layout; it changes only when the layout does.
+DECISION_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
 class ClauseResult:
     """One clause against the holder's balance; amounts in base units.
 
-    ``shortfall`` is how many base units the holder must gain (positive) or
-    give up (negative) for the clause to pass: 0 when it passes, ``None`` when
-    no balance could pass it.
+    ``op`` is the operator's symbol (``">="``, ``"<"``, ...; ``"?"`` for one the
+    ``tokenpass`` dialect does not know). ``shortfall`` is how many base units the
+    holder must gain (positive) or give up (negative) for the clause to pass: 0
+    when it passes, ``None`` when no balance could pass it.
     """
 
     asset: str
@@ -38,13 +43,14 @@ class ClauseResult:
         return _need(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; amounts are strings of base units, exact in any JSON reader."""
         return {
             "asset": self.asset,
             "op": self.op,
-            "required": self.required,
-            "actual": self.actual,
+            "required": _amount_json(self.required),
+            "actual": str(self.actual),
             "passed": self.passed,
-            "shortfall": self.shortfall,
+            "shortfall": None if self.shortfall is None else str(self.shortfall),
         }
 
 
@@ -63,6 +69,7 @@ class GroupResult:
 
     @property
     def failing(self) -> tuple[ClauseResult, ...]:
+        """The clauses of this group that did not pass."""
         return tuple(c for c in self.clauses if not c.passed)
 
     def needs(self) -> str:
@@ -77,6 +84,7 @@ class GroupResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with every clause's result."""
         return {
             "index": self.index,
             "passed": self.passed,
@@ -140,6 +148,10 @@ def _as_clause(result: ClauseResult) -> Clause:
 class Decision:
     """The answer to "does this balance sheet satisfy this rule?", with the reasons.
 
+    ``groups`` judges every group and clause; ``closest`` is the index of the
+    group nearest to passing (when allowed, the first group that passed; ``None``
+    for a rule with no clauses); ``summary`` is one sentence a person can act on;
+    ``rule`` is the rule's readable text and ``rule_hash`` its ``semantic_hash``.
     True in a boolean context exactly when ``allowed``.
     """
 
@@ -155,20 +167,31 @@ class Decision:
 
     @property
     def clauses(self) -> tuple[ClauseResult, ...]:
+        """Every clause's result, in stack order."""
         return tuple(c for g in self.groups for c in g.clauses)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, with a ``version`` of the layout (see ``DECISION_VERSION``)."""
         return {
+            "version": DECISION_VERSION,
             "allowed": self.allowed,
             "summary": self.summary,
             "rule": self.rule,
             "rule_hash": self.rule_hash,
-            "closest_group": self.closest,
+            "closest": self.closest,
             "groups": [g.to_dict() for g in self.groups],
         }
 
     def to_json(self, **dumps_options: Any) -> str:
+        """``to_dict()`` as JSON text; options go to ``json.dumps``."""
         return json.dumps(self.to_dict(), **dumps_options)
+
+
+def _amount_json(amount: int) -> str:
+    """An amount for JSON: base units as a string (``"infinity"`` for PHP's INF)."""
+    if abs(amount) >= INFINITE_AMOUNT:
+        return "-infinity" if amount < 0 else "infinity"
+    return str(amount)
 
 
 def explain(
@@ -176,7 +199,7 @@ def explain(
 ) -> Decision:
     """Judge ``balances`` against every clause and say what the closest group still needs."""
     assets = rule_assets(groups)
-    held = dict(zip(assets, read_balances(balances, assets), strict=True))
+    held = dict(zip(assets, balance_values(balances, assets), strict=True))
     results: list[GroupResult] = []
     for index, group in enumerate(groups):
         clause_results = tuple(_judge(clause, held[clause.asset]) for clause in group)

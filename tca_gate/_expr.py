@@ -184,6 +184,17 @@ def read_expression(text: str) -> Groups:
 _WORD = re.compile(r"[()]|[^\s()]+")
 
 
+_KEYWORDS = frozenset({"and", "or", "not"})
+
+
+def _keyword_before(text: str, position: int) -> tuple[int, str] | None:
+    """The word just before ``position`` when it is ``and``, ``or`` or ``not``."""
+    words = list(re.finditer(r"[^\s()]+", text[:position]))
+    if words and words[-1].group().lower() in _KEYWORDS:
+        return words[-1].start(), words[-1].group()
+    return None
+
+
 def _unexpected(error: UnexpectedInput, text: str) -> RuleSyntaxError:
     if isinstance(error, UnexpectedToken) and error.token.type != "$END":
         expected, position = set(error.expected), error.token.start_pos or 0
@@ -192,6 +203,22 @@ def _unexpected(error: UnexpectedInput, text: str) -> RuleSyntaxError:
     else:
         assert isinstance(error, (UnexpectedToken, UnexpectedEOF))
         expected, position = set(error.expected), len(text)
+    before = _keyword_before(text, position)
+    if before is not None and "COMPARATOR" in expected:  # a keyword was read as an asset name
+        position, word_text = before
+        hint = (
+            "'not' is not part of the rule language: use != or <"
+            if word_text.lower() == "not"
+            else None
+        )
+        return RuleSyntaxError(
+            f"unexpected {word_text!r}: a comparison such as LTBCOIN >= 10 was expected",
+            text=text,
+            position=position,
+            length=len(word_text),
+            expected=[_TERMINAL_NAMES["NAME"], "("],
+            hint=hint,
+        )
     word = _WORD.match(text, position)
     found = repr(shorten(word.group())) if word else "end of the rule"
     names = sorted({_TERMINAL_NAMES.get(name, name) for name in expected})

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import NamedTuple
 
 from ._amounts import format_tokens
@@ -51,17 +52,20 @@ class LintWarning:
         return f"{self.code}: {self.message}{where}"
 
 
-#: Every code ``lint`` can report, with what it means.
-LINT_CODES = {
-    "always-true": "a clause every holder passes, even one holding none",
-    "never-true": "a clause no holder can pass",
-    "positive-only": "a < or <= clause, which also needs a positive balance",
-    "contradiction": "a group whose clauses cannot all pass at once",
-    "duplicate": "a clause repeated within its group",
-    "shadowed": "a clause or group that another already covers, so it changes nothing",
-    "stackop-0": "stackop_0, which has no effect",
-    "dialect-mismatch": "text the deployed Tokenpass server reads differently",
-}
+#: Every code ``lint`` can report, with what it means (read-only).
+LINT_CODES: Mapping[str, str] = MappingProxyType(
+    {
+        "always-true": "a clause every holder passes, even one holding none",
+        "asset-name": "an asset name that balances never use, so the clause never reads a holding",
+        "never-true": "a clause no holder can pass",
+        "positive-only": "a < or <= clause, which also needs a positive balance",
+        "contradiction": "a group whose clauses cannot all pass at once",
+        "duplicate": "a clause repeated within its group",
+        "shadowed": "a clause or group that another already covers, so it changes nothing",
+        "stackop-0": "stackop_0, which has no effect",
+        "dialect-mismatch": "text the deployed Tokenpass server reads differently",
+    }
+)
 
 #: Past this many clauses on one asset in one group, clauses are not compared pairwise.
 _PAIRWISE_CLAUSES = 64
@@ -69,6 +73,8 @@ _PAIRWISE_CLAUSES = 64
 
 def lint(groups: Groups, source: object, dialect: str) -> tuple[LintWarning, ...]:
     found = _clause_warnings(groups) + _group_warnings(groups)
+    if dialect == "strict":
+        found += _asset_name_warnings(groups)
     found += _source_warnings(groups, source, dialect)
     variables = _stack_variables(groups)
     if variables > MAX_INPUT_VARS and not any(w.code == "dialect-mismatch" for w in found):
@@ -78,6 +84,22 @@ def lint(groups: Groups, source: object, dialect: str) -> tuple[LintWarning, ...
         )
         found.append(LintWarning("dialect-mismatch", message))
     return tuple(sorted(found, key=lambda w: (w.position is None, w.position or 0, w.code)))
+
+
+def _asset_name_warnings(groups: Groups) -> list[LintWarning]:
+    """Clauses built in code on names strict text would write otherwise (``ltbcoin``)."""
+    found: list[LintWarning] = []
+    for asset in dict.fromkeys(c.asset for group in groups for c in group):
+        canonical = strict_asset(asset)
+        if canonical is None:
+            message = f"{shorten(asset)!r} is not a Counterparty asset name: no balance matches it"
+            found.append(LintWarning("asset-name", message))
+        elif canonical != asset:
+            message = (
+                f"{shorten(asset)!r} never matches a balance (names are exact): write {canonical}"
+            )
+            found.append(LintWarning("asset-name", message))
+    return found
 
 
 def _stack_variables(groups: Groups) -> int:
@@ -98,7 +120,11 @@ def _clause_warnings(groups: Groups) -> list[LintWarning]:
     for clause in (clause for group in groups for clause in group):
         at, n, op = clause.position, clause.amount, clause.op
         if (op is Op.GE and n <= 0) or (op is Op.GT and n < 0):
-            found.append(LintWarning("always-true", f"{_text(clause)} passes for every holder", at))
+            message = (
+                f"{_text(clause)} passes for every holder, unless a loan has made "
+                "their balance negative"
+            )
+            found.append(LintWarning("always-true", message, at))
         elif op is Op.UNKNOWN:
             message = f"the clause on {clause.asset} has an unknown operator"
             found.append(LintWarning("never-true", message, at))

@@ -28,11 +28,6 @@ class Allowed:
     def empty(self) -> bool:
         return self.lo is not None and self.hi is not None and self.lo > self.hi
 
-    def intersect(self, other: Allowed) -> Allowed:
-        lo = _max(self.lo, other.lo)
-        hi = _min(self.hi, other.hi)
-        return _tidy(lo, hi, self.excluded | other.excluded)
-
     def within(self, other: Allowed) -> bool:
         """Whether every integer allowed here is allowed by ``other``."""
         if self.empty:

@@ -12,6 +12,7 @@ from ._explain import Decision, explain
 from ._format import describe, to_expr, to_pairs, to_query
 from ._lint import LintWarning, lint
 from ._normal import semantic_hash
+from ._stack import DIALECTS
 
 Groups = tuple[tuple[Clause, ...], ...]
 
@@ -42,6 +43,8 @@ class Rule:
         source: str | tuple[tuple[object, object], ...] | None = None,
         dialect: str = "strict",
     ) -> None:
+        if dialect not in DIALECTS:
+            raise ValueError(f"dialect must be 'strict' or 'tokenpass', not {dialect!r}")
         frozen = tuple(tuple(group) for group in groups)
         for number, group in enumerate(frozen):
             if not group:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import quote_plus
 
 from lark import Token, Transformer
@@ -25,6 +25,7 @@ from ._grammar import parser, terminal
 from ._php import php_c_string, php_intval, php_urldecode, php_variables, tokenpass_amount
 
 Dialect = Literal["strict", "tokenpass"]
+DIALECTS: frozenset[str] = frozenset(get_args(Dialect))
 Groups = tuple[tuple[Clause, ...], ...]
 
 #: The longest rule text either dialect reads: room for stacks of 20,000 clauses
@@ -452,11 +453,14 @@ class _StrictReader:
             raise self._error("a value with no key before its '='", pair, expected=ASSET_FORMS)
         previous = self.seen.get(key)
         if previous is not None:
+            setting = terminal("OP_KEY").fullmatch(key) or terminal("STACKOP_KEY").fullmatch(key)
             raise self._error(
-                f"{key} appears twice (first at character {previous.position}); "
+                f"{shorten(key)} appears twice (first at character {previous.position}); "
                 "a query string keeps only the last value, so the first would be lost",
                 pair,
-                hint="to test an asset in two clauses, write its name in another case "
+                hint=None
+                if setting
+                else "to test an asset in two clauses, write its name in another case "
                 "(LTBCOIN, then ltbcoin) or use a readable expression",
             )
         self.seen[key] = pair
@@ -544,6 +548,8 @@ class _StrictReader:
         amount = strict_amount(pair.value)
         if amount is None:
             problem, hint = amount_problem(pair.value)
+            if key.lower() in ("op", "stackop"):  # op / stackop with no clause index
+                hint = f"did you mean {key.lower()}_N, with N the clause it applies to?"
             raise self._error(
                 f"the amount of {shorten(key)} must be a plain decimal number, not {problem}",
                 pair,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tca_gate import __version__, _cli, _stack, compile_rule
+from tca_gate import __version__, _amounts, _cli, _errors, _stack, compile_rule
 from tca_gate._cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cli"
@@ -93,7 +93,7 @@ def test_token_amounts_convert_exactly(
     balances = f'{{"LTBCOIN": {value}}}'
     code, out, _ = run(capsys, "check", "LTBCOIN >= 1", "--balances", balances, "--json")
     (clause,) = json.loads(out)["groups"][0]["clauses"]
-    assert clause["actual"] == sat
+    assert int(clause["actual"]) == sat
     assert code == (0 if sat >= 100_000_000 else 1)
 
 
@@ -113,7 +113,7 @@ def test_exact_amounts_decide_equality(capsys: pytest.CaptureFixture[str]) -> No
         ('{"LTBCOIN": null}', [], "not null"),
         ('{"LTBCOIN": [1]}', [], "not an array"),
         ('{"LTBCOIN": NaN}', [], "not a finite number"),
-        ('{"LTBCOIN": 1e999999}', [], "the limit is 10^30 tokens"),
+        ('{"LTBCOIN": 1e999999}', [], "a balance must be under 10^40 tokens"),
         ('{"LTBCOIN": 1.5}', ["--sat"], "not a whole number of base units"),
         ('{"LTBCOIN": "1.5"}', ["--sat"], "not a whole number of base units"),
         ('{"LTBCOIN": "0x10"}', ["--sat"], "not a whole number of base units"),
@@ -182,7 +182,22 @@ def test_a_probable_typo_in_balances_is_reported_on_stderr(
 ) -> None:
     code, out, err = run(capsys, "check", PREMIUM, "--balances", '{"LTBSTAF": 1, "TOKENLY": 1}')
     assert (code, out) == (1, "denied\n")
-    assert err == "tca-gate: warning: the rule does not read LTBSTAF; did you mean LTBSTAFF?\n"
+    assert err == (
+        "tca-gate: warning: the balances hold LTBSTAF, which the rule does not read "
+        "(it reads LTBSTAFF: a typo in one of them?)\n"
+    )
+
+
+def test_a_typo_in_the_rule_is_not_blamed_on_the_balances(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "check", "LTBCION >= 10", "--balances", '{"LTBCOIN": 20}')
+    assert (code, out) == (1, "denied\n")
+    assert err == (
+        "tca-gate: warning: the balances hold LTBCOIN, which the rule does not read "
+        "(it reads LTBCION: a typo in one of them?)\n"
+    )
+    assert "did you mean" not in err
 
 
 def test_check_rule_error_exits_3_with_the_caret(capsys: pytest.CaptureFixture[str]) -> None:
@@ -553,7 +568,8 @@ def test_typos_are_reported_under_the_case(
     assert code == 0
     assert out.splitlines()[:2] == [
         "PASS  passes only because of a typo",
-        "      warning: the rule does not read LTBCION; did you mean LTBCOIN?",
+        "      warning: the balances hold LTBCION, which the rule does not read "
+        "(it reads LTBCOIN: a typo in one of them?)",
     ]
 
 
@@ -692,7 +708,7 @@ def test_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
         assert process.stdout.read(100)
         process.stdout.close()
         err = process.stderr.read()
-        assert process.wait() == 1
+        assert process.wait() == 141  # 128 + SIGPIPE, never 1 ("denied")
     assert err == b""
 
 
@@ -790,6 +806,17 @@ def test_help_documents_exit_status_70(
     assert code == 0
     status = " ".join(out.split("exit status:", 1)[1].split())
     assert "70 internal error" in status
+    assert "130 interrupted (Ctrl-C)" in status
+    assert "141 stdout closed before the output was all written" in status
+
+
+def test_the_module_documents_every_exit_status() -> None:
+    assert _cli.__doc__ is not None
+    statuses = " ".join(_cli.__doc__.split("Exit codes:", 1)[1].split("\n\n", 1)[0].split())
+    for status in ("0 allowed", "1 denied", "2 a usage error", "3 a rule", "4 a test case"):
+        assert status in statuses
+    for status in ("70 an internal error", "130 interrupted (Ctrl-C)", "141 stdout was closed"):
+        assert status in statuses
 
 
 # ---------------------------------------------------------------- files tomllib cannot read
@@ -1097,8 +1124,10 @@ def test_typo_warnings_cut_names_short(capsys: pytest.CaptureFixture[str]) -> No
         capsys, "check", rule, "--dialect", "tokenpass", "--balances", json.dumps({typo: 1})
     )
     assert code == 1
-    assert (
-        err == f"tca-gate: warning: the rule does not read {'Q' * 59}…; did you mean {'Q' * 59}…?\n"
+    cut = "Q" * 59 + "…"
+    assert err == (
+        f"tca-gate: warning: the balances hold {cut}, which the rule does not read "
+        f"(it reads {cut}: a typo in one of them?)\n"
     )
 
 
@@ -1171,11 +1200,24 @@ def test_a_long_file_name_keeps_its_start_and_end(capsys: pytest.CaptureFixture[
 
 
 @pytest.mark.parametrize(
-    ("text", "clipped"),
-    [("", ""), ("Q" * 60, "Q" * 60), ("Q" * 61, "Q" * 59 + "…"), (BIG, "Q" * 59 + "…")],
+    ("key", "shown"),
+    [("Q" * 60, "Q" * 60), ("Q" * 61, "Q" * 59 + "…"), (BIG, "Q" * 59 + "…")],
 )
-def test_clip(text: str, clipped: str) -> None:
-    assert _cli.clip(text) == clipped
+def test_echoed_values_are_cut_at_60_characters(
+    capsys: pytest.CaptureFixture[str], key: str, shown: str
+) -> None:
+    code, _, err = run(capsys, "check", "LTBCOIN >= 1", "--balances", json.dumps({key: None}))
+    assert code == 2
+    assert err == f"tca-gate check: error: the balance of {shown} must be a number or a " + (
+        "decimal string, not null\n"
+    )
+
+
+def test_the_cli_uses_the_packages_own_shorten_and_digit_limit() -> None:
+    assert not hasattr(_cli, "clip")
+    assert not hasattr(_cli, "MAX_WHOLE_DIGITS")
+    assert vars(_cli)["shorten"] is _errors.shorten
+    assert vars(_cli)["MAX_DIGITS"] is _amounts.MAX_DIGITS
 
 
 # ---------------------------------------------------------------- second review
@@ -1187,12 +1229,47 @@ def test_zero_written_any_way_is_a_balance(capsys: pytest.CaptureFixture[str], z
     assert (code, out) == (0, "allowed\n")
 
 
-def test_the_balance_limit_itself_is_accepted(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "check", "LTBCOIN >= 1", "--balances", '{"LTBCOIN": 1e30}')
-    assert (code, out) == (0, "allowed\n")
-    code, _, err = run(capsys, "check", "LTBCOIN >= 1", "--balances", '{"LTBCOIN": 1.1e30}')
-    assert code == 2
-    assert "more than any asset's supply" in err
+_LARGEST = "9" * 40 + ".99999999"  # 40 digits before the point: tca_gate._amounts.MAX_DIGITS
+
+
+@pytest.mark.parametrize(
+    ("amount", "flags"),
+    [
+        pytest.param(_LARGEST, [], id="tokens"),
+        pytest.param(f'"{_LARGEST}"', [], id="token-string"),
+        pytest.param(f"-{_LARGEST}", [], id="negative-tokens"),
+        pytest.param("1e39", [], id="exponent"),
+        pytest.param("9" * 48, ["--sat"], id="base-units"),
+        pytest.param(f'"-{"9" * 48}"', ["--sat"], id="base-unit-string"),
+    ],
+)
+def test_balances_up_to_the_packages_digit_limit_are_accepted(
+    capsys: pytest.CaptureFixture[str], amount: str, flags: list[str]
+) -> None:
+    balances = f'{{"LTBCOIN": {amount}}}'
+    code, _, err = run(capsys, "check", "LTBCOIN >= 1", "--balances", balances, *flags)
+    assert (code, err) == (0 if "-" not in amount else 1, "")
+
+
+@pytest.mark.parametrize(
+    ("amount", "flags"),
+    [
+        pytest.param("1e40", [], id="exponent"),
+        pytest.param("1" + "0" * 40, [], id="integer"),
+        pytest.param("-1" + "0" * 40, [], id="negative-integer"),
+        pytest.param("1" + "0" * 40 + ".5", [], id="decimal"),
+        pytest.param("1" + "0" * 48, ["--sat"], id="base-units"),
+        pytest.param(f'"-1{"0" * 48}"', ["--sat"], id="base-unit-string"),
+    ],
+)
+def test_balances_past_the_packages_digit_limit_are_refused_in_the_same_words(
+    capsys: pytest.CaptureFixture[str], amount: str, flags: list[str]
+) -> None:
+    balances = f'{{"LTBCOIN": {amount}}}'
+    code, out, err = run(capsys, "check", "LTBCOIN >= 1", "--balances", balances, *flags)
+    assert (code, out) == (2, "")
+    assert err.startswith("tca-gate check: error: the balance of LTBCOIN is ")
+    assert err.endswith(", more than any asset's supply (a balance must be under 10^40 tokens)\n")
 
 
 def test_a_dotted_toml_key_gets_a_hint_to_quote_it(
@@ -1231,3 +1308,321 @@ def test_a_toml_float_under_sat_is_refused_without_advice_to_quote_it(
     assert code == 2
     assert "base units are whole numbers" in err
     assert "quote it" not in err
+
+
+# ---------------------------------------------------------------- third review
+
+
+def test_a_json_object_as_an_amount_is_called_an_object_without_toml_advice(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"LTBCOIN": {"balance": 10}}'))
+    code, out, err = run(capsys, "check", "LTBCOIN >= 10", "--balances", "@-")
+    assert (code, out) == (2, "")
+    assert err == (
+        "tca-gate check: error: the balance of LTBCOIN must be a number or a decimal "
+        "string, not an object\n"
+    )
+
+
+def test_a_toml_table_as_an_amount_keeps_the_advice_to_quote_the_key(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path, f"[[case]]\n{_CASE_HEAD}balances = {{ PEPE.x = 1 }}\n")
+    code, _, err = run(capsys, "test", path)
+    assert code == 2
+    assert (
+        "balances: the balance of PEPE must be a number or a decimal string, not a table "
+        '(to name a subasset in TOML, quote it: "PEPE.x" = 1)'
+    ) in err
+
+
+@pytest.mark.parametrize(
+    ("source", "kind", "flag"), [("json", "an object", "--sat"), ("toml", "a table", "sat = true")]
+)
+def test_the_balances_source_is_given_not_guessed(
+    source: _cli.BalancesSource, kind: str, flag: str
+) -> None:
+    with pytest.raises(_cli.BalancesError, match=f"not {kind}"):
+        _cli.balances_from_mapping({"LTBCOIN": {"x": 1}}, sat=False, source=source)
+    with pytest.raises(_cli.BalancesError, match=f"drop {flag} to give tokens"):
+        _cli.balances_from_mapping({"LTBCOIN": "0.5"}, sat=True, source=source)
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "problem"),
+    [
+        (
+            ["check", "LTBCOIN >= 10", "--balances", "{}", "--explian"],
+            "usage: tca-gate check ",
+            "tca-gate check: error: unrecognized argument: --explian; did you mean --explain?",
+        ),
+        (
+            ["explain", "LTBCOIN >= 10", "--balances", "{}", "--jsno"],
+            "usage: tca-gate explain ",
+            "tca-gate explain: error: unrecognized argument: --jsno; did you mean --json?",
+        ),
+        (
+            ["lint", "LTBCOIN >= 10", "--fail-on-warnings"],
+            "usage: tca-gate lint ",
+            "tca-gate lint: error: unrecognized argument: --fail-on-warnings; "
+            "did you mean --fail-on-warning?",
+        ),
+        (
+            ["fmt", "LTBCOIN >= 10", "--to", "expr", "--dialetc=strict"],
+            "usage: tca-gate fmt ",
+            "tca-gate fmt: error: unrecognized argument: --dialetc=strict; did you mean --dialect?",
+        ),
+        (
+            ["test", "cases.toml", "--frobnicate"],
+            "usage: tca-gate test ",
+            "tca-gate test: error: unrecognized argument: --frobnicate\n",
+        ),
+        (
+            ["check", "LTBCOIN", ">=", "10", "--balances", "{}"],  # the rule not quoted
+            "usage: tca-gate check ",
+            "tca-gate check: error: unrecognized arguments: >=, 10\n",
+        ),
+        (
+            ["check", "LTBCOIN >= 10", "--balances", "{}", "--jsn", "--explian", "--sat"],
+            "usage: tca-gate check ",
+            "tca-gate check: error: unrecognized arguments: --jsn, --explian; "
+            "did you mean --json for --jsn, --explain for --explian?",
+        ),
+    ],
+)
+def test_a_commands_unknown_arguments_are_reported_by_the_command(
+    capsys: pytest.CaptureFixture[str], argv: list[str], usage: str, problem: str
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(usage)
+    assert "usage: tca-gate [-h]" not in err
+    assert problem in err
+
+
+def test_an_unknown_option_before_the_command_is_the_top_levels(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(capsys, "--bogus", "lint", "LTBCOIN >= 1")
+    assert code == 2
+    assert err.startswith("usage: tca-gate [-h]")
+    assert "tca-gate: error: unrecognized arguments: --bogus" in err
+
+
+def test_unknown_arguments_are_cut_short(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "lint", "LTBCOIN >= 1", *[f"--{BIG}{n}" for n in range(10)])
+    assert code == 2
+    assert "unrecognized arguments: --QQQ" in err
+    assert "and 5 more" in err
+    assert "Q" * 60 not in err
+    assert len(err) < 800
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", "LTBCOIN >= 1", "--balance", '{"LTBCOIN": 1}'],
+        ["check", "LTBCOIN >= 1", "--balances", '{"LTBCOIN": 1}', "--jso"],
+        ["check", "LTBCOIN >= 1", "--balances", '{"LTBCOIN": 1}', "--exp"],
+        ["explain", "LTBCOIN >= 1", "--bal", '{"LTBCOIN": 1}'],
+        ["lint", "LTBCOIN >= 1", "--fail"],
+        ["fmt", "LTBCOIN >= 1", "--to", "expr", "--dia", "strict"],
+        ["test", fixture("passing.toml"), "--js"],
+        ["--vers"],
+    ],
+)
+def test_abbreviated_options_are_refused(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert "usage: tca-gate" in err
+
+
+def test_the_examples_in_test_help_name_files_that_exist(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, out, _ = run(capsys, "test", "--help")
+    examples = out.split("examples:\n", 1)[1].split("\n\n", 1)[0]
+    files = re.findall(r"tca-gate test (\S+)", examples)
+    assert files == ["examples/rules.toml", "examples/rules.toml"]
+    root = Path(__file__).resolve().parent.parent
+    for name in files:
+        assert run(capsys, "test", str(root / name))[0] == 0
+
+
+# Closed stdout and Ctrl-C: run as processes, since both concern the interpreter's exit.
+
+
+def _run_into_a_closed_pipe(argv: list[str], *, unbuffered: bool) -> tuple[int, bytes]:
+    """Run tca-gate with stdout a pipe nobody reads: its reading end is already closed."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "tca_gate", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env=env,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["check", PREMIUM, "--balances", '{"LTBSTAFF": 1}'], id="check-allowed"),
+        pytest.param(["check", PREMIUM, "--balances", "{}", "--explain"], id="check-denied"),
+        pytest.param(["explain", PREMIUM, "--balances", "{}", "--json"], id="explain"),
+        pytest.param(["lint", "LTBCOIN=0", "--fail-on-warning"], id="lint"),
+        pytest.param(["fmt", PREMIUM, "--to", "expr"], id="fmt"),
+        pytest.param(["test", fixture("passing.toml")], id="test"),
+        pytest.param(["test", fixture("failing.toml")], id="test-failing"),
+        pytest.param(["--help"], id="help"),
+        pytest.param(["check", "--help"], id="command-help"),
+        pytest.param(["--version"], id="version"),
+    ],
+)
+def test_a_closed_stdout_exits_141_whatever_the_command(argv: list[str], unbuffered: bool) -> None:
+    assert _run_into_a_closed_pipe(argv, unbuffered=unbuffered) == (141, b"")
+
+
+def test_a_closed_stdout_does_not_hide_a_usage_error() -> None:
+    code, err = _run_into_a_closed_pipe(["check", PREMIUM], unbuffered=False)
+    assert code == 2  # nothing was written to stdout
+    assert b"the following arguments are required: --balances" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "closed", "code"),
+    [
+        pytest.param(["check", PREMIUM, "--balances", "{}"], ">&-", 1, id="no-stdout"),
+        pytest.param(["--help"], ">&-", 0, id="help-without-stdout"),
+        pytest.param(["check", PREMIUM], "2>&-", 2, id="usage-error-without-stderr"),
+    ],
+)
+def test_a_process_started_without_stdout_or_stderr_still_answers(
+    argv: list[str], closed: str, code: int
+) -> None:
+    # Python sets sys.stdout (or sys.stderr) to None when its descriptor is not open.
+    done = subprocess.run(
+        ["/bin/sh", "-c", f'exec "$@" {closed}', "sh", sys.executable, "-m", "tca_gate", *argv],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert done.returncode == code, done.stderr
+    assert b"tca-gate: internal error" not in done.stderr
+
+
+def _interrupt(*args: object, **kwargs: object) -> object:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check", PREMIUM, "--balances", "{}"],
+        ["lint", PREMIUM],
+        ["test", fixture("passing.toml")],
+    ],
+)
+def test_ctrl_c_exits_130_without_a_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    monkeypatch.setattr(_cli, "compile_rule", _interrupt)
+    try:
+        result = run(capsys, *argv)
+    except KeyboardInterrupt:  # escaping, it would stop the test run itself
+        pytest.fail("KeyboardInterrupt escaped main")
+    assert result == (130, "", "")
+
+
+def test_ctrl_c_while_reading_stdin_exits_130_as_a_process(tmp_path: Path) -> None:
+    script = tmp_path / "interrupted.py"
+    script.write_text(
+        "import sys\n"
+        "import tca_gate._cli as cli\n"
+        "class Stdin:\n"
+        "    def read(self):\n"
+        "        raise KeyboardInterrupt\n"
+        "sys.stdin = Stdin()\n"
+        "raise SystemExit(cli.main(sys.argv[1:]))\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script), "check", PREMIUM, "--balances", "@-"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "")
+
+
+# Empty input and byte order marks.
+
+
+@pytest.mark.parametrize("text", ["", " \n\t\n", "\ufeff", "\ufeff\n"])
+def test_empty_balances_on_stdin_say_so(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    code, out, err = run(capsys, "check", PREMIUM, "--balances", "@-")
+    assert (code, out) == (2, "")
+    assert err == (
+        "tca-gate check: error: stdin is empty: give a JSON object of asset to amount, "
+        'e.g. {"LTBCOIN": "0.5"}, or {} for no balances\n'
+    )
+    assert "Expecting value" not in err
+
+
+def test_empty_balances_inline_or_in_a_file_say_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "balances.json"
+    path.write_bytes(b"")
+    for argument, where in (("", "--balances"), (f"@{path}", str(path))):
+        code, _, err = run(capsys, "check", PREMIUM, "--balances", argument)
+        assert code == 2
+        assert err.startswith(f"tca-gate check: error: {where} is empty: give a JSON object")
+
+
+_BOM = "\ufeff".encode()
+
+
+def test_a_byte_order_mark_before_balances_json_is_ignored(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "balances.json"
+    path.write_bytes(_BOM + b'{"LTBSTAFF": 1}')
+    assert run(capsys, "check", PREMIUM, "--balances", f"@{path}") == (0, "allowed\n", "")
+    stdin = io.TextIOWrapper(io.BytesIO(_BOM + b'{"LTBSTAFF": 1}'), "utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    assert run(capsys, "check", PREMIUM, "--balances", "@-") == (0, "allowed\n", "")
+    assert run(capsys, "check", PREMIUM, "--balances", '\ufeff{"LTBSTAFF": 1}')[0] == 0
+
+
+def test_only_a_leading_byte_order_mark_is_ignored(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "check", PREMIUM, "--balances", '{"LTBSTAFF": 1}\ufeff')
+    assert code == 2
+    assert "is not valid JSON" in err
+
+
+def test_a_byte_order_mark_before_a_test_file_is_ignored(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "cases.toml"
+    path.write_bytes(_BOM + (FIXTURES / "passing.toml").read_bytes())
+    code, out, err = run(capsys, "test", str(path))
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1] == "6 passed, 0 failed"

@@ -87,20 +87,33 @@ def test_decision_serialises_to_json() -> None:
     rule = compile_rule("LTBCOIN=10000&TOKENLY=1&stackop_1=OR")
     decision = rule.explain({"LTBCOIN": 8_800 * T})
     data = json.loads(decision.to_json())
+    assert list(data) == ["version", "allowed", "summary", "rule", "rule_hash", "closest", "groups"]
+    assert data["version"] == 1
     assert data["allowed"] is False
     assert data["summary"] == decision.summary
     assert data["rule"] == "LTBCOIN >= 10000 or TOKENLY >= 1"
     assert data["rule_hash"] == rule.semantic_hash
-    assert data["closest_group"] == 0
+    assert data["closest"] == 0
+    assert list(data["groups"][0]) == ["index", "passed", "possible", "clauses"]
     assert data["groups"][0]["clauses"][0] == {
         "asset": "LTBCOIN",
         "op": ">=",
-        "required": 10_000 * T,
-        "actual": 8_800 * T,
+        "required": str(10_000 * T),
+        "actual": str(8_800 * T),
         "passed": False,
-        "shortfall": 1_200 * T,
+        "shortfall": str(1_200 * T),
     }
     assert isinstance(decision, Decision)
+
+
+def test_json_amounts_are_exact_strings_even_past_javascript_numbers() -> None:
+    huge = compile_rule("A=1e400", dialect="tokenpass").explain({"A": 2**60})
+    (clause,) = huge.to_dict()["groups"][0]["clauses"]
+    assert (clause["required"], clause["actual"], clause["shortfall"]) == (
+        "infinity",
+        str(2**60),
+        None,
+    )
 
 
 def test_a_self_contradicting_group_is_not_offered() -> None:

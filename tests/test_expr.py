@@ -121,3 +121,17 @@ def test_or_spelled_with_bars_needs_no_spaces() -> None:
 def test_more_precise_messages(text: str, fragment: str) -> None:
     with pytest.raises(RuleSyntaxError, match=re.escape(fragment)):
         compile_rule(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "position"),
+    [
+        ("LTBCOIN >= 10000 or or TOKENLY > 1", "or", 20),
+        ("LTBCOIN >= 10 and not TOKENLY > 1", "not", 18),
+    ],
+)
+def test_a_keyword_where_a_comparison_belongs_is_named(text: str, word: str, position: int) -> None:
+    with pytest.raises(RuleSyntaxError) as caught:
+        compile_rule(text)
+    assert caught.value.position == position
+    assert caught.value.message.startswith(f"unexpected {word!r}: a comparison")

@@ -77,7 +77,10 @@ def test_every_reported_code_is_documented() -> None:
 
 def test_warnings_render_with_code_and_position() -> None:
     (warning,) = compile_rule("LTBCOIN=0").lint()
-    assert str(warning) == "always-true: LTBCOIN >= 0 passes for every holder (at character 0)"
+    assert str(warning) == (
+        "always-true: LTBCOIN >= 0 passes for every holder, unless a loan has made their "
+        "balance negative (at character 0)"
+    )
 
 
 def test_any_other_difference_from_the_server_is_still_reported() -> None:
@@ -216,3 +219,14 @@ def test_lint_is_linear_in_the_rule(text: str) -> None:
     found = rule.lint()
     assert time.monotonic() - started < 20  # a bound against quadratic blow-ups
     assert sum(len(w.message) for w in found) < 2_000_000
+
+
+def test_rules_built_in_code_with_names_balances_never_use_are_flagged() -> None:
+    from tca_gate import SATOSHIS_PER_TOKEN, Clause, Rule
+
+    rule = Rule([[Clause("ltbcoin", 10 * SATOSHIS_PER_TOKEN)], [Clause("LTB COIN", 1)]])
+    assert [str(w) for w in rule.lint()] == [
+        "asset-name: 'ltbcoin' never matches a balance (names are exact): write LTBCOIN",
+        "asset-name: 'LTB COIN' is not a Counterparty asset name: no balance matches it",
+    ]
+    assert Rule(rule.groups, dialect="tokenpass").lint() == ()  # the server's own names

@@ -281,3 +281,12 @@ def test_messages_echo_only_the_start_of_long_input() -> None:
     key = "X" * 100_000
     assert len(str(error_for(f"LTBCOIN=1&{key}=1"))) < 500
     assert len(str(error_for(f"LTBCOIN={key}"))) < 500
+
+
+def test_op_and_stackop_without_an_index_get_a_hint() -> None:
+    assert "stackop_N" in (error_for("LTBCOIN=10000&LTBSTAFF=1&stackop=OR").hint or "")
+    assert (error_for("LTBCOIN=10000&op=<").hint or "").startswith("did you mean op_")
+
+
+def test_a_repeated_operator_key_gets_no_advice_about_asset_spellings() -> None:
+    assert error_for("LTBCOIN=1&TOKENLY=1&stackop_1=OR&stackop_1=OR").hint is None
