@@ -15,14 +15,12 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from ._clause import OPERATORS, Clause, Op
 from ._errors import RuleSyntaxError, shorten
 from ._grammar import parser
-from ._stack import (
+from ._stack import Groups, check_length, is_credential
+from ._strict import (
     AMOUNT_EXPECTED,
     ASSET_FORMS,
-    Groups,
     amount_problem,
     asset_problem,
-    check_length,
-    is_credential,
     strict_amount,
     strict_asset,
 )

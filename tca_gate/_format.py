@@ -7,7 +7,8 @@ from collections.abc import Iterator, Sequence
 from ._amounts import format_tokens
 from ._clause import INFINITE_AMOUNT, Clause, Op
 from ._errors import RuleFormatError
-from ._stack import is_credential, strict_asset
+from ._stack import is_credential
+from ._strict import strict_asset
 
 Groups = Sequence[Sequence[Clause]]
 

@@ -24,19 +24,12 @@ from ._stack import (
     StackReading,
     ascii_upper,
     is_credential,
-    php_text,
     query_segments,
-    read_strict_query,
-    read_tokenpass_pairs,
-    read_tokenpass_query,
-    render_pairs,
     split_query,
-    strict_amount,
-    strict_asset,
 )
-from ._stack import (
-    read_strict_pairs as _read_strict_pairs,
-)
+from ._strict import read_strict_pairs as _read_strict_pairs
+from ._strict import read_strict_query, render_pairs, strict_amount, strict_asset
+from ._tokenpass import php_text, read_tokenpass_pairs, read_tokenpass_query
 
 
 @dataclass(frozen=True, slots=True)

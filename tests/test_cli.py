@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tca_gate import __version__, _amounts, _cli, _errors, _stack, compile_rule
-from tca_gate._cli import main
+from tca_gate import __version__, _amounts, _cli, _errors, _stack, _strict, compile_rule
+from tca_gate._cli import _balances, _check, _echo, _lint_fmt, _testrun, main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cli"
+#: The modules whose commands compile a rule, each with its own ``compile_rule``.
+COMPILING = (_check, _lint_fmt, _testrun)
 PREMIUM = "LTBCOIN=10000&LTBSTAFF=1&stackop_1=OR"
 ESC = "\x1b["
 
@@ -739,7 +741,8 @@ def test_an_unexpected_exception_exits_70_never_0_or_1(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str]
 ) -> None:
     monkeypatch.delenv("TCA_GATE_DEBUG", raising=False)
-    monkeypatch.setattr(_cli, "compile_rule", _boom)
+    for module in COMPILING:
+        monkeypatch.setattr(module, "compile_rule", _boom)
     assert run(capsys, *argv) == (70, "", INTERNAL_ERROR)
 
 
@@ -751,7 +754,8 @@ def test_tca_gate_debug_adds_the_traceback(
     traceback: bool,
 ) -> None:
     monkeypatch.setenv("TCA_GATE_DEBUG", debug)
-    monkeypatch.setattr(_cli, "compile_rule", _boom)
+    for module in COMPILING:
+        monkeypatch.setattr(module, "compile_rule", _boom)
     code, out, err = run(capsys, "check", PREMIUM, "--balances", "{}")
     assert (code, out) == (70, "")
     assert ("Traceback (most recent call last):" in err) is traceback
@@ -768,7 +772,8 @@ def test_an_internal_error_is_one_short_line(
         raise ValueError("first line\nsecond line " + "x" * 1_000_000)
 
     monkeypatch.delenv("TCA_GATE_DEBUG", raising=False)
-    monkeypatch.setattr(_cli, "compile_rule", explode)
+    for module in COMPILING:
+        monkeypatch.setattr(module, "compile_rule", explode)
     code, _, err = run(capsys, "lint", PREMIUM)
     assert code == 70
     assert err.count("\n") == 1
@@ -781,9 +786,10 @@ def test_an_internal_error_exits_70_as_a_process(tmp_path: Path) -> None:
     script.write_text(
         "import sys\n"
         "import tca_gate._cli as cli\n"
+        "import tca_gate._cli._check as check\n"
         "def boom(*args, **kwargs):\n"
         "    raise RuntimeError('boom')\n"
-        "cli.compile_rule = boom\n"
+        "check.compile_rule = boom\n"
         "raise SystemExit(cli.main(sys.argv[1:]))\n",
         encoding="utf-8",
     )
@@ -1035,27 +1041,27 @@ def test_the_quote_it_advice_is_valid_toml_for_any_key(
     ],
 )
 def test_canonical_asset(key: str, asset: str) -> None:
-    assert _cli.canonical_asset(key) == asset
-    assert _stack.strict_asset(key) in (asset, None)
+    assert _balances.canonical_asset(key) == asset
+    assert _strict.strict_asset(key) in (asset, None)
 
 
 def test_asset_names_are_read_by_the_packages_own_functions(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert not hasattr(_cli, "_ASCII_UPPER")
+    assert not hasattr(_balances, "_ASCII_UPPER")
     strict: list[str] = []
     upper: list[str] = []
 
     def strict_asset(name: str) -> str | None:
         strict.append(name)
-        return _stack.strict_asset(name)
+        return _strict.strict_asset(name)
 
     def ascii_upper(text: str) -> str:
         upper.append(text)
         return _stack.ascii_upper(text)
 
-    monkeypatch.setattr(_cli, "strict_asset", strict_asset)
-    monkeypatch.setattr(_cli, "ascii_upper", ascii_upper)
+    monkeypatch.setattr(_balances, "strict_asset", strict_asset)
+    monkeypatch.setattr(_balances, "ascii_upper", ascii_upper)
     balances = '{"ltbcoin.Gold": 1, "foo": 1}'
     assert run(capsys, "check", "LTBCOIN.Gold >= 1", "--balances", balances)[0] == 0
     assert strict == ["ltbcoin.Gold", "foo"]
@@ -1192,11 +1198,11 @@ def test_a_long_file_name_keeps_its_start_and_end(capsys: pytest.CaptureFixture[
     path = "/no/such/" + "d" * 1_000_000 + "/cases.toml"
     code, _, err = run(capsys, "test", path)
     assert code == 2
-    shown = _cli.clip_path(path)
+    shown = _echo.clip_path(path)
     assert err == f"tca-gate test: error: cannot read {shown}: File name too long\n"
     assert shown.startswith("/no/such/ddd")
     assert shown.endswith("ddd/cases.toml")
-    assert len(shown) == _cli.PATH_ECHO_LIMIT
+    assert len(shown) == _echo.PATH_ECHO_LIMIT
 
 
 @pytest.mark.parametrize(
@@ -1214,10 +1220,10 @@ def test_echoed_values_are_cut_at_60_characters(
 
 
 def test_the_cli_uses_the_packages_own_shorten_and_digit_limit() -> None:
-    assert not hasattr(_cli, "clip")
-    assert not hasattr(_cli, "MAX_WHOLE_DIGITS")
-    assert vars(_cli)["shorten"] is _errors.shorten
-    assert vars(_cli)["MAX_DIGITS"] is _amounts.MAX_DIGITS
+    assert not hasattr(_echo, "clip")
+    assert not hasattr(_balances, "MAX_WHOLE_DIGITS")
+    assert vars(_echo)["shorten"] is _errors.shorten
+    assert vars(_balances)["MAX_DIGITS"] is _amounts.MAX_DIGITS
 
 
 # ---------------------------------------------------------------- second review
@@ -1341,12 +1347,12 @@ def test_a_toml_table_as_an_amount_keeps_the_advice_to_quote_the_key(
     ("source", "kind", "flag"), [("json", "an object", "--sat"), ("toml", "a table", "sat = true")]
 )
 def test_the_balances_source_is_given_not_guessed(
-    source: _cli.BalancesSource, kind: str, flag: str
+    source: _balances.BalancesSource, kind: str, flag: str
 ) -> None:
-    with pytest.raises(_cli.BalancesError, match=f"not {kind}"):
-        _cli.balances_from_mapping({"LTBCOIN": {"x": 1}}, sat=False, source=source)
-    with pytest.raises(_cli.BalancesError, match=f"drop {flag} to give tokens"):
-        _cli.balances_from_mapping({"LTBCOIN": "0.5"}, sat=True, source=source)
+    with pytest.raises(_balances.BalancesError, match=f"not {kind}"):
+        _balances.balances_from_mapping({"LTBCOIN": {"x": 1}}, sat=False, source=source)
+    with pytest.raises(_balances.BalancesError, match=f"drop {flag} to give tokens"):
+        _balances.balances_from_mapping({"LTBCOIN": "0.5"}, sat=True, source=source)
 
 
 @pytest.mark.parametrize(
@@ -1539,7 +1545,8 @@ def _interrupt(*args: object, **kwargs: object) -> object:
 def test_ctrl_c_exits_130_without_a_traceback(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str]
 ) -> None:
-    monkeypatch.setattr(_cli, "compile_rule", _interrupt)
+    for module in COMPILING:
+        monkeypatch.setattr(module, "compile_rule", _interrupt)
     try:
         result = run(capsys, *argv)
     except KeyboardInterrupt:  # escaping, it would stop the test run itself
