@@ -187,8 +187,13 @@ def verify_tokenly_request(
         window=window,
     )
     if replay_store is not None and not replay_store.claim(signed.replay_key, 2 * window):
-        raise TokenlySignatureError("replayed-request", "this signed request was already used")
+        raise replayed()
     return signed
+
+
+def replayed() -> TokenlySignatureError:
+    """The refusal of a signed request seen before."""
+    return TokenlySignatureError("replayed-request", "this signed request was already used")
 
 
 def check_tokenly_signature(

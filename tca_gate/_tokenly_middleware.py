@@ -16,6 +16,7 @@ from ._tokenly_hmac import (
     ReplayStore,
     TokenlySignatureError,
     check_tokenly_signature,
+    replayed,
 )
 
 #: The largest request body the middleware reads to check its signature.
@@ -74,9 +75,7 @@ class TokenlyAuthMiddleware:
                 if inspect.isawaitable(fresh):
                     fresh = await fresh
                 if not fresh:
-                    raise TokenlySignatureError(
-                        "replayed-request", "this signed request was already used"
-                    )
+                    raise replayed()
         except TokenlySignatureError as error:
             await _refuse(scope, send, 401, error.reason, str(error))
             return

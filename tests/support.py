@@ -12,3 +12,10 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def load_toml(name: str) -> dict[str, Any]:
     with (FIXTURES / name).open("rb") as handle:
         return tomllib.load(handle)
+
+
+def php_text(value: str | dict[str, str]) -> str:
+    """A string recorded from PHP as the ``str`` tca-gate uses (raw bytes as surrogateescape)."""
+    if isinstance(value, str):
+        return value
+    return bytes.fromhex(value["hex"]).decode("utf-8", "surrogateescape")

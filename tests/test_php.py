@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support import php_text as text
 
 from tca_gate._php import (
     MAX_INPUT_NESTING_LEVEL,
@@ -44,13 +45,6 @@ def php_query_pairs(query: str) -> list[tuple[str, str, int]]:
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "fixtures" / "php" / "vectors.json").read_text(encoding="utf-8")
 )
-
-
-def text(value: str | dict[str, str]) -> str:
-    """A recorded PHP string as the ``str`` the Python functions use."""
-    if isinstance(value, str):
-        return value
-    return bytes.fromhex(value["hex"]).decode("utf-8", "surrogateescape")
 
 
 def bits(value: float) -> bytes:

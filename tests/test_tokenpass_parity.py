@@ -21,19 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import php_text as text
 
 from tca_gate import compile_rule
 
 DECISIONS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "fixtures" / "php" / "decisions.json").read_text(encoding="utf-8")
 )
-
-
-def text(value: str | dict[str, str]) -> str:
-    """A recorded PHP string as the ``str`` tca-gate uses (raw bytes as surrogateescape)."""
-    if isinstance(value, str):
-        return value
-    return bytes.fromhex(value["hex"]).decode("utf-8", "surrogateescape")
 
 
 def balances_of(pairs: list[list[Any]]) -> dict[str, int]:
