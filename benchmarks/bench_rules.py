@@ -31,7 +31,7 @@ from tca_gate import Rule, compile_rule
 from tca_gate._compile import _compile_text
 from tca_gate._evaluator import _template
 from tca_gate._expr import read_expression
-from tca_gate._stack import read_strict_query
+from tca_gate._strict import read_strict_query
 
 SAT = 100_000_000
 

@@ -230,3 +230,33 @@ def test_compiling_and_evaluating_from_many_threads_at_once() -> None:
         assert expr_allowed is True
         assert stack_allowed is False  # B alone never meets A
         assert summary.startswith(f"Needs {n} A{n} and ")
+
+
+@pytest.mark.parametrize("assets", [2, 3, 20])
+def test_a_bad_balance_in_a_group_that_was_not_read_is_still_refused(assets: int) -> None:
+    """Allowed by one group, the evaluator still checks the assets only other groups read."""
+    rule = compile_rule(" or ".join(f"A{i} >= 1" for i in range(assets)))
+    for bad in range(assets):
+        sheet: dict[str, object] = {f"A{i}": 10**8 for i in range(assets)}
+        sheet[f"A{bad}"] = 1.0
+        with pytest.raises(InvalidBalancesError, match=f"A{bad}"):
+            rule.evaluate(sheet)  # type: ignore[arg-type]
+        with pytest.raises(InvalidBalancesError, match=f"A{bad}"):
+            rule.evaluate({f"A{bad}": "x"})  # denied, and still refused
+
+
+@given(groups.filter(bool), balances, st.data())
+def test_any_bad_balance_of_a_named_asset_is_refused_by_any_rule(
+    rule_groups: list[list[Clause]], holdings: dict[str, int], data: st.DataObject
+) -> None:
+    """However the groups fall, allowed or refused, a non-int balance never gets through."""
+    rule = Rule(rule_groups)
+    bad_asset = data.draw(st.sampled_from(rule.assets))
+    sheet: dict[str, object] = {
+        **holdings,
+        bad_asset: data.draw(st.sampled_from([1.0, "1", True, None])),
+    }
+    with pytest.raises(InvalidBalancesError, match=bad_asset):
+        rule.evaluate(sheet)  # type: ignore[arg-type]
+    with pytest.raises(InvalidBalancesError, match=bad_asset):
+        rule.explain(sheet)  # type: ignore[arg-type]
