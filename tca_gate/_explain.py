@@ -195,9 +195,17 @@ def _amount_json(amount: int) -> str:
 
 
 def explain(
-    groups: Sequence[Sequence[Clause]], balances: Mapping[str, int], rule: str, rule_hash: str
+    groups: Sequence[Sequence[Clause]],
+    balances: Mapping[str, int],
+    rule: str,
+    rule_hash: str,
+    satisfiable: Sequence[bool],
 ) -> Decision:
-    """Judge ``balances`` against every clause and say what the closest group still needs."""
+    """Judge ``balances`` against every clause and say what the closest group still needs.
+
+    ``satisfiable`` says per group whether its clauses can pass together at all
+    (worked out once per rule: see ``Rule``).
+    """
     assets = rule_assets(groups)
     held = dict(zip(assets, balance_values(balances, assets), strict=True))
     results: list[GroupResult] = []
@@ -205,7 +213,7 @@ def explain(
         clause_results = tuple(_judge(clause, held[clause.asset]) for clause in group)
         passed = all(c.passed for c in clause_results)
         possible = passed or (
-            all(c.shortfall is not None for c in clause_results) and group_form(group) is not None
+            satisfiable[index] and all(c.shortfall is not None for c in clause_results)
         )
         results.append(GroupResult(index, passed, possible, clause_results))
     allowed = any(g.passed for g in results)

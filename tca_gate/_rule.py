@@ -11,7 +11,7 @@ from ._evaluator import Evaluator, build_evaluator, rule_assets
 from ._explain import Decision, explain
 from ._format import describe, to_expr, to_pairs, to_query
 from ._lint import LintWarning, lint
-from ._normal import semantic_hash
+from ._normal import group_form, semantic_hash
 from ._stack import DIALECTS
 
 Groups = tuple[tuple[Clause, ...], ...]
@@ -28,13 +28,15 @@ class Rule:
     immutable, hashable, and equal when their groups are equal.
     """
 
-    __slots__ = ("_hash", "dialect", "evaluate", "groups", "source")
+    __slots__ = ("_hash", "_label_text", "_satisfiable", "dialect", "evaluate", "groups", "source")
 
     groups: Groups
     source: str | tuple[tuple[object, object], ...] | None
     dialect: str
     evaluate: Evaluator
     _hash: str | None
+    _label_text: str | None
+    _satisfiable: tuple[bool, ...] | None
 
     def __init__(
         self,
@@ -58,6 +60,8 @@ class Rule:
         setattr_(self, "dialect", dialect)
         setattr_(self, "evaluate", build_evaluator(frozen))
         setattr_(self, "_hash", None)
+        setattr_(self, "_label_text", None)
+        setattr_(self, "_satisfiable", None)
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         raise AttributeError(f"Rule is immutable; cannot set {name}")
@@ -85,7 +89,12 @@ class Rule:
 
     def explain(self, balances: Mapping[str, int]) -> Decision:
         """Each clause and group judged against ``balances``, with a sentence to act on."""
-        return explain(self.groups, balances, self._label(), self.semantic_hash)
+        if self._satisfiable is None:  # once per rule, not per request
+            object.__setattr__(
+                self, "_satisfiable", tuple(group_form(group) is not None for group in self.groups)
+            )
+        assert self._satisfiable is not None
+        return explain(self.groups, balances, self._label(), self.semantic_hash, self._satisfiable)
 
     def lint(self) -> tuple[LintWarning, ...]:
         """Warnings about legal but suspicious parts of the rule (see ``LINT_CODES``)."""
@@ -104,10 +113,15 @@ class Rule:
         return to_pairs(self.groups)
 
     def _label(self) -> str:
-        try:
-            return self.to_expr()
-        except RuleFormatError:
-            return describe(self.groups)
+        """The rule's readable text (or a description strict text cannot read), made once."""
+        if self._label_text is None:
+            try:
+                text = self.to_expr()
+            except RuleFormatError:
+                text = describe(self.groups)
+            object.__setattr__(self, "_label_text", text)
+        assert self._label_text is not None
+        return self._label_text
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Rule):

@@ -193,16 +193,20 @@ class _StrictReader:
         else:
             self._read_clause(pair)
 
-    def _read_op(self, pair: Pair, index: int) -> None:
-        if index in self.ops:
+    def _refuse_repeat(self, set_before: Pair | None, pair: Pair, what: str, index: int) -> None:
+        if set_before is not None:
             raise self._error(
-                f"{shorten(pair.key)} sets the operator of clause {index} again "
-                f"(first by {shorten(self.ops[index][1].key)})",
+                f"{shorten(pair.key)} sets the {what} of clause {index} again "
+                f"(first by {shorten(set_before.key)})",
                 pair,
             )
+
+    def _read_op(self, pair: Pair, index: int) -> None:
+        previous = self.ops.get(index)
+        self._refuse_repeat(previous[1] if previous else None, pair, "operator", index)
         value = pair.value
         if value is None or not terminal("OPERATOR").fullmatch(value):
-            shown = "nothing" if not value else repr(shorten(value))
+            shown = _shown(value)
             typo = _OPERATOR_TYPOS.get((value or "").strip())
             glued = re.search(r"(?:op|stackop)_[0-9]+=", value or "", re.IGNORECASE)
             hint = f"did you mean {typo}?" if typo else None
@@ -218,15 +222,11 @@ class _StrictReader:
         self.ops[index] = (OPERATORS[value], pair)
 
     def _read_stackop(self, pair: Pair, index: int) -> None:
-        if index in self.stackops:
-            raise self._error(
-                f"{shorten(pair.key)} sets the stack operator of clause {index} again "
-                f"(first by {shorten(self.stackops[index][1].key)})",
-                pair,
-            )
+        previous = self.stackops.get(index)
+        self._refuse_repeat(previous[1] if previous else None, pair, "stack operator", index)
         value = pair.value
         if value is None or not terminal("STACKOP").fullmatch(value):
-            shown = "nothing" if not value else repr(shorten(value))
+            shown = _shown(value)
             raise self._error(
                 f"{shorten(pair.key)} must be AND or OR, not {shown}",
                 pair,
@@ -280,6 +280,10 @@ class _StrictReader:
                 hint=hint,
             )
         self.clauses.append(Clause(asset, amount, position=pair.position))
+
+
+def _shown(value: str | None) -> str:
+    return "nothing" if not value else repr(shorten(value))
 
 
 def _index(key: str) -> int:
