@@ -70,3 +70,10 @@ def test_the_readme_starts_with_the_two_commands() -> None:
     assert [line.split("#")[0].strip() for line in first] == ["./scripts/demo", "./scripts/test"]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert ci.strip().splitlines()[-1] == "exec scripts/test"
+
+
+def test_every_public_name_is_in_the_readme() -> None:
+    import tca_gate
+
+    missing = [n for n in tca_gate.__all__ if not re.search(rf"\b{re.escape(n)}\b", README)]
+    assert missing == []
