@@ -18,9 +18,11 @@ from ._errors import (
 )
 from ._explain import ClauseResult, Decision, GroupResult
 from ._lint import LINT_CODES, LintWarning
+from ._redis_replay import AsyncRedisReplayStore, RedisReplayStore
 from ._rule import Rule
 from ._stack import Dialect
 from ._tokenly_hmac import (
+    AsyncReplayStore,
     MemoryReplayStore,
     ReplayStore,
     SignedRequest,
@@ -38,6 +40,8 @@ __all__ = [
     "OPERATORS",
     "SATOSHIS_PER_TOKEN",
     "AmountError",
+    "AsyncRedisReplayStore",
+    "AsyncReplayStore",
     "Clause",
     "ClauseResult",
     "Decision",
@@ -47,6 +51,7 @@ __all__ = [
     "LintWarning",
     "MemoryReplayStore",
     "Op",
+    "RedisReplayStore",
     "ReplayStore",
     "Rule",
     "RuleFormatError",

@@ -124,6 +124,14 @@ class ReplayStore(Protocol):
         ...
 
 
+class AsyncReplayStore(Protocol):
+    """A ``ReplayStore`` whose claims are awaited (Redis through ``redis.asyncio``, say)."""
+
+    async def claim(self, key: str, ttl: float) -> bool:
+        """Record ``key`` for ``ttl`` seconds; False when it is already recorded."""
+        ...
+
+
 class MemoryReplayStore:
     """A ``ReplayStore`` in this process's memory (one worker; use Redis for several).
 

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._tokenly_hmac import (
     DEFAULT_WINDOW,
+    AsyncReplayStore,
     ReplayStore,
     TokenlySignatureError,
     check_tokenly_signature,
@@ -39,7 +40,7 @@ class TokenlyAuthMiddleware:
         *,
         secret_for: Callable[[str], str | None] | Mapping[str, str],
         window: float = DEFAULT_WINDOW,
-        replay_store: ReplayStore | None = None,
+        replay_store: ReplayStore | AsyncReplayStore | None = None,
         protect: Callable[[str], bool] | None = None,
         public_url: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
@@ -70,21 +71,37 @@ class TokenlyAuthMiddleware:
                 body=body,
                 window=self.window,
             )
-            if self.replay_store is not None:
-                fresh = self.replay_store.claim(signed.replay_key, 2 * self.window)
-                if inspect.isawaitable(fresh):
-                    fresh = await fresh
-                if not fresh:
-                    raise replayed()
+            if self.replay_store is not None and not await self._claim(signed.replay_key):
+                raise replayed()
         except TokenlySignatureError as error:
             await _refuse(scope, send, 401, error.reason, str(error))
+            return
+        except ReplayStoreUnavailableError:
+            await _refuse(
+                scope, send, 503, "replay-store-unavailable", "the replay store cannot be reached"
+            )
             return
         scope.setdefault("state", {})["tokenly"] = signed
         await self.app(scope, _replay(body, receive), send)
 
+    async def _claim(self, key: str) -> bool:
+        """Claim ``key`` in the replay store; any failure of the store refuses the request."""
+        assert self.replay_store is not None
+        try:
+            fresh = self.replay_store.claim(key, 2 * self.window)
+            if inspect.isawaitable(fresh):
+                fresh = await fresh
+        except Exception as error:
+            raise ReplayStoreUnavailableError from error
+        return bool(fresh)
+
     def _url(self, scope: Scope) -> str:
         url = URL(scope=scope)
         return f"{self.public_url}{url.path}" if self.public_url else str(url)
+
+
+class ReplayStoreUnavailableError(Exception):
+    """The replay store failed, so whether a request is fresh cannot be known."""
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
