@@ -5,7 +5,11 @@ TcaGateError
 ├── RuleFormatError       (also ValueError) a rule cannot be written in the form asked for
 ├── AmountError           (also ValueError) a token amount is not an exact decimal
 ├── InvalidBalancesError  (also TypeError)  balances are not a mapping of asset to int
-└── TokenlySignatureError                   a request's Tokenly HMAC auth was refused
+├── TokenlySignatureError                   a request's Tokenly HMAC auth was refused
+└── ServiceError                            a call to Tokenpass (or another service) failed:
+    ServiceUnavailableError, MalformedResponseError, AuthenticationError (401),
+    PermissionDeniedError (403), NotFoundError (404), ConflictError (409),
+    InvalidRequestError (400, 422; also ValueError), RateLimitError (429), ServerError (5xx)
 """
 
 from __future__ import annotations

@@ -1,0 +1,71 @@
+"""``ServiceCore``: what the sync and async shells share, from a ``Call`` to its request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tca_gate._tokenly_hmac import params_json
+
+from ._call import Call
+from ._retry import RetryPolicy
+
+#: Connect within 5 s; every other wait (a read, a write, a free connection) up to 15 s.
+DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+
+#: Three retries of idempotent calls, backing off from 0.2 s to at most 5 s.
+DEFAULT_RETRIES = RetryPolicy()
+
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class ServiceCore:
+    """A service's name and base URL, the auth for signed calls, timeouts and retry policy."""
+
+    def __init__(
+        self,
+        service: str,
+        base_url: str | httpx.URL,
+        *,
+        auth: httpx.Auth | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        retries: RetryPolicy | int = DEFAULT_RETRIES,
+    ) -> None:
+        url = httpx.URL(base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"{service}'s base URL must be an http(s) URL, not {str(url)!r}")
+        self.service = service
+        self.base_url = url
+        self.auth = auth
+        self.timeout = httpx.Timeout(timeout)
+        self.retries = RetryPolicy.of(retries)
+
+    def client_options(self) -> dict[str, Any]:
+        """The options an ``httpx.Client`` or ``httpx.AsyncClient`` is opened with."""
+        return {
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "headers": {"Accept": "application/json"},
+            "follow_redirects": False,
+        }
+
+    def build(self, http: httpx.Client | httpx.AsyncClient, call: Call[Any]) -> httpx.Request:
+        """The request for ``call``; built once, sent (and re-signed) on every attempt."""
+        if call.json is not None:
+            return http.build_request(
+                call.method,
+                call.path,
+                params=list(call.query),
+                content=params_json(call.json).encode(),
+                headers=_JSON_HEADERS,
+            )
+        return http.build_request(call.method, call.path, params=list(call.query), data=call.form)
+
+    def auth_for(self, call: Call[Any]) -> httpx.Auth | None:
+        """The auth that signs ``call``, or none for unsigned calls."""
+        return self.auth if call.signed else None
+
+    def retried(self, call: Call[Any]) -> bool:
+        """Whether failed attempts of ``call`` are tried again."""
+        return call.idempotent and self.retries.retries > 0

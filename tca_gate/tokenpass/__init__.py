@@ -1,0 +1,77 @@
+"""The Tokenpass API client, sync and async (needs ``pip install 'tca-gate[tokenpass]'``).
+
+>>> from tca_gate.tokenpass import TokenpassClient
+>>> tokenpass = TokenpassClient("https://tokenpass.example", "my-client-id", "my-secret")
+>>> tokenpass.authorization_url("https://app.example/callback", ["user", "tca"], state="xyz")
+'https://tokenpass.example/oauth/authorize?client_id=my-client-id&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback&scope=user%2Ctca&response_type=code&state=xyz'
+>>> tokenpass.close()
+"""
+
+try:
+    import httpx
+    import stamina
+except ImportError as error:
+    raise ImportError(
+        f"tca_gate.tokenpass needs httpx and stamina ({error.name} is missing): "
+        "pip install 'tca-gate[tokenpass]'"
+    ) from error
+
+from tca_gate._service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
+from tca_gate._tokenly_auth import TokenlyAuth
+
+from ._client import AsyncTokenpassClient, TokenpassClient
+from ._models import (
+    Address,
+    Balance,
+    CreditAccount,
+    CreditAccountHistory,
+    CreditGroup,
+    CreditGroupHistory,
+    CreditTransaction,
+    CreditTransfer,
+    LinkedUser,
+    MessagingPermission,
+    NewUser,
+    OAuthToken,
+    OAuthUser,
+    Promise,
+    ProvisionalSources,
+    SourceAddress,
+    TokenPerks,
+    UserLookup,
+    balances_by_asset,
+)
+from ._oauth import SCOPES
+from ._params import RuleParams
+
+del httpx, stamina
+
+__all__ = [
+    "DEFAULT_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "SCOPES",
+    "Address",
+    "AsyncTokenpassClient",
+    "Balance",
+    "CreditAccount",
+    "CreditAccountHistory",
+    "CreditGroup",
+    "CreditGroupHistory",
+    "CreditTransaction",
+    "CreditTransfer",
+    "LinkedUser",
+    "MessagingPermission",
+    "NewUser",
+    "OAuthToken",
+    "OAuthUser",
+    "Promise",
+    "ProvisionalSources",
+    "RetryPolicy",
+    "RuleParams",
+    "SourceAddress",
+    "TokenPerks",
+    "TokenlyAuth",
+    "TokenpassClient",
+    "UserLookup",
+    "balances_by_asset",
+]

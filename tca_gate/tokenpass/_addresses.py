@@ -1,0 +1,138 @@
+"""A user's addresses: listing, registering, verifying, updating and deleting them."""
+
+from __future__ import annotations
+
+from tca_gate._service import Call, path
+
+from . import _read as read
+from ._app import TokenpassApp
+from ._models import Address
+from ._params import some, text
+
+
+def get_public_addresses(app: TokenpassApp, username: str) -> Call[tuple[Address, ...]]:
+    """The user's active, verified, public addresses."""
+    return Call(
+        "GET",
+        path("/api/v1/tca/addresses/{username}", username=username),
+        read.list_under("result", read.address),
+    )
+
+
+def get_public_address_details(app: TokenpassApp, username: str, address: str) -> Call[Address]:
+    """One of the user's public addresses."""
+    return Call(
+        "GET",
+        path("/api/v1/tca/addresses/{username}/{address}", username=username, address=address),
+        read.under("result", read.address),
+    )
+
+
+def get_addresses_for_authenticated_user(
+    app: TokenpassApp, oauth_token: str
+) -> Call[tuple[Address, ...]]:
+    """The token's user's addresses: all with ``private-address``, else the public ones."""
+    return Call(
+        "GET",
+        "/api/v1/tca/addresses",
+        read.list_under("result", read.address),
+        query=[("oauth_token", text("oauth_token", oauth_token))],
+    )
+
+
+def get_address_details_for_authenticated_user(
+    app: TokenpassApp, address: str, oauth_token: str
+) -> Call[Address]:
+    """One of the token's user's addresses."""
+    return Call(
+        "GET",
+        path("/api/v1/tca/address/{address}", address=address),
+        read.under("result", read.address),
+        query=[("oauth_token", text("oauth_token", oauth_token))],
+    )
+
+
+def register_address(
+    app: TokenpassApp,
+    address: str,
+    oauth_token: str,
+    *,
+    label: str = "",
+    public: bool = False,
+    active: bool = True,
+    address_type: str = "bitcoin",
+) -> Call[Address]:
+    """Add an address to the user (scope ``manage-address``); sign its ``verify_code`` next."""
+    return Call(
+        "POST",
+        "/api/v1/tca/address",
+        read.under("result", read.address),
+        json={
+            "address": text("address", address),
+            "label": label,
+            "public": public,
+            "active": active,
+            "type": address_type,
+            "oauth_token": text("oauth_token", oauth_token),
+        },
+    )
+
+
+def verify_address(app: TokenpassApp, address: str, oauth_token: str, signature: str) -> Call[None]:
+    """Prove ownership with a Bitcoin signed message of the address's ``verify_code``."""
+    return Call(
+        "POST",
+        path("/api/v1/tca/address/{address}", address=address),
+        read.done,
+        json={
+            "signature": text("signature", signature),
+            "oauth_token": text("oauth_token", oauth_token),
+        },
+    )
+
+
+def update_address_details(
+    app: TokenpassApp,
+    address: str,
+    oauth_token: str,
+    *,
+    label: str | None = None,
+    public: bool | None = None,
+    active: bool | None = None,
+) -> Call[Address]:
+    """Change an address's label, visibility or activity (``None``: unchanged)."""
+    changes = some(label=label, public=public, active=active)
+    if not changes:
+        raise ValueError("update_address_details needs label, public or active")
+    return Call(
+        "PATCH",
+        path("/api/v1/tca/address/{address}", address=address),
+        read.under("result", read.address),
+        json={**changes, "oauth_token": text("oauth_token", oauth_token)},
+    )
+
+
+def delete_address(app: TokenpassApp, address: str, oauth_token: str) -> Call[None]:
+    """Remove an address from the user (scope ``manage-address``)."""
+    return Call(
+        "DELETE",
+        path("/api/v1/tca/address/{address}", address=address),
+        read.done,
+        query=[("oauth_token", text("oauth_token", oauth_token))],
+    )
+
+
+def instant_verify_address(
+    app: TokenpassApp, username: str, msg: str, address: str, sig: str
+) -> Call[None]:
+    """Register and verify an address in one step, with the code from the user's pockets page."""
+    return Call(
+        "POST",
+        path("/api/v1/instant-verify/{username}", username=username),
+        read.done,
+        json={
+            "msg": text("msg", msg),
+            "address": text("address", address),
+            "sig": text("sig", sig),
+        },
+    )

@@ -1,0 +1,67 @@
+"""Tokenpass's OAuth 2.0 calls: the authorize URL, the code exchange and the token's user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlencode
+
+import httpx
+
+from tca_gate._service import Call
+
+from . import _read as read
+from ._app import TokenpassApp
+from ._models import OAuthToken, OAuthUser
+from ._params import text
+
+#: Every scope Tokenpass grants.
+SCOPES = ("user", "tca", "private-balances", "private-address", "manage-address")
+
+
+def authorization_url(
+    base_url: httpx.URL, app: TokenpassApp, redirect_uri: str, scopes: Iterable[str], state: str
+) -> str:
+    """Where to send the user to log in and grant ``scopes`` (joined with commas)."""
+    names = [scopes] if isinstance(scopes, str) else list(scopes)
+    for name in names:
+        text("scopes", name)
+    if not names:
+        raise ValueError("name at least one scope, e.g. ['user', 'tca']")
+    query = urlencode(
+        {
+            "client_id": app.client_id,
+            "redirect_uri": text("redirect_uri", redirect_uri),
+            "scope": ",".join(names),
+            "response_type": "code",
+            "state": text("state", state),
+        }
+    )
+    return f"{str(base_url).rstrip('/')}/oauth/authorize?{query}"
+
+
+def get_oauth_access_token(app: TokenpassApp, code: str, redirect_uri: str) -> Call[OAuthToken]:
+    """Exchange an authorization ``code`` for the user's access token (client_secret_post)."""
+    return Call(
+        "POST",
+        "/oauth/access-token",
+        read.whole(read.oauth_token),
+        form={
+            "grant_type": "authorization_code",
+            "code": text("code", code),
+            "redirect_uri": text("redirect_uri", redirect_uri),
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+        },
+        signed=False,
+    )
+
+
+def get_oauth_user(app: TokenpassApp, access_token: str) -> Call[OAuthUser]:
+    """The user an access token belongs to."""
+    return Call(
+        "GET",
+        "/oauth/user",
+        read.whole(read.oauth_user),
+        query=[("access_token", text("access_token", access_token))],
+        signed=False,
+    )

@@ -1,0 +1,262 @@
+"""Reading Tokenpass's JSON answers into its values; a wrong field raises ``ShapeError``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import MappingProxyType
+from typing import TypeVar
+
+from tca_gate._service import Fields, ShapeError, elements
+
+from ._models import (
+    Address,
+    Balance,
+    CreditAccount,
+    CreditAccountHistory,
+    CreditGroup,
+    CreditGroupHistory,
+    CreditTransaction,
+    CreditTransfer,
+    LinkedUser,
+    MessagingPermission,
+    NewUser,
+    OAuthToken,
+    OAuthUser,
+    Promise,
+    ProvisionalSources,
+    SourceAddress,
+    TokenPerks,
+    UserLookup,
+)
+
+T = TypeVar("T")
+
+
+def each(value: object, where: str, read: Callable[[Fields], T]) -> tuple[T, ...]:
+    """``read`` applied to every object of a list (or numeric-key object)."""
+    return tuple(read(Fields(item, place)) for place, item in elements(value, where))
+
+
+def balances(value: object) -> tuple[Balance, ...]:
+    """A balance list; an asset listed twice is refused, so sums are never guessed."""
+    found = each(value, "", balance)
+    seen: set[str] = set()
+    for index, item in enumerate(found):
+        if item.asset in seen:
+            raise ShapeError(f"[{index}].asset", "an asset not listed before", item.asset)
+        seen.add(item.asset)
+    return found
+
+
+def balance(fields: Fields) -> Balance:
+    return Balance(fields.text("asset"), fields.text("name"), fields.amount("balanceSat"))
+
+
+def address(fields: Fields) -> Address:
+    held = fields.fields("balances")
+    amounts = {asset: held.amount(asset) for asset in held.names()}
+    return Address(
+        address=fields.text("address"),
+        balances=MappingProxyType(amounts),
+        public=fields.flag("public"),
+        label=fields.optional_text("label"),
+        active=fields.optional_flag("active"),
+        verified=fields.optional_flag("verified"),
+        verify_code=fields.optional_text("verify_code"),
+    )
+
+
+def user_lookup(fields: Fields) -> UserLookup:
+    return UserLookup(
+        fields.text("username"), fields.text("address"), fields.optional_text("email")
+    )
+
+
+def source_address(fields: Fields) -> SourceAddress:
+    assets = None if fields.absent("assets") else fields.texts("assets")
+    return SourceAddress(fields.text("address"), assets)
+
+
+def provisional_sources(value: object) -> ProvisionalSources:
+    answer = Fields(value)
+    answer.true("result")
+    return ProvisionalSources(
+        answer.text("proof_suffix"), each(answer.get("whitelist"), "whitelist", source_address)
+    )
+
+
+def promise(fields: Fields) -> Promise:
+    return Promise(
+        promise_id=fields.integer("promise_id"),
+        source=fields.text("source"),
+        destination=fields.text("destination"),
+        asset=fields.text("asset"),
+        quantity=fields.amount("quantity"),
+        expiration=fields.optional_integer("expiration"),
+        pseudo=fields.flag("pseudo"),
+        fingerprint=fields.optional_text("fingerprint"),
+        txid=fields.optional_text("txid"),
+        ref=fields.optional_text("ref"),
+        note=fields.optional_text("note"),
+        created_at=fields.optional_timestamp("created_at"),
+        updated_at=fields.optional_timestamp("updated_at"),
+    )
+
+
+def linked_user(fields: Fields, key: str) -> LinkedUser | None:
+    """``false`` or null: no user; else ``{"uuid", "slug", "username"}``."""
+    if fields.absent(key) or fields.get(key) is False:
+        return None
+    user = fields.fields(key)
+    return LinkedUser(user.text("uuid"), user.optional_text("slug"), user.text("username"))
+
+
+def credit_group(fields: Fields) -> CreditGroup:
+    return CreditGroup(
+        name=fields.text("name"),
+        uuid=fields.text("uuid"),
+        active=fields.flag("active"),
+        app_whitelist=fields.texts("app_whitelist"),
+        created_at=fields.optional_timestamp("created_at"),
+        updated_at=fields.optional_timestamp("updated_at"),
+    )
+
+
+def credit_account(fields: Fields) -> CreditAccount:
+    return CreditAccount(
+        name=fields.text("name"),
+        uuid=fields.text("uuid"),
+        balance=fields.amount("balance"),
+        tokenpass_user=linked_user(fields, "tokenpass_user"),
+        created_at=fields.optional_timestamp("created_at"),
+        updated_at=fields.optional_timestamp("updated_at"),
+    )
+
+
+def credit_transaction(fields: Fields) -> CreditTransaction:
+    return CreditTransaction(
+        credit_group=fields.text("credit_group"),
+        account=fields.text("account"),
+        account_uuid=fields.text("account_uuid"),
+        tx_uuid=fields.text("tx_uuid"),
+        amount=fields.amount("amount"),
+        ref=fields.optional_text("ref"),
+        tokenpass_user=entry_user(fields),
+        created_at=fields.optional_timestamp("created_at"),
+        updated_at=fields.optional_timestamp("updated_at"),
+    )
+
+
+def entry_user(fields: Fields) -> str | None:
+    """A ledger entry's user: a username, ``false``/null, or an object with ``username``."""
+    if isinstance(fields.get("tokenpass_user"), dict):
+        return fields.fields("tokenpass_user").text("username")
+    if fields.get("tokenpass_user") is False:
+        return None
+    return fields.optional_text("tokenpass_user")
+
+
+def credit_transfer(fields: Fields) -> CreditTransfer:
+    return CreditTransfer(
+        credit_transaction(fields.fields("credit")), credit_transaction(fields.fields("debit"))
+    )
+
+
+def credit_group_history(value: object) -> CreditGroupHistory:
+    answer = Fields(value)
+    return CreditGroupHistory(
+        credit_group(answer.fields("credit_group")),
+        each(answer.get("transactions"), "transactions", credit_transaction),
+        answer.integer("count"),
+    )
+
+
+def credit_account_history(value: object) -> CreditAccountHistory:
+    answer = Fields(value)
+    return CreditAccountHistory(
+        credit_account(answer.fields("account")),
+        each(answer.get("transactions"), "transactions", credit_transaction),
+        answer.integer("count"),
+    )
+
+
+def token_perks(fields: Fields) -> TokenPerks:
+    return TokenPerks(fields.text("token"), fields.integer("chatCount"))
+
+
+def messaging_permission(fields: Fields) -> MessagingPermission:
+    return MessagingPermission(fields.text("token"), fields.flag("canMessage"))
+
+
+def oauth_token(fields: Fields) -> OAuthToken:
+    return OAuthToken(
+        access_token=fields.text("access_token"),
+        token_type=fields.text("token_type"),
+        expires_in=fields.optional_integer("expires_in"),
+        scope=fields.optional_text("scope"),
+    )
+
+
+def oauth_user(fields: Fields) -> OAuthUser:
+    user_id = fields.get("id")
+    if isinstance(user_id, bool) or not isinstance(user_id, (str, int)):
+        raise ShapeError(fields.place("id"), "a string or an integer", user_id)
+    return OAuthUser(
+        id=str(user_id),
+        username=fields.text("username"),
+        email=fields.optional_text("email"),
+        name=fields.optional_text("name"),
+        email_is_confirmed=fields.flag("email_is_confirmed"),
+    )
+
+
+def new_user(fields: Fields) -> NewUser:
+    user_id = fields.get("id")
+    if isinstance(user_id, bool) or not isinstance(user_id, (str, int)):
+        raise ShapeError(fields.place("id"), "a string or an integer", user_id)
+    return NewUser(str(user_id), fields.text("username"), fields.text("email"))
+
+
+def whole(read: Callable[[Fields], T]) -> Callable[[object], T]:
+    """A parser of an answer that is itself one object."""
+    return lambda value: read(Fields(value))
+
+
+def under(key: str, read: Callable[[Fields], T]) -> Callable[[object], T]:
+    """A parser of the object under ``key`` (e.g. ``{"result": {...}}``)."""
+    return lambda value: read(Fields(value).fields(key))
+
+
+def list_under(key: str, read: Callable[[Fields], T]) -> Callable[[object], tuple[T, ...]]:
+    """A parser of the list of objects under ``key``."""
+    return lambda value: each(Fields(value).get(key), key, read)
+
+
+def result_flag(value: object) -> bool:
+    """``{"result": bool}``."""
+    return Fields(value).flag("result")
+
+
+def done(value: object) -> None:
+    """``{"result": true}``; anything else is not a success."""
+    Fields(value).true("result")
+
+
+def promise_answer(value: object) -> Promise:
+    """``{"result": true, "tx": promise}``."""
+    answer = Fields(value)
+    answer.true("result")
+    return promise(answer.fields("tx"))
+
+
+def promise_list(value: object) -> tuple[Promise, ...]:
+    """``{"result": true, "list": [promise…]}``."""
+    answer = Fields(value)
+    answer.true("result")
+    return each(answer.get("list"), "list", promise)
+
+
+def lookups_by_address(value: object) -> dict[str, UserLookup]:
+    """``{"result": {address: lookup}}`` (found addresses only)."""
+    found = Fields(value).fields("result")
+    return {key: user_lookup(found.fields(key)) for key in found.names()}

@@ -1,0 +1,598 @@
+"""The Tokenpass client: each call's request as docs/tokenpass-api.md says, and its values."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+
+from tca_gate import compile_rule
+from tca_gate._service_errors import MalformedResponseError
+from tca_gate._tokenly_hmac import API_TOKEN_HEADER, SIGNATURE_HEADER
+from tca_gate.tokenpass import (
+    Address,
+    AsyncTokenpassClient,
+    Balance,
+    CreditTransfer,
+    LinkedUser,
+    OAuthToken,
+    OAuthUser,
+    Promise,
+    SourceAddress,
+    TokenpassClient,
+    UserLookup,
+    balances_by_asset,
+)
+
+BASE = "https://tokenpass.example"
+ADDRESS = "1BoatSLRHtKNngkdXEeobR76b53LbtpyT"
+T = "oauth-token"
+STAMP = "2024-03-01 12:30:00"
+WHEN = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
+
+ADDRESS_JSON = {
+    "address": ADDRESS,
+    "balances": {"LTBCOIN": 150000000, "SOUP": "12345678901234567890123"},
+    "public": True,
+    "label": "savings",
+    "active": True,
+    "verified": False,
+    "verify_code": "abc123",
+}
+ADDRESS_VALUE = Address(
+    ADDRESS,
+    {"LTBCOIN": 150000000, "SOUP": 12345678901234567890123},
+    public=True,
+    label="savings",
+    active=True,
+    verified=False,
+    verify_code="abc123",
+)
+PROMISE_JSON = {
+    "promise_id": 7,
+    "source": ADDRESS,
+    "destination": "user:alice",
+    "asset": "TOKENLY",
+    "quantity": 500000000,
+    "fingerprint": None,
+    "txid": None,
+    "ref": "order-1",
+    "note": None,
+    "expiration": 1900000000,
+    "pseudo": False,
+    "created_at": STAMP,
+    "updated_at": STAMP,
+}
+PROMISE_VALUE = Promise(
+    7, ADDRESS, "user:alice", "TOKENLY", 500000000, 1900000000, False,
+    None, None, "order-1", None, WHEN, WHEN,
+)  # fmt: skip
+GROUP_JSON = {
+    "name": "Points",
+    "uuid": "g-1",
+    "active": True,
+    "app_whitelist": ["client-id"],
+    "created_at": STAMP,
+    "updated_at": STAMP,
+}
+ACCOUNT_JSON = {
+    "name": "u-1",
+    "uuid": "a-1",
+    "balance": 40,
+    "tokenpass_user": {"uuid": "u-1", "slug": "alice", "username": "alice"},
+    "created_at": STAMP,
+    "updated_at": STAMP,
+}
+TX_JSON = {
+    "credit_group": "g-1",
+    "account": "u-1",
+    "account_uuid": "a-1",
+    "tokenpass_user": False,
+    "tx_uuid": "t-1",
+    "amount": "-40",
+    "ref": None,
+    "created_at": STAMP,
+    "updated_at": STAMP,
+}
+LOOKUP_JSON = {"username": "alice", "address": ADDRESS, "email": "alice@example.com"}
+LOOKUP_VALUE = UserLookup("alice", ADDRESS, "alice@example.com")
+
+# method, args, kwargs, HTTP method, path, query, JSON body (None: none), answer
+Row = tuple[str, tuple[Any, ...], dict[str, Any], str, str, list[tuple[str, str]], Any, Any]
+CALLS: list[Row] = [
+    ("check_token_access", ("alice", "LTBCOIN=1000&LTBSTAFF=1&stackop_1=OR", T), {}, "GET",
+     "/api/v1/tca/check/alice",
+     [("LTBCOIN", "1000"), ("LTBSTAFF", "1"), ("stackop_1", "OR"), ("oauth_token", T)], None,
+     {"result": True}),
+    ("check_address_token_access", (ADDRESS, {"LTBCOIN": 1000}), {}, "GET",
+     f"/api/v1/tca/check-address/{ADDRESS}", [("LTBCOIN", "1000")], None, {"result": False}),
+    ("get_combined_public_balances", (T,), {}, "GET", "/api/v1/tca/public/balances",
+     [("oauth_token", T)], None, []),
+    ("get_combined_protected_balances", (T,), {}, "GET", "/api/v1/tca/protected/balances",
+     [("oauth_token", T)], None, {}),
+    ("get_messaging_permission", ("LTBCOIN", T), {}, "GET",
+     "/api/v1/tca/messenger/token/LTBCOIN", [("oauth_token", T)], None,
+     {"token": "LTBCOIN", "canMessage": True}),
+    ("get_token_perks", ("LTBCOIN",), {}, "GET", "/api/v1/perks/LTBCOIN", [], None,
+     {"token": "LTBCOIN", "chatCount": 2}),
+    ("get_public_addresses", ("alice",), {}, "GET", "/api/v1/tca/addresses/alice", [], None,
+     {"result": [ADDRESS_JSON]}),
+    ("get_public_address_details", ("alice", ADDRESS), {}, "GET",
+     f"/api/v1/tca/addresses/alice/{ADDRESS}", [], None, {"result": ADDRESS_JSON}),
+    ("get_addresses_for_authenticated_user", (T,), {}, "GET", "/api/v1/tca/addresses",
+     [("oauth_token", T)], None, {"result": [ADDRESS_JSON]}),
+    ("get_address_details_for_authenticated_user", (ADDRESS, T), {}, "GET",
+     f"/api/v1/tca/address/{ADDRESS}", [("oauth_token", T)], None, {"result": ADDRESS_JSON}),
+    ("register_address", (ADDRESS, T), {"label": "savings"}, "POST", "/api/v1/tca/address", [],
+     {"address": ADDRESS, "label": "savings", "public": False, "active": True, "type": "bitcoin",
+      "oauth_token": T}, {"result": ADDRESS_JSON}),
+    ("verify_address", (ADDRESS, T, "H+sig="), {}, "POST", f"/api/v1/tca/address/{ADDRESS}", [],
+     {"signature": "H+sig=", "oauth_token": T}, {"result": True}),
+    ("update_address_details", (ADDRESS, T), {"public": True}, "PATCH",
+     f"/api/v1/tca/address/{ADDRESS}", [], {"public": True, "oauth_token": T},
+     {"result": ADDRESS_JSON}),
+    ("delete_address", (ADDRESS, T), {}, "DELETE", f"/api/v1/tca/address/{ADDRESS}",
+     [("oauth_token", T)], None, {"result": True}),
+    ("instant_verify_address", ("alice", "msg-1", ADDRESS, "H+sig="), {}, "POST",
+     "/api/v1/instant-verify/alice", [], {"msg": "msg-1", "address": ADDRESS, "sig": "H+sig="},
+     {"result": True}),
+    ("lookup_user_by_address", (ADDRESS,), {}, "GET", f"/api/v1/lookup/address/{ADDRESS}", [],
+     None, {"result": LOOKUP_JSON}),
+    ("lookup_users_by_addresses", ([ADDRESS],), {}, "POST", "/api/v1/lookup/addresses", [],
+     {"address_list": [ADDRESS]}, {"result": {ADDRESS: LOOKUP_JSON}}),
+    ("lookup_address_by_user", ("alice",), {}, "GET", "/api/v1/lookup/user/alice", [], None,
+     {"result": LOOKUP_JSON}),
+    ("register_account", ("bob", "pw", "bob@example.com"), {}, "POST", "/api/v1/register", [],
+     {"client_id": "client-id", "username": "bob", "password": "pw", "email": "bob@example.com"},
+     {"result": {"id": "u-2", "username": "bob", "email": "bob@example.com"}}),
+    ("register_provisional_source", (ADDRESS, "H+proof="), {"assets": ["TOKENLY"]}, "POST",
+     "/api/v1/tca/provisional/register", [],
+     {"address": ADDRESS, "proof": "H+proof=", "assets": ["TOKENLY"]}, {"result": True}),
+    ("get_provisional_source_list", (), {}, "GET", "/api/v1/tca/provisional", [], None,
+     {"result": True, "proof_suffix": "_ab", "whitelist": [{"address": ADDRESS, "assets": None}]}),
+    ("delete_provisional_source", (ADDRESS,), {}, "DELETE", f"/api/v1/tca/provisional/{ADDRESS}",
+     [], None, {"result": True}),
+    ("promise_transaction", (ADDRESS, "user:alice", "TOKENLY", 500000000),
+     {"expiration": 1900000000, "ref": "order-1"}, "POST", "/api/v1/tca/provisional/tx", [],
+     {"source": ADDRESS, "destination": "user:alice", "asset": "TOKENLY", "quantity": 500000000,
+      "expiration": 1900000000, "ref": "order-1"}, {"result": True, "tx": PROMISE_JSON}),
+    ("get_promised_transaction_list", (), {"destination": "user:alice"}, "GET",
+     "/api/v1/tca/provisional/tx", [("destination", "user:alice")], None,
+     {"result": True, "list": [PROMISE_JSON]}),
+    ("get_promised_transaction", (7,), {}, "GET", "/api/v1/tca/provisional/tx/7", [], None,
+     {"result": True, "tx": PROMISE_JSON}),
+    ("update_promised_transaction", (7,), {"quantity": 1, "note": "n"}, "PATCH",
+     "/api/v1/tca/provisional/tx/7", [], {"quantity": 1, "note": "n"},
+     {"result": True, "tx": PROMISE_JSON}),
+    ("delete_promised_transaction", (7,), {}, "DELETE", "/api/v1/tca/provisional/tx/7", [], None,
+     {"result": True}),
+    ("new_app_credit_group", ("Points", ["client-id"]), {}, "POST", "/api/v1/credits", [],
+     {"name": "Points", "app_whitelist": ["client-id"]}, {"credit_group": GROUP_JSON}),
+    ("update_app_credit_group", ("g-1",), {"name": "Pts"}, "PATCH", "/api/v1/credits/g-1", [],
+     {"name": "Pts"}, {"credit_group": GROUP_JSON}),
+    ("list_app_credit_groups", (), {}, "GET", "/api/v1/credits", [], None, {"list": [GROUP_JSON]}),
+    ("get_app_credit_group", ("g-1",), {}, "GET", "/api/v1/credits/g-1", [], None,
+     {"credit_group": GROUP_JSON}),
+    ("get_app_credit_group_history", ("g-1",), {}, "GET", "/api/v1/credits/g-1/history", [], None,
+     {"credit_group": GROUP_JSON, "transactions": [TX_JSON], "count": 1}),
+    ("list_app_credit_accounts", ("g-1",), {}, "GET", "/api/v1/credits/g-1/accounts", [], None,
+     {"accounts": [ACCOUNT_JSON]}),
+    ("new_app_credit_account", ("g-1", "u-1"), {}, "POST", "/api/v1/credits/g-1/accounts", [],
+     {"name": "u-1"}, {"account": ACCOUNT_JSON}),
+    ("get_app_credit_account", ("g-1", "u-1"), {}, "GET", "/api/v1/credits/g-1/accounts/u-1", [],
+     None, {"account": ACCOUNT_JSON}),
+    ("get_app_credit_account_history", ("g-1", "a-1"), {}, "GET",
+     "/api/v1/credits/g-1/accounts/a-1/history", [], None,
+     {"account": ACCOUNT_JSON, "transactions": {"0": TX_JSON}, "count": 1}),
+    ("give_multiple_app_credit", ("g-1", [{"account": "u-1", "amount": 40, "ref": "r"}]), {},
+     "POST", "/api/v1/credits/g-1/accounts/credit", [],
+     {"accounts": [{"account": "u-1", "amount": 40, "ref": "r"}]},
+     {"transactions": [{"credit": TX_JSON, "debit": TX_JSON}]}),
+    ("give_app_credit", ("g-1", "u-1", 40), {"source": "pool"}, "POST",
+     "/api/v1/credits/g-1/accounts/credit", [],
+     {"accounts": [{"account": "u-1", "amount": 40, "source": "pool"}]},
+     {"transactions": [{"credit": TX_JSON, "debit": TX_JSON}]}),
+    ("take_multiple_app_credit", ("g-1", [{"account": "u-1", "amount": 5}]), {}, "POST",
+     "/api/v1/credits/g-1/accounts/debit", [], {"accounts": [{"account": "u-1", "amount": 5}]},
+     {"transactions": [{"debit": TX_JSON, "credit": TX_JSON}]}),
+    ("take_app_credit", ("g-1", "u-1", 5), {"ref": "r"}, "POST",
+     "/api/v1/credits/g-1/accounts/debit", [],
+     {"accounts": [{"account": "u-1", "amount": 5, "ref": "r"}]},
+     {"transactions": [{"debit": TX_JSON, "credit": TX_JSON}]}),
+]  # fmt: skip
+
+
+class Recorder:
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(200, json=self.answer)
+
+
+def sync_client(handler: Any) -> TokenpassClient:
+    return TokenpassClient(
+        BASE, "client-id", "client-secret", transport=httpx.MockTransport(handler)
+    )
+
+
+@pytest.mark.parametrize("row", CALLS, ids=[call[0] for call in CALLS])
+def test_each_call_sends_what_the_contract_says(row: Row) -> None:
+    name, args, kwargs, method, path, query, body, answer = row
+    recorder = Recorder(answer)
+    with sync_client(recorder) as tokenpass:
+        getattr(tokenpass, name)(*args, **kwargs)
+    [request] = recorder.requests
+    assert (request.method, request.url.path) == (method, path)
+    assert parse_qsl(request.url.query.decode(), keep_blank_values=True) == query
+    if body is None:
+        assert request.content == b""
+    else:
+        assert request.headers["content-type"] == "application/json"
+        assert json.loads(request.content) == body
+        assert request.content == json.dumps(body, separators=(",", ":")).encode()
+    signed = name != "get_token_perks"
+    assert (SIGNATURE_HEADER.lower() in request.headers) is signed
+    if signed:
+        assert request.headers[API_TOKEN_HEADER] == "client-id"
+
+
+def test_the_async_client_has_every_method_with_the_same_signature() -> None:
+    with sync_client(Recorder({})) as sync:
+        asynchronous = AsyncTokenpassClient(BASE, "client-id", "client-secret")
+        for name, *_ in CALLS:
+            assert getattr(TokenpassClient, name) is getattr(AsyncTokenpassClient, name)
+            assert inspect.signature(getattr(sync, name)) == inspect.signature(
+                getattr(asynchronous, name)
+            )
+            assert getattr(sync, name).__doc__ == getattr(asynchronous, name).__doc__
+        assert list(inspect.signature(sync.check_token_access).parameters) == [
+            "username",
+            "rules",
+            "oauth_token",
+        ]
+        asyncio.run(asynchronous.aclose())
+    documented = {name for name, *_ in CALLS} | {"get_oauth_access_token", "get_oauth_user"}
+    public = {
+        name
+        for name in dir(TokenpassClient)
+        if not name.startswith("_") and name not in {"close", "context", "base_url"}
+    }
+    assert public == documented | {"authorization_url"}
+
+
+def test_the_async_client_sends_the_same_requests_and_reads_the_same_values() -> None:
+    async def run(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], answer: Any) -> Any:
+        recorder = Recorder(answer)
+        transport = httpx.MockTransport(recorder)
+        async with AsyncTokenpassClient(BASE, "client-id", "cs", transport=transport) as tokenpass:
+            value = await getattr(tokenpass, name)(*args, **kwargs)
+        return value, recorder.requests[0]
+
+    for name, args, kwargs, _, _, _, _, answer in CALLS:
+        value, request = asyncio.run(run(name, args, kwargs, answer))
+        recorder = Recorder(answer)
+        with sync_client(recorder) as tokenpass:
+            assert getattr(tokenpass, name)(*args, **kwargs) == value
+        assert (request.method, request.url, request.content) == (
+            recorder.requests[0].method,
+            recorder.requests[0].url,
+            recorder.requests[0].content,
+        )
+
+
+def answer_of(name: str, answer: Any, *args: Any, **kwargs: Any) -> Any:
+    with sync_client(Recorder(answer)) as tokenpass:
+        return getattr(tokenpass, name)(*args, **kwargs)
+
+
+def test_values_read_from_the_answers() -> None:
+    assert answer_of("get_public_addresses", {"result": [ADDRESS_JSON]}, "alice") == (
+        ADDRESS_VALUE,
+    )
+    assert answer_of("get_promised_transaction", {"result": True, "tx": PROMISE_JSON}, 7) == (
+        PROMISE_VALUE
+    )
+    assert answer_of(
+        "lookup_users_by_addresses", {"result": {ADDRESS: LOOKUP_JSON}}, [ADDRESS]
+    ) == {ADDRESS: LOOKUP_VALUE}
+    sources = answer_of(
+        "get_provisional_source_list",
+        {
+            "result": True,
+            "proof_suffix": "_ab",
+            "whitelist": [{"address": ADDRESS, "assets": ["A"]}],
+        },
+    )
+    assert (sources.proof_suffix, sources.whitelist) == ("_ab", (SourceAddress(ADDRESS, ("A",)),))
+    account = answer_of("get_app_credit_account", {"account": ACCOUNT_JSON}, "g-1", "u-1")
+    assert account.tokenpass_user == LinkedUser("u-1", "alice", "alice")
+    [transfer] = answer_of(
+        "take_app_credit", {"transactions": [{"debit": TX_JSON, "credit": TX_JSON}]}, "g", "u", 1
+    )
+    assert isinstance(transfer, CreditTransfer)
+    assert (transfer.debit.amount, transfer.debit.tokenpass_user) == (-40, None)
+    for user in ("alice", {"uuid": "u-1", "slug": "alice", "username": "alice"}):
+        history = answer_of(
+            "get_app_credit_group_history",
+            {
+                "credit_group": GROUP_JSON,
+                "transactions": [{**TX_JSON, "tokenpass_user": user}],
+                "count": 1,
+            },
+            "g-1",
+        )
+        assert history.transactions[0].tokenpass_user == "alice"
+    user = answer_of(
+        "get_oauth_user",
+        {"id": 12, "username": "alice", "email": None, "name": "Alice", "email_is_confirmed": True},
+        "access",
+    )
+    assert user == OAuthUser("12", "alice", None, "Alice", email_is_confirmed=True)
+    assert answer_of("check_token_access", {"result": False}, "a", "A=1", T) is False
+
+
+def test_balances_are_exact_from_balance_sat_in_either_list_shape() -> None:
+    huge = "123456789012345678901234567890"
+    rows = [
+        {"asset": "SOUP", "name": "SOUP", "balance": 1.2345678901234568e21, "balanceSat": huge},
+        {"asset": "LTBCOIN", "name": "LTBCoin", "balance": 0.1, "balanceSat": "10000000"},
+        {"asset": "DEBT", "name": "DEBT", "balance": -1.0, "balanceSat": "-100000000"},
+    ]
+    as_list = answer_of("get_combined_protected_balances", rows, T)
+    as_object = answer_of(
+        "get_combined_protected_balances", {"1": rows[1], "0": rows[0], "2": rows[2]}, T
+    )
+    assert as_list == as_object
+    assert as_list[0] == Balance("SOUP", "SOUP", int(huge))
+    assert balances_by_asset(as_list) == {
+        "SOUP": 123456789012345678901234567890,
+        "LTBCOIN": 10000000,
+        "DEBT": -100000000,
+    }
+    rule = compile_rule("LTBCOIN=0.1&DEBT=-1", dialect="tokenpass")
+    assert isinstance(rule.evaluate(balances_by_asset(as_list)), bool)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ({"result": True}, "the answer should be a list, not an object"),
+        (
+            [{"asset": "A", "name": "A", "balance": 1.0}],
+            "[0].balanceSat should be an integer amount, not missing",
+        ),
+        (
+            [{"asset": "A", "name": "A", "balanceSat": "1.5"}],
+            "[0].balanceSat should be an integer amount, not a string",
+        ),
+        (
+            [{"asset": "A", "name": "A", "balanceSat": 1.0}],
+            "[0].balanceSat should be an integer amount, not the number 1",
+        ),
+        (
+            [{"asset": "A", "name": "A", "balanceSat": "1" * 65}],
+            "[0].balanceSat should be an integer amount, not a string",
+        ),
+        (
+            [{"asset": "A", "name": "A", "balanceSat": "1"}] * 2,
+            "[1].asset should be an asset not listed before, not a string",
+        ),
+        (
+            {"0": {"asset": "A", "name": "A", "balanceSat": "1"}, "x": {}},
+            "the answer should be a list, not an object",
+        ),
+        ([None], "[0] should be an object, not null"),
+    ],
+)
+def test_unexpected_balance_shapes_name_the_field(answer: Any, message: str) -> None:
+    with pytest.raises(MalformedResponseError) as raised:
+        answer_of("get_combined_public_balances", answer, T)
+    assert raised.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "answer", "field"),
+    [
+        (
+            "get_public_addresses",
+            ("alice",),
+            {"result": [{**ADDRESS_JSON, "public": "yes"}]},
+            "result[0].public",
+        ),
+        (
+            "get_public_addresses",
+            ("alice",),
+            {"result": [{**ADDRESS_JSON, "balances": {"A": 0.5}}]},
+            "result[0].balances.A",
+        ),
+        ("get_promised_transaction", (7,), {"result": False, "tx": PROMISE_JSON}, "result"),
+        (
+            "get_promised_transaction",
+            (7,),
+            {"result": True, "tx": {**PROMISE_JSON, "created_at": "soon"}},
+            "tx.created_at",
+        ),
+        (
+            "get_app_credit_group_history",
+            ("g",),
+            {"credit_group": GROUP_JSON, "transactions": [{**TX_JSON, "amount": 1.5}], "count": 1},
+            "transactions[0].amount",
+        ),
+        (
+            "get_app_credit_account",
+            ("g", "a"),
+            {"account": {**ACCOUNT_JSON, "tokenpass_user": "u-1"}},
+            "account.tokenpass_user",
+        ),
+        ("delete_address", (ADDRESS, T), {"result": False}, "result"),
+    ],
+)
+def test_unexpected_shapes_name_the_field(
+    name: str, args: tuple[Any, ...], answer: Any, field: str
+) -> None:
+    with pytest.raises(MalformedResponseError) as raised:
+        answer_of(name, answer, *args)
+    assert raised.value.field == field
+    assert raised.value.message.startswith(field + " should be")
+
+
+def test_a_rule_is_sent_in_its_canonical_stack_order() -> None:
+    rule = compile_rule("(LTBCOIN >= 1000 and TOKENLY >= 1) or LTBSTAFF >= 1")
+    recorder = Recorder({"result": True})
+    with sync_client(recorder) as tokenpass:
+        tokenpass.check_token_access("alice", rule, T)
+        tokenpass.check_token_access("alice", "LTBCOIN >= 1000", T)
+    sent = [parse_qsl(r.url.query.decode(), keep_blank_values=True) for r in recorder.requests]
+    assert sent[0] == [*rule.to_pairs(), ("oauth_token", T)]
+    assert sent[1] == [("LTBCOIN", "1000"), ("oauth_token", T)]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda c: c.check_token_access("a", {"oauth_token": "x"}, T), ValueError, "credential"),
+        (lambda c: c.check_token_access("a", "", T), ValueError, "the rule is empty"),
+        (lambda c: c.check_token_access("a", {"A": 1.5}, T), TypeError, "must be a str or int"),
+        (lambda c: c.check_token_access("", "A=1", T), ValueError, "username must not be empty"),
+        (lambda c: c.check_token_access("a", "A=1", ""), ValueError, "oauth_token must be"),
+        (lambda c: c.promise_transaction("s", "d", "A", 1.5), TypeError, "quantity must be an int"),
+        (lambda c: c.promise_transaction("s", "d", "A", 0), ValueError, "above zero"),
+        (lambda c: c.give_multiple_app_credit("g", []), ValueError, "at least one account"),
+        (
+            lambda c: c.give_multiple_app_credit("g", [{"account": "u", "amount": 1, "x": 1}]),
+            ValueError,
+            "unknown keys: x",
+        ),
+        (lambda c: c.lookup_users_by_addresses(ADDRESS), TypeError, "not one string"),
+        (lambda c: c.update_address_details(ADDRESS, T), ValueError, "needs label"),
+        (lambda c: c.get_promised_transaction(True), TypeError, "promise_id must be a str"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_is_sent(
+    call: Any, error: type[Exception], message: str
+) -> None:
+    recorder = Recorder({"result": True})
+    with sync_client(recorder) as tokenpass, pytest.raises(error, match=message):
+        call(tokenpass)
+    assert recorder.requests == []
+
+
+def test_path_segments_are_encoded() -> None:
+    recorder = Recorder({"result": True})
+    with sync_client(recorder) as tokenpass:
+        tokenpass.check_token_access("a/b?c", "A=1", T)
+    assert recorder.requests[0].url.raw_path.startswith(b"/api/v1/tca/check/a%2Fb%3Fc?")
+
+
+def test_oauth_code_exchange_posts_the_form_with_the_client_secret() -> None:
+    recorder = Recorder(
+        {"access_token": "s3cr3t", "token_type": "Bearer", "expires_in": 3600, "scope": "user,tca"}
+    )
+    with sync_client(recorder) as tokenpass:
+        token = tokenpass.get_oauth_access_token("the-code", "https://app.example/cb")
+    [request] = recorder.requests
+    assert (request.method, request.url.path) == ("POST", "/oauth/access-token")
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert dict(parse_qsl(request.content.decode())) == {
+        "grant_type": "authorization_code",
+        "code": "the-code",
+        "redirect_uri": "https://app.example/cb",
+        "client_id": "client-id",
+        "client_secret": "client-secret",
+    }
+    assert SIGNATURE_HEADER.lower() not in request.headers
+    assert token == OAuthToken("s3cr3t", "Bearer", 3600, "user,tca")
+    assert token.scopes == ("user", "tca")
+    assert "s3cr3t" not in repr(token)
+
+
+def test_oauth_user_sends_the_access_token_unsigned() -> None:
+    recorder = Recorder(
+        {"id": "u", "username": "a", "email": "a@x", "name": None, "email_is_confirmed": False}
+    )
+    with sync_client(recorder) as tokenpass:
+        tokenpass.get_oauth_user("the-token")
+    [request] = recorder.requests
+    assert (request.url.path, request.url.params["access_token"]) == ("/oauth/user", "the-token")
+    assert SIGNATURE_HEADER.lower() not in request.headers
+
+
+def test_the_authorization_url_joins_scopes_with_commas_under_the_base_path() -> None:
+    with TokenpassClient("https://x.example/tp/", "client-id", "secret") as tokenpass:
+        url = httpx.URL(tokenpass.authorization_url("https://app/cb", ["user", "tca"], "s1"))
+        with pytest.raises(ValueError, match="state"):
+            tokenpass.authorization_url("https://app/cb", ["user"], "")
+        with pytest.raises(ValueError, match="at least one scope"):
+            tokenpass.authorization_url("https://app/cb", [], "s1")
+    assert (url.host, url.path) == ("x.example", "/tp/oauth/authorize")
+    assert dict(url.params) == {
+        "client_id": "client-id",
+        "redirect_uri": "https://app/cb",
+        "scope": "user,tca",
+        "response_type": "code",
+        "state": "s1",
+    }
+
+
+def test_a_base_url_with_a_path_prefixes_every_call() -> None:
+    recorder = Recorder({"result": True})
+    with TokenpassClient(
+        "http://127.0.0.1:9/tokenpass", "id", "s", transport=httpx.MockTransport(recorder)
+    ) as tokenpass:
+        tokenpass.check_address_token_access(ADDRESS, "A=1")
+    assert recorder.requests[0].url.path == f"/tokenpass/api/v1/tca/check-address/{ADDRESS}"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "client_id", "secret", "message"),
+    [
+        ("ftp://x", "id", "s", "http"),
+        ("tokenpass.example", "id", "s", "http"),
+        ("https://x", "", "s", "client_id"),
+        ("https://x", "id", "", "client_secret"),
+    ],
+)
+def test_bad_configuration_is_refused(
+    base_url: str, client_id: str, secret: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        TokenpassClient(base_url, client_id, secret)
+
+
+def test_the_secret_is_not_in_reprs() -> None:
+    with TokenpassClient(BASE, "client-id", "very-secret") as tokenpass:
+        assert "very-secret" not in repr(tokenpass.context)
+        assert "very-secret" not in repr(vars(tokenpass))
+
+
+BLOCK_HTTPX = """
+import sys
+sys.modules["httpx"] = None
+import tca_gate
+assert tca_gate.compile_rule("LTBCOIN=1").evaluate({"LTBCOIN": 100000000})
+try:
+    import tca_gate.tokenpass
+except ImportError as error:
+    print(error)
+else:
+    raise SystemExit("imported without httpx")
+"""
+
+
+def test_import_tca_gate_works_without_httpx_and_the_client_names_the_extra() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCK_HTTPX], capture_output=True, text=True, check=True
+    )
+    assert "pip install 'tca-gate[tokenpass]'" in result.stdout
+    assert "httpx is missing" in result.stdout
