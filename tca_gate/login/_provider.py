@@ -1,0 +1,177 @@
+"""Tokenpass as an OAuth 2 provider through authlib: the redirect, the code exchange, the user.
+
+authlib keeps the state (and PKCE verifier) in the session and exchanges the code with
+``client_secret_post``; this module maps every way that can fail to a ``LoginError``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import warnings
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import authlib.deprecate  # type: ignore[import-untyped]
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ._errors import LoginError
+from ._user import TokenpassUser
+
+# authlib warns that httpx is deprecated in favour of httpx2 when only httpx is installed;
+# the ``login`` extra installs httpx, so the warning tells our users nothing they can act on.
+# Imported after ``authlib.deprecate`` so this filter stands in front of authlib's own.
+with warnings.catch_warnings():
+    warnings.filterwarnings(
+        "ignore", "The httpx module is deprecated", authlib.deprecate.AuthlibDeprecationWarning
+    )
+    from authlib.integrations.starlette_client import (  # type: ignore[import-untyped]
+        OAuth,
+        OAuthError,
+    )
+
+
+def _http_library() -> ModuleType:
+    """The HTTP library authlib sends through: httpx2 when installed, else httpx (its rule)."""
+    try:
+        return importlib.import_module("httpx2")
+    except ImportError:
+        return importlib.import_module("httpx")
+
+
+_HTTP = _http_library()
+_UNREACHABLE: tuple[type[Exception], ...] = (_HTTP.TransportError,)
+_GARBLED: tuple[type[Exception], ...] = (_HTTP.HTTPStatusError, ValueError)
+_PROVIDER_DOWN = ("server_error", "temporarily_unavailable")
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What a finished login yields: the user and their token, its scopes and expiry."""
+
+    user: TokenpassUser
+    access_token: str
+    scope: str
+    expires_at: int | None
+
+
+class TokenpassProvider:
+    """Tokenpass's OAuth endpoints under ``base_url``, registered with authlib."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        scopes: Sequence[str],
+        *,
+        timeout: float,
+        pkce: bool,
+    ) -> None:
+        self._scope = ",".join(scopes)
+        client_kwargs: dict[str, Any] = {
+            "scope": self._scope,
+            "token_endpoint_auth_method": "client_secret_post",
+            "token_placement": "uri",
+            "timeout": timeout,
+        }
+        if pkce:
+            client_kwargs["code_challenge_method"] = "S256"
+        self._client = OAuth().register(
+            "tokenpass",
+            client_id=client_id,
+            client_secret=client_secret,
+            authorize_url=f"{base_url}/oauth/authorize",
+            access_token_url=f"{base_url}/oauth/access-token",
+            api_base_url=f"{base_url}/",
+            client_kwargs=client_kwargs,
+        )
+
+    async def authorize_redirect(self, request: Request, redirect_uri: str) -> Response:
+        """Send the browser to Tokenpass's authorize page, remembering the state in the session."""
+        response: Response = await self._client.authorize_redirect(request, redirect_uri)
+        return response
+
+    async def finish(self, request: Request) -> Grant:
+        """Check the callback's state, exchange its code and read the user; or a ``LoginError``."""
+        if "error" not in request.query_params and not request.query_params.get("code"):
+            raise LoginError(
+                "invalid_request",
+                "Tokenpass sent the browser back without a login code; start again.",
+                400,
+            )
+        token = await self._guarded(self._client.authorize_access_token(request))
+        access_token = token.get("access_token")
+        expires_in = token.get("expires_in")
+        scope = token.get("scope", self._scope)
+        if (
+            not isinstance(access_token, str)
+            or not access_token
+            or not isinstance(scope, str)
+            or not (expires_in is None or type(expires_in) is int)
+        ):
+            raise _garbled()
+        response = await self._guarded(self._client.get("oauth/user", token=token))
+        if response.status_code >= 500:
+            raise _garbled()
+        if response.status_code != 200:
+            raise LoginError(
+                "invalid_token",
+                "Tokenpass refused the access token it had just issued; start again.",
+                400,
+            )
+        try:
+            user = TokenpassUser.from_json(response.json())
+        except ValueError as error:
+            raise _garbled() from error
+        expires_at = None if expires_in is None else int(time.time()) + expires_in
+        return Grant(user, access_token, scope, expires_at)
+
+    @staticmethod
+    async def _guarded(call: Awaitable[Any]) -> Any:
+        """Await an authlib call, turning its failures into ``LoginError``s."""
+        try:
+            return await call
+        except OAuthError as error:
+            raise _refusal(error) from error
+        except _UNREACHABLE as error:
+            raise LoginError(
+                "provider_unreachable",
+                "Tokenpass could not be reached to finish the login; try again later.",
+                503,
+            ) from error
+        except _GARBLED as error:
+            raise _garbled() from error
+
+
+def _refusal(error: Any) -> LoginError:
+    """A ``LoginError`` for an OAuth error from the callback, authlib or the token endpoint."""
+    code = str(error.error)
+    said = f" (Tokenpass said: {error.description})" if error.description else ""
+    if code == "access_denied":
+        return LoginError(code, "You did not allow this site to use your Tokenpass account.", 403)
+    if code == "mismatching_state":
+        return LoginError(
+            "invalid_state",
+            "This login does not match one started in this browser (its state is missing "
+            "or wrong); start again.",
+            400,
+        )
+    if code == "invalid_grant":
+        return LoginError(
+            code, f"The login code has expired or was already used; start again.{said}", 400
+        )
+    if code in _PROVIDER_DOWN:
+        return LoginError(code, f"Tokenpass could not finish the login, try later.{said}", 503)
+    return LoginError(code, f"Tokenpass refused the login: {code}.{said}", 400)
+
+
+def _garbled() -> LoginError:
+    return LoginError(
+        "provider_failed",
+        "Tokenpass answered with an error or something unreadable; try again later.",
+        503,
+    )

@@ -1,0 +1,198 @@
+"""Tokenpass login parts: `next` checks, Accept negotiation, the user, configuration, session."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Any
+
+import pytest
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from tca_gate import TcaGateError
+from tca_gate.login import (
+    SESSION_KEY,
+    LoginConfigError,
+    LoginError,
+    TokenpassLogin,
+    TokenpassUser,
+    access_token,
+    current_user,
+    require_user,
+)
+from tca_gate.login._next import safe_next
+from tca_gate.login._responses import prefers_json
+
+ALICE = {
+    "id": "u-1",
+    "username": "alice",
+    "email": "alice@example.com",
+    "name": "Alice",
+    "email_is_confirmed": True,
+}
+
+
+@pytest.mark.parametrize("value", ["/", "/orders", "/a/b?c=d&e=%2F%2F#top", "/caf%C3%A9"])
+def test_safe_next_keeps_paths_on_this_site(value: str) -> None:
+    assert safe_next(value) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "orders",
+        "//evil.example/",
+        "///evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/ /evil.example",
+        "/\x00",
+        "/\x7f",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "http:/evil.example",
+    ],
+)
+def test_safe_next_refuses_anything_that_could_leave_the_site(value: str) -> None:
+    with pytest.raises(LoginError) as caught:
+        safe_next(value)
+    assert (caught.value.code, caught.value.status) == ("invalid_next", 400)
+    assert repr(value) in caught.value.description
+
+
+@pytest.mark.parametrize(
+    ("accept", "json"),
+    [
+        ("application/json", True),
+        ("text/html", False),
+        ("", False),
+        ("*/*", False),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", False),
+        ("application/json, text/html;q=0.9", True),
+        ("text/html;q=0.1, application/json;q=0.2", True),
+        ("application/json;q=0, text/html;q=0", False),
+        ("APPLICATION/JSON; Q=0.5", True),
+        ("application/json;q=nonsense", False),
+    ],
+)
+def test_prefers_json(accept: str, json: bool) -> None:
+    assert prefers_json(accept) is json
+
+
+def test_user_reads_the_oauth_user_answer_and_round_trips() -> None:
+    user = TokenpassUser.from_json({**ALICE, "id": 42, "extra": "ignored"})
+    assert user == TokenpassUser("42", "alice", "alice@example.com", "Alice", True)
+    assert TokenpassUser.from_json(user.to_json()) == user
+    assert TokenpassUser.from_json({**ALICE, "email": None, "name": None}).name is None
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"id": None}, "'id'"),
+        ({"id": True}, "'id'"),
+        ({"id": ""}, "'id'"),
+        ({"username": ""}, "'username'"),
+        ({"username": 5}, "'username'"),
+        ({"email_is_confirmed": 1}, "'email_is_confirmed'"),
+        ({"email_is_confirmed": None}, "'email_is_confirmed'"),
+        ({"email": ["a"]}, "'email'"),
+        ({"name": 3}, "'name'"),
+    ],
+)
+def test_user_refuses_a_bad_field_by_name(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        TokenpassUser.from_json({**ALICE, **change})
+
+
+def test_user_must_be_an_object() -> None:
+    with pytest.raises(ValueError, match="JSON object, not list"):
+        TokenpassUser.from_json([ALICE])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"base_url": "tokenpass.example"}, "base_url must be an absolute http"),
+        ({"base_url": "ftp://tokenpass.example"}, "base_url must be an absolute http"),
+        ({"base_url": "https://tokenpass.example/?a=1"}, "base_url must not carry a query"),
+        ({"redirect_uri": "/auth/callback"}, "redirect_uri must be an absolute http"),
+        ({"client_id": ""}, "client_id must be a non-empty string"),
+        ({"client_secret": ""}, "client_secret must be a non-empty string"),
+        ({"scopes": "user,tca"}, "not the string 'user,tca'"),
+        ({"scopes": ()}, "scopes must be one or more names"),
+        ({"scopes": ("user", "tca,private-balances")}, "bad: ['tca,private-balances']"),
+        ({"scopes": ("user", "a b")}, "bad: ['a b']"),
+        ({"default_next": "https://evil.example/"}, "default_next: 'next' must be a path"),
+        ({"timeout": 0}, "timeout must be a positive number"),
+    ],
+)
+def test_configuration_errors_say_what_is_wrong(kwargs: dict[str, Any], message: str) -> None:
+    arguments: dict[str, Any] = {
+        "base_url": "https://tokenpass.example",
+        "client_id": "app",
+        "client_secret": "secret",
+        **kwargs,
+    }
+    with pytest.raises(LoginConfigError, match=re.escape(message)) as caught:
+        TokenpassLogin(**arguments)
+    assert isinstance(caught.value, TcaGateError)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_the_client_secret_is_not_in_the_repr() -> None:
+    login = TokenpassLogin("https://tokenpass.example", "app", "s3cret-value")
+    assert "s3cret-value" not in repr(login)
+    assert "s3cret-value" not in repr(login.routes)
+
+
+def _request(session: dict[str, Any] | None) -> Request:
+    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": "/", "headers": []}
+    if session is not None:
+        scope["session"] = session
+    return Request(scope)
+
+
+def _login(**changes: Any) -> dict[str, Any]:
+    login = {"user": ALICE, "access_token": "tok", "scope": "user,tca", "expires_at": None}
+    return {SESSION_KEY: {**login, **changes}}
+
+
+def test_readers_give_the_user_and_token_of_an_active_login() -> None:
+    request = _request(_login(expires_at=int(time.time()) + 60))
+    assert current_user(request) == TokenpassUser.from_json(ALICE)
+    assert access_token(request) == "tok"
+    assert asyncio.run(require_user(request)) == TokenpassUser.from_json(ALICE)
+
+
+@pytest.mark.parametrize(
+    "session",
+    [
+        {},
+        {SESSION_KEY: "alice"},
+        _login(expires_at=int(time.time()) - 1),
+        _login(expires_at="soon"),
+        _login(expires_at=True),
+        _login(access_token=""),
+        _login(access_token=None),
+        _login(user={**ALICE, "email_is_confirmed": "yes"}),
+        _login(user=None),
+    ],
+)
+def test_no_login_when_missing_expired_or_malformed(session: dict[str, Any]) -> None:
+    request = _request(session)
+    assert current_user(request) is None
+    assert access_token(request) is None
+    with pytest.raises(HTTPException) as caught:
+        asyncio.run(require_user(request))
+    assert caught.value.status_code == 401
+
+
+def test_readers_need_the_session_middleware() -> None:
+    with pytest.raises(LoginConfigError, match="SessionMiddleware"):
+        current_user(_request(None))
