@@ -67,7 +67,7 @@ class TokenlyAuthMiddleware:
                 self._url(scope),
                 Headers(scope=scope),
                 secret_for=self.secret_for,
-                params=_params(Headers(scope=scope), body),
+                params=_params(scope, body),
                 body=body,
                 window=self.window,
             )
@@ -121,11 +121,15 @@ async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
             return b"".join(chunks), False
 
 
-def _params(headers: Headers, body: bytes) -> Mapping[str, object] | None:
-    """A body's parameters as the signer saw them: a JSON object, or form fields."""
+def _params(scope: Scope, body: bytes) -> Mapping[str, object] | None:
+    """The parameters as the signer saw them: a JSON object or form fields from the body,
+    or a bodiless DELETE's query parameters (a GET is always signed over ``{}``)."""
     if not body:
+        if scope["method"] == "DELETE" and scope.get("query_string"):
+            query = scope["query_string"].decode("latin-1")
+            return dict(parse_qsl(query, keep_blank_values=True))
         return None
-    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
         return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     try:

@@ -276,3 +276,15 @@ def test_unprotected_paths_pass_through(server: str) -> None:
 def test_an_oversized_body_is_refused_before_checking(server: str) -> None:
     response = httpx.post(f"{server}/api/v1/whoami", content=b"x" * (2 << 20))
     assert (response.status_code, response.json()["error"]) == (413, "body-too-large")
+
+
+def test_a_delete_signs_its_query_parameters(server: str) -> None:
+    url = f"{server}/api/v1/whoami"
+    params = {"oauth_token": "tok/1", "note": "a b"}
+    headers = sign_tokenly_request("DELETE", url, params, TOKEN, SECRET)
+    assert httpx.delete(url, params=params, headers=headers).status_code == 200
+    other = sign_tokenly_request("DELETE", url, params, TOKEN, SECRET)
+    swapped = httpx.delete(url, params={**params, "oauth_token": "tok/2"}, headers=other)
+    assert (swapped.status_code, swapped.json()["error"]) == (401, "bad-signature")
+    unsigned = sign_tokenly_request("DELETE", url, None, TOKEN, SECRET)
+    assert httpx.delete(url, params=params, headers=unsigned).status_code == 401
