@@ -16,6 +16,7 @@ from ._command import Command
 from ._console import PROG
 from ._echo import ECHO_LIMIT, name_list
 from ._lint_fmt import FMT, LINT
+from ._sandbox import SANDBOX
 from ._status import STOPPED_HELP
 from ._testrun import TEST
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
 COMMANDS: dict[str, Command] = {
-    command.name: command for command in (CHECK, EXPLAIN, LINT, FMT, TEST)
+    command.name: command for command in (CHECK, EXPLAIN, LINT, FMT, TEST, SANDBOX)
 }
 
 

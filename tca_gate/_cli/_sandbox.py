@@ -1,0 +1,90 @@
+"""The ``sandbox`` command: serve the local Tokenpass-compatible sandbox under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from ._command import Command
+from ._console import Console
+from ._status import EXIT_OK, EXIT_USAGE, STOPPED_HELP, CliError
+
+#: The environment variable that sets ``--admin-token`` without showing it in ``ps``.
+ADMIN_TOKEN_VARIABLE = "TCA_GATE_SANDBOX_ADMIN_TOKEN"  # noqa: S105 (a variable's name)
+
+
+def _add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    parser.add_argument(
+        "--db",
+        default=":memory:",
+        metavar="PATH",
+        help="SQLite file that keeps the sandbox's data between runs (default: in memory)",
+    )
+    parser.add_argument(
+        "--seed",
+        metavar="FILE",
+        help="TOML seed for a new database (default: the demo seed; see docs/sandbox.md)",
+    )
+    parser.add_argument(
+        "--admin-token",
+        default=os.environ.get(ADMIN_TOKEN_VARIABLE),
+        help=f"Bearer token guarding /sandbox/ (or set {ADMIN_TOKEN_VARIABLE}; default: none)",
+    )
+    parser.add_argument(
+        "--replay-protection",
+        action="store_true",
+        help="refuse a signed API request seen before (off: identical GETs are legitimate)",
+    )
+
+
+def _run_sandbox(args: argparse.Namespace, console: Console) -> int:
+    try:
+        import uvicorn  # noqa: PLC0415 (the sandbox extra is optional)
+
+        from tca_gate.sandbox import SeedError, create_app, load_seed  # noqa: PLC0415
+    except ImportError as error:
+        raise CliError(EXIT_USAGE, str(error)) from None
+    try:
+        seed = load_seed(args.seed)
+        app = create_app(
+            seed,
+            db=args.db,
+            admin_token=args.admin_token,
+            replay_protection=args.replay_protection,
+        )
+    except (SeedError, ValueError, OSError) as error:
+        raise CliError(EXIT_USAGE, str(error)) from None
+    url = f"http://{args.host}:{args.port}"
+    console.say(f"tca-gate sandbox on {url} (OpenAPI: {url}/openapi.json)")
+    for client in seed.clients:
+        console.say(f"  app {client.client_id}: secret {client.client_secret}")
+    for user in seed.users:
+        console.say(f"  user {user.username}: password {user.password}")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return EXIT_OK
+
+
+_SANDBOX_EXAMPLES = f"""\
+examples:
+  tca-gate sandbox
+  tca-gate sandbox --port 9000 --db sandbox.sqlite --seed my-seed.toml
+  TCA_GATE_SANDBOX_ADMIN_TOKEN=secret tca-gate sandbox --host 0.0.0.0
+
+The seed fills a new database only; an existing --db file keeps its data.
+Needs the sandbox extra: pip install 'tca-gate[sandbox]'.
+
+exit status: 0 stopped, 2 usage error or a bad seed file, 70 internal error
+(a bug in tca-gate), {STOPPED_HELP}
+"""
+
+SANDBOX = Command(
+    "sandbox",
+    "serve a local Tokenpass-compatible sandbox",
+    "Serve the Tokenpass API (OAuth, TCA checks, addresses, promises, credits) from a\n"
+    "local SQLite database, seeded with demo users, for tests and demos.",
+    _SANDBOX_EXAMPLES,
+    _add_sandbox_arguments,
+    _run_sandbox,
+)

@@ -1,0 +1,19 @@
+"""A local Tokenpass-compatible server for tests and demos (``tca-gate sandbox``).
+
+>>> from tca_gate.sandbox import create_app
+>>> app = create_app()  # the demo seed, in memory
+"""
+
+from importlib.util import find_spec
+
+_EXTRA = ("uvicorn", "coincurve", "base58", "python_multipart", "itsdangerous")
+_missing = [name for name in _EXTRA if find_spec(name) is None]
+if _missing:
+    raise ImportError(
+        f"tca_gate.sandbox needs {', '.join(_missing)}: pip install 'tca-gate[sandbox]'"
+    )
+
+from ._app import create_app  # noqa: E402 (after the check that its dependencies exist)
+from ._seed import Seed, SeedError, load_seed, parse_seed  # noqa: E402
+
+__all__ = ["Seed", "SeedError", "create_app", "load_seed", "parse_seed"]

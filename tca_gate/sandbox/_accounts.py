@@ -1,0 +1,78 @@
+"""Tokenpass accounts: creating users (from the seed or ``POST register``) and finding them."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+
+from ._api_error import ApiError, invalid
+from ._endpoint import Call
+from ._limits import is_username
+from ._passwords import check_password, hash_password
+
+_MAX_PASSWORD = 200
+
+
+def create_user(
+    db: sqlite3.Connection,
+    *,
+    username: str,
+    password: str,
+    email: str,
+    name: str,
+    user_uuid: str,
+    email_confirmed: bool,
+    now: float,
+) -> sqlite3.Row:
+    """Insert a user; 409 naming the field when the username or email is taken."""
+    for field, value in (("username", username), ("email", email)):
+        taken = db.execute(f"SELECT 1 FROM users WHERE {field} = ?", (value,)).fetchone()  # noqa: S608 (a fixed column name)
+        if taken:
+            raise ApiError(409, f"{field} {value!r} is already taken", field=field)
+    db.execute(
+        "INSERT INTO users (uuid, username, email, name, password_hash, email_confirmed,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (user_uuid, username, email, name, hash_password(password), email_confirmed, int(now)),
+    )
+    return find_user(db, username)  # type: ignore[return-value]  # just inserted
+
+
+def find_user(db: sqlite3.Connection, username: str) -> sqlite3.Row | None:
+    """The user named ``username`` (case-insensitive), or None."""
+    row: sqlite3.Row | None = db.execute(
+        "SELECT * FROM users WHERE username = ?", (username,)
+    ).fetchone()
+    return row
+
+
+def authenticate(db: sqlite3.Connection, username: str, password: str) -> sqlite3.Row | None:
+    """The user if ``password`` is theirs, else None."""
+    user = find_user(db, username)
+    if user is None or not check_password(password, user["password_hash"]):
+        return None
+    return user
+
+
+def register_account(call: Call) -> object:
+    """``POST register``: a new account, for the app named by ``client_id``."""
+    client_id = call.params.text("client_id")
+    if client_id != call.app_id:
+        raise ApiError(403, "client_id is not the app that signed the request", field="client_id")
+    username = call.params.text("username", max_length=64)
+    if not is_username(username):
+        raise invalid("username", "must be 1-64 letters, digits, '-', '_' or '.'")
+    password = call.params.text("password", max_length=_MAX_PASSWORD)
+    email = call.params.text("email", max_length=254)
+    if "@" not in email.strip("@"):
+        raise invalid("email", "is not an email address")
+    user = create_user(
+        call.db,
+        username=username,
+        password=password,
+        email=email,
+        name=username,
+        user_uuid=str(uuid.uuid4()),
+        email_confirmed=False,
+        now=call.now,
+    )
+    return {"result": {"id": user["uuid"], "username": user["username"], "email": user["email"]}}

@@ -1,0 +1,75 @@
+"""``create_app``: the sandbox as one Starlette app, its database seeded on first use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tca_gate._tokenly_hmac import MemoryReplayStore
+
+from ._clock import Clock, system_clock
+from ._faults import FaultMiddleware
+from ._oauth_routes import access_token, authorize, oauth_user
+from ._oauth_server import SandboxAuthorizationServer
+from ._openapi import openapi_document
+from ._routes import API_ROUTES
+from ._seed import Seed, load_seed
+from ._seeding import apply_seed
+from ._state import DEFAULT_TOKEN_LIFETIME, SandboxState
+from ._store import Store
+
+
+def create_app(
+    seed: Seed | str | Path | None = None,
+    *,
+    db: str | Path = ":memory:",
+    admin_token: str | None = None,
+    replay_protection: bool = False,
+    clock: Clock = system_clock,
+    token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
+) -> Starlette:
+    """A Tokenpass-compatible sandbox app.
+
+    ``seed`` is a ``Seed`` or a seed file's path (the demo seed when None); it fills
+    ``db`` only when that database is new, so a file keeps its data between runs.
+    ``admin_token`` guards ``/sandbox/`` with a Bearer token; ``replay_protection``
+    refuses a signed API request seen before (off by default: identical GETs in one
+    second are legitimate). ``clock`` (unix seconds) decides expiry of codes,
+    tokens and promises.
+    """
+    state = SandboxState(
+        store=Store(db),
+        clock=clock,
+        admin_token=admin_token,
+        replay_store=MemoryReplayStore() if replay_protection else None,
+        token_lifetime=token_lifetime,
+    )
+    if state.store.is_new:
+        apply_seed(state, seed if isinstance(seed, Seed) else load_seed(seed))
+    routes = [
+        Route("/oauth/authorize", authorize, methods=["GET", "POST"]),
+        Route("/oauth/access-token", access_token, methods=["POST"]),
+        Route("/oauth/user", oauth_user, methods=["GET"]),
+        Route("/openapi.json", openapi_document, methods=["GET"]),
+        *API_ROUTES,
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(FaultMiddleware, faults=state.faults)],
+        exception_handlers={HTTPException: _http_error},
+    )
+    app.state.sandbox = state
+    app.state.oauth = SandboxAuthorizationServer(state)
+    return app
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """Unknown paths and methods answer JSON errors too."""
+    assert isinstance(error, HTTPException)
+    return JSONResponse({"error": error.detail}, error.status_code, headers=error.headers)

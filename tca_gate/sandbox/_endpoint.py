@@ -1,0 +1,189 @@
+"""One API endpoint: parse the request, check app and user auth, run the handler in one transaction.
+
+Handlers are plain functions of a ``Call`` that return the JSON answer; every
+refusal is an ``ApiError``. The app (``client_id``) comes from Tokenly HMAC auth,
+the user from the ``oauth_token`` parameter, which must have been issued to that
+same app and carry the scope the endpoint names.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tca_gate._tokenly_hmac import TokenlySignatureError, verify_tokenly_request
+
+from ._api_error import ApiError
+from ._params import Params
+from ._state import SandboxState
+
+Auth = Literal["none", "admin", "hmac", "user"]
+_BODY_METHODS = frozenset({"POST", "PATCH", "PUT"})
+_SIGNED = frozenset({"hmac", "user"})
+MAX_BODY = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Everything a handler may read about its request, and the open transaction."""
+
+    db: sqlite3.Connection
+    params: Params
+    path: Mapping[str, Any]
+    query: str
+    client_id: str | None
+    user: sqlite3.Row | None
+    scopes: frozenset[str]
+    now: float
+    state: SandboxState
+
+    @property
+    def app_id(self) -> str:
+        """The calling app's ``client_id`` (endpoints with HMAC auth always have one)."""
+        assert self.client_id is not None
+        return self.client_id
+
+    @property
+    def account(self) -> sqlite3.Row:
+        """The user the ``oauth_token`` belongs to (endpoints with user auth always have one)."""
+        assert self.user is not None
+        return self.user
+
+
+Handler = Callable[[Call], object]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def api(handler: Handler, *, auth: Auth, scope: str | None = None, result: bool = True) -> Endpoint:
+    """A Starlette endpoint running ``handler``; ``result`` adds ``"result": false`` to errors."""
+
+    async def endpoint(request: Request) -> Response:
+        state: SandboxState = request.app.state.sandbox
+        try:
+            raw, params = await read_params(request)
+            with state.store.transaction() as db:
+                if auth == "admin":
+                    _admin(request, state)
+                client_id = _app(request, raw, params, db, state) if auth in _SIGNED else None
+                user, scopes = (None, frozenset[str]())
+                if auth == "user":
+                    user, scopes = _user(params, db, state, client_id, scope)
+                call = Call(
+                    db=db,
+                    params=Params(params),
+                    path=request.path_params,
+                    query=request.url.query,
+                    client_id=client_id,
+                    user=user,
+                    scopes=scopes,
+                    now=state.clock(),
+                    state=state,
+                )
+                answer = handler(call)
+        except ApiError as error:
+            return error.response(with_result=result)
+        return JSONResponse(answer)
+
+    return endpoint
+
+
+async def read_params(request: Request) -> tuple[bytes, dict[str, object]]:
+    """The raw body and the parameters: the query for GET and DELETE, else a JSON or form body."""
+    if request.method not in _BODY_METHODS:
+        return b"", dict(request.query_params)
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", field="body")
+    if not raw.strip():
+        return raw, {}
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return raw, dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "the body is not valid JSON", field="body") from None
+    if not isinstance(document, dict):
+        raise ApiError(400, "the body must be a JSON object", field="body")
+    return raw, document
+
+
+def _app(
+    request: Request,
+    raw: bytes,
+    params: dict[str, object],
+    db: sqlite3.Connection,
+    state: SandboxState,
+) -> str:
+    """The ``client_id`` whose Tokenly HMAC signature the request carries; 401 otherwise."""
+
+    def secret_for(client_id: str) -> str | None:
+        row = db.execute(
+            "SELECT client_secret FROM clients WHERE client_id = ?", (client_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    has_body = request.method in _BODY_METHODS
+    try:
+        signed = verify_tokenly_request(
+            request.method,
+            str(request.url),
+            request.headers,
+            secret_for=secret_for,
+            params=params if has_body else None,
+            body=raw if has_body else None,
+            window=state.hmac_window,
+            replay_store=state.replay_store,
+        )
+    except TokenlySignatureError as error:
+        raise ApiError(401, f"API authentication failed: {error}") from None
+    return signed.api_token
+
+
+def _admin(request: Request, state: SandboxState) -> None:
+    """The ``Authorization: Bearer`` admin token, when the sandbox has one; 401 otherwise."""
+    if state.admin_token is None:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), state.admin_token.encode()
+    ):
+        raise ApiError(
+            401,
+            "the sandbox admin token is missing or wrong",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def _user(
+    params: Mapping[str, object],
+    db: sqlite3.Connection,
+    state: SandboxState,
+    client_id: str | None,
+    scope: str | None,
+) -> tuple[sqlite3.Row, frozenset[str]]:
+    """The user and scopes of the ``oauth_token`` parameter; 401 or 403 otherwise."""
+    token = params.get("oauth_token")
+    if not isinstance(token, str) or not token:
+        raise ApiError(401, "oauth_token is required", field="oauth_token")
+    row = db.execute(
+        "SELECT users.*, access_tokens.client_id AS token_client, access_tokens.scope AS scope"
+        " FROM access_tokens JOIN users ON users.id = access_tokens.user_id"
+        " WHERE access_tokens.token = ? AND access_tokens.expires_at > ?",
+        (token, state.clock()),
+    ).fetchone()
+    if row is None:
+        raise ApiError(401, "the oauth_token is unknown or expired", field="oauth_token")
+    if row["token_client"] != client_id:
+        raise ApiError(403, "the oauth_token was issued to another app", field="oauth_token")
+    scopes = frozenset(row["scope"].split(","))
+    if scope is not None and scope not in scopes:
+        raise ApiError(403, f"the oauth_token lacks the {scope!r} scope", field="oauth_token")
+    return row, scopes

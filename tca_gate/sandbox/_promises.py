@@ -1,0 +1,247 @@
+"""Promises (provisional transactions) and the source addresses an app may promise from.
+
+A promise adds its quantity to the destination and counts against the source
+until it expires. It may not exceed what the source really holds less what the
+source has already promised, and an app promises only from addresses it has
+proved it controls (a signature of ``{address}_{sha256 hex of client_id}``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+
+from ._accounts import find_user
+from ._api_error import ApiError, invalid, not_found
+from ._balances import LIVE, promised_from, real_balance
+from ._bitcoin import is_valid_address, verify_message
+from ._clock import timestamp
+from ._endpoint import Call
+from ._limits import MAX_SAT, is_asset_name
+from ._params import checked_address
+
+_MAX_EXPIRATION = 2**40
+_MAX_ASSETS = 100
+
+
+def proof_suffix(client_id: str) -> str:
+    """``_{sha256 hex of client_id}``: what a source's proof signs after its address."""
+    return "_" + hashlib.sha256(client_id.encode()).hexdigest()
+
+
+def whitelist_source(
+    db: sqlite3.Connection, client_id: str, address: str, assets: list[str] | None
+) -> None:
+    """Allow ``client_id`` to promise from ``address`` (only ``assets``, when given)."""
+    db.execute(
+        "INSERT INTO provisional_sources (client_id, address, assets) VALUES (?, ?, ?)"
+        " ON CONFLICT (client_id, address) DO UPDATE SET assets = excluded.assets",
+        (client_id, address, None if assets is None else json.dumps(assets)),
+    )
+
+
+def insert_promise(
+    db: sqlite3.Connection, client_id: str, fields: dict[str, object], now: float
+) -> int:
+    """Record a promise after checking it against the source's balance; its ``promise_id``."""
+    quantity = fields["quantity"]
+    assert isinstance(quantity, int)
+    check_within_balance(db, str(fields["source"]), str(fields["asset"]), quantity, now)
+    cursor = db.execute(
+        "INSERT INTO promises (client_id, source, destination, asset, quantity, expiration, txid,"
+        " fingerprint, ref, note, created_at, updated_at) VALUES (:client_id, :source,"
+        " :destination, :asset, :quantity, :expiration, :txid, :fingerprint, :ref, :note,"
+        " :now, :now)",
+        {"client_id": client_id, "now": int(now), **fields},
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def check_within_balance(
+    db: sqlite3.Connection,
+    source: str,
+    asset: str,
+    quantity: int,
+    now: float,
+    *,
+    besides: int | None = None,
+) -> None:
+    """422 when ``quantity`` exceeds the source's real balance less its other live promises."""
+    available = real_balance(db, source, asset) - promised_from(
+        db, source, asset, now, besides=besides
+    )
+    if quantity > available:
+        raise invalid(
+            "quantity",
+            f"{quantity} exceeds the {max(available, 0)} satoshis of {asset}"
+            " the source can still promise",
+        )
+
+
+def promise_object(row: sqlite3.Row) -> dict[str, object]:
+    """The provisional TX object."""
+    return {
+        "promise_id": row["id"],
+        "source": row["source"],
+        "destination": row["destination"],
+        "asset": row["asset"],
+        "quantity": row["quantity"],
+        "fingerprint": row["fingerprint"],
+        "txid": row["txid"],
+        "ref": row["ref"],
+        "note": row["note"],
+        "expiration": row["expiration"],
+        "pseudo": bool(row["pseudo"]),
+        "created_at": timestamp(row["created_at"]),
+        "updated_at": timestamp(row["updated_at"]),
+    }
+
+
+def register_source(call: Call) -> object:
+    """``POST tca/provisional/register``: whitelist a source address with a proof."""
+    address = call.params.address("address")
+    proof = call.params.text("proof", max_length=200)
+    if not verify_message(address, address + proof_suffix(call.app_id), proof):
+        raise ApiError(400, "the proof does not prove ownership of the address", field="proof")
+    assets = call.params.text_list("assets")
+    if assets is not None:
+        if len(assets) > _MAX_ASSETS or not all(is_asset_name(asset) for asset in assets):
+            raise invalid("assets", f"must be at most {_MAX_ASSETS} asset names")
+        assets = assets or None
+    whitelist_source(call.db, call.app_id, address, assets)
+    return {"result": True}
+
+
+def list_sources(call: Call) -> object:
+    """``GET tca/provisional``: this app's whitelisted sources."""
+    rows = call.db.execute(
+        "SELECT address, assets FROM provisional_sources WHERE client_id = ? ORDER BY address",
+        (call.app_id,),
+    )
+    whitelist = [
+        {"address": address, "assets": None if assets is None else json.loads(assets)}
+        for address, assets in rows
+    ]
+    return {"result": True, "proof_suffix": proof_suffix(call.app_id), "whitelist": whitelist}
+
+
+def delete_source(call: Call) -> object:
+    """``DELETE tca/provisional/{address}``: stop promising from an address."""
+    address = checked_address(call.path["address"])
+    deleted = call.db.execute(
+        "DELETE FROM provisional_sources WHERE client_id = ? AND address = ?",
+        (call.app_id, address),
+    )
+    if not deleted.rowcount:
+        raise not_found("Source address", "address")
+    return {"result": True}
+
+
+def promise_transaction(call: Call) -> object:
+    """``POST tca/provisional/tx``: promise tokens from a whitelisted source."""
+    source = call.params.address("source")
+    destination = _destination(call)
+    asset = call.params.asset("asset")
+    if destination == source:
+        raise invalid("destination", "must differ from the source")
+    row = call.db.execute(
+        "SELECT assets FROM provisional_sources WHERE client_id = ? AND address = ?",
+        (call.app_id, source),
+    ).fetchone()
+    if row is None:
+        raise invalid("source", "is not a whitelisted source of this app")
+    if row[0] is not None and asset not in json.loads(row[0]):
+        raise invalid("asset", "is not one the source is whitelisted for")
+    fields: dict[str, object] = {
+        "source": source,
+        "destination": destination,
+        "asset": asset,
+        "quantity": call.params.integer("quantity", minimum=1, maximum=MAX_SAT),
+        "expiration": _expiration(call),
+    }
+    for name in ("txid", "fingerprint", "ref", "note"):
+        fields[name] = call.params.optional_text(name)
+    promise_id = insert_promise(call.db, call.app_id, fields, call.now)
+    return {"result": True, "tx": promise_object(_live_promise(call, promise_id))}
+
+
+def list_promises(call: Call) -> object:
+    """``GET tca/provisional/tx``: this app's live promises (to one destination, if asked)."""
+    destination = call.params.optional_text("destination")
+    rows = call.db.execute(
+        f"SELECT * FROM promises WHERE client_id = :client AND {LIVE}"  # noqa: S608 (a constant)
+        " AND (:destination IS NULL OR destination = :destination) ORDER BY id",
+        {"client": call.app_id, "now": call.now, "destination": destination},
+    )
+    return {"result": True, "list": [promise_object(row) for row in rows]}
+
+
+def get_promise(call: Call) -> object:
+    """``GET tca/provisional/tx/{promise_id}``: one live promise of this app."""
+    return {"result": True, "tx": promise_object(_live_promise(call))}
+
+
+def update_promise(call: Call) -> object:
+    """``PATCH tca/provisional/tx/{promise_id}``: change quantity, expiration or references."""
+    row = _live_promise(call)
+    changes: dict[str, object] = {}
+    if call.params.has("quantity"):
+        quantity = call.params.integer("quantity", minimum=1, maximum=MAX_SAT)
+        check_within_balance(
+            call.db, row["source"], row["asset"], quantity, call.now, besides=row["id"]
+        )
+        changes["quantity"] = quantity
+    if call.params.has("expiration"):
+        changes["expiration"] = _expiration(call)
+    for name in ("txid", "fingerprint", "ref", "note"):
+        if call.params.has(name):
+            changes[name] = call.params.optional_text(name)
+    assignments = "".join(f"{name} = :{name}, " for name in changes)
+    call.db.execute(
+        f"UPDATE promises SET {assignments}updated_at = :now WHERE id = :id",  # noqa: S608 (names from a fixed set)
+        {**changes, "now": int(call.now), "id": row["id"]},
+    )
+    return {"result": True, "tx": promise_object(_live_promise(call, row["id"]))}
+
+
+def delete_promise(call: Call) -> object:
+    """``DELETE tca/provisional/tx/{promise_id}``: withdraw a promise."""
+    row = _live_promise(call)
+    call.db.execute("DELETE FROM promises WHERE id = ?", (row["id"],))
+    return {"result": True}
+
+
+def _destination(call: Call) -> str:
+    destination = call.params.text("destination", max_length=100)
+    if destination.startswith("user:"):
+        user = find_user(call.db, destination.removeprefix("user:"))
+        if user is None:
+            raise invalid("destination", "names no Tokenpass user")
+        return f"user:{user['username']}"
+    if not is_valid_address(destination):
+        raise ApiError(400, "destination is not an address or user:{username}", field="destination")
+    return destination
+
+
+def _expiration(call: Call) -> int | None:
+    expiration = call.params.optional_integer("expiration", minimum=0, maximum=_MAX_EXPIRATION)
+    if expiration is not None and expiration <= call.now:
+        raise invalid("expiration", "is in the past")
+    return expiration
+
+
+def _live_promise(call: Call, promise_id: int | None = None) -> sqlite3.Row:
+    if promise_id is None:
+        text = call.path["promise_id"]
+        if not text.isascii() or not text.isdigit() or len(text) > 18:
+            raise not_found("Promise", "promise_id")
+        promise_id = int(text)
+    row: sqlite3.Row | None = call.db.execute(
+        f"SELECT * FROM promises WHERE id = :id AND client_id = :client AND {LIVE}",  # noqa: S608 (a constant)
+        {"id": promise_id, "client": call.app_id, "now": call.now},
+    ).fetchone()
+    if row is None:
+        raise not_found("Promise", "promise_id")
+    return row

@@ -1,0 +1,183 @@
+"""The sandbox's SQLite database: one connection, one lock, and every write one transaction.
+
+Each request's work runs inside ``Store.transaction()``: the lock serialises the
+event loop and any test thread, and an exception rolls everything back, so a
+request either lands whole or not at all. Requests are short (in-memory or WAL),
+so holding the lock on the event loop costs microseconds, not a stall.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    uuid TEXT NOT NULL UNIQUE,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    email_confirmed INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE clients (
+    client_id TEXT PRIMARY KEY,
+    client_secret TEXT NOT NULL,
+    name TEXT NOT NULL,
+    redirect_uris TEXT NOT NULL
+);
+CREATE TABLE addresses (
+    address TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    public INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    verified INTEGER NOT NULL,
+    verify_code TEXT,
+    position INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE balances (
+    address TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    sat INTEGER NOT NULL,
+    PRIMARY KEY (address, asset)
+);
+CREATE TABLE auth_codes (
+    code TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL REFERENCES clients(client_id),
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    redirect_uri TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE access_tokens (
+    token TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL REFERENCES clients(client_id),
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE instant_codes (
+    msg TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE provisional_sources (
+    client_id TEXT NOT NULL REFERENCES clients(client_id),
+    address TEXT NOT NULL,
+    assets TEXT,
+    PRIMARY KEY (client_id, address)
+);
+CREATE TABLE promises (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id TEXT NOT NULL REFERENCES clients(client_id),
+    source TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    expiration INTEGER,
+    txid TEXT,
+    fingerprint TEXT,
+    ref TEXT,
+    note TEXT,
+    pseudo INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX promises_by_source ON promises (source, asset);
+CREATE INDEX promises_by_destination ON promises (destination);
+CREATE TABLE credit_groups (
+    uuid TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    owner TEXT NOT NULL REFERENCES clients(client_id),
+    app_whitelist TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE credit_accounts (
+    uuid TEXT PRIMARY KEY,
+    group_uuid TEXT NOT NULL REFERENCES credit_groups(uuid),
+    name TEXT NOT NULL,
+    user_id INTEGER REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (group_uuid, name)
+);
+CREATE TABLE credit_entries (
+    tx_uuid TEXT PRIMARY KEY,
+    group_uuid TEXT NOT NULL REFERENCES credit_groups(uuid),
+    account_uuid TEXT NOT NULL REFERENCES credit_accounts(uuid),
+    amount INTEGER NOT NULL,
+    ref TEXT,
+    position INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX credit_entries_by_account ON credit_entries (account_uuid);
+CREATE TABLE perks (
+    token TEXT PRIMARY KEY,
+    chat_count INTEGER NOT NULL
+);
+"""
+
+
+class Store:
+    """The database behind one sandbox: a file (kept between runs) or ``":memory:"``."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._db.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        self.is_new = version == 0
+        if self.is_new:
+            self._db.executescript(
+                f"BEGIN; {SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            )
+        elif version != SCHEMA_VERSION:
+            raise ValueError(
+                f"{self.path} holds a sandbox database of version {version}, "
+                f"not {SCHEMA_VERSION}: start with a new file"
+            )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection inside one transaction (joined by nested calls); rolled back on error."""
+        with self._lock:
+            outermost = self._depth == 0
+            if outermost and not self._db.in_transaction:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield self._db
+            except BaseException:
+                if outermost and self._db.in_transaction:
+                    self._db.rollback()
+                raise
+            else:
+                if outermost and self._db.in_transaction:
+                    self._db.commit()
+            finally:
+                self._depth -= 1
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,229 @@
+"""The sandbox's OAuth provider over loopback: authorize page, code exchange, /oauth/user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
+
+
+class SettableClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def clock() -> SettableClock:
+    return SettableClock()
+
+
+@pytest.fixture(scope="module")
+def sandbox(clock: SettableClock) -> Iterator[Sandbox]:
+    with running_sandbox(clock=clock) as running:
+        yield running
+
+
+def _authorize_params(sandbox: Sandbox, **changes: str) -> dict[str, str]:
+    params = {
+        "client_id": sandbox.client_id,
+        "redirect_uri": sandbox.redirect_uri,
+        "scope": "user,tca",
+        "response_type": "code",
+        "state": "s1",
+    }
+    return params | changes
+
+
+def test_the_whole_flow_gives_a_token_for_the_user_with_the_scopes(sandbox: Sandbox) -> None:
+    answer = sandbox.exchange(
+        sandbox.authorization_code("alice", ["user", "tca", "private-balances"])
+    )
+    assert answer.status_code == 200
+    token = answer.json()
+    assert token["token_type"] == "Bearer"
+    assert token["scope"] == "user,tca,private-balances"
+    assert token["expires_in"] > 0
+    user = httpx.get(f"{sandbox.url}/oauth/user", params={"access_token": token["access_token"]})
+    assert user.status_code == 200
+    assert user.json() == {
+        "id": "5b0c3c55-8e07-4bf6-9d4b-1a2f6ad0a001",
+        "username": "alice",
+        "email": "alice@example.com",
+        "name": "Alice",
+        "email_is_confirmed": True,
+    }
+
+
+def test_the_authorize_page_is_a_login_form_naming_the_app_and_scopes(sandbox: Sandbox) -> None:
+    page = httpx.get(f"{sandbox.url}/oauth/authorize", params=_authorize_params(sandbox))
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "tca-gate demo app" in page.text
+    assert "<li>tca</li>" in page.text
+    assert 'name="password"' in page.text
+
+
+def test_a_code_is_single_use(sandbox: Sandbox) -> None:
+    code = sandbox.authorization_code("bob")
+    assert sandbox.exchange(code).status_code == 200
+    again = sandbox.exchange(code)
+    assert again.status_code == 400
+    assert again.json()["error"] == "invalid_grant"
+
+
+def test_a_code_is_bound_to_its_redirect_uri(sandbox: Sandbox) -> None:
+    other = "http://localhost:8000/auth/callback"
+    code = sandbox.authorization_code("bob", redirect_uri=other)
+    answer = sandbox.exchange(code)  # the client's first redirect_uri, not the one used
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_grant"
+    assert sandbox.exchange(code, redirect_uri=other).status_code == 400  # and it is now spent
+
+
+def test_a_wrong_client_secret_is_refused(sandbox: Sandbox) -> None:
+    code = sandbox.authorization_code("bob")
+    answer = httpx.post(
+        f"{sandbox.url}/oauth/access-token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": sandbox.redirect_uri,
+            "client_id": sandbox.client_id,
+            "client_secret": "not-the-secret",
+        },
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_client"
+    assert sandbox.exchange(code).status_code == 200  # the code was not spent by the attempt
+
+
+def test_a_code_is_bound_to_its_client() -> None:
+    with running_sandbox(TEST_SEED) as sandbox:
+        code = sandbox.authorization_code("dana")
+        answer = httpx.post(
+            f"{sandbox.url}/oauth/access-token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": "http://127.0.0.1:9/other-callback",
+                "client_id": "other-app",
+                "client_secret": "other-app-secret",
+            },
+        )
+        assert answer.status_code == 400
+        assert answer.json()["error"] == "invalid_grant"
+        assert sandbox.exchange(code).status_code == 200  # another app cannot spend it
+
+
+def test_a_code_expires_after_ten_minutes(sandbox: Sandbox, clock: SettableClock) -> None:
+    code = sandbox.authorization_code("carol")
+    clock.now += 601
+    try:
+        answer = sandbox.exchange(code)
+    finally:
+        clock.now -= 601
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_grant"
+
+
+def test_a_code_within_ten_minutes_is_accepted(sandbox: Sandbox, clock: SettableClock) -> None:
+    code = sandbox.authorization_code("carol")
+    clock.now += 590
+    try:
+        answer = sandbox.exchange(code)
+    finally:
+        clock.now -= 590
+    assert answer.status_code == 200
+
+
+def test_basic_client_auth_is_refused(sandbox: Sandbox) -> None:
+    code = sandbox.authorization_code("bob")
+    answer = httpx.post(
+        f"{sandbox.url}/oauth/access-token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": sandbox.redirect_uri,
+        },
+        auth=(sandbox.client_id, sandbox.client_secret),
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_client"
+
+
+def test_deny_redirects_with_access_denied_and_the_state(sandbox: Sandbox) -> None:
+    form = _authorize_params(sandbox, state="keep-me") | {"decision": "deny"}
+    answer = httpx.post(f"{sandbox.url}/oauth/authorize", data=form)
+    assert answer.status_code == 302
+    location = urlsplit(answer.headers["location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == sandbox.redirect_uri
+    query = parse_qs(location.query)
+    assert query["error"] == ["access_denied"]
+    assert query["state"] == ["keep-me"]
+    assert query["error_description"]
+
+
+def test_a_wrong_password_shows_the_form_again(sandbox: Sandbox) -> None:
+    form = _authorize_params(sandbox) | {
+        "username": "alice",
+        "password": "wrong",
+        "decision": "grant",
+    }
+    answer = httpx.post(f"{sandbox.url}/oauth/authorize", data=form)
+    assert answer.status_code == 401
+    assert "wrong username or password" in answer.text
+    assert "location" not in answer.headers
+
+
+def test_an_unregistered_redirect_uri_is_not_followed(sandbox: Sandbox) -> None:
+    params = _authorize_params(sandbox, redirect_uri="https://evil.example/cb")
+    answer = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
+    assert answer.status_code == 400
+    assert "location" not in answer.headers
+
+
+def test_an_unknown_client_is_refused_on_the_page(sandbox: Sandbox) -> None:
+    answer = httpx.get(
+        f"{sandbox.url}/oauth/authorize", params=_authorize_params(sandbox, client_id="nobody")
+    )
+    assert answer.status_code == 400
+    assert "client" in answer.text
+
+
+def test_an_unknown_scope_is_sent_back_as_invalid_scope(sandbox: Sandbox) -> None:
+    params = _authorize_params(sandbox, scope="user,root")
+    answer = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
+    assert answer.status_code == 302
+    assert parse_qs(urlsplit(answer.headers["location"]).query)["error"] == ["invalid_scope"]
+
+
+@pytest.mark.parametrize("token", ["", "not-a-token"])
+def test_oauth_user_refuses_a_bad_token(sandbox: Sandbox, token: str) -> None:
+    answer = httpx.get(f"{sandbox.url}/oauth/user", params={"access_token": token})
+    assert answer.status_code == 401
+    assert answer.json()["field"] == "access_token"
+
+
+def test_oauth_user_takes_a_bearer_header(sandbox: Sandbox) -> None:
+    token = sandbox.access_token("bob")
+    answer = httpx.get(f"{sandbox.url}/oauth/user", headers={"Authorization": f"Bearer {token}"})
+    assert answer.json()["username"] == "bob"
+
+
+def test_an_access_token_expires(sandbox: Sandbox, clock: SettableClock) -> None:
+    token = sandbox.access_token("bob")
+    clock.now += 31 * 24 * 3600
+    try:
+        answer = httpx.get(f"{sandbox.url}/oauth/user", params={"access_token": token})
+    finally:
+        clock.now -= 31 * 24 * 3600
+    assert answer.status_code == 401
