@@ -9,7 +9,7 @@ from ._expr import looks_like_expression, read_expression
 from ._rule import Rule
 from ._stack import DIALECTS, Dialect, pairs_of
 from ._strict import read_strict_pairs, read_strict_query
-from ._tokenpass import read_tokenpass_pairs, read_tokenpass_query
+from ._tokenpass_dialect import read_tokenpass_pairs, read_tokenpass_query
 
 #: How many compiled rules ``compile_rule`` keeps, by their text.
 CACHE_SIZE = 1024

@@ -29,7 +29,7 @@ from ._stack import (
 )
 from ._strict import read_strict_pairs as _read_strict_pairs
 from ._strict import read_strict_query, render_pairs, strict_amount, strict_asset
-from ._tokenpass import php_text, read_tokenpass_pairs, read_tokenpass_query
+from ._tokenpass_dialect import php_text, read_tokenpass_pairs, read_tokenpass_query
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 A stack is a list of asset clauses; ``op_N`` sets clause N's operator and
 ``stackop_N=OR`` makes clause N start a new group. The query text is split by
-the grammar's ``query`` entry point (``_strict`` and ``_tokenpass`` read the
+the grammar's ``query`` entry point (``_strict`` and ``_tokenpass_dialect`` read the
 pieces); a mapping supplies the same pairs.
 """
 
