@@ -11,6 +11,7 @@ from ._clause import OPERATORS, Clause, Op
 from ._compile import compile_rule
 from ._errors import (
     AmountError,
+    InvalidArgumentError,
     InvalidBalancesError,
     RuleFormatError,
     RuleSyntaxError,
@@ -22,6 +23,7 @@ from ._redis_replay import AsyncRedisReplayStore, RedisReplayStore
 from ._rule import Rule
 from ._service_errors import (
     AuthenticationError,
+    ClientClosedError,
     ConflictError,
     InvalidRequestError,
     MalformedResponseError,
@@ -57,10 +59,12 @@ __all__ = [
     "AuthenticationError",
     "Clause",
     "ClauseResult",
+    "ClientClosedError",
     "ConflictError",
     "Decision",
     "Dialect",
     "GroupResult",
+    "InvalidArgumentError",
     "InvalidBalancesError",
     "InvalidRequestError",
     "LintWarning",

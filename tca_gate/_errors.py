@@ -5,11 +5,13 @@ TcaGateError
 ├── RuleFormatError       (also ValueError) a rule cannot be written in the form asked for
 ├── AmountError           (also ValueError) a token amount is not an exact decimal
 ├── InvalidBalancesError  (also TypeError)  balances are not a mapping of asset to int
+├── InvalidArgumentError  (also ValueError) an argument or setting was refused before any call
 ├── TokenlySignatureError                   a request's Tokenly HMAC auth was refused
 └── ServiceError                            a call to Tokenpass (or another service) failed:
     ServiceUnavailableError, MalformedResponseError, AuthenticationError (401),
     PermissionDeniedError (403), NotFoundError (404), ConflictError (409),
-    InvalidRequestError (400, 422; also ValueError), RateLimitError (429), ServerError (5xx)
+    InvalidRequestError (400, 422; also ValueError), RateLimitError (429), ServerError (5xx),
+    ClientClosedError (also RuntimeError: the client was used after it was closed)
 """
 
 from __future__ import annotations
@@ -82,6 +84,10 @@ class AmountError(TcaGateError, ValueError):
 
 class InvalidBalancesError(TcaGateError, TypeError):
     """Balances must map asset names to ``int`` base units; nothing else is coerced."""
+
+
+class InvalidArgumentError(TcaGateError, ValueError):
+    """An argument or setting was refused before anything was sent; the message names it."""
 
 
 def shorten(text: str, limit: int = 40) -> str:

@@ -10,20 +10,36 @@ TcaGateError
     ├── ConflictError             409: it already exists
     ├── InvalidRequestError       400, 422 (also ValueError): a value or field was refused
     ├── RateLimitError            429: too many calls; ``retry_after`` says when to come back
-    └── ServerError               5xx: the service failed
+    ├── ServerError               5xx: the service failed
+    └── ClientClosedError         (also RuntimeError) the client was used after ``close()``
 
 Every error names the call (``method`` and ``url``, without the query string, which can
-carry tokens) and never holds a credential. ``str(error)`` reads as one sentence.
+carry tokens) and never holds a credential. ``str(error)`` reads as one sentence, on one
+line: the service's own message has its line breaks and control characters made spaces.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from ._errors import TcaGateError, shorten
 
 #: The longest part of a service's own message repeated in an error.
 MESSAGE_LIMIT = 300
+
+#: Unicode categories shown as a space: controls, format marks (bidi overrides), separators.
+_UNPRINTED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def one_line(text: str) -> str:
+    """``text`` with controls and runs of whitespace made single spaces, so logs stay honest.
+
+    >>> one_line("bad\\r\\nWARNING forged\\x1b[2J  line\\u202e")
+    'bad WARNING forged [2J line'
+    """
+    shown = "".join(" " if unicodedata.category(char) in _UNPRINTED else char for char in text)
+    return " ".join(shown.split())
 
 
 class ServiceError(TcaGateError):
@@ -48,7 +64,7 @@ class ServiceError(TcaGateError):
         code: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        self.message = shorten(message, MESSAGE_LIMIT)
+        self.message = shorten(one_line(message), MESSAGE_LIMIT)
         super().__init__(self.message)
         self.service = service
         self.method = method
@@ -126,6 +142,12 @@ class ServerError(ServiceError):
     """5xx: the service failed while handling the call."""
 
     verb = "failed"
+
+
+class ClientClosedError(ServiceError, RuntimeError):
+    """The client was closed (``close()``, or its ``with`` block ended); open a new one."""
+
+    verb = "was not called for"
 
 
 _BY_STATUS: dict[int, type[ServiceError]] = {

@@ -9,9 +9,11 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from ._errors import InvalidArgumentError
 from ._tokenly_hmac import params_json, sign_tokenly_request
 
-_QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+#: Methods signed over ``{}`` whatever their query (validators do so for GET).
+_UNSIGNED_QUERY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _FORM = "application/x-www-form-urlencoded"
 #: Where a request remembers the nonce it was last signed with.
 NONCE_EXTENSION = "tca_gate.tokenly_nonce"
@@ -20,10 +22,11 @@ NONCE_EXTENSION = "tca_gate.tokenly_nonce"
 class TokenlyAuth(httpx.Auth):
     """Tokenly HMAC with ``api_token`` and ``secret``, computed afresh for each attempt.
 
-    GET and DELETE are signed over ``{}``; a body is signed as its JSON object (or
-    form fields), which must be compact JSON, the text ``params_json`` makes, so that
-    the signed text is exactly the body sent. A retry of the same request in the
-    same second is signed with the next second, so a replay store never refuses it.
+    GET is signed over ``{}``; a bodiless DELETE over its query parameters as a JSON
+    object of the strings sent; a body as its JSON object (or form fields), which must
+    be compact JSON, the text ``params_json`` makes, so the signed text is the body sent.
+    A retry of the same request in the same second is signed with the next second, so a
+    replay store never refuses it.
     """
 
     requires_request_body = True
@@ -32,7 +35,7 @@ class TokenlyAuth(httpx.Auth):
         self, api_token: str, secret: str, *, clock: Callable[[], float] = time.time
     ) -> None:
         if not api_token or not secret:
-            raise ValueError("TokenlyAuth needs a non-empty API token and secret")
+            raise InvalidArgumentError("TokenlyAuth needs a non-empty api_token and secret")
         self._api_token = api_token
         self._secret = secret
         self._clock = clock
@@ -59,20 +62,31 @@ class TokenlyAuth(httpx.Auth):
 
 
 def signed_params(request: httpx.Request) -> Mapping[str, object] | None:
-    """The parameters a request is signed over: none for query methods, else its body's."""
-    if request.method.upper() in _QUERY_METHODS or not request.content:
+    """The parameters a request is signed over (services.md): none for GET, a bodiless
+    DELETE's query parameters, else its body's JSON object or form fields."""
+    method = request.method.upper()
+    if method in _UNSIGNED_QUERY_METHODS:
         return None
-    text = request.content.decode("utf-8")
+    if not request.content:
+        if method == "DELETE" and request.url.query:
+            return dict(parse_qsl(request.url.query.decode("ascii"), keep_blank_values=True))
+        return None
+    try:
+        text = request.content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidArgumentError(
+            f"Tokenly HMAC signs a {method} body as text, but this one is not UTF-8"
+        ) from None
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == _FORM:
         return dict(parse_qsl(text, keep_blank_values=True))
     try:
         params = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         params = None
     if not isinstance(params, dict) or params_json(params) != text:
-        raise ValueError(
-            f"Tokenly HMAC signs a {request.method} body as compact JSON of an object; "
+        raise InvalidArgumentError(
+            f"Tokenly HMAC signs a {method} body as compact JSON of an object; "
             "encode it with tca_gate._tokenly_hmac.params_json"
         )
     return params

@@ -135,7 +135,11 @@ def test_a_long_service_message_is_shortened() -> None:
     assert error.message.endswith("…")
 
 
-@pytest.mark.parametrize("content", [b"<html>ok</html>", b"", b'{"result": tru', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "content",
+    [b"<html>ok</html>", b"", b'{"result": tru', b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000],
+    ids=["html", "empty", "cut", "binary", "nested-too-deep"],
+)
 def test_a_success_that_is_not_json_is_malformed_not_a_crash(content: bytes) -> None:
     error = failure(httpx.Response(200, content=content))
     assert type(error) is MalformedResponseError
@@ -197,3 +201,18 @@ def test_errors_survive_pickling() -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is RateLimitError
     assert (copy.retry_after, copy.status, str(copy)) == (3.0, 429, str(error))
+
+
+def test_a_deeply_nested_error_answer_falls_back_to_the_reason_phrase() -> None:
+    error = failure(httpx.Response(400, content=b'{"error":' * 100_000))
+    assert (type(error), error.message) == (InvalidRequestError, "Bad Request")
+
+
+def test_a_service_message_cannot_forge_log_lines() -> None:
+    forged = "bad\r\n2024-01-01 INFO login ok user=admin\x1b[2J\u2028\u202e\tend"
+    error = failure(httpx.Response(400, json={"error": forged}))
+    assert str(error) == (
+        "Tokenpass refused GET /api/v1/tca/check/alice: "
+        "400 bad 2024-01-01 INFO login ok user=admin [2J end"
+    )
+    assert error.message.isprintable()

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import httpx
 import pytest
 import stamina
+from servers import serve
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
+from tca_gate import InvalidArgumentError
 from tca_gate._service import RetryPolicy, parse_retry_after
 from tca_gate._service_errors import (
     AuthenticationError,
@@ -163,11 +170,64 @@ def test_every_attempt_is_signed_afresh_with_a_new_nonce() -> None:
     assert len({headers[SIGNATURE_HEADER.lower()] for headers in script.headers}) == 3
 
 
-def test_retry_after_seconds_is_waited_exactly(waits: list[float]) -> None:
+def test_retry_after_seconds_is_waited_when_longer_than_the_backoff(waits: list[float]) -> None:
     script = Script(busy(429, "2"), busy(503, "1"), ok())
     with client(script) as tokenpass:
         tokenpass.get_public_addresses("alice")
     assert waits == [2.0, 1.0]
+
+
+def test_retry_after_is_a_minimum_not_a_replacement_for_the_backoff(waits: list[float]) -> None:
+    policy = RetryPolicy(wait_initial=1.5, wait_jitter=0)
+    script = Script(busy(429, "0"), busy(503, "1"), ok())
+    with client(script, policy) as tokenpass:
+        tokenpass.get_public_addresses("alice")
+    assert waits == [1.5, 3.0]
+
+
+class Clock:
+    """A monotonic clock that moves only when slept on (or when a test moves it)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr(time, "monotonic", fake.monotonic)
+    monkeypatch.setattr(time, "sleep", fake.sleep)
+    return fake
+
+
+def test_no_wait_ends_past_the_deadline(clock: Clock) -> None:
+    policy = RetryPolicy(retries=10, deadline=10)
+    script = Script(busy(429, "4"))
+    with client(script, policy) as tokenpass, pytest.raises(RateLimitError):
+        tokenpass.get_public_addresses("alice")
+    assert len(script.requests) == 3  # waited 4 s twice; a third wait would end at 12 s
+    assert clock.now == 1008.0
+
+
+def test_the_deadline_counts_the_time_spent_in_attempts(clock: Clock) -> None:
+    def slow_then_busy(request: httpx.Request) -> httpx.Response:
+        clock.now += 9.5
+        return busy(503)
+
+    policy = RetryPolicy(retries=10, deadline=10, wait_initial=1, wait_jitter=0)
+    transport = httpx.MockTransport(slow_then_busy)
+    with (
+        TokenpassClient(BASE, "id", "s", retries=policy, transport=transport) as tokenpass,
+        pytest.raises(ServerError),
+    ):
+        tokenpass.get_public_addresses("alice")
+    assert clock.now == 1009.5  # no wait at all: one more second would pass the deadline
 
 
 def test_retry_after_as_an_http_date_is_waited_until(waits: list[float]) -> None:
@@ -241,19 +301,25 @@ def test_retry_after_values(header: str | None, seconds: float | None) -> None:
 @pytest.mark.parametrize(
     ("error", "decision"),
     [
-        (ServiceUnavailableError("x", service="S", method="GET", url="u"), True),
-        (RateLimitError("x", service="S", method="GET", url="u", status=429), True),
-        (RateLimitError("x", service="S", method="GET", url="u", status=429, retry_after=3), 3.0),
-        (RateLimitError("x", service="S", method="GET", url="u", retry_after=31), False),
-        (ServerError("x", service="S", method="GET", url="u", status=503, retry_after=0), 0.0),
-        (ServerError("x", service="S", method="GET", url="u", status=505), False),
-        (NotFoundError("x", service="S", method="GET", url="u", status=404), False),
-        (ValueError("not ours"), False),
+        (ServiceUnavailableError("x", service="S", method="GET", url="u"), [1.0, 2.0]),
+        (RateLimitError("x", service="S", method="GET", url="u", status=429), [1.0, 2.0]),
+        (RateLimitError("x", service="S", method="GET", url="u", retry_after=3), [3.0, 3.0]),
+        (RateLimitError("x", service="S", method="GET", url="u", retry_after=31), None),
+        (ServerError("x", service="S", method="GET", url="u", status=503, retry_after=0), [1, 2]),
+        (ServerError("x", service="S", method="GET", url="u", status=505), None),
+        (NotFoundError("x", service="S", method="GET", url="u", status=404), None),
+        (ValueError("not ours"), None),
     ],
 )
-def test_the_backoff_decision(error: Exception, decision: bool | float) -> None:
-    result = RetryPolicy(max_retry_after=30).backoff_for(error)
-    assert (type(result), result) == (type(decision), decision)
+def test_the_wait_decision(error: Exception, decision: list[float] | None) -> None:
+    policy = RetryPolicy(wait_initial=1, wait_jitter=0, max_retry_after=30)
+    waits = [policy.wait_for(error, retry) for retry in (1, 2)]
+    assert waits == (decision or [None, None])
+
+
+def test_the_backoff_doubles_up_to_its_cap_without_overflowing() -> None:
+    policy = RetryPolicy(wait_initial=0.5, wait_max=3, wait_jitter=0)
+    assert [policy.backoff(retry) for retry in (1, 2, 3, 4, 10_000)] == [0.5, 1, 2, 3, 3]
 
 
 @pytest.mark.parametrize(
@@ -261,15 +327,117 @@ def test_the_backoff_decision(error: Exception, decision: bool | float) -> None:
     [
         ({"retries": -1}, "retries must not be negative"),
         ({"wait_max": -1.0}, "wait_max must not be negative"),
-        ({"timeout": 0}, "timeout must be positive"),
+        ({"deadline": 0}, "deadline must be positive"),
+        ({"deadline": float("nan")}, "deadline must be positive"),
     ],
 )
 def test_a_bad_policy_is_refused(options: dict[str, float], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InvalidArgumentError, match=message):
         RetryPolicy(**options)  # type: ignore[arg-type]
 
 
 def test_retries_may_be_given_as_a_number() -> None:
     assert RetryPolicy.of(5) == RetryPolicy(retries=5)
-    with pytest.raises(TypeError, match="retries must be an int"):
+    with pytest.raises(InvalidArgumentError, match="retries must be an int"):
         RetryPolicy.of(True)
+
+
+@pytest.mark.usefixtures("instant")
+@pytest.mark.parametrize(
+    "name", ["delete_address", "delete_provisional_source", "delete_promised_transaction"]
+)
+def test_a_retried_delete_that_finds_it_gone_is_done(name: str) -> None:
+    args = {
+        "delete_address": ("1BoatSLRHtKNngkdXEeobR76b53LbtpyT", "oauth-token"),
+        "delete_provisional_source": ("1BoatSLRHtKNngkdXEeobR76b53LbtpyT",),
+        "delete_promised_transaction": (7,),
+    }[name]
+    gone = httpx.Response(404, json={"error": "not found"})
+    script = Script(httpx.ReadTimeout("the answer was lost"), gone)
+    with client(script) as tokenpass:
+        assert getattr(tokenpass, name)(*args) is None
+        assert len(script.requests) == 2
+        with pytest.raises(NotFoundError):  # a first attempt's 404 is still an error
+            getattr(tokenpass, name)(*args)
+
+
+@pytest.mark.usefixtures("instant")
+def test_a_retried_get_that_finds_nothing_is_not_found() -> None:
+    script = Script(busy(503), httpx.Response(404, json={"error": "no such user"}))
+    with client(script) as tokenpass, pytest.raises(NotFoundError):
+        tokenpass.get_public_addresses("alice")
+
+
+@pytest.mark.usefixtures("instant")
+def test_the_retry_log_shows_no_url_token_or_parameter(caplog: pytest.LogCaptureFixture) -> None:
+    script = Script(busy(503), ok())
+    with client(script) as tokenpass, caplog.at_level(logging.WARNING, logger="stamina"):
+        tokenpass.get_addresses_for_authenticated_user("the-users-oauth-token")
+    [record] = [r for r in caplog.records if r.getMessage() == "stamina.retry_scheduled"]
+    logged = repr(vars(record))
+    assert "the-users-oauth-token" not in logged
+    assert "tokenpass.example" not in logged
+
+
+class Tracked(httpx.AsyncByteStream):
+    """A response body that tells its transport when it is closed."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, transport: CountingTransport) -> None:
+        self.stream, self.transport = stream, transport
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+        self.transport.open_responses -= 1
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """A real HTTP transport counting the responses not yet closed."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.open_responses = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        self.open_responses += 1
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=Tracked(response.stream, self),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_cancelling_during_a_retry_after_wait_stops_at_once_and_frees_the_connection() -> None:
+    hits: list[str] = []
+
+    async def slow_down(request: Request) -> JSONResponse:
+        hits.append(request.url.path)
+        return JSONResponse({"error": "slow down"}, status_code=429, headers={"Retry-After": "20"})
+
+    async def run(base_url: str) -> tuple[float, int]:
+        transport = CountingTransport()
+        async with AsyncTokenpassClient(base_url, "i", "s", transport=transport) as tokenpass:
+            task = asyncio.create_task(tokenpass.get_public_addresses("alice"))
+            while not hits:
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(0.05)  # now in the 20 s wait
+            cancelled_at = time.monotonic()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return time.monotonic() - cancelled_at, transport.open_responses
+
+    app = Starlette(routes=[Route("/api/v1/tca/addresses/{username}", slow_down)])
+    with serve(app) as base_url:
+        took, open_responses = asyncio.run(run(base_url))
+    assert took < 1.0
+    assert (hits, open_responses) == (["/api/v1/tca/addresses/alice"], 0)

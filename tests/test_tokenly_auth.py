@@ -14,7 +14,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tca_gate import MemoryReplayStore, TokenlyAuthMiddleware, verify_tokenly_request
+from tca_gate import (
+    InvalidArgumentError,
+    MemoryReplayStore,
+    TokenlyAuthMiddleware,
+    TokenlySignatureError,
+    verify_tokenly_request,
+)
 from tca_gate._tokenly_auth import TokenlyAuth
 from tca_gate._tokenly_hmac import NONCE_HEADER, SIGNATURE_HEADER, params_json
 
@@ -123,7 +129,7 @@ def test_a_resent_request_moves_to_the_next_second_when_the_clock_has_not() -> N
     ("method", "content", "params"),
     [
         ("GET", b"", None),
-        ("DELETE", b"", None),
+        ("DELETE", b"", {"oauth_token": "t"}),
         ("POST", params_json({"a": "b/c", "n": [1, 2]}).encode(), {"a": "b/c", "n": [1, 2]}),
         ("PATCH", params_json({"label": "x"}).encode(), {"label": "x"}),
         ("POST", b"", None),
@@ -146,17 +152,43 @@ def test_signatures_verify_with_the_params_the_verifier_reads(
     assert verified.nonce == 1_700_000_000
 
 
-def test_a_body_that_is_not_compact_json_is_refused_rather_than_missigned() -> None:
-    auth = TokenlyAuth(TOKEN, SECRET)
-    spaced = httpx.Request("POST", "https://x.example/api", content=json.dumps({"a": 1}).encode())
-    with pytest.raises(ValueError, match="compact JSON"):
-        signed(auth, spaced)
-    listed = httpx.Request("POST", "https://x.example/api", content=b"[1,2]")
-    with pytest.raises(ValueError, match="object"):
-        signed(auth, listed)
+def test_a_delete_signs_its_query_so_another_token_breaks_the_signature() -> None:
+    url = "http://127.0.0.1:8123/api/v1/tca/address/1Boat?oauth_token=caf%C3%A9&x="
+    request = signed(
+        TokenlyAuth(TOKEN, SECRET, clock=FakeClock(1_700_000_000)), httpx.Request("DELETE", url)
+    )
+    headers = dict(request.headers)
+
+    def verify(params: dict[str, object] | None) -> None:
+        verify_tokenly_request(
+            "DELETE", url, headers, secret_for={TOKEN: SECRET}, params=params, now=1_700_000_000
+        )
+
+    verify({"oauth_token": "café", "x": ""})
+    for other in ({"oauth_token": "someone-else", "x": ""}, None):
+        with pytest.raises(TokenlySignatureError):
+            verify(other)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (json.dumps({"a": 1}).encode(), "compact JSON"),
+        (b"[1,2]", "of an object"),
+        (b"[" * 50_000, "of an object"),
+        (b'{"a":"\xff"}', "not UTF-8"),
+    ],
+    ids=["spaced", "list", "nested-too-deep", "not-utf8"],
+)
+def test_a_body_that_is_not_compact_json_is_refused_rather_than_missigned(
+    content: bytes, message: str
+) -> None:
+    request = httpx.Request("POST", "https://x.example/api", content=content)
+    with pytest.raises(InvalidArgumentError, match=message):
+        signed(TokenlyAuth(TOKEN, SECRET), request)
 
 
 def test_credentials_are_required_and_the_secret_is_not_shown() -> None:
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(InvalidArgumentError, match="non-empty"):
         TokenlyAuth(TOKEN, "")
     assert SECRET not in repr(TokenlyAuth(TOKEN, SECRET))

@@ -7,6 +7,8 @@ import inspect
 import json
 import subprocess
 import sys
+import typing
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
@@ -14,10 +16,12 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from tca_gate import compile_rule
-from tca_gate._service_errors import MalformedResponseError
+from tca_gate import InvalidArgumentError, __version__, compile_rule
+from tca_gate._service import Endpoint
+from tca_gate._service_errors import ClientClosedError, MalformedResponseError, ServiceError
 from tca_gate._tokenly_hmac import API_TOKEN_HEADER, SIGNATURE_HEADER
 from tca_gate.tokenpass import (
+    UNCHANGED,
     Address,
     AsyncTokenpassClient,
     Balance,
@@ -35,6 +39,7 @@ from tca_gate.tokenpass import (
 BASE = "https://tokenpass.example"
 ADDRESS = "1BoatSLRHtKNngkdXEeobR76b53LbtpyT"
 T = "oauth-token"
+PASSWORD = "hunter2-password"
 STAMP = "2024-03-01 12:30:00"
 WHEN = datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
 
@@ -150,8 +155,9 @@ CALLS: list[Row] = [
      {"address_list": [ADDRESS]}, {"result": {ADDRESS: LOOKUP_JSON}}),
     ("lookup_address_by_user", ("alice",), {}, "GET", "/api/v1/lookup/user/alice", [], None,
      {"result": LOOKUP_JSON}),
-    ("register_account", ("bob", "pw", "bob@example.com"), {}, "POST", "/api/v1/register", [],
-     {"client_id": "client-id", "username": "bob", "password": "pw", "email": "bob@example.com"},
+    ("register_account", ("bob", PASSWORD, "bob@example.com"), {}, "POST", "/api/v1/register", [],
+     {"client_id": "client-id", "username": "bob", "password": PASSWORD,
+      "email": "bob@example.com"},
      {"result": {"id": "u-2", "username": "bob", "email": "bob@example.com"}}),
     ("register_provisional_source", (ADDRESS, "H+proof="), {"assets": ["TOKENLY"]}, "POST",
      "/api/v1/tca/provisional/register", [],
@@ -248,20 +254,22 @@ def test_each_call_sends_what_the_contract_says(row: Row) -> None:
 
 
 def test_the_async_client_has_every_method_with_the_same_signature() -> None:
+    async def compare(sync: TokenpassClient) -> None:
+        async with AsyncTokenpassClient(BASE, "client-id", "client-secret") as asynchronous:
+            for name, *_ in CALLS:
+                assert getattr(TokenpassClient, name) is getattr(AsyncTokenpassClient, name)
+                assert inspect.signature(getattr(sync, name)) == inspect.signature(
+                    getattr(asynchronous, name)
+                )
+                assert getattr(sync, name).__doc__ == getattr(asynchronous, name).__doc__
+
     with sync_client(Recorder({})) as sync:
-        asynchronous = AsyncTokenpassClient(BASE, "client-id", "client-secret")
-        for name, *_ in CALLS:
-            assert getattr(TokenpassClient, name) is getattr(AsyncTokenpassClient, name)
-            assert inspect.signature(getattr(sync, name)) == inspect.signature(
-                getattr(asynchronous, name)
-            )
-            assert getattr(sync, name).__doc__ == getattr(asynchronous, name).__doc__
+        asyncio.run(compare(sync))
         assert list(inspect.signature(sync.check_token_access).parameters) == [
             "username",
             "rules",
             "oauth_token",
         ]
-        asyncio.run(asynchronous.aclose())
     documented = {name for name, *_ in CALLS} | {"get_oauth_access_token", "get_oauth_user"}
     public = {
         name
@@ -361,7 +369,8 @@ def test_balances_are_exact_from_balance_sat_in_either_list_shape() -> None:
         "DEBT": -100000000,
     }
     rule = compile_rule("LTBCOIN=0.1&DEBT=-1", dialect="tokenpass")
-    assert isinstance(rule.evaluate(balances_by_asset(as_list)), bool)
+    assert rule.evaluate(balances_by_asset(as_list)) is True
+    assert rule.evaluate(balances_by_asset(as_list[::2])) is False  # no LTBCOIN
 
 
 @pytest.mark.parametrize(
@@ -459,33 +468,148 @@ def test_a_rule_is_sent_in_its_canonical_stack_order() -> None:
 
 
 @pytest.mark.parametrize(
-    ("call", "error", "message"),
+    ("call", "message"),
     [
-        (lambda c: c.check_token_access("a", {"oauth_token": "x"}, T), ValueError, "credential"),
-        (lambda c: c.check_token_access("a", "", T), ValueError, "the rule is empty"),
-        (lambda c: c.check_token_access("a", {"A": 1.5}, T), TypeError, "must be a str or int"),
-        (lambda c: c.check_token_access("", "A=1", T), ValueError, "username must not be empty"),
-        (lambda c: c.check_token_access("a", "A=1", ""), ValueError, "oauth_token must be"),
-        (lambda c: c.promise_transaction("s", "d", "A", 1.5), TypeError, "quantity must be an int"),
-        (lambda c: c.promise_transaction("s", "d", "A", 0), ValueError, "above zero"),
-        (lambda c: c.give_multiple_app_credit("g", []), ValueError, "at least one account"),
+        (lambda c: c.check_token_access("a", {"oauth_token": "x"}, T), "credential"),
+        (lambda c: c.check_token_access("a", "", T), "the rule is empty"),
+        (lambda c: c.check_token_access("a", {"A": 1.5}, T), "must be a str or int"),
+        (lambda c: c.check_token_access("", "A=1", T), "username must not be empty"),
+        (lambda c: c.check_token_access("a", "A=1", ""), "oauth_token must be"),
+        (lambda c: c.check_token_access("a", "A=1", b"tok"), "oauth_token must be .* not bytes"),
+        (lambda c: c.promise_transaction("s", "d", "A", 1.5), "quantity must be an int"),
+        (lambda c: c.promise_transaction("s", "d", "A", 0), "above zero"),
+        (lambda c: c.promise_transaction("s", "d", "A", 1, note=5), "note must be a non-empty"),
+        (lambda c: c.give_multiple_app_credit("g", []), "at least one account"),
         (
             lambda c: c.give_multiple_app_credit("g", [{"account": "u", "amount": 1, "x": 1}]),
-            ValueError,
             "unknown keys: x",
         ),
-        (lambda c: c.lookup_users_by_addresses(ADDRESS), TypeError, "not one string"),
-        (lambda c: c.update_address_details(ADDRESS, T), ValueError, "needs label"),
-        (lambda c: c.get_promised_transaction(True), TypeError, "promise_id must be a str"),
+        (
+            lambda c: c.give_multiple_app_credit("g", [{"account": "u", "amount": 1, "ref": 3}]),
+            r"accounts\[0\].ref must be a non-empty string",
+        ),
+        (lambda c: c.take_app_credit("g", "u", 1, destination=""), "destination must be"),
+        (lambda c: c.lookup_users_by_addresses(ADDRESS), "not one string"),
+        (lambda c: c.update_address_details(ADDRESS, T), "needs at least one of: label"),
+        (lambda c: c.update_address_details(ADDRESS, T, public=None), "public must be True"),
+        (lambda c: c.update_address_details(ADDRESS, T, label=3), "label must be"),
+        (lambda c: c.register_address(ADDRESS, T, public="yes"), "public must be True"),
+        (lambda c: c.update_promised_transaction(7), "needs at least one of: quantity"),
+        (lambda c: c.update_promised_transaction(7, quantity=None), "quantity must be an int"),
+        (lambda c: c.update_app_credit_group("g"), "needs at least one of: name"),
+        (lambda c: c.get_promised_transaction(True), "promise_id must be a str"),
+        (lambda c: c.delete_address("..", T), "address must not be '..'"),
+        (lambda c: c.delete_address(".", T), "address must not be '.'"),
+        (lambda c: c.delete_provisional_source(".."), "address must not be '..'"),
+        (lambda c: c.get_app_credit_account("g", ".."), "account must not be '..'"),
+        (lambda c: c.delete_address(" ", T), "address must not be empty"),
+        (lambda c: c.new_app_credit_group("P", ["id", ""]), r"app_whitelist\[1\] must be"),
+        (lambda c: c.new_app_credit_group("P", []), "app_whitelist must not be an empty list"),
+        (lambda c: c.new_app_credit_group("P", ""), "app_whitelist must be a non-empty"),
+        (lambda c: c.new_app_credit_group("P", 5), "app_whitelist must be a list"),
+        (lambda c: c.update_app_credit_group("g", app_whitelist=[None]), "app_whitelist"),
+        (lambda c: c.register_provisional_source(ADDRESS, "p", ["A", 1]), r"assets\[1\] must"),
+        (lambda c: c.register_provisional_source(ADDRESS, "p", []), "assets must not be an empty"),
+        (lambda c: c.register_provisional_source(ADDRESS, "p", " "), "assets must be"),
     ],
 )
-def test_bad_arguments_are_refused_before_anything_is_sent(
-    call: Any, error: type[Exception], message: str
-) -> None:
+def test_bad_arguments_are_refused_before_anything_is_sent(call: Any, message: str) -> None:
     recorder = Recorder({"result": True})
-    with sync_client(recorder) as tokenpass, pytest.raises(error, match=message):
+    with sync_client(recorder) as tokenpass, pytest.raises(InvalidArgumentError) as raised:
         call(tokenpass)
+    assert isinstance(raised.value, ValueError)
+    assert raised.match(message)
     assert recorder.requests == []
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs", "body"),
+    [
+        (
+            "update_address_details",
+            (ADDRESS, T),
+            {"label": None},
+            {"label": None, "oauth_token": T},
+        ),
+        (
+            "update_address_details",
+            (ADDRESS, T),
+            {"label": "x", "active": False},
+            {"label": "x", "active": False, "oauth_token": T},
+        ),
+        ("update_promised_transaction", (7,), {"expiration": None}, {"expiration": None}),
+        (
+            "update_promised_transaction",
+            (7,),
+            {"note": None, "ref": "r", "txid": UNCHANGED},
+            {"ref": "r", "note": None},
+        ),
+        ("update_app_credit_group", ("g",), {"app_whitelist": "a\nb"}, {"app_whitelist": "a\nb"}),
+    ],
+)
+def test_updates_send_only_what_changes_and_none_clears_a_nullable_field(
+    name: str, args: tuple[Any, ...], kwargs: dict[str, Any], body: dict[str, Any]
+) -> None:
+    answer = {"result": True, "tx": PROMISE_JSON, "credit_group": GROUP_JSON}
+    recorder = Recorder({**answer, "result": ADDRESS_JSON} if "address" in name else answer)
+    with sync_client(recorder) as tokenpass:
+        getattr(tokenpass, name)(*args, **kwargs)
+    assert json.loads(recorder.requests[0].content) == body
+
+
+def test_php_empty_arrays_are_read_as_empty_maps() -> None:
+    empty = answer_of("get_public_addresses", {"result": [{**ADDRESS_JSON, "balances": []}]}, "a")
+    assert dict(empty[0].balances) == {}
+    assert answer_of("lookup_users_by_addresses", {"result": []}, [ADDRESS]) == {}
+    with pytest.raises(MalformedResponseError, match=r"result\[0\].balances should be an object"):
+        answer_of("get_public_addresses", {"result": [{**ADDRESS_JSON, "balances": [1]}]}, "a")
+
+
+def test_every_call_says_who_is_calling() -> None:
+    recorder = Recorder({"token": "A", "chatCount": 1})
+    with sync_client(recorder) as tokenpass:
+        tokenpass.get_token_perks("A")
+    assert recorder.requests[0].headers["user-agent"] == f"tca-gate/{__version__}"
+
+
+def test_a_closed_client_says_so_and_sends_nothing() -> None:
+    recorder = Recorder({"result": True})
+    with sync_client(recorder) as tokenpass:
+        pass
+    with pytest.raises(ClientClosedError) as raised:
+        tokenpass.delete_address(ADDRESS, T)
+    assert isinstance(raised.value, RuntimeError)
+    assert str(raised.value) == (
+        f"Tokenpass was not called for DELETE /api/v1/tca/address/{ADDRESS}: "
+        "the client is closed; open a new one"
+    )
+
+    async def run() -> ClientClosedError:
+        async with AsyncTokenpassClient(
+            BASE, "i", "s", transport=httpx.MockTransport(recorder)
+        ) as asynchronous:
+            pass
+        with pytest.raises(ClientClosedError) as raised:
+            await asynchronous.get_token_perks("A")
+        return raised.value
+
+    assert asyncio.run(run()).method == "GET"
+    assert recorder.requests == []
+
+
+def test_async_methods_are_typed_as_coroutines_so_tasks_can_be_made_of_them() -> None:
+    async_overload = typing.get_overloads(Endpoint.__get__)[-1]
+    returned = typing.get_type_hints(async_overload)["return"]
+    assert typing.get_origin(typing.get_args(returned)[-1]) is Coroutine
+
+    async def run() -> bool:
+        recorder = Recorder({"result": False})
+        transport = httpx.MockTransport(recorder)
+        async with AsyncTokenpassClient(BASE, "i", "s", transport=transport) as tokenpass:
+            task = asyncio.create_task(tokenpass.check_address_token_access(ADDRESS, "A=1"))
+            return await task
+
+    assert asyncio.run(run()) is False
 
 
 def test_path_segments_are_encoded() -> None:
@@ -555,25 +679,54 @@ def test_a_base_url_with_a_path_prefixes_every_call() -> None:
 
 
 @pytest.mark.parametrize(
-    ("base_url", "client_id", "secret", "message"),
+    ("base_url", "client_id", "secret", "options", "message"),
     [
-        ("ftp://x", "id", "s", "http"),
-        ("tokenpass.example", "id", "s", "http"),
-        ("https://x", "", "s", "client_id"),
-        ("https://x", "id", "", "client_secret"),
+        ("ftp://x", "id", "s", {}, "base_url must be the http"),
+        ("tokenpass.example", "id", "s", {}, "base_url must be the http"),
+        ("http://[::", "id", "s", {}, "base_url must be the http"),
+        ("https://x", "", "s", {}, "client_id must be"),
+        ("https://x", "id", " ", {}, "client_secret must be"),
+        ("https://x", "id", "s", {"timeout": -1}, "timeout must be seconds"),
+        ("https://x", "id", "s", {"timeout": "5"}, "timeout must be seconds"),
+        ("https://x", "id", "s", {"retries": -1}, "retries must not be negative"),
     ],
 )
 def test_bad_configuration_is_refused(
-    base_url: str, client_id: str, secret: str, message: str
+    base_url: str, client_id: str, secret: str, options: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
-        TokenpassClient(base_url, client_id, secret)
+    with pytest.raises(InvalidArgumentError, match=message):
+        TokenpassClient(base_url, client_id, secret, **options)
 
 
-def test_the_secret_is_not_in_reprs() -> None:
-    with TokenpassClient(BASE, "client-id", "very-secret") as tokenpass:
-        assert "very-secret" not in repr(tokenpass.context)
-        assert "very-secret" not in repr(vars(tokenpass))
+SECRETS = (T, PASSWORD, "client-secret", "the-code")
+
+
+def test_no_secret_or_token_is_in_reprs_of_clients_calls_or_errors() -> None:
+    with sync_client(Recorder({})) as tokenpass:
+        assert "client-secret" not in repr(tokenpass.context)
+        assert "client-secret" not in repr(vars(tokenpass))
+        calls = [(getattr(TokenpassClient, name), args, kwargs) for name, args, kwargs, *_ in CALLS]
+        calls.append((TokenpassClient.get_oauth_access_token, ("the-code", "https://a/cb"), {}))
+        for endpoint, args, kwargs in calls:
+            call = endpoint.build(tokenpass.context, *args, **kwargs)
+            assert not [secret for secret in SECRETS if secret in repr(call)], endpoint
+    failing = [
+        httpx.Response(500, json={"error": "broken"}),
+        httpx.Response(200, json={"unexpected": True}),
+    ]
+    for answer in failing:
+        with TokenpassClient(
+            BASE,
+            "client-id",
+            "client-secret",
+            retries=0,
+            transport=httpx.MockTransport(lambda _, answer=answer: answer),
+        ) as tokenpass:
+            for endpoint, args, kwargs in calls:
+                with pytest.raises(ServiceError) as raised:
+                    getattr(tokenpass, endpoint.__name__)(*args, **kwargs)
+                shown = str(raised.value) + repr(raised.value) + repr(vars(raised.value))
+                assert not [secret for secret in SECRETS if secret in shown], endpoint
 
 
 BLOCK_HTTPX = """

@@ -9,7 +9,7 @@ each attempt. Retries follow a ``RetryPolicy``; failures raise ``ServiceError``.
 from ._call import Call, path
 from ._core import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ServiceCore
 from ._endpoint import Endpoint
-from ._retry import RetryPolicy, parse_retry_after
+from ._retry import RetryPolicy, RetrySchedule, parse_retry_after
 from ._shape import Fields, ShapeError, elements
 from ._shells import AsyncServiceClient, SyncServiceClient
 
@@ -21,6 +21,7 @@ __all__ = [
     "Endpoint",
     "Fields",
     "RetryPolicy",
+    "RetrySchedule",
     "ServiceCore",
     "ShapeError",
     "SyncServiceClient",

@@ -24,13 +24,22 @@ from ._shape import ShapeError
 T = TypeVar("T")
 
 
-def read_answer(service: str, call: Call[T], response: httpx.Response) -> T:
-    """The parsed value of a successful answer; any other answer raises its ``ServiceError``."""
+#: The answer a ``done_if_gone`` call's earlier, unanswered attempt would have had.
+_DONE = {"result": True}
+
+
+def read_answer(service: str, call: Call[T], response: httpx.Response, *, retry: bool = False) -> T:
+    """The parsed value of a successful answer; any other answer raises its ``ServiceError``.
+
+    On a ``retry`` of a ``done_if_gone`` call, 404 is success: an earlier attempt did it.
+    """
+    if retry and call.done_if_gone and response.status_code == httpx.codes.NOT_FOUND:
+        return call.parse(_DONE)
     if not response.is_success:
         raise refusal(service, response)
     try:
         data = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise malformed(service, response.request, "the answer is not JSON") from None
     try:
         return call.parse(data)
@@ -102,7 +111,7 @@ def _explanation(response: httpx.Response) -> tuple[str, str | None, str | None]
     fallback = response.reason_phrase or "no explanation given"
     try:
         body = json.loads(response.content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return fallback, None, None
     if not isinstance(body, dict):
         return fallback, None, None

@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from tca_gate import __version__
+from tca_gate._errors import InvalidArgumentError
 from tca_gate._tokenly_hmac import params_json
 
 from ._call import Call
@@ -18,6 +20,9 @@ DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 DEFAULT_RETRIES = RetryPolicy()
 
 _JSON_HEADERS = {"Content-Type": "application/json"}
+
+#: Sent with every call, so a service's operators can tell who is calling.
+USER_AGENT = f"tca-gate/{__version__}"
 
 
 class ServiceCore:
@@ -32,13 +37,18 @@ class ServiceCore:
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
     ) -> None:
-        url = httpx.URL(base_url)
+        try:
+            url = httpx.URL(base_url)
+        except (httpx.InvalidURL, TypeError):
+            url = httpx.URL()
         if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"{service}'s base URL must be an http(s) URL, not {str(url)!r}")
+            raise InvalidArgumentError(
+                f"base_url must be the http(s) URL of {service}, not {str(base_url)!r}"
+            )
         self.service = service
         self.base_url = url
         self.auth = auth
-        self.timeout = httpx.Timeout(timeout)
+        self.timeout = _timeout(timeout)
         self.retries = RetryPolicy.of(retries)
 
     def client_options(self) -> dict[str, Any]:
@@ -46,7 +56,7 @@ class ServiceCore:
         return {
             "base_url": self.base_url,
             "timeout": self.timeout,
-            "headers": {"Accept": "application/json"},
+            "headers": {"Accept": "application/json", "User-Agent": USER_AGENT},
             "follow_redirects": False,
         }
 
@@ -69,3 +79,17 @@ class ServiceCore:
     def retried(self, call: Call[Any]) -> bool:
         """Whether failed attempts of ``call`` are tried again."""
         return call.idempotent and self.retries.retries > 0
+
+
+def _timeout(value: object) -> httpx.Timeout:
+    """An ``httpx.Timeout`` from seconds (a number that is not negative), ``None`` or itself."""
+    if isinstance(value, httpx.Timeout):
+        return value
+    if value is None:
+        return httpx.Timeout(None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise InvalidArgumentError(
+            f"timeout must be seconds (a number, not negative), None or an httpx.Timeout, "
+            f"not {value!r}"
+        )
+    return httpx.Timeout(float(value))

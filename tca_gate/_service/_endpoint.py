@@ -1,14 +1,14 @@
 """``Endpoint``: a call defined once, a method of both the sync and the async client.
 
 On a ``SyncServiceClient`` it is a method returning the value; on an
-``AsyncServiceClient`` the same method returns an awaitable. Type checkers see the
-builder's parameters either way.
+``AsyncServiceClient`` the same method returns a coroutine (so ``asyncio.create_task``
+takes it). Type checkers see the builder's parameters either way.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 from ._call import Call
@@ -47,11 +47,11 @@ class Endpoint(Generic[C, P, T]):
     @overload
     def __get__(
         self, instance: AsyncServiceClient[C], owner: type[Any]
-    ) -> Callable[P, Awaitable[T]]: ...
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
 
     def __get__(
         self, instance: SyncServiceClient[C] | AsyncServiceClient[C] | None, owner: type[Any]
-    ) -> Self | Callable[P, T] | Callable[P, Awaitable[T]]:
+    ) -> Self | Callable[P, T] | Callable[P, Coroutine[Any, Any, T]]:
         if instance is None:
             return self
         build, run, context = self.build, instance._run, instance.context

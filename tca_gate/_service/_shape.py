@@ -143,6 +143,13 @@ class Fields:
         """A nested object."""
         return Fields(self.get(key), self.place(key))
 
+    def mapping(self, key: str) -> Fields:
+        """A nested object used as a map; ``[]`` is read as an empty one.
+
+        PHP's ``json_encode`` writes an empty array as ``[]`` even where it means a map.
+        """
+        return Fields({} if self.get(key) == [] else self.get(key), self.place(key))
+
     def elements(self, key: str) -> list[tuple[str, object]]:
         """A nested list (or numeric-key object), its items with their places."""
         return elements(self.get(key), self.place(key))

@@ -1,7 +1,8 @@
 """The two shells that run calls: ``SyncServiceClient`` and ``AsyncServiceClient``.
 
 Everything but sending is in ``ServiceCore`` and ``read_answer``; the shells only
-send each attempt (the auth below the retry loop signs each one afresh).
+send each attempt (the auth below the retry loop signs each one afresh). stamina
+runs the retries, with a ``RetrySchedule`` per call for the waits and the deadline.
 """
 
 from __future__ import annotations
@@ -12,12 +13,26 @@ from typing import Generic, Self, TypeVar
 import httpx
 import stamina
 
+from tca_gate._service_errors import ClientClosedError
+from tca_gate._tokenly_hmac import signing_url
+
 from ._answer import failures_mapped, read_answer
 from ._call import Call
 from ._core import ServiceCore
+from ._retry import RetrySchedule
 
 T = TypeVar("T")
 C = TypeVar("C")
+
+
+def closed(service: str, request: httpx.Request) -> ClientClosedError:
+    """The error for a call made on a closed client."""
+    return ClientClosedError(
+        "the client is closed; open a new one",
+        service=service,
+        method=request.method,
+        url=signing_url(str(request.url)),
+    )
 
 
 class SyncServiceClient(Generic[C]):
@@ -29,9 +44,6 @@ class SyncServiceClient(Generic[C]):
         self._core = core
         self.context = context
         self._http = httpx.Client(transport=transport, **core.client_options())
-        self._retrying = stamina.RetryingCaller(**core.retries.stamina_options()).on(
-            core.retries.backoff_for
-        )
 
     @property
     def base_url(self) -> httpx.URL:
@@ -40,17 +52,25 @@ class SyncServiceClient(Generic[C]):
 
     def _run(self, call: Call[T]) -> T:
         request = self._core.build(self._http, call)
-        if self._core.retried(call):
-            return self._retrying(self._attempt, call, request)
-        return self._attempt(call, request)
+        if self._http.is_closed:
+            raise closed(self._core.service, request)
+        if not self._core.retried(call):
+            return self._attempt(call, request, retry=False)
+        schedule = RetrySchedule(self._core.retries)
 
-    def _attempt(self, call: Call[T], request: httpx.Request) -> T:
+        def attempt() -> T:
+            return self._attempt(call, request, retry=schedule.retries > 0)
+
+        retrying = stamina.RetryingCaller(**self._core.retries.stamina_options())
+        return retrying.on(schedule.backoff_for)(attempt)
+
+    def _attempt(self, call: Call[T], request: httpx.Request, *, retry: bool) -> T:
         with failures_mapped(self._core.service, request):
             response = self._http.send(request, auth=self._core.auth_for(call))
-        return read_answer(self._core.service, call, response)
+        return read_answer(self._core.service, call, response, retry=retry)
 
     def close(self) -> None:
-        """Close the connections."""
+        """Close the connections; later calls raise ``ClientClosedError``."""
         self._http.close()
 
     def __enter__(self) -> Self:
@@ -78,9 +98,6 @@ class AsyncServiceClient(Generic[C]):
         self._core = core
         self.context = context
         self._http = httpx.AsyncClient(transport=transport, **core.client_options())
-        self._retrying = stamina.AsyncRetryingCaller(**core.retries.stamina_options()).on(
-            core.retries.backoff_for
-        )
 
     @property
     def base_url(self) -> httpx.URL:
@@ -89,17 +106,25 @@ class AsyncServiceClient(Generic[C]):
 
     async def _run(self, call: Call[T]) -> T:
         request = self._core.build(self._http, call)
-        if self._core.retried(call):
-            return await self._retrying(self._attempt, call, request)
-        return await self._attempt(call, request)
+        if self._http.is_closed:
+            raise closed(self._core.service, request)
+        if not self._core.retried(call):
+            return await self._attempt(call, request, retry=False)
+        schedule = RetrySchedule(self._core.retries)
 
-    async def _attempt(self, call: Call[T], request: httpx.Request) -> T:
+        async def attempt() -> T:
+            return await self._attempt(call, request, retry=schedule.retries > 0)
+
+        retrying = stamina.AsyncRetryingCaller(**self._core.retries.stamina_options())
+        return await retrying.on(schedule.backoff_for)(attempt)
+
+    async def _attempt(self, call: Call[T], request: httpx.Request, *, retry: bool) -> T:
         with failures_mapped(self._core.service, request):
             response = await self._http.send(request, auth=self._core.auth_for(call))
-        return read_answer(self._core.service, call, response)
+        return read_answer(self._core.service, call, response, retry=retry)
 
     async def aclose(self) -> None:
-        """Close the connections."""
+        """Close the connections; later calls raise ``ClientClosedError``."""
         await self._http.aclose()
 
     async def __aenter__(self) -> Self:

@@ -42,7 +42,7 @@ from ._models import (
     balances_by_asset,
 )
 from ._oauth import SCOPES
-from ._params import RuleParams
+from ._params import UNCHANGED, RuleParams
 
 del httpx, stamina
 
@@ -50,6 +50,7 @@ __all__ = [
     "DEFAULT_RETRIES",
     "DEFAULT_TIMEOUT",
     "SCOPES",
+    "UNCHANGED",
     "Address",
     "AsyncTokenpassClient",
     "Balance",

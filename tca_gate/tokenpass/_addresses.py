@@ -7,7 +7,7 @@ from tca_gate._service import Call, path
 from . import _read as read
 from ._app import TokenpassApp
 from ._models import Address
-from ._params import some, text
+from ._params import UNCHANGED, Change, changes, flag, optional_text, text
 
 
 def get_public_addresses(app: TokenpassApp, username: str) -> Call[tuple[Address, ...]]:
@@ -69,10 +69,10 @@ def register_address(
         read.under("result", read.address),
         json={
             "address": text("address", address),
-            "label": label,
-            "public": public,
-            "active": active,
-            "type": address_type,
+            "label": label if isinstance(label, str) else text("label", label),
+            "public": flag("public", public),
+            "active": flag("active", active),
+            "type": text("address_type", address_type),
             "oauth_token": text("oauth_token", oauth_token),
         },
     )
@@ -96,19 +96,22 @@ def update_address_details(
     address: str,
     oauth_token: str,
     *,
-    label: str | None = None,
-    public: bool | None = None,
-    active: bool | None = None,
+    label: Change[str | None] = UNCHANGED,
+    public: Change[bool] = UNCHANGED,
+    active: Change[bool] = UNCHANGED,
 ) -> Call[Address]:
-    """Change an address's label, visibility or activity (``None``: unchanged)."""
-    changes = some(label=label, public=public, active=active)
-    if not changes:
-        raise ValueError("update_address_details needs label, public or active")
+    """Change an address's label (``None`` clears it), visibility or activity."""
+    fields = changes(
+        "update_address_details",
+        label=label if label is UNCHANGED else optional_text("label", label),
+        public=public if public is UNCHANGED else flag("public", public),
+        active=active if active is UNCHANGED else flag("active", active),
+    )
     return Call(
         "PATCH",
         path("/api/v1/tca/address/{address}", address=address),
         read.under("result", read.address),
-        json={**changes, "oauth_token": text("oauth_token", oauth_token)},
+        json={**fields, "oauth_token": text("oauth_token", oauth_token)},
     )
 
 
@@ -119,6 +122,7 @@ def delete_address(app: TokenpassApp, address: str, oauth_token: str) -> Call[No
         path("/api/v1/tca/address/{address}", address=address),
         read.done,
         query=[("oauth_token", text("oauth_token", oauth_token))],
+        done_if_gone=True,
     )
 
 

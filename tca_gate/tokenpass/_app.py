@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tca_gate._errors import InvalidArgumentError
+
 
 @dataclass(frozen=True, slots=True)
 class TokenpassApp:
@@ -15,5 +17,5 @@ class TokenpassApp:
     def __post_init__(self) -> None:
         for name in ("client_id", "client_secret"):
             value = getattr(self, name)
-            if not isinstance(value, str) or not value:
-                raise ValueError(f"Tokenpass needs a non-empty {name}")
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidArgumentError(f"{name} must be a non-empty string")

@@ -37,6 +37,11 @@ class TokenpassClient(TokenpassAPI, SyncServiceClient[TokenpassApp]):
     ``timeout`` is seconds or an ``httpx.Timeout`` (connect 5 s, the rest 15 s by
     default); ``retries`` a ``RetryPolicy`` or the number of retries for GET and
     DELETE; ``transport`` an httpx transport (for tests or proxies).
+
+    Each retry is logged by stamina as a ``stamina.retry_scheduled`` WARNING on the
+    ``stamina`` logger (no URL, parameters or tokens); to quiet it, raise that logger's
+    level (``logging.getLogger("stamina").setLevel(logging.ERROR)``) or replace stamina's
+    hooks once at start-up (``stamina.instrumentation.set_on_retry_hooks([])``).
     """
 
     def __init__(

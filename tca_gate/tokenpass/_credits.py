@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from tca_gate._errors import InvalidArgumentError
 from tca_gate._service import Call, path
 
 from . import _read as read
@@ -15,7 +16,7 @@ from ._models import (
     CreditGroupHistory,
     CreditTransfer,
 )
-from ._params import amount, some, text
+from ._params import UNCHANGED, Change, amount, changes, some, text, texts
 
 _GROUP = "/api/v1/credits/{group}"
 _ACCOUNT = "/api/v1/credits/{group}/accounts/{account}"
@@ -29,7 +30,7 @@ def new_app_credit_group(
         "POST",
         "/api/v1/credits",
         read.under("credit_group", read.credit_group),
-        json={"name": text("name", name), "app_whitelist": _whitelist(app_whitelist)},
+        json={"name": text("name", name), "app_whitelist": texts("app_whitelist", app_whitelist)},
     )
 
 
@@ -37,20 +38,22 @@ def update_app_credit_group(
     app: TokenpassApp,
     group: str,
     *,
-    name: str | None = None,
-    app_whitelist: Iterable[str] | str | None = None,
+    name: Change[str] = UNCHANGED,
+    app_whitelist: Change[Iterable[str] | str] = UNCHANGED,
 ) -> Call[CreditGroup]:
-    """Rename a group or change its whitelist (``None``: unchanged)."""
-    changes = some(
-        name=name, app_whitelist=None if app_whitelist is None else _whitelist(app_whitelist)
+    """Rename a group or change its whitelist (a list, or newline-joined)."""
+    fields = changes(
+        "update_app_credit_group",
+        name=name if name is UNCHANGED else text("name", name),
+        app_whitelist=(
+            app_whitelist if app_whitelist is UNCHANGED else texts("app_whitelist", app_whitelist)
+        ),
     )
-    if not changes:
-        raise ValueError("update_app_credit_group needs name or app_whitelist")
     return Call(
         "PATCH",
         path(_GROUP, group=group),
         read.under("credit_group", read.credit_group),
-        json=changes,
+        json=fields,
     )
 
 
@@ -175,20 +178,19 @@ def _entries(
     for index, entry in enumerate(accounts):
         where = f"accounts[{index}]"
         if not isinstance(entry, Mapping):
-            raise TypeError(f"{where} must be a mapping, not {type(entry).__name__}")
+            raise InvalidArgumentError(f"{where} must be a mapping, not {type(entry).__name__}")
         unknown = set(entry) - {"account", "amount", "ref", counterparty}
         if unknown:
-            raise ValueError(f"{where} has unknown keys: {', '.join(sorted(map(str, unknown)))}")
+            raise InvalidArgumentError(
+                f"{where} has unknown keys: {', '.join(sorted(map(str, unknown)))}"
+            )
         checked = dict(entry)
         checked["account"] = text(f"{where}.account", entry.get("account"))
         checked["amount"] = amount(f"{where}.amount", entry.get("amount"))
+        for key in ("ref", counterparty):
+            if key in entry:
+                checked[key] = text(f"{where}.{key}", entry[key])
         entries.append(checked)
     if not entries:
-        raise ValueError("name at least one account")
+        raise InvalidArgumentError("name at least one account")
     return entries
-
-
-def _whitelist(app_whitelist: Iterable[str] | str) -> list[str] | str:
-    if isinstance(app_whitelist, str):
-        return app_whitelist
-    return [text("app_whitelist", client_id) for client_id in app_whitelist]

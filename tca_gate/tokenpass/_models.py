@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tca_gate._errors import InvalidArgumentError
+
 
 @dataclass(frozen=True, slots=True)
 class Balance:
@@ -25,7 +27,9 @@ def balances_by_asset(balances: Iterable[Balance]) -> dict[str, int]:
     found: dict[str, int] = {}
     for balance in balances:
         if balance.asset in found:
-            raise ValueError(f"{balance.asset} is listed twice; which balance counts is unclear")
+            raise InvalidArgumentError(
+                f"balances list {balance.asset} twice; which balance counts is unclear"
+            )
         found[balance.asset] = balance.balance_sat
     return found
 

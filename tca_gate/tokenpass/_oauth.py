@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from tca_gate._errors import InvalidArgumentError
 from tca_gate._service import Call
 
 from . import _read as read
@@ -26,7 +27,7 @@ def authorization_url(
     for name in names:
         text("scopes", name)
     if not names:
-        raise ValueError("name at least one scope, e.g. ['user', 'tca']")
+        raise InvalidArgumentError("scopes must name at least one scope, e.g. ['user', 'tca']")
     query = urlencode(
         {
             "client_id": app.client_id,

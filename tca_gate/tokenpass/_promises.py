@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from tca_gate._errors import InvalidArgumentError
 from tca_gate._service import Call, path
 
 from . import _read as read
 from ._app import TokenpassApp
 from ._models import Promise, ProvisionalSources
-from ._params import amount, some, text
+from ._params import UNCHANGED, Change, amount, changes, optional_text, some, text, texts
 
 
 def register_provisional_source(
@@ -19,7 +20,7 @@ def register_provisional_source(
 
     ``proof`` is the address's signed message of ``{address}{proof_suffix}``.
     """
-    listed = assets if assets is None or isinstance(assets, str) else list(assets)
+    listed = None if assets is None else texts("assets", assets)
     return Call(
         "POST",
         "/api/v1/tca/provisional/register",
@@ -35,7 +36,12 @@ def get_provisional_source_list(app: TokenpassApp) -> Call[ProvisionalSources]:
 
 def delete_provisional_source(app: TokenpassApp, address: str) -> Call[None]:
     """Take ``address`` off the whitelist."""
-    return Call("DELETE", path("/api/v1/tca/provisional/{address}", address=address), read.done)
+    return Call(
+        "DELETE",
+        path("/api/v1/tca/provisional/{address}", address=address),
+        read.done,
+        done_if_gone=True,
+    )
 
 
 def promise_transaction(
@@ -62,7 +68,12 @@ def promise_transaction(
             "asset": text("asset", asset),
             "quantity": amount("quantity", quantity),
             "expiration": _expiration(expiration),
-            **some(txid=txid, fingerprint=fingerprint, ref=ref, note=note),
+            **some(
+                txid=optional_text("txid", txid),
+                fingerprint=optional_text("fingerprint", fingerprint),
+                ref=optional_text("ref", ref),
+                note=optional_text("note", note),
+            ),
         },
     )
 
@@ -88,29 +99,29 @@ def update_promised_transaction(
     app: TokenpassApp,
     promise_id: int,
     *,
-    quantity: int | None = None,
-    expiration: int | None = None,
-    txid: str | None = None,
-    fingerprint: str | None = None,
-    ref: str | None = None,
-    note: str | None = None,
+    quantity: Change[int] = UNCHANGED,
+    expiration: Change[int | None] = UNCHANGED,
+    txid: Change[str | None] = UNCHANGED,
+    fingerprint: Change[str | None] = UNCHANGED,
+    ref: Change[str | None] = UNCHANGED,
+    note: Change[str | None] = UNCHANGED,
 ) -> Call[Promise]:
-    """Change a promise (``None``: unchanged)."""
-    changes = some(
-        quantity=None if quantity is None else amount("quantity", quantity),
-        expiration=_expiration(expiration),
-        txid=txid,
-        fingerprint=fingerprint,
-        ref=ref,
-        note=note,
+    """Change a promise; ``None`` clears the expiration or a text field."""
+    texts_given = {"txid": txid, "fingerprint": fingerprint, "ref": ref, "note": note}
+    fields = changes(
+        "update_promised_transaction",
+        quantity=quantity if quantity is UNCHANGED else amount("quantity", quantity),
+        expiration=expiration if expiration is UNCHANGED else _expiration(expiration),
+        **{
+            name: value if value is UNCHANGED else optional_text(name, value)
+            for name, value in texts_given.items()
+        },
     )
-    if not changes:
-        raise ValueError("update_promised_transaction needs at least one change")
     return Call(
         "PATCH",
         path("/api/v1/tca/provisional/tx/{promise_id}", promise_id=promise_id),
         read.promise_answer,
-        json=changes,
+        json=fields,
     )
 
 
@@ -120,11 +131,12 @@ def delete_promised_transaction(app: TokenpassApp, promise_id: int) -> Call[None
         "DELETE",
         path("/api/v1/tca/provisional/tx/{promise_id}", promise_id=promise_id),
         read.done,
+        done_if_gone=True,
     )
 
 
 def _expiration(value: int | None) -> int | None:
     """A unix time in seconds, or ``None``."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise TypeError(f"expiration must be a unix time in seconds, not {value!r}")
+        raise InvalidArgumentError(f"expiration must be a unix time in seconds, not {value!r}")
     return value

@@ -53,7 +53,7 @@ def balance(fields: Fields) -> Balance:
 
 
 def address(fields: Fields) -> Address:
-    held = fields.fields("balances")
+    held = fields.mapping("balances")
     amounts = {asset: held.amount(asset) for asset in held.names()}
     return Address(
         address=fields.text("address"),
@@ -197,12 +197,17 @@ def oauth_token(fields: Fields) -> OAuthToken:
     )
 
 
+def identifier(fields: Fields, key: str) -> str:
+    """An id the service may write as a string or an integer, as a string."""
+    value = fields.get(key)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ShapeError(fields.place(key), "a string or an integer", value)
+    return str(value)
+
+
 def oauth_user(fields: Fields) -> OAuthUser:
-    user_id = fields.get("id")
-    if isinstance(user_id, bool) or not isinstance(user_id, (str, int)):
-        raise ShapeError(fields.place("id"), "a string or an integer", user_id)
     return OAuthUser(
-        id=str(user_id),
+        id=identifier(fields, "id"),
         username=fields.text("username"),
         email=fields.optional_text("email"),
         name=fields.optional_text("name"),
@@ -211,10 +216,7 @@ def oauth_user(fields: Fields) -> OAuthUser:
 
 
 def new_user(fields: Fields) -> NewUser:
-    user_id = fields.get("id")
-    if isinstance(user_id, bool) or not isinstance(user_id, (str, int)):
-        raise ShapeError(fields.place("id"), "a string or an integer", user_id)
-    return NewUser(str(user_id), fields.text("username"), fields.text("email"))
+    return NewUser(identifier(fields, "id"), fields.text("username"), fields.text("email"))
 
 
 def whole(read: Callable[[Fields], T]) -> Callable[[object], T]:
@@ -258,5 +260,5 @@ def promise_list(value: object) -> tuple[Promise, ...]:
 
 def lookups_by_address(value: object) -> dict[str, UserLookup]:
     """``{"result": {address: lookup}}`` (found addresses only)."""
-    found = Fields(value).fields("result")
+    found = Fields(value).mapping("result")
     return {key: user_lookup(found.fields(key)) for key in found.names()}
