@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -199,11 +200,77 @@ def test_an_unknown_client_is_refused_on_the_page(sandbox: Sandbox) -> None:
     assert "client" in answer.text
 
 
-def test_an_unknown_scope_is_sent_back_as_invalid_scope(sandbox: Sandbox) -> None:
-    params = _authorize_params(sandbox, scope="user,root")
+@pytest.mark.parametrize("scope", ["user,root", "user tca", "user, tca", "user,,tca"])
+def test_an_unknown_scope_is_sent_back_as_invalid_scope(sandbox: Sandbox, scope: str) -> None:
+    params = _authorize_params(sandbox, scope=scope)
     answer = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
     assert answer.status_code == 302
-    assert parse_qs(urlsplit(answer.headers["location"]).query)["error"] == ["invalid_scope"]
+    sent_back = parse_qs(urlsplit(answer.headers["location"]).query)
+    assert sent_back["error"] == ["invalid_scope"]
+    assert sent_back["state"] == ["s1"]
+    assert answer.headers["location"].startswith(sandbox.redirect_uri)
+
+
+def test_a_granted_scope_list_is_comma_joined_and_without_repeats(sandbox: Sandbox) -> None:
+    answer = sandbox.exchange(sandbox.authorization_code("bob", ["tca", "user", "tca"]))
+    assert answer.json()["scope"] == "tca,user"
+
+
+VERIFIER = "a-pkce-code-verifier-of-at-least-43-characters-0123456789"
+
+
+def test_pkce_with_the_right_verifier_gives_a_token(sandbox: Sandbox) -> None:
+    code = sandbox.authorization_code("alice", code_verifier=VERIFIER)
+    answer = sandbox.exchange(code, code_verifier=VERIFIER)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["scope"] == "user,tca"
+
+
+def test_the_authorize_form_carries_the_code_challenge(sandbox: Sandbox) -> None:
+    params = _authorize_params(sandbox, code_challenge="c" * 43, code_challenge_method="S256")
+    page = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
+    assert 'name="code_challenge" value="' + "c" * 43 + '"' in page.text
+    assert 'name="code_challenge_method" value="S256"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("verifier", "error"),
+    [
+        pytest.param(VERIFIER[:-1] + "x", "invalid_grant", id="wrong verifier"),
+        pytest.param(None, "invalid_request", id="no verifier"),
+    ],
+)
+def test_pkce_refuses_an_exchange_without_the_right_verifier(
+    sandbox: Sandbox, verifier: str | None, error: str
+) -> None:
+    code = sandbox.authorization_code("alice", code_verifier=VERIFIER)
+    answer = sandbox.exchange(code, code_verifier=verifier)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == error
+    assert sandbox.exchange(code, code_verifier=VERIFIER).status_code == 400  # the code is spent
+
+
+def test_a_verifier_for_a_code_issued_without_a_challenge_is_refused(sandbox: Sandbox) -> None:
+    answer = sandbox.exchange(sandbox.authorization_code("alice"), code_verifier=VERIFIER)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_request"
+
+
+def test_a_plain_code_challenge_is_accepted(sandbox: Sandbox) -> None:
+    params = _authorize_params(sandbox, code_challenge=VERIFIER, code_challenge_method="plain")
+    page = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
+    form = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+    form |= {"username": "bob", "password": sandbox.password_of("bob"), "decision": "grant"}
+    granted = httpx.post(f"{sandbox.url}/oauth/authorize", data=form)
+    code = parse_qs(urlsplit(granted.headers["location"]).query)["code"][0]
+    assert sandbox.exchange(code, code_verifier=VERIFIER).status_code == 200
+
+
+def test_an_unsupported_code_challenge_method_is_sent_back(sandbox: Sandbox) -> None:
+    params = _authorize_params(sandbox, code_challenge="c" * 43, code_challenge_method="S512")
+    answer = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
+    assert answer.status_code == 302
+    assert parse_qs(urlsplit(answer.headers["location"]).query)["error"] == ["invalid_request"]
 
 
 @pytest.mark.parametrize("token", ["", "not-a-token"])

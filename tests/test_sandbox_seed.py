@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -72,15 +73,17 @@ def test_a_bad_seed_names_the_entry_and_field(text: str, where: str) -> None:
         parse_seed(text)
 
 
+_CONFLICTING = (
+    _CLIENT
+    + "[[address]]\naddress = '1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt'\nbalances = { X = 1 }\n"
+    + "[[promise]]\nsource = '1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt'\n"
+    + "destination = '1DqupSozZdgmCGkD3vWwGEnr3txZDK45c2'\nasset = 'X'\nquantity = 2\n"
+)
+
+
 def test_a_promise_beyond_the_source_balance_is_refused_whole() -> None:
-    text = (
-        _CLIENT
-        + "[[address]]\naddress = '1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt'\nbalances = { X = 1 }\n"
-        + "[[promise]]\nsource = '1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt'\n"
-        + "destination = '1DqupSozZdgmCGkD3vWwGEnr3txZDK45c2'\nasset = 'X'\nquantity = 2\n"
-    )
     with pytest.raises(SeedError, match="quantity"):
-        create_app(parse_seed(text))
+        create_app(parse_seed(_CONFLICTING))
 
 
 def test_a_database_file_keeps_its_data(tmp_path: Path) -> None:
@@ -100,10 +103,11 @@ def test_the_command_refuses_a_bad_seed(tmp_path: Path, capsys: pytest.CaptureFi
     assert "bad.toml: client[1]: redirect_uris: must be" in capsys.readouterr().err
 
 
-def test_the_command_serves_the_sandbox(tmp_path: Path) -> None:
+def _run_command(*arguments: str) -> str:
+    """Start ``tca-gate sandbox`` on a free port, check it answers, stop it; its stdout."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tca_gate", "sandbox", "--port", str(port)],
+        [sys.executable, "-m", "tca_gate", "sandbox", "--port", str(port), *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -120,7 +124,63 @@ def test_the_command_serves_the_sandbox(tmp_path: Path) -> None:
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=10)
-    assert b"app demo-app: secret demo-app-secret" in output
+    return output.decode()
+
+
+def test_the_command_serves_the_sandbox_and_says_how_to_use_it() -> None:
+    output = _run_command()
+    assert "tca-gate sandbox on http://127.0.0.1:" in output
+    assert "seeded a new database (in memory)" in output
+    assert "app demo-app: secret demo-app-secret" in output
+    assert "redirect URIs: http://127.0.0.1:8000/auth/callback" in output
+    for user in load_seed().users:
+        assert f"user {user.username}: password {user.password}" in output
+
+
+def test_a_second_run_on_a_database_file_keeps_its_data(tmp_path: Path) -> None:
+    database = tmp_path / "sandbox.sqlite"
+    first = _run_command("--db", str(database))
+    assert f"seeded a new database ({database})" in first
+    second = _run_command("--db", str(database))
+    assert f"kept the data in {database}" in second
+    assert "app demo-app: secret demo-app-secret" in second
+    assert "user alice: password as seeded" in second
+    assert second.count("user alice") == 1
+
+
+def test_a_seed_that_does_not_fit_leaves_no_database_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = tmp_path / "conflict.toml"
+    seed.write_text(_CONFLICTING)
+    database = tmp_path / "sandbox.sqlite"
+    assert main(["sandbox", "--seed", str(seed), "--db", str(database)]) == 2
+    assert "quantity" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [seed]
+
+
+def test_a_seed_that_does_not_fit_leaves_an_existing_file_empty(tmp_path: Path) -> None:
+    database = tmp_path / "given.sqlite"
+    database.touch()
+    with pytest.raises(SeedError):
+        create_app(parse_seed(_CONFLICTING), db=database)
+    assert database.exists()  # not ours to remove
+    with running_sandbox(db=database) as sandbox:  # still new: the demo seed fills it
+        assert sandbox.access_token("alice")
+
+
+def test_a_database_of_another_schema_version_is_refused(tmp_path: Path) -> None:
+    database = tmp_path / "old.sqlite"
+    with sqlite3.connect(database) as db:
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+    with pytest.raises(ValueError, match="version 1, not 2"):
+        create_app(db=database)
+
+
+def test_a_database_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="cannot open the sandbox database"):
+        create_app(db=tmp_path / "missing" / "sandbox.sqlite")
 
 
 def _free_port() -> int:

@@ -1,4 +1,5 @@
-"""``tca-gate``: check, explain, lint and format TCA rules offline, and test rule sets in CI.
+"""``tca-gate``: check, explain, lint and format TCA rules offline, test rule sets in CI, and
+serve a local Tokenpass sandbox.
 
 Usage::
 
@@ -7,6 +8,8 @@ Usage::
     tca-gate lint RULE [--dialect D] [--json] [--fail-on-warning]
     tca-gate fmt RULE --to query|expr [--dialect D]
     tca-gate test FILE [--json]
+    tca-gate sandbox [--host H] [--port P] [--db PATH] [--seed FILE] [--admin-token T]
+                     [--replay-protection]
 
 Exit codes: 0 allowed, no warnings, every test case passed; 1 denied (``check``,
 ``explain``) or warnings under ``--fail-on-warning`` (``lint``); 2 a usage error,
@@ -16,6 +19,11 @@ internal error (a bug in tca-gate, never a decision: set ``TCA_GATE_DEBUG=1`` fo
 the traceback); 130 interrupted (Ctrl-C); 141 stdout was closed before everything
 was written (``| head``: 128 + SIGPIPE, as the shell reports a process the closed
 pipe stopped). Neither 130 nor 141 is a decision.
+
+``sandbox`` serves a local Tokenpass-compatible server (OAuth, TCA checks,
+addresses, promises, credits) until stopped, and prints its URL, the seeded apps'
+credentials and the users' passwords; it exits 0 when stopped, 2 for a bad seed
+or database file. It needs the sandbox extra (``pip install 'tca-gate[sandbox]'``).
 
 Messages repeat at most 60 characters of any value they echo (a key, an amount,
 a name; 120 of a file name), cutting longer ones short with "…".

@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         allow_abbrev=False,
         description="Grant or refuse access by the tokens a user holds: check, explain,\n"
-        "lint and format Token Controlled Access rules offline, and test rule sets.",
+        "lint and format Token Controlled Access rules offline, test rule sets, and\n"
+        "serve a local Tokenpass sandbox for tests and demos.",
         epilog="Run 'tca-gate COMMAND --help' for a command's options and examples.\n\n"
         "exit status: 0 allowed / clean / passed, 1 denied (or lint warnings under\n"
         "--fail-on-warning), 2 usage error, 3 rule error, 4 a test case failed,\n"

@@ -44,6 +44,7 @@ def _run_sandbox(args: argparse.Namespace, console: Console) -> int:
         import uvicorn  # noqa: PLC0415 (the sandbox extra is optional)
 
         from tca_gate.sandbox import SeedError, create_app, load_seed  # noqa: PLC0415
+        from tca_gate.sandbox._welcome import welcome  # noqa: PLC0415
     except ImportError as error:
         raise CliError(EXIT_USAGE, str(error)) from None
     try:
@@ -56,13 +57,13 @@ def _run_sandbox(args: argparse.Namespace, console: Console) -> int:
         )
     except (SeedError, ValueError, OSError) as error:
         raise CliError(EXIT_USAGE, str(error)) from None
-    url = f"http://{args.host}:{args.port}"
-    console.say(f"tca-gate sandbox on {url} (OpenAPI: {url}/openapi.json)")
-    for client in seed.clients:
-        console.say(f"  app {client.client_id}: secret {client.client_secret}")
-    for user in seed.users:
-        console.say(f"  user {user.username}: password {user.password}")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    try:
+        for line in welcome(app, seed, f"http://{args.host}:{args.port}"):
+            console.say(line)
+        console.out.flush()  # seen at once even when stdout is a pipe
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    finally:
+        app.state.sandbox.store.close()
     return EXIT_OK
 
 
@@ -72,7 +73,9 @@ examples:
   tca-gate sandbox --port 9000 --db sandbox.sqlite --seed my-seed.toml
   TCA_GATE_SANDBOX_ADMIN_TOKEN=secret tca-gate sandbox --host 0.0.0.0
 
-The seed fills a new database only; an existing --db file keeps its data.
+On start it prints the URL, each app's client id and secret, and the users with
+their passwords. The seed fills a new database only, in one transaction (a seed
+that does not fit leaves no --db file behind); an existing --db file keeps its data.
 Needs the sandbox extra: pip install 'tca-gate[sandbox]'.
 
 exit status: 0 stopped, 2 usage error or a bad seed file, 70 internal error

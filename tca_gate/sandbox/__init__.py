@@ -1,12 +1,15 @@
 """A local Tokenpass-compatible server for tests and demos (``tca-gate sandbox``).
 
+``SandboxServer`` runs one on loopback from Python; ``create_app`` is the ASGI app.
+
 >>> from tca_gate.sandbox import create_app
 >>> app = create_app()  # the demo seed, in memory
+>>> app.state.sandbox.store.close()
 """
 
 from importlib.util import find_spec
 
-_EXTRA = ("uvicorn", "coincurve", "base58", "python_multipart", "itsdangerous")
+_EXTRA = ("uvicorn", "coincurve", "base58", "python_multipart")
 _missing = [name for name in _EXTRA if find_spec(name) is None]
 if _missing:
     raise ImportError(
@@ -15,5 +18,14 @@ if _missing:
 
 from ._app import create_app  # noqa: E402 (after the check that its dependencies exist)
 from ._seed import Seed, SeedError, load_seed, parse_seed  # noqa: E402
+from ._server import SandboxError, SandboxServer  # noqa: E402
 
-__all__ = ["Seed", "SeedError", "create_app", "load_seed", "parse_seed"]
+__all__ = [
+    "SandboxError",
+    "SandboxServer",
+    "Seed",
+    "SeedError",
+    "create_app",
+    "load_seed",
+    "parse_seed",
+]

@@ -37,12 +37,16 @@ def create_app(
     """A Tokenpass-compatible sandbox app.
 
     ``seed`` is a ``Seed`` or a seed file's path (the demo seed when None); it fills
-    ``db`` only when that database is new, so a file keeps its data between runs.
+    ``db`` only when that database is new, so a file keeps its data between runs. The
+    tables and the seed are written in one transaction; a seed that does not fit
+    raises ``SeedError`` and leaves no file behind.
     ``admin_token`` guards ``/sandbox/`` with a Bearer token; ``replay_protection``
     refuses a signed API request seen before (off by default: identical GETs in one
     second are legitimate). ``clock`` (unix seconds) decides expiry of codes,
     tokens and promises.
     """
+    loaded = seed if isinstance(seed, Seed) else load_seed(seed)
+    creates_file = str(db) != ":memory:" and not Path(db).exists()
     state = SandboxState(
         store=Store(db),
         clock=clock,
@@ -51,7 +55,13 @@ def create_app(
         token_lifetime=token_lifetime,
     )
     if state.store.is_new:
-        apply_seed(state, seed if isinstance(seed, Seed) else load_seed(seed))
+        try:
+            state.store.create(lambda _: apply_seed(state, loaded))
+        except BaseException:
+            state.store.close()
+            if creates_file:
+                _remove_database(Path(db))
+            raise
     routes = [
         Route("/oauth/authorize", authorize, methods=["GET", "POST"]),
         Route("/oauth/access-token", access_token, methods=["POST"]),
@@ -67,6 +77,12 @@ def create_app(
     app.state.sandbox = state
     app.state.oauth = SandboxAuthorizationServer(state)
     return app
+
+
+def _remove_database(path: Path) -> None:
+    """Remove a database file this sandbox created, with its WAL and shared-memory files."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:

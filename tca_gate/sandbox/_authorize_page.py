@@ -6,7 +6,15 @@ from collections.abc import Mapping
 from html import escape
 
 #: The OAuth parameters the form carries back unchanged.
-CARRIED = ("client_id", "redirect_uri", "scope", "response_type", "state")
+CARRIED = (
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "response_type",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+)
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}"

@@ -122,7 +122,11 @@ def _app(
     db: sqlite3.Connection,
     state: SandboxState,
 ) -> str:
-    """The ``client_id`` whose Tokenly HMAC signature the request carries; 401 otherwise."""
+    """The ``client_id`` whose Tokenly HMAC signature the request carries; 401 otherwise.
+
+    A GET is signed over ``{}``, a DELETE over its query parameters, and a request with
+    a body over its parameters (or the body's text as sent).
+    """
 
     def secret_for(client_id: str) -> str | None:
         row = db.execute(
@@ -137,7 +141,7 @@ def _app(
             str(request.url),
             request.headers,
             secret_for=secret_for,
-            params=params if has_body else None,
+            params=params if has_body or request.method == "DELETE" else None,
             body=raw if has_body else None,
             window=state.hmac_window,
             replay_store=state.replay_store,

@@ -3,7 +3,8 @@
 Codes live 10 minutes, are bound to their client and ``redirect_uri``, and are
 claimed atomically when exchanged, so two exchanges of one code cannot both win.
 Clients authenticate at the token endpoint with ``client_secret_post`` only.
-Scopes travel comma-joined, as Tokenpass wrote them; authlib reads them space-joined.
+Scopes travel comma-joined, as Tokenpass wrote them, so ``user tca`` is one unknown
+scope. PKCE is optional: a code issued for a ``code_challenge`` needs its verifier.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from authlib.oauth2.rfc6749 import (  # type: ignore[import-untyped]
     OAuth2Payload,
     OAuth2Request,
 )
+from authlib.oauth2.rfc6749.errors import InvalidScopeError  # type: ignore[import-untyped]
 from authlib.oauth2.rfc6749.grants import (  # type: ignore[import-untyped]
     AuthorizationCodeGrant,
 )
+from authlib.oauth2.rfc7636 import CodeChallenge  # type: ignore[import-untyped]
 from starlette.responses import JSONResponse, Response
 
 from ._state import SandboxState
@@ -49,7 +52,7 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
         return self._redirect_uris[0]
 
     def get_allowed_scope(self, scope: str | None) -> str:
-        return ",".join(dict.fromkeys((scope or "user").split()))
+        return ",".join(dict.fromkeys((scope or "user").split(",")))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self._redirect_uris
@@ -75,6 +78,8 @@ class _Code(AuthorizationCodeMixin):  # type: ignore[misc]
         self.user_id: int = row["user_id"]
         self._redirect_uri: str = row["redirect_uri"]
         self._scope: str = row["scope"]
+        self.code_challenge: str | None = row["code_challenge"]
+        self.code_challenge_method: str | None = row["code_challenge_method"]
 
     def get_redirect_uri(self) -> str:
         return self._redirect_uri
@@ -84,13 +89,12 @@ class _Code(AuthorizationCodeMixin):  # type: ignore[misc]
 
 
 class _Payload(OAuth2Payload):  # type: ignore[misc]
-    """Request parameters as authlib reads them, with scopes space-joined."""
+    """Request parameters as authlib reads them."""
 
     def __init__(self, items: Sequence[tuple[str, str]]) -> None:
         self._datalist: dict[str, list[str]] = {}
         for key, value in items:
-            readable = value.replace(",", " ") if key == "scope" else value
-            self._datalist.setdefault(key, []).append(readable)
+            self._datalist.setdefault(key, []).append(value)
         self._data = {key: values[-1] for key, values in self._datalist.items()}
 
     @property
@@ -130,16 +134,21 @@ class _CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
 
     def save_authorization_code(self, code: str, request: OAuthRequest) -> None:
         redirect_uri = request.payload.redirect_uri or request.client.get_default_redirect_uri()
+        challenge = request.payload.data.get("code_challenge") or None
+        method = request.payload.data.get("code_challenge_method") or None
         with self._state.store.transaction() as db:
             db.execute(
                 "INSERT INTO auth_codes (code, client_id, user_id, redirect_uri, scope,"
-                " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                " code_challenge, code_challenge_method, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     code,
                     request.client.client_id,
                     request.user["id"],
                     redirect_uri,
                     request.scope,
+                    challenge,
+                    method,
                     self._state.clock() + CODE_LIFETIME,
                 ),
             )
@@ -171,8 +180,13 @@ class SandboxAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def __init__(self, state: SandboxState) -> None:
         super().__init__(scopes_supported=list(SCOPES))
         self.state = state
-        self.register_grant(_CodeGrant)
+        self.register_grant(_CodeGrant, [CodeChallenge(required=False)])
         self.register_token_generator("default", self._bearer_token)
+
+    def validate_requested_scope(self, scope: str | None) -> None:
+        """Every comma-separated scope must be known (a space-joined list is not)."""
+        if scope and not set(scope.split(",")) <= set(SCOPES):
+            raise InvalidScopeError
 
     def query_client(self, client_id: str) -> OAuthClient | None:
         with self.state.store.transaction() as db:

@@ -258,7 +258,15 @@ _PATHS: JSON = {
             "security": [],
             "parameters": [
                 _param(name, "query")
-                for name in ("client_id", "redirect_uri", "scope", "response_type", "state")
+                for name in (
+                    "client_id",
+                    "redirect_uri",
+                    "scope",
+                    "response_type",
+                    "state",
+                    "code_challenge",
+                    "code_challenge_method",
+                )
             ],
             "responses": {
                 "200": {"description": "the page", "content": {"text/html": {"schema": _STRING}}},
@@ -282,6 +290,8 @@ _PATHS: JSON = {
                             scope=_STRING,
                             response_type=_STRING,
                             state=_STRING,
+                            code_challenge=_STRING,
+                            code_challenge_method=_STRING,
                             username=_STRING,
                             password=_STRING,
                             decision={"enum": ["grant", "deny"]},
@@ -313,6 +323,7 @@ _PATHS: JSON = {
                             redirect_uri=_STRING,
                             client_id=_STRING,
                             client_secret=_STRING,
+                            code_verifier=_STRING,
                         )
                     }
                 }

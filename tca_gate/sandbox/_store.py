@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE users (
@@ -57,6 +57,8 @@ CREATE TABLE auth_codes (
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     redirect_uri TEXT NOT NULL,
     scope TEXT NOT NULL,
+    code_challenge TEXT,
+    code_challenge_method TEXT,
     expires_at REAL NOT NULL,
     used INTEGER NOT NULL DEFAULT 0
 );
@@ -137,25 +139,38 @@ class Store:
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         self._depth = 0
-        self._db.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as error:
+            raise ValueError(f"cannot open the sandbox database {self.path}: {error}") from None
+        self._db.row_factory = sqlite3.Row
+        try:
+            self._db.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as error:
+            self._db.close()
+            raise ValueError(f"cannot open the sandbox database {self.path}: {error}") from None
         self.is_new = version == 0
-        if self.is_new:
-            self._db.executescript(
-                f"BEGIN; {SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            )
-        elif version != SCHEMA_VERSION:
+        if not self.is_new and version != SCHEMA_VERSION:
+            self._db.close()
             raise ValueError(
                 f"{self.path} holds a sandbox database of version {version}, "
                 f"not {SCHEMA_VERSION}: start with a new file"
             )
+
+    def create(self, fill: Callable[[sqlite3.Connection], None]) -> None:
+        """Create the tables of a new database and ``fill`` them, all in one transaction."""
+        with self.transaction() as db:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            fill(db)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
