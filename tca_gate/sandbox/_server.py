@@ -102,7 +102,9 @@ class SandboxServer:
         if self._app is not None:
             raise SandboxError("the sandbox is already running")
         self._app = create_app(self.seed, **self._options)
-        self._socket = listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket = listener = socket.socket(
+            socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+        )
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             listener.bind(("127.0.0.1", self._port))
