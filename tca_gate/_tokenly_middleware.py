@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Callable, Mapping
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from starlette.datastructures import URL, Headers
 from starlette.responses import JSONResponse
@@ -96,8 +96,13 @@ class TokenlyAuthMiddleware:
         return bool(fresh)
 
     def _url(self, scope: Scope) -> str:
+        """The URL as the client signed it: the path as sent, percent-escapes and all."""
+        raw_path: bytes | None = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else quote(scope["path"])
+        if self.public_url:
+            return f"{self.public_url}{path}"
         url = URL(scope=scope)
-        return f"{self.public_url}{url.path}" if self.public_url else str(url)
+        return f"{url.scheme}://{url.netloc}{path}"
 
 
 class ReplayStoreUnavailableError(Exception):

@@ -215,12 +215,17 @@ async def whoami(request: Request) -> JSONResponse:
     return JSONResponse({"api_token": request.state.tokenly.api_token, "body": body.decode()})
 
 
+async def echo_path(request: Request) -> JSONResponse:
+    return JSONResponse({"path": request.scope["raw_path"].decode()})
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     app = Starlette(
         routes=[
             Route("/api/v1/whoami", whoami, methods=["GET", "POST", "DELETE"]),
             Route("/open", open_page),
+            Route("/api/v1/echo/{segment:path}", echo_path),
         ]
     )
     store = MemoryReplayStore()
@@ -288,3 +293,13 @@ def test_a_delete_signs_its_query_parameters(server: str) -> None:
     assert (swapped.status_code, swapped.json()["error"]) == (401, "bad-signature")
     unsigned = sign_tokenly_request("DELETE", url, None, TOKEN, SECRET)
     assert httpx.delete(url, params=params, headers=unsigned).status_code == 401
+
+
+@pytest.mark.parametrize("segment", ["my acct", "é", "a%2Fb", "50%"])
+def test_a_path_with_escapes_is_checked_as_sent(server: str, segment: str) -> None:
+    """The client signs the percent-encoded path it sends; the server must not decode it first."""
+    request = httpx.Request("GET", f"{server}/api/v1/echo/{segment}")
+    headers = sign_tokenly_request("GET", str(request.url), None, TOKEN, SECRET)
+    response = httpx.get(request.url, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["path"] == request.url.raw_path.decode()
