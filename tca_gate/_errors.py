@@ -7,6 +7,8 @@ TcaGateError
 ├── InvalidBalancesError  (also TypeError)  balances are not a mapping of asset to int
 ├── InvalidArgumentError  (also ValueError) an argument or setting was refused before any call
 ├── TokenlySignatureError                   a request's Tokenly HMAC auth was refused
+├── UnknownHolderError, BalanceUnavailableError, BalanceFileError (also ValueError)
+│                                           tca_gate.balances could not read a holder's balances
 └── ServiceError                            a call to Tokenpass (or another service) failed:
     ServiceUnavailableError, MalformedResponseError, AuthenticationError (401),
     PermissionDeniedError (403), NotFoundError (404), ConflictError (409),

@@ -1,0 +1,60 @@
+"""``BalanceSource``, the protocol every source follows, and the checks their answers pass."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Protocol
+
+from tca_gate._errors import shorten
+
+from ._errors import BalanceUnavailableError
+from ._holder import Holder
+
+
+class BalanceSource(Protocol):
+    """Where balances come from: ``{asset: satoshis}`` for a holder, read-only.
+
+    Raises ``UnknownHolderError`` for a holder it does not know and
+    ``BalanceUnavailableError`` when it cannot answer now.
+    """
+
+    async def balances(self, holder: Holder) -> Mapping[str, int]:
+        """The holder's balances in satoshis (base units) by asset."""
+        ...
+
+
+def read_only_balances(answer: object, source: str) -> Mapping[str, int]:
+    """``answer`` checked to map ``str`` to ``int`` and copied read-only; fails closed.
+
+    >>> dict(read_only_balances({"TOKENLY": 1}, "a test"))
+    {'TOKENLY': 1}
+    >>> read_only_balances({"TOKENLY": True}, "a test")
+    Traceback (most recent call last):
+    ...
+    tca_gate.balances._errors.BalanceUnavailableError: a test gave TOKENLY as bool True, not an int
+    """
+    if not isinstance(answer, Mapping):
+        raise BalanceUnavailableError(
+            f"{source} gave {type(answer).__name__}, not a mapping of asset to satoshis"
+        )
+    for asset, amount in answer.items():
+        if not isinstance(asset, str):
+            raise BalanceUnavailableError(
+                f"{source} gave an asset name {shorten(repr(asset))}, not a string"
+            )
+        if amount.__class__ is not int:
+            raise BalanceUnavailableError(
+                f"{source} gave {shorten(asset)} as {type(amount).__name__} "
+                f"{shorten(repr(amount))}, not an int"
+            )
+    return MappingProxyType(dict(answer))
+
+
+def summed(holdings: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """Balances added up by asset (as for a user over their addresses); zero totals left out."""
+    total: dict[str, int] = {}
+    for held in holdings:
+        for asset, amount in held.items():
+            total[asset] = total.get(asset, 0) + amount
+    return {asset: amount for asset, amount in total.items() if amount}
