@@ -188,3 +188,72 @@ def test_register_account(sandbox: Sandbox) -> None:
         taken = sandbox.api("POST", "register", body=body | change)
         assert taken.status_code == 409
         assert taken.json()["field"] == field
+
+
+def _claim(sandbox: Sandbox, token: str, address: str) -> str:
+    """Register ``address`` for the token's user, unverified; its verify_code."""
+    answer = sandbox.api("POST", "tca/address", body={"address": address}, oauth_token=token)
+    assert answer.status_code == 200, answer.text
+    code: str = answer.json()["result"]["verify_code"]
+    return code
+
+
+def _owners(sandbox: Sandbox, address: str) -> dict[str, bool]:
+    """Who claims ``address``, and whether their claim is verified."""
+    owners = {}
+    for user in ("dana", "fay"):
+        token = sandbox.access_token(user, ALL_SCOPES)
+        entry = sandbox.api("GET", f"tca/address/{address}", oauth_token=token)
+        if entry.status_code == 200:
+            owners[user] = entry.json()["result"]["verified"]
+    return owners
+
+
+def test_an_unverified_claim_does_not_block_the_key_holders_instant_verify(
+    sandbox: Sandbox,
+) -> None:
+    key = _key("dana's own")
+    address = address_from_private_key(key)
+    _claim(sandbox, sandbox.access_token("fay", ALL_SCOPES), address)
+    msg = sandbox.instant_verify_code("dana")
+    body = {"msg": msg, "address": address, "sig": sign_message(key, msg)}
+    answer = sandbox.api("POST", "instant-verify/dana", body=body)
+    assert answer.json() == {"result": True}, answer.text
+    assert _owners(sandbox, address) == {"dana": True}
+
+
+def test_the_key_holder_claims_and_verifies_beside_an_unverified_claim(sandbox: Sandbox) -> None:
+    key = _key("dana's own")
+    address = address_from_private_key(key)
+    fay = sandbox.access_token("fay", ALL_SCOPES)
+    _claim(sandbox, fay, address)
+    dana = sandbox.access_token("dana", ALL_SCOPES)
+    code = _claim(sandbox, dana, address)
+    assert _owners(sandbox, address) == {"dana": False, "fay": False}
+    proof = {"signature": sign_message(key, code)}
+    verified = sandbox.api("POST", f"tca/address/{address}", body=proof, oauth_token=dana)
+    assert verified.json() == {"result": True}
+    assert _owners(sandbox, address) == {"dana": True}
+    late = sandbox.api("POST", "tca/address", body={"address": address}, oauth_token=fay)
+    assert (late.status_code, late.json()["field"]) == (409, "address")
+
+
+def test_a_verified_address_cannot_be_claimed_by_another_user(sandbox: Sandbox) -> None:
+    fay = sandbox.access_token("fay", ALL_SCOPES)
+    answer = sandbox.api("POST", "tca/address", body={"address": PUBLIC}, oauth_token=fay)
+    assert answer.status_code == 409
+    assert (answer.json()["field"], _owners(sandbox, PUBLIC)) == ("address", {"dana": True})
+
+
+def test_one_address_without_private_address_is_only_a_public_one(sandbox: Sandbox) -> None:
+    narrow = sandbox.access_token("dana", ["user", "tca"])
+    assert sandbox.api("GET", f"tca/address/{PUBLIC}", oauth_token=narrow).status_code == 200
+    for hidden in (PRIVATE, INACTIVE, UNVERIFIED):
+        answer = sandbox.api("GET", f"tca/address/{hidden}", oauth_token=narrow)
+        assert (answer.status_code, answer.json()["field"]) == (404, "address"), hidden
+    wide = sandbox.access_token("dana", ["user", "private-address"])
+    assert sandbox.api("GET", f"tca/address/{PRIVATE}", oauth_token=wide).status_code == 200
+
+
+def test_a_users_public_address_details_leave_out_unverified_claims(sandbox: Sandbox) -> None:
+    assert sandbox.api("GET", f"tca/addresses/dana/{UNVERIFIED}").status_code == 404

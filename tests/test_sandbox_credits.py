@@ -123,3 +123,14 @@ def test_update_a_group_and_duplicate_accounts(sandbox: Sandbox) -> None:
     assert again.status_code == 409
     assert sandbox.api("GET", f"credits/{group}/accounts/nobody").status_code == 404
     assert sandbox.api("GET", "credits/no-such-group").status_code == 404
+
+
+def test_only_the_owner_app_may_rename_a_group_or_change_its_whitelist(sandbox: Sandbox) -> None:
+    group = _group(sandbox, app_whitelist="other-app")
+    path = f"credits/{group['uuid']}"
+    for change in ({"app_whitelist": "other-app\nthird-app"}, {"name": "Taken over"}):
+        refused = sandbox.api("PATCH", path, body=change, **OTHER)
+        assert (refused.status_code, refused.json()["field"]) == (403, "group"), change
+    assert sandbox.api("GET", path).json()["credit_group"] == group
+    renamed = sandbox.api("PATCH", path, body={"name": "Renamed"})
+    assert renamed.json()["credit_group"]["name"] == "Renamed"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
+from tca_gate.sandbox import _accounts
+from tca_gate.sandbox._bodies import MAX_FORM
 from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 
@@ -294,3 +298,81 @@ def test_an_access_token_expires(sandbox: Sandbox, clock: SettableClock) -> None
     finally:
         clock.now -= 31 * 24 * 3600
     assert answer.status_code == 401
+
+
+def test_oauth_user_needs_the_user_scope(sandbox: Sandbox) -> None:
+    token = sandbox.access_token("alice", ["tca"])
+    answer = httpx.get(f"{sandbox.url}/oauth/user", params={"access_token": token})
+    assert answer.status_code == 403
+    assert answer.json() == {
+        "error": "the access token lacks the 'user' scope",
+        "field": "access_token",
+    }
+    assert "insufficient_scope" in answer.headers["www-authenticate"]
+
+
+def test_a_code_asked_for_without_redirect_uri_is_exchanged_without_it(sandbox: Sandbox) -> None:
+    params = _authorize_params(sandbox)
+    del params["redirect_uri"]
+    page = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
+    assert 'name="redirect_uri"' not in page.text
+    form = params | {"username": "alice", "password": "alice-password", "decision": "grant"}
+    granted = httpx.post(f"{sandbox.url}/oauth/authorize", data=form)
+    assert granted.headers["location"].startswith(sandbox.redirect_uri + "?")
+    code = parse_qs(urlsplit(granted.headers["location"]).query)["code"][0]
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": sandbox.client_id,
+        "client_secret": sandbox.client_secret,
+    }
+    answer = httpx.post(f"{sandbox.url}/oauth/access-token", data=exchange)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["scope"] == "user,tca"
+
+
+def test_the_authorize_page_may_not_be_framed(sandbox: Sandbox) -> None:
+    for answer in (
+        httpx.get(f"{sandbox.url}/oauth/authorize", params=_authorize_params(sandbox)),
+        httpx.post(f"{sandbox.url}/oauth/authorize", data=_authorize_params(sandbox)),
+    ):
+        assert answer.headers["content-security-policy"] == "frame-ancestors 'none'"
+        assert answer.headers["x-frame-options"] == "DENY"
+
+
+@pytest.mark.parametrize("path", ["/oauth/authorize", "/oauth/access-token"])
+def test_an_oauth_form_over_64_kib_is_refused(sandbox: Sandbox, path: str) -> None:
+    form = _authorize_params(sandbox) | {"padding": "x" * MAX_FORM}
+    answer = httpx.post(f"{sandbox.url}{path}", data=form)
+    assert answer.status_code == 413
+    assert str(MAX_FORM) in answer.text
+
+
+def test_a_password_check_runs_off_the_event_loop_and_outside_the_store_lock(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+    checked: list[str] = []
+
+    def slow_check(password: str, stored: str) -> bool:
+        checked.append(password)
+        entered.set()
+        release.wait(10)
+        return False
+
+    monkeypatch.setattr(_accounts, "check_password", slow_check)
+    form = _authorize_params(sandbox) | {
+        "username": "nobody",
+        "password": "guess",
+        "decision": "grant",
+    }
+    with ThreadPoolExecutor(1) as pool:
+        login = pool.submit(httpx.post, f"{sandbox.url}/oauth/authorize", data=form, timeout=15)
+        assert entered.wait(10)
+        try:
+            meanwhile = sandbox.api("GET", "perks/TOKENLY")
+            assert meanwhile.status_code == 200
+        finally:
+            release.set()
+        assert login.result().status_code == 401
+    assert checked == ["guess"]  # an unknown username costs a hash check too

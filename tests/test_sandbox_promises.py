@@ -183,3 +183,23 @@ def test_register_a_source_with_a_proof(sandbox: Sandbox) -> None:
     assert not_listed.json()["field"] == "asset"
     assert sandbox.api("DELETE", f"tca/provisional/{address}").json() == {"result": True}
     assert sandbox.api("DELETE", f"tca/provisional/{address}").status_code == 404
+
+
+def test_the_destination_filter_reads_a_user_as_promises_store_it(sandbox: Sandbox) -> None:
+    _promise(sandbox, destination="user:ERIN", quantity=SAT)
+    _promise(sandbox, destination=ERIN, quantity=SAT)
+    listed = sandbox.api("GET", "tca/provisional/tx", params={"destination": "user:Erin"})
+    assert [tx["destination"] for tx in listed.json()["list"]] == ["user:erin"]
+    unknown = sandbox.api("GET", "tca/provisional/tx", params={"destination": "user:nobody"})
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "destination")
+
+
+def test_a_promise_from_a_source_no_longer_whitelisted_cannot_be_updated(
+    sandbox: Sandbox,
+) -> None:
+    promise_id = _promise(sandbox).json()["tx"]["promise_id"]
+    assert sandbox.api("DELETE", f"tca/provisional/{TREASURY}").json() == {"result": True}
+    path = f"tca/provisional/tx/{promise_id}"
+    answer = sandbox.api("PATCH", path, body={"quantity": 2000 * SAT})
+    assert (answer.status_code, answer.json()["field"]) == (422, "source")
+    assert sandbox.api("GET", path).json()["tx"]["quantity"] == 1000 * SAT

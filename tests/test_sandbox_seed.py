@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -103,8 +104,8 @@ def test_the_command_refuses_a_bad_seed(tmp_path: Path, capsys: pytest.CaptureFi
     assert "bad.toml: client[1]: redirect_uris: must be" in capsys.readouterr().err
 
 
-def _run_command(*arguments: str) -> str:
-    """Start ``tca-gate sandbox`` on a free port, check it answers, stop it; its stdout."""
+def _run_command(*arguments: str) -> tuple[str, str]:
+    """Start ``tca-gate sandbox`` on a free port, check it answers, stop it; stdout, stderr."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tca_gate", "sandbox", "--port", str(port), *arguments],
@@ -123,12 +124,13 @@ def _run_command(*arguments: str) -> str:
         assert answer.json() == {"token": "TOKENLY", "chatCount": 3}
     finally:
         process.terminate()
-        output, _ = process.communicate(timeout=10)
-    return output.decode()
+        output, errors = process.communicate(timeout=10)
+    return output.decode(), errors.decode()
 
 
 def test_the_command_serves_the_sandbox_and_says_how_to_use_it() -> None:
-    output = _run_command()
+    output, errors = _run_command()
+    assert "warning" not in errors
     assert "tca-gate sandbox on http://127.0.0.1:" in output
     assert "seeded a new database (in memory)" in output
     assert "app demo-app: secret demo-app-secret" in output
@@ -139,9 +141,9 @@ def test_the_command_serves_the_sandbox_and_says_how_to_use_it() -> None:
 
 def test_a_second_run_on_a_database_file_keeps_its_data(tmp_path: Path) -> None:
     database = tmp_path / "sandbox.sqlite"
-    first = _run_command("--db", str(database))
+    first, _ = _run_command("--db", str(database))
     assert f"seeded a new database ({database})" in first
-    second = _run_command("--db", str(database))
+    second, _ = _run_command("--db", str(database))
     assert f"kept the data in {database}" in second
     assert "app demo-app: secret demo-app-secret" in second
     assert "user alice: password as seeded" in second
@@ -174,7 +176,7 @@ def test_a_database_of_another_schema_version_is_refused(tmp_path: Path) -> None
     with sqlite3.connect(database) as db:
         db.execute("PRAGMA user_version = 1")
     db.close()
-    with pytest.raises(ValueError, match="version 1, not 2"):
+    with pytest.raises(ValueError, match="version 1, not 3"):
         create_app(db=database)
 
 
@@ -190,3 +192,29 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def test_the_command_warns_when_anyone_may_reach_an_unguarded_sandbox() -> None:
+    _, errors = _run_command("--host", "0.0.0.0")
+    assert "0.0.0.0 is not a loopback address and /sandbox/ has no admin token" in errors
+    _, guarded = _run_command("--host", "0.0.0.0", "--admin-token", "secret")
+    assert "warning" not in guarded
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "http"])
+def test_a_port_out_of_range_is_a_usage_error(
+    port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sandbox", "--port", port]) == 2
+    assert "is not a port number" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_a_usage_error_saying_so(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["sandbox", "--port", str(port)]) == 2
+    assert f"cannot listen on 127.0.0.1 port {port}: Address already in use" in (
+        capsys.readouterr().err
+    )

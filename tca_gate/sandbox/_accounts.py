@@ -5,12 +5,17 @@ from __future__ import annotations
 import sqlite3
 import uuid
 
+from starlette.concurrency import run_in_threadpool
+
 from ._api_error import ApiError, invalid
 from ._endpoint import Call
 from ._limits import is_username
 from ._passwords import check_password, hash_password
+from ._store import Store
 
 _MAX_PASSWORD = 200
+#: Checked for unknown usernames, so a wrong username costs as long as a wrong password.
+_DUMMY_HASH = hash_password("not a password of anyone")
 
 
 def create_user(
@@ -45,12 +50,25 @@ def find_user(db: sqlite3.Connection, username: str) -> sqlite3.Row | None:
     return row
 
 
-def authenticate(db: sqlite3.Connection, username: str, password: str) -> sqlite3.Row | None:
-    """The user if ``password`` is theirs, else None."""
+def named_user(db: sqlite3.Connection, username: str) -> sqlite3.Row:
+    """The user named ``username`` (case-insensitive); 404 ``Username not found`` otherwise."""
     user = find_user(db, username)
-    if user is None or not check_password(password, user["password_hash"]):
-        return None
+    if user is None:
+        raise ApiError(404, "Username not found", field="username")
     return user
+
+
+async def authenticate(store: Store, username: str, password: str) -> sqlite3.Row | None:
+    """The user if ``password`` is theirs, else None.
+
+    The hash is read in a short transaction and checked in a worker thread, so the
+    slow PBKDF2 holds neither the event loop nor the store's lock.
+    """
+    with store.transaction() as db:
+        user = find_user(db, username)
+    stored = _DUMMY_HASH if user is None else str(user["password_hash"])
+    matches = await run_in_threadpool(check_password, password, stored)
+    return user if matches and user is not None else None
 
 
 def register_account(call: Call) -> object:

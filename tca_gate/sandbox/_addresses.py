@@ -4,6 +4,11 @@ Ownership is proved with a Bitcoin signed message of the address's ``verify_code
 (or, for instant verification, of a code minted for the user), checked with
 libsecp256k1. ``active`` and ``verified`` show only under the ``manage-address``
 scope, and ``verify_code`` only while the address is unverified.
+
+Claims before proof are cheap, so several users may hold unverified claims on one
+address, each with its own ``verify_code``; the first proof (verify or
+instant-verify) wins the address and drops the other claims. A verified address
+belongs to its prover alone: another user's claim on it is a 409.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 
-from ._accounts import find_user
+from ._accounts import named_user
 from ._api_error import ApiError, invalid, not_found
 from ._balances import address_balances
 from ._bitcoin import verify_message
@@ -47,7 +52,7 @@ def new_verify_code() -> str:
 
 def public_addresses(call: Call) -> object:
     """``GET tca/addresses/{username}``: the user's active, verified, public addresses."""
-    user = _named_user(call)
+    user = named_user(call.db, call.path["username"])
     rows = call.db.execute(
         "SELECT * FROM addresses WHERE user_id = ? AND active = 1 AND verified = 1 AND public = 1"
         " ORDER BY position",
@@ -57,11 +62,12 @@ def public_addresses(call: Call) -> object:
 
 
 def public_address_details(call: Call) -> object:
-    """``GET tca/addresses/{username}/{address}``: one active, public address of the user."""
-    user = _named_user(call)
+    """``GET tca/addresses/{username}/{address}``: one active, verified, public address."""
+    user = named_user(call.db, call.path["username"])
     address = checked_address(call.path["address"])
     row = call.db.execute(
-        "SELECT * FROM addresses WHERE user_id = ? AND address = ? AND active = 1 AND public = 1",
+        "SELECT * FROM addresses WHERE user_id = ? AND address = ? AND active = 1"
+        " AND verified = 1 AND public = 1",
         (user["id"], address),
     ).fetchone()
     if row is None:
@@ -83,8 +89,15 @@ def own_addresses(call: Call) -> object:
 
 
 def own_address_details(call: Call) -> object:
-    """``GET tca/address/{address}``: one of the user's addresses."""
+    """``GET tca/address/{address}``: one of the user's addresses.
+
+    Without ``private-address`` only an active, verified, public one, as in the list.
+    """
     row = _own_address(call)
+    if "private-address" not in call.scopes and not (
+        row["active"] and row["verified"] and row["public"]
+    ):
+        raise not_found("Address", "address")
     return {"result": address_object(call.db, row, call.now, manage=MANAGE in call.scopes)}
 
 
@@ -97,8 +110,11 @@ def register_address(call: Call) -> object:
     kind = call.params.optional_text("type") or "bitcoin"
     if kind.lower() not in _TYPES:
         raise invalid("type", "only bitcoin addresses are supported")
-    if call.db.execute("SELECT 1 FROM addresses WHERE address = ?", (address,)).fetchone():
+    if call.db.execute(
+        "SELECT 1 FROM addresses WHERE address = ? AND user_id = ?", (address, call.account["id"])
+    ).fetchone():
         raise ApiError(409, "this address is already registered", field="address")
+    _refuse_if_proved_by_another(call, address, call.account["id"])
     code = new_verify_code()
     call.db.execute(
         "INSERT INTO addresses (address, user_id, label, public, active, verified, verify_code,"
@@ -119,7 +135,8 @@ def verify_address(call: Call) -> object:
             raise ApiError(
                 400, "the signature does not prove ownership of the address", field="signature"
             )
-        _mark_verified(call, row["address"])
+        _refuse_if_proved_by_another(call, row["address"], call.account["id"])
+        _mark_verified(call, row["address"], call.account["id"])
     return {"result": True}
 
 
@@ -128,13 +145,15 @@ def update_address(call: Call) -> object:
     row = _own_address(call)
     label = call.params.optional_text("label") if call.params.has("label") else row["label"]
     call.db.execute(
-        "UPDATE addresses SET label = ?, public = ?, active = ?, updated_at = ? WHERE address = ?",
+        "UPDATE addresses SET label = ?, public = ?, active = ?, updated_at = ?"
+        " WHERE address = ? AND user_id = ?",
         (
             label or "",
             call.params.flag("public", bool(row["public"])),
             call.params.flag("active", bool(row["active"])),
             int(call.now),
             row["address"],
+            call.account["id"],
         ),
     )
     updated = _own_address(call, row["address"])
@@ -144,13 +163,16 @@ def update_address(call: Call) -> object:
 def delete_address(call: Call) -> object:
     """``DELETE tca/address/{address}``: remove the address from the user's account."""
     row = _own_address(call)
-    call.db.execute("DELETE FROM addresses WHERE address = ?", (row["address"],))
+    call.db.execute(
+        "DELETE FROM addresses WHERE address = ? AND user_id = ?",
+        (row["address"], call.account["id"]),
+    )
     return {"result": True}
 
 
 def instant_verify(call: Call) -> object:
     """``POST instant-verify/{username}``: register and verify an address in one step."""
-    user = _named_user(call)
+    user = named_user(call.db, call.path["username"])
     msg = call.params.text("msg", max_length=200)
     address = call.params.address("address")
     signature = call.params.text("sig", max_length=200)
@@ -162,36 +184,39 @@ def instant_verify(call: Call) -> object:
         raise ApiError(400, "msg is not a current verification code of this user", field="msg")
     if not verify_message(address, msg, signature):
         raise ApiError(400, "the signature does not prove ownership of the address", field="sig")
-    owner = call.db.execute(
-        "SELECT user_id FROM addresses WHERE address = ?", (address,)
+    _refuse_if_proved_by_another(call, address, user["id"])
+    claimed = call.db.execute(
+        "SELECT 1 FROM addresses WHERE address = ? AND user_id = ?", (address, user["id"])
     ).fetchone()
-    if owner is not None and owner[0] != user["id"]:
-        raise ApiError(409, "this address is registered to another user", field="address")
-    if owner is None:
+    if claimed is None:
         call.db.execute(
             "INSERT INTO addresses (address, user_id, label, public, active, verified, position,"
             " created_at, updated_at) VALUES (?, ?, '', 0, 1, 1,"
             " (SELECT coalesce(max(position), 0) + 1 FROM addresses), ?, ?)",
             (address, user["id"], int(call.now), int(call.now)),
         )
-    else:
-        _mark_verified(call, address)
+    _mark_verified(call, address, user["id"])
     call.db.execute("DELETE FROM instant_codes WHERE msg = ?", (msg,))
     return {"result": True}
 
 
-def _mark_verified(call: Call, address: str) -> None:
+def _refuse_if_proved_by_another(call: Call, address: str, user_id: int) -> None:
+    """409 when another user has already proved they own ``address``."""
+    if call.db.execute(
+        "SELECT 1 FROM addresses WHERE address = ? AND verified = 1 AND user_id != ?",
+        (address, user_id),
+    ).fetchone():
+        raise ApiError(409, "this address is registered to another user", field="address")
+
+
+def _mark_verified(call: Call, address: str, user_id: int) -> None:
+    """The user's claim on ``address`` is proved; every other user's claim is dropped."""
+    call.db.execute("DELETE FROM addresses WHERE address = ? AND user_id != ?", (address, user_id))
     call.db.execute(
-        "UPDATE addresses SET verified = 1, verify_code = NULL, updated_at = ? WHERE address = ?",
-        (int(call.now), address),
+        "UPDATE addresses SET verified = 1, verify_code = NULL, updated_at = ?"
+        " WHERE address = ? AND user_id = ?",
+        (int(call.now), address, user_id),
     )
-
-
-def _named_user(call: Call) -> sqlite3.Row:
-    user = find_user(call.db, call.path["username"])
-    if user is None:
-        raise ApiError(404, "Username not found", field="username")
-    return user
 
 
 def _own_address(call: Call, address: str | None = None) -> sqlite3.Row:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-from ._accounts import find_user
-from ._api_error import ApiError, invalid
+from ._accounts import named_user
+from ._api_error import invalid
 from ._endpoint import Call
 from ._faults import Fault
 from ._limits import MAX_SAT, is_asset_name
@@ -33,9 +33,7 @@ def set_balance(call: Call) -> object:
 
 def mint_instant_code(call: Call) -> object:
     """``POST /sandbox/instant-verify/{username}``: the code the user's pockets page would show."""
-    user = find_user(call.db, call.path["username"])
-    if user is None:
-        raise ApiError(404, "Username not found", field="username")
+    user = named_user(call.db, call.path["username"])
     msg = f"tca-gate-sandbox-instant-{secrets.token_hex(12)}"
     call.db.execute(
         "INSERT INTO instant_codes (msg, user_id, expires_at) VALUES (?, ?, ?)",

@@ -57,7 +57,7 @@ def user_balances(
     ]
     totals = _address_totals(db, addresses, now)
     received = db.execute(
-        f"SELECT asset, quantity FROM promises WHERE lower(destination) = lower(:to) AND {LIVE}",  # noqa: S608 (a constant)
+        f"SELECT asset, quantity FROM promises WHERE destination = :to AND {LIVE}",  # noqa: S608 (a constant)
         {"to": f"user:{user['username']}", "now": now},
     )
     for asset, quantity in received:

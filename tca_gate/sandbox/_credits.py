@@ -2,7 +2,8 @@
 
 Every give or take writes two entries of opposite sign (the counter-account is
 ``_`` unless named), so a group's entries always sum to zero. Only the group's
-creator and the apps on its ``app_whitelist`` may use it. A batch of gives or
+creator and the apps on its ``app_whitelist`` may use it, and only the creator may
+rename it or change its whitelist. A batch of gives or
 takes lands whole or not at all, and no account but ``_`` may end below zero.
 """
 
@@ -41,8 +42,12 @@ def new_group(call: Call) -> object:
 
 
 def update_group(call: Call) -> object:
-    """``PATCH credits/{group}``: rename it or change its ``app_whitelist``."""
+    """``PATCH credits/{group}``: rename it or change its ``app_whitelist`` (its owner only)."""
     group = _group(call)
+    if group["owner"] != call.app_id:
+        raise ApiError(
+            403, "only the app that created the credit group may change it", field="group"
+        )
     name = call.params.text("name") if call.params.has("name") else group["name"]
     whitelist = _whitelist(call)
     call.db.execute(

@@ -22,13 +22,14 @@ from starlette.responses import JSONResponse, Response
 from tca_gate._tokenly_hmac import TokenlySignatureError, verify_tokenly_request
 
 from ._api_error import ApiError
+from ._bodies import MAX_BODY, read_body
 from ._params import Params
 from ._state import SandboxState
 
 Auth = Literal["none", "admin", "hmac", "user"]
-_BODY_METHODS = frozenset({"POST", "PATCH", "PUT"})
+#: The methods whose parameters travel in the body (and are signed over it).
+BODY_METHODS = frozenset({"POST", "PATCH", "PUT"})
 _SIGNED = frozenset({"hmac", "user"})
-MAX_BODY = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,22 +98,47 @@ def api(handler: Handler, *, auth: Auth, scope: str | None = None, result: bool 
 
 async def read_params(request: Request) -> tuple[bytes, dict[str, object]]:
     """The raw body and the parameters: the query for GET and DELETE, else a JSON or form body."""
-    if request.method not in _BODY_METHODS:
+    if request.method not in BODY_METHODS:
         return b"", dict(request.query_params)
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", field="body")
+    raw = await read_body(request, MAX_BODY)
     if not raw.strip():
         return raw, {}
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return raw, dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     try:
         document = json.loads(raw)
+        if isinstance(document, dict):
+            _check_encodable(document)
     except (ValueError, RecursionError):
         raise ApiError(400, "the body is not valid JSON", field="body") from None
     if not isinstance(document, dict):
         raise ApiError(400, "the body must be a JSON object", field="body")
     return raw, document
+
+
+def _check_encodable(value: object, where: str = "body") -> None:
+    """400 naming the field whose text is not valid Unicode (a lone surrogate from ``\\ud800``)."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise ApiError(
+                400, f"{where} holds text that is not valid Unicode", field=where
+            ) from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_encodable(key)
+            _check_encodable(item, key if where == "body" else f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_encodable(item, f"{where}[{index}]")
+
+
+def signed_url(request: Request) -> str:
+    """The URL as the client signed it: the path percent-encoded as sent, without the query."""
+    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw_path.partition(b"?")[0].decode("latin-1")
+    return f"{request.url.scheme}://{request.url.netloc}{path}"
 
 
 def _app(
@@ -134,11 +160,11 @@ def _app(
         ).fetchone()
         return None if row is None else str(row[0])
 
-    has_body = request.method in _BODY_METHODS
+    has_body = request.method in BODY_METHODS
     try:
         signed = verify_tokenly_request(
             request.method,
-            str(request.url),
+            signed_url(request),
             request.headers,
             secret_for=secret_for,
             params=params if has_body or request.method == "DELETE" else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from ._accounts import find_user
+from ._accounts import named_user
 from ._api_error import ApiError, invalid, not_found
 from ._bitcoin import is_valid_address
 from ._endpoint import Call
@@ -42,9 +42,7 @@ def lookup_users_by_addresses(call: Call) -> object:
 
 def lookup_address_by_user(call: Call) -> object:
     """``GET lookup/user/{username}``: the user's first public address."""
-    user = find_user(call.db, call.path["username"])
-    if user is None:
-        raise ApiError(404, "Username not found", field="username")
+    user = named_user(call.db, call.path["username"])
     row = call.db.execute(
         f"SELECT address FROM addresses WHERE user_id = ? AND {_VISIBLE} ORDER BY position",  # noqa: S608 (a constant)
         (user["id"],),

@@ -1,6 +1,7 @@
 """The OAuth 2.0 provider: authlib's authorization-code grant over the sandbox's tables.
 
-Codes live 10 minutes, are bound to their client and ``redirect_uri``, and are
+Codes live 10 minutes, are bound to their client and to the ``redirect_uri`` the
+authorize request named (none when it named none, RFC 6749 section 4.1.3), and are
 claimed atomically when exchanged, so two exchanges of one code cannot both win.
 Clients authenticate at the token endpoint with ``client_secret_post`` only.
 Scopes travel comma-joined, as Tokenpass wrote them, so ``user tca`` is one unknown
@@ -76,12 +77,12 @@ class _Code(AuthorizationCodeMixin):  # type: ignore[misc]
     def __init__(self, row: sqlite3.Row) -> None:
         self.code: str = row["code"]
         self.user_id: int = row["user_id"]
-        self._redirect_uri: str = row["redirect_uri"]
+        self._redirect_uri: str | None = row["redirect_uri"]
         self._scope: str = row["scope"]
         self.code_challenge: str | None = row["code_challenge"]
         self.code_challenge_method: str | None = row["code_challenge_method"]
 
-    def get_redirect_uri(self) -> str:
+    def get_redirect_uri(self) -> str | None:
         return self._redirect_uri
 
     def get_scope(self) -> str:
@@ -133,7 +134,7 @@ class _CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
         return state
 
     def save_authorization_code(self, code: str, request: OAuthRequest) -> None:
-        redirect_uri = request.payload.redirect_uri or request.client.get_default_redirect_uri()
+        redirect_uri = request.payload.redirect_uri or None
         challenge = request.payload.data.get("code_challenge") or None
         method = request.payload.data.get("code_challenge_method") or None
         with self._state.store.transaction() as db:

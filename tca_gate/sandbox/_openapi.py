@@ -342,7 +342,7 @@ _PATHS: JSON = {
             "parameters": [_param("access_token", "query")],
             "responses": {
                 "200": {"description": "the user", **_json(_ref("User"))},
-                **_errors("401"),
+                **_errors("401", "403"),
             },
         }
     },

@@ -142,18 +142,11 @@ def delete_source(call: Call) -> object:
 def promise_transaction(call: Call) -> object:
     """``POST tca/provisional/tx``: promise tokens from a whitelisted source."""
     source = call.params.address("source")
-    destination = _destination(call)
+    destination = _destination(call, call.params.text("destination", max_length=100))
     asset = call.params.asset("asset")
     if destination == source:
         raise invalid("destination", "must differ from the source")
-    row = call.db.execute(
-        "SELECT assets FROM provisional_sources WHERE client_id = ? AND address = ?",
-        (call.app_id, source),
-    ).fetchone()
-    if row is None:
-        raise invalid("source", "is not a whitelisted source of this app")
-    if row[0] is not None and asset not in json.loads(row[0]):
-        raise invalid("asset", "is not one the source is whitelisted for")
+    _check_whitelisted(call, source, asset)
     fields: dict[str, object] = {
         "source": source,
         "destination": destination,
@@ -169,7 +162,8 @@ def promise_transaction(call: Call) -> object:
 
 def list_promises(call: Call) -> object:
     """``GET tca/provisional/tx``: this app's live promises (to one destination, if asked)."""
-    destination = call.params.optional_text("destination")
+    named = call.params.optional_text("destination", max_length=100)
+    destination = None if named is None else _destination(call, named)
     rows = call.db.execute(
         f"SELECT * FROM promises WHERE client_id = :client AND {LIVE}"  # noqa: S608 (a constant)
         " AND (:destination IS NULL OR destination = :destination) ORDER BY id",
@@ -184,8 +178,12 @@ def get_promise(call: Call) -> object:
 
 
 def update_promise(call: Call) -> object:
-    """``PATCH tca/provisional/tx/{promise_id}``: change quantity, expiration or references."""
+    """``PATCH tca/provisional/tx/{promise_id}``: change quantity, expiration or references.
+
+    The source must still be whitelisted for the asset, as when the promise was made.
+    """
     row = _live_promise(call)
+    _check_whitelisted(call, row["source"], row["asset"])
     changes: dict[str, object] = {}
     if call.params.has("quantity"):
         quantity = call.params.integer("quantity", minimum=1, maximum=MAX_SAT)
@@ -213,8 +211,20 @@ def delete_promise(call: Call) -> object:
     return {"result": True}
 
 
-def _destination(call: Call) -> str:
-    destination = call.params.text("destination", max_length=100)
+def _check_whitelisted(call: Call, source: str, asset: str) -> None:
+    """422 unless this app may promise ``asset`` from ``source``."""
+    row = call.db.execute(
+        "SELECT assets FROM provisional_sources WHERE client_id = ? AND address = ?",
+        (call.app_id, source),
+    ).fetchone()
+    if row is None:
+        raise invalid("source", "is not a whitelisted source of this app")
+    if row[0] is not None and asset not in json.loads(row[0]):
+        raise invalid("asset", "is not one the source is whitelisted for")
+
+
+def _destination(call: Call, destination: str) -> str:
+    """An address, or ``user:{username}`` spelt as the user's name is stored."""
     if destination.startswith("user:"):
         user = find_user(call.db, destination.removeprefix("user:"))
         if user is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from ._accounts import create_user, find_user
 from ._addresses import new_verify_code
@@ -74,7 +75,7 @@ def apply_seed(state: SandboxState, seed: Seed) -> None:
             for promise in seed.promises:
                 fields: dict[str, object] = {
                     "source": promise.source,
-                    "destination": promise.destination,
+                    "destination": _stored_destination(db, promise.destination),
                     "asset": promise.asset,
                     "quantity": promise.quantity,
                     "expiration": promise.expiration,
@@ -90,3 +91,12 @@ def apply_seed(state: SandboxState, seed: Seed) -> None:
             )
     except ApiError as error:
         raise SeedError(f"the seed does not fit together: {error.message}") from None
+
+
+def _stored_destination(db: sqlite3.Connection, destination: str) -> str:
+    """``user:{username}`` spelt as the user's name is stored (balances match it exactly)."""
+    if not destination.startswith("user:"):
+        return destination
+    user = find_user(db, destination.removeprefix("user:"))
+    assert user is not None  # the seed's references are checked
+    return f"user:{user['username']}"

@@ -30,11 +30,12 @@ from tca_gate._tokenly_hmac import sign_tokenly_request
 
 from ._app import create_app
 from ._clock import Clock, system_clock
+from ._endpoint import BODY_METHODS
 from ._seed import Seed, SeedClient, load_seed
 from ._state import DEFAULT_TOKEN_LIFETIME
 
-_BODY_METHODS = frozenset({"POST", "PATCH", "PUT"})
 _START_TIMEOUT = 10.0
+_STOP_TIMEOUT = 60.0
 
 
 class SandboxError(TcaGateError, RuntimeError):
@@ -130,19 +131,27 @@ class SandboxServer:
         self._http = httpx.Client(base_url=self._url, timeout=30)
 
     def stop(self) -> None:
-        """Stop serving and close the database; a file database keeps its data."""
+        """Stop serving, let requests in flight finish, then close the database.
+
+        A file database keeps its data. The database stays open (and this raises)
+        if the server thread has not ended after a minute, since it may still use it.
+        """
         if self._server is not None:
             self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=_START_TIMEOUT)
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout=_STOP_TIMEOUT)
         if self._http is not None:
             self._http.close()
         if self._socket is not None:
             self._socket.close()
-        if self._app is not None:
-            self._app.state.sandbox.store.close()
+        app = self._app
         self._app = self._server = self._thread = self._http = self._socket = None
         self._url = None
+        if thread is not None and thread.is_alive():
+            raise SandboxError(f"the sandbox did not stop within {_STOP_TIMEOUT:g} s")
+        if app is not None:
+            app.state.sandbox.store.close()
 
     @property
     def url(self) -> str:
@@ -208,11 +217,11 @@ class SandboxServer:
         query = dict(params or {})
         payload = dict(body or {})
         if oauth_token is not None:
-            (payload if method in _BODY_METHODS else query)["oauth_token"] = oauth_token
+            (payload if method in BODY_METHODS else query)["oauth_token"] = oauth_token
         sent = httpx.QueryParams(query)
         token, secret = client_id or self.client_id, client_secret or self.client_secret
         http = self._client()
-        if method in _BODY_METHODS:
+        if method in BODY_METHODS:
             headers = sign_tokenly_request(method, url, payload, token, secret)
             headers["Content-Type"] = "application/json"
             text = json.dumps(payload, separators=(",", ":"))

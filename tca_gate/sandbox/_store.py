@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE users (
@@ -34,7 +34,7 @@ CREATE TABLE clients (
     redirect_uris TEXT NOT NULL
 );
 CREATE TABLE addresses (
-    address TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     label TEXT NOT NULL,
     public INTEGER NOT NULL,
@@ -43,8 +43,10 @@ CREATE TABLE addresses (
     verify_code TEXT,
     position INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (address, user_id)
 );
+CREATE UNIQUE INDEX addresses_proved_once ON addresses (address) WHERE verified = 1;
 CREATE TABLE balances (
     address TEXT NOT NULL,
     asset TEXT NOT NULL,
@@ -55,7 +57,7 @@ CREATE TABLE auth_codes (
     code TEXT PRIMARY KEY,
     client_id TEXT NOT NULL REFERENCES clients(client_id),
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    redirect_uri TEXT NOT NULL,
+    redirect_uri TEXT,
     scope TEXT NOT NULL,
     code_challenge TEXT,
     code_challenge_method TEXT,

@@ -13,7 +13,7 @@ from tca_gate._compile import compile_rule
 from tca_gate._errors import TcaGateError
 from tca_gate._stack import is_credential
 
-from ._accounts import find_user
+from ._accounts import named_user
 from ._api_error import ApiError
 from ._balances import address_balances, balance_list, user_balances
 from ._endpoint import Call
@@ -22,9 +22,7 @@ from ._params import checked_address
 
 def check_token_access(call: Call) -> object:
     """``GET tca/check/{username}``: whether the user's balances pass the rule."""
-    user = find_user(call.db, call.path["username"])
-    if user is None:
-        raise ApiError(404, "Username not found", field="username")
+    user = named_user(call.db, call.path["username"])
     if user["id"] != call.account["id"]:
         raise ApiError(403, "the oauth_token belongs to another user", field="oauth_token")
     return {"result": _passes(call, user_balances(call.db, user, call.now))}
