@@ -64,7 +64,7 @@ class TokenlyAuthMiddleware:
         try:
             signed = check_tokenly_signature(
                 scope["method"],
-                self._url(scope),
+                signed_url(scope, self.public_url),
                 Headers(scope=scope),
                 secret_for=self.secret_for,
                 params=_params(scope, body),
@@ -95,14 +95,19 @@ class TokenlyAuthMiddleware:
             raise ReplayStoreUnavailableError from error
         return bool(fresh)
 
-    def _url(self, scope: Scope) -> str:
-        """The URL as the client signed it: the path as sent, percent-escapes and all."""
-        raw_path: bytes | None = scope.get("raw_path")
-        path = raw_path.decode("latin-1") if raw_path else quote(scope["path"])
-        if self.public_url:
-            return f"{self.public_url}{path}"
-        url = URL(scope=scope)
-        return f"{url.scheme}://{url.netloc}{path}"
+
+def signed_url(scope: Scope, public_url: str | None = None) -> str:
+    """The URL a client signed for this request: scheme, host and the path as sent
+    (percent-escapes and all, not the decoded ``scope["path"]``), without the query.
+
+    ``public_url`` replaces the scheme and host, for apps behind a proxy.
+    """
+    raw_path: bytes | None = scope.get("raw_path")
+    path = raw_path.partition(b"?")[0].decode("latin-1") if raw_path else quote(scope["path"])
+    if public_url:
+        return f"{public_url}{path}"
+    url = URL(scope=scope)
+    return f"{url.scheme}://{url.netloc}{path}"
 
 
 class ReplayStoreUnavailableError(Exception):

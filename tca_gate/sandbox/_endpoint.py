@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tca_gate._tokenly_hmac import TokenlySignatureError, verify_tokenly_request
+from tca_gate._tokenly_middleware import signed_url
 
 from ._api_error import ApiError
 from ._bodies import MAX_BODY, read_body
@@ -134,13 +135,6 @@ def _check_encodable(value: object, where: str = "body") -> None:
             _check_encodable(item, f"{where}[{index}]")
 
 
-def signed_url(request: Request) -> str:
-    """The URL as the client signed it: the path percent-encoded as sent, without the query."""
-    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
-    path = raw_path.partition(b"?")[0].decode("latin-1")
-    return f"{request.url.scheme}://{request.url.netloc}{path}"
-
-
 def _app(
     request: Request,
     raw: bytes,
@@ -164,7 +158,7 @@ def _app(
     try:
         signed = verify_tokenly_request(
             request.method,
-            signed_url(request),
+            signed_url(request.scope),
             request.headers,
             secret_for=secret_for,
             params=params if has_body or request.method == "DELETE" else None,

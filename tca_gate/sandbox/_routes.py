@@ -11,7 +11,7 @@ from . import _lookups as lookups
 from . import _promises as promises
 from . import _tca as tca
 from ._accounts import register_account
-from ._endpoint import api
+from ._endpoint import Handler, api
 
 API = "/api/v1"
 _TCA, _BALANCES, _MANAGE = "tca", "private-balances", addresses.MANAGE
@@ -19,6 +19,10 @@ _TCA, _BALANCES, _MANAGE = "tca", "private-balances", addresses.MANAGE
 
 def _route(path: str, method: str, endpoint: object) -> Route:
     return Route(path, endpoint, methods=[method])  # type: ignore[arg-type]
+
+
+def _credit_route(subpath: str, method: str, handler: Handler) -> Route:
+    return _route(f"{API}/credits{subpath}", method, api(handler, auth="hmac", result=False))
 
 
 API_ROUTES = [
@@ -110,48 +114,18 @@ API_ROUTES = [
     _route(
         f"{API}/tca/provisional/{{address}}", "DELETE", api(promises.delete_source, auth="hmac")
     ),
-    # App credits
-    _route(f"{API}/credits", "POST", api(credits.new_group, auth="hmac", result=False)),
-    _route(f"{API}/credits", "GET", api(credits.list_groups, auth="hmac", result=False)),
-    _route(
-        f"{API}/credits/{{group}}", "PATCH", api(credits.update_group, auth="hmac", result=False)
-    ),
-    _route(f"{API}/credits/{{group}}", "GET", api(credits.get_group, auth="hmac", result=False)),
-    _route(
-        f"{API}/credits/{{group}}/history",
-        "GET",
-        api(credits.group_history, auth="hmac", result=False),
-    ),
-    _route(
-        f"{API}/credits/{{group}}/accounts",
-        "GET",
-        api(credits.list_accounts, auth="hmac", result=False),
-    ),
-    _route(
-        f"{API}/credits/{{group}}/accounts",
-        "POST",
-        api(credits.new_account, auth="hmac", result=False),
-    ),
-    _route(
-        f"{API}/credits/{{group}}/accounts/credit",
-        "POST",
-        api(credits.give_credit, auth="hmac", result=False),
-    ),
-    _route(
-        f"{API}/credits/{{group}}/accounts/debit",
-        "POST",
-        api(credits.take_credit, auth="hmac", result=False),
-    ),
-    _route(
-        f"{API}/credits/{{group}}/accounts/{{account}}",
-        "GET",
-        api(credits.get_account, auth="hmac", result=False),
-    ),
-    _route(
-        f"{API}/credits/{{group}}/accounts/{{account}}/history",
-        "GET",
-        api(credits.account_history, auth="hmac", result=False),
-    ),
+    # App credits: HMAC only; answers are not wrapped in ``result``
+    _credit_route("", "POST", credits.new_group),
+    _credit_route("", "GET", credits.list_groups),
+    _credit_route("/{group}", "PATCH", credits.update_group),
+    _credit_route("/{group}", "GET", credits.get_group),
+    _credit_route("/{group}/history", "GET", credits.group_history),
+    _credit_route("/{group}/accounts", "GET", credits.list_accounts),
+    _credit_route("/{group}/accounts", "POST", credits.new_account),
+    _credit_route("/{group}/accounts/credit", "POST", credits.give_credit),
+    _credit_route("/{group}/accounts/debit", "POST", credits.take_credit),
+    _credit_route("/{group}/accounts/{account}", "GET", credits.get_account),
+    _credit_route("/{group}/accounts/{account}/history", "GET", credits.account_history),
     # Accounts
     _route(f"{API}/register", "POST", api(register_account, auth="hmac")),
     # Sandbox only
