@@ -1,4 +1,5 @@
-"""Balances by holder: the ``BalanceSource`` protocol, its sources and ``CachedBalances``.
+"""Balances by holder: the ``BalanceSource`` protocol, its sources, and the caches
+(``CachedBalances`` in memory, ``RedisCachedBalances`` shared through Redis).
 
 >>> import asyncio
 >>> from tca_gate.balances import CachedBalances, Holder, StaticBalances
@@ -8,9 +9,13 @@
 {'TOKENLY': 200000000}
 """
 
-from ._cache import MAX_STALE_FOR, BalanceReading, CachedBalances, CacheStats
+from typing import TYPE_CHECKING
+
+from ._cache import CachedBalances
+from ._caching import MAX_STALE_FOR, BalanceCache, BalanceReading, CacheStats
 from ._errors import BalanceFileError, BalanceUnavailableError, UnknownHolderError
 from ._holder import SCOPES, Holder, HolderKind, Scope
+from ._redis import RedisCachedBalances
 from ._source import BalanceSource
 from ._static import StaticBalances
 from ._tokenpass import TokenpassBalances
@@ -18,6 +23,7 @@ from ._tokenpass import TokenpassBalances
 __all__ = [
     "MAX_STALE_FOR",
     "SCOPES",
+    "BalanceCache",
     "BalanceFileError",
     "BalanceReading",
     "BalanceSource",
@@ -26,8 +32,17 @@ __all__ = [
     "CachedBalances",
     "Holder",
     "HolderKind",
+    "RedisCachedBalances",
     "Scope",
     "StaticBalances",
     "TokenpassBalances",
     "UnknownHolderError",
 ]
+
+if TYPE_CHECKING:
+
+    def _both_are_caches(
+        memory: CachedBalances, shared: RedisCachedBalances
+    ) -> tuple[BalanceCache, BalanceCache]:
+        """For mypy: both caches follow the ``BalanceCache`` protocol."""
+        return memory, shared

@@ -10,41 +10,31 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from cachetools import TTLCache
 
 from tca_gate._errors import InvalidArgumentError
 
+from ._caching import (
+    MAX_STALE_FOR,
+    BalanceReading,
+    CacheStats,
+    Done,
+    check_seconds,
+    forget_targets,
+    identity_names,
+)
 from ._errors import BalanceUnavailableError, UnknownHolderError
 from ._holder import SCOPES, Holder
 from ._source import BalanceSource, read_only_balances
 
-#: The longest ``stale_for`` accepted: past this, stale balances are a wrong answer.
-MAX_STALE_FOR = 300.0
+__all__ = ["MAX_STALE_FOR", "BalanceReading", "CacheStats", "CachedBalances"]
 
-
-@dataclass(frozen=True, slots=True)
-class BalanceReading:
-    """Balances as the cache gave them; ``stale`` when the upstream failed and an older
-    answer was served, ``age`` the seconds since that answer was fetched."""
-
-    balances: Mapping[str, int]
-    stale: bool
-    age: float
-
-
-@dataclass(slots=True)
-class CacheStats:
-    """Counters of a ``CachedBalances``: requests answered from the cache (``hits``) or not
-    (``misses``), calls made to the source and how many failed, stale answers served."""
-
-    hits: int = 0
-    misses: int = 0
-    upstream_calls: int = 0
-    upstream_errors: int = 0
-    stale_served: int = 0
+#: The index is pruned of forgotten holders when it grows past twice its size after the
+#: last pruning, and never below this many entries.
+_PRUNE_FLOOR = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +49,10 @@ class _Entry:
 class CachedBalances:
     """A TTL cache of ``source``'s answers, keyed by holder and scope, touched only from
     the event loop; each holder's fetch is one task, awaited through ``asyncio.shield``.
+
+    An index by username and address finds the answers ``forget`` drops without a scan;
+    it holds the holders fetched lately and is pruned of those the cache no longer
+    has whenever it doubles, so it stays within a small multiple of the cache.
 
     >>> import asyncio
     >>> from tca_gate.balances import StaticBalances
@@ -79,9 +73,9 @@ class CachedBalances:
         negative_ttl: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        _seconds("ttl", ttl, low=0.0, high=math.inf, open_low=True)
-        _seconds("stale_for", stale_for, low=0.0, high=MAX_STALE_FOR)
-        _seconds("negative_ttl", negative_ttl, low=0.0, high=ttl)
+        check_seconds("ttl", ttl, low=0.0, high=math.inf, open_low=True)
+        check_seconds("stale_for", stale_for, low=0.0, high=MAX_STALE_FOR)
+        check_seconds("negative_ttl", negative_ttl, low=0.0, high=ttl)
         if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
             raise InvalidArgumentError(f"maxsize must be a positive int, not {maxsize!r}")
         self.source = source
@@ -92,6 +86,10 @@ class CachedBalances:
         self._clock = clock
         self._entries: TTLCache[Holder, _Entry] = TTLCache(maxsize, ttl + stale_for, timer=clock)
         self._flights: dict[Holder, asyncio.Task[BalanceReading]] = {}
+        self._by_user: dict[str, _Indexed] = {}
+        self._by_address: dict[str, _Indexed] = {}
+        self._indexed = 0
+        self._prune_at = _PRUNE_FLOOR
 
     def __repr__(self) -> str:
         return (
@@ -124,23 +122,88 @@ class CachedBalances:
             flight = asyncio.create_task(self._fetch(holder), name=f"balances of {holder!r}")
             flight.add_done_callback(lambda done: self._land(holder, done))
             self._flights[holder] = flight
+            self._index(holder)
             self.stats.upstream_calls += 1
         reading = await asyncio.shield(flight)
         if reading.stale:
             self.stats.stale_served += 1
         return reading
 
-    def invalidate(self, holder: Holder) -> None:
-        """Forget the holder's answers in every scope; fetches under way no longer fill it."""
-        for scope in SCOPES:
-            key = holder.in_scope(scope)
-            self._entries.pop(key, None)
-            self._flights.pop(key, None)
+    def invalidate(self, holder: Holder) -> Done[int]:
+        """Forget the holder's answers in every scope; fetches under way no longer fill it.
+
+        Done at once; the answer (how many answers were dropped) may be awaited, as
+        with every ``BalanceCache``.
+        """
+        return Done(self._drop(holder.in_scope(scope) for scope in SCOPES))
+
+    async def forget(self, *, usernames: Iterable[str] = (), addresses: Iterable[str] = ()) -> int:
+        """Forget, in every scope, the answers for these users (username holders, and token
+        holders whose ``owner`` is one of them; names in any case) and for every address
+        list holding one of these addresses; fetches under way no longer fill them.
+
+        How many cached answers were dropped. Done at once, without awaiting anything.
+        """
+        names, wanted = forget_targets(usernames, addresses)
+        found: set[Holder] = set()
+        for index, keys in ((self._by_user, names), (self._by_address, wanted)):
+            for key in keys:
+                holders = _members(index.pop(key, None))
+                self._indexed -= len(holders)
+                found.update(holders)
+        return self._drop(found)
 
     def clear(self) -> None:
         """Forget every answer."""
         self._entries.clear()
         self._flights.clear()
+        self._by_user.clear()
+        self._by_address.clear()
+        self._indexed = 0
+        self._prune_at = _PRUNE_FLOOR
+
+    def _drop(self, holders: Iterable[Holder]) -> int:
+        """Drop these holders' answers and flights; how many answers there were."""
+        dropped = 0
+        for holder in holders:
+            if self._entries.pop(holder, None) is not None:
+                dropped += 1
+            self._flights.pop(holder, None)
+        return dropped
+
+    def _index(self, holder: Holder) -> None:
+        """Record ``holder`` under its usernames and addresses, for ``forget``."""
+        names, addresses = identity_names(holder)
+        for index, keys in ((self._by_user, names), (self._by_address, addresses)):
+            for key in keys:
+                found = index.get(key)
+                if found is None:
+                    index[key] = holder
+                elif isinstance(found, set):
+                    if holder in found:
+                        continue
+                    found.add(holder)
+                elif found == holder:
+                    continue
+                else:
+                    index[key] = {found, holder}
+                self._indexed += 1
+        if self._indexed > self._prune_at:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Drop from the index the holders that have neither an answer nor a flight."""
+        live = self._entries.keys() | self._flights.keys()
+        self._indexed = 0
+        for index in (self._by_user, self._by_address):
+            for key, found in list(index.items()):
+                kept = [holder for holder in _members(found) if holder in live]
+                if not kept:
+                    del index[key]
+                    continue
+                index[key] = kept[0] if len(kept) == 1 else set(kept)
+                self._indexed += len(kept)
+        self._prune_at = max(_PRUNE_FLOOR, 2 * self._indexed)
 
     async def _fetch(self, holder: Holder) -> BalanceReading:
         try:
@@ -183,12 +246,12 @@ class CachedBalances:
             flight.exception()
 
 
-def _seconds(name: str, value: float, *, low: float, high: float, open_low: bool = False) -> None:
-    """Refuse a duration that is not a number in ``[low, high]`` (``(low, high]`` if open)."""
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    inside = number and (low < value if open_low else low <= value) and value <= high
-    if not inside:
-        bound = "(" if open_low else "["
-        raise InvalidArgumentError(
-            f"{name} must be seconds in {bound}{low:g}, {high:g}], not {value!r}"
-        )
+#: An index entry: the one holder found by a name, or the set of them (mostly there is one).
+_Indexed = Holder | set[Holder]
+
+
+def _members(found: _Indexed | None) -> Collection[Holder]:
+    """The holders of an index entry."""
+    if found is None:
+        return ()
+    return found if isinstance(found, set) else (found,)

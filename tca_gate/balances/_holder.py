@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Literal, get_args
 
@@ -29,17 +29,24 @@ class HolderKind(Enum):
 class Holder:
     """A cache key and source question: kind, value and scope; its repr never shows a token.
 
+    ``owner``, for a token, is the username it belongs to when known (the login
+    session knows it): caches use it to forget the token's answers when that user's
+    balances change. It is not part of the key: two holders with one token are equal.
+
     >>> Holder.user("alice")
     Holder.user('alice', scope='public')
     >>> Holder.addresses(["1B", "1A", "1B"]).value
     ('1A', '1B')
     >>> "secret" in repr(Holder.token("secret", "protected"))
     False
+    >>> Holder.token("secret", owner="alice") == Holder.token("secret")
+    True
     """
 
     kind: HolderKind
     value: str | tuple[str, ...]
     scope: Scope = "public"
+    owner: str | None = field(default=None, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, HolderKind):
@@ -52,11 +59,18 @@ class Holder:
             object.__setattr__(self, "value", _address_list(self.value))
         elif not isinstance(self.value, str) or not self.value.strip():
             raise InvalidArgumentError(f"a holder's {self.kind.value} must be a non-empty string")
+        if self.owner is not None and (not isinstance(self.owner, str) or not self.owner.strip()):
+            raise InvalidArgumentError(
+                f"a holder's owner must be a username or None, not {shorten(repr(self.owner))}"
+            )
+        if self.owner is not None and self.kind is not HolderKind.TOKEN:
+            raise InvalidArgumentError("only a token holder has an owner")
 
     @classmethod
-    def token(cls, oauth_token: str, scope: Scope = "public") -> Holder:
-        """The user an OAuth token belongs to (``protected`` needs ``private-balances``)."""
-        return cls(HolderKind.TOKEN, oauth_token, scope)
+    def token(cls, oauth_token: str, scope: Scope = "public", owner: str | None = None) -> Holder:
+        """The user an OAuth token belongs to (``protected`` needs ``private-balances``);
+        ``owner`` is that user's name, when known."""
+        return cls(HolderKind.TOKEN, oauth_token, scope, owner)
 
     @classmethod
     def user(cls, username: str, scope: Scope = "public") -> Holder:
@@ -83,7 +97,8 @@ class Holder:
         method = {HolderKind.TOKEN: "token", HolderKind.USERNAME: "user"}.get(
             self.kind, "addresses"
         )
-        return f"Holder.{method}({shown}, scope={self.scope!r})"
+        owner = "" if self.owner is None else f", owner={self.owner!r}"
+        return f"Holder.{method}({shown}, scope={self.scope!r}{owner})"
 
 
 def _address_list(value: object) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
 from ._errors import LoginConfigError
 from ._user import TokenpassUser
@@ -29,7 +29,7 @@ SESSION_KEY = "tca_gate.login"
 NEXT_KEY = "tca_gate.login.next"
 
 
-def session_of(request: Request) -> dict[str, Any]:
+def session_of(request: HTTPConnection) -> dict[str, Any]:
     """The request's session; a clear error when ``SessionMiddleware`` is missing."""
     if "session" not in request.scope:
         raise LoginConfigError(
@@ -63,13 +63,13 @@ def clear_login(session: dict[str, Any]) -> None:
 
 def current_user(request: Request) -> TokenpassUser | None:
     """The logged-in Tokenpass user, or ``None`` (no login, or its token has expired)."""
-    login = _active_login(request)
+    login = session_login(request)
     return None if login is None else login[0]
 
 
 def access_token(request: Request) -> str | None:
     """The logged-in user's Tokenpass OAuth token, or ``None`` when there is no active login."""
-    login = _active_login(request)
+    login = session_login(request)
     return None if login is None else login[1]
 
 
@@ -81,7 +81,7 @@ async def require_user(request: Request) -> TokenpassUser:
     return user
 
 
-def _active_login(request: Request) -> tuple[TokenpassUser, str] | None:
+def session_login(request: HTTPConnection) -> tuple[TokenpassUser, str] | None:
     """The session's user and token, unless missing, malformed or expired (fail closed)."""
     login = session_of(request).get(SESSION_KEY)
     if not isinstance(login, Mapping):

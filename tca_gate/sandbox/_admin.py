@@ -10,6 +10,7 @@ from ._endpoint import Call
 from ._faults import Fault
 from ._limits import MAX_SAT, is_asset_name
 from ._params import checked_address
+from ._webhooks import balance_event
 
 INSTANT_CODE_LIFETIME = 600
 _MAX_FAULTS = 1000
@@ -17,7 +18,8 @@ _MAX_DELAY = 30.0
 
 
 def set_balance(call: Call) -> object:
-    """``PUT /sandbox/balances/{address}/{asset}``: what an address really holds of an asset."""
+    """``PUT /sandbox/balances/{address}/{asset}``: what an address really holds of an asset
+    (every app with a webhook hears ``balances.changed``)."""
     address = checked_address(call.path["address"])
     asset = call.path["asset"]
     if not is_asset_name(asset):
@@ -28,6 +30,7 @@ def set_balance(call: Call) -> object:
         " ON CONFLICT (address, asset) DO UPDATE SET sat = excluded.sat",
         (address, asset, balance),
     )
+    call.state.webhooks.send_to_all(call.db, balance_event(call.db, address, asset, balance))
     return {"address": address, "asset": asset, "balance_sat": balance}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -23,6 +24,7 @@ from ._seed import Seed, load_seed
 from ._seeding import apply_seed
 from ._state import DEFAULT_TOKEN_LIFETIME, SandboxState
 from ._store import Store
+from ._webhooks import WebhookSender, check_clients, merged_webhook_urls
 
 
 def create_app(
@@ -33,6 +35,7 @@ def create_app(
     replay_protection: bool = False,
     clock: Clock = system_clock,
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
+    webhook_urls: Mapping[str, str | None] | None = None,
 ) -> Starlette:
     """A Tokenpass-compatible sandbox app.
 
@@ -43,9 +46,11 @@ def create_app(
     ``admin_token`` guards ``/sandbox/`` with a Bearer token; ``replay_protection``
     refuses a signed API request seen before (off by default: identical GETs in one
     second are legitimate). ``clock`` (unix seconds) decides expiry of codes,
-    tokens and promises.
+    tokens and promises. ``webhook_urls`` (by ``client_id``) replaces the seed's
+    ``webhook_url`` of those apps (None: no webhooks for that app).
     """
     loaded = seed if isinstance(seed, Seed) else load_seed(seed)
+    urls = merged_webhook_urls(loaded, webhook_urls)
     creates_file = str(db) != ":memory:" and not Path(db).exists()
     state = SandboxState(
         store=Store(db),
@@ -53,15 +58,18 @@ def create_app(
         admin_token=admin_token,
         replay_store=MemoryReplayStore() if replay_protection else None,
         token_lifetime=token_lifetime,
+        webhooks=WebhookSender(urls),
     )
-    if state.store.is_new:
-        try:
+    try:
+        if state.store.is_new:
             state.store.create(lambda _: apply_seed(state, loaded))
-        except BaseException:
-            state.store.close()
-            if creates_file:
-                _remove_database(Path(db))
-            raise
+        with state.store.transaction() as connection:
+            check_clients(connection, urls)
+    except BaseException:
+        state.store.close()
+        if creates_file:
+            _remove_database(Path(db))
+        raise
     routes = [
         Route("/oauth/authorize", authorize, methods=["GET", "POST"]),
         Route("/oauth/access-token", access_token, methods=["POST"]),

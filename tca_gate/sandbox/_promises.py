@@ -20,6 +20,7 @@ from ._clock import timestamp
 from ._endpoint import Call
 from ._limits import MAX_SAT, is_asset_name
 from ._params import checked_address
+from ._webhooks import promise_event
 
 _MAX_EXPIRATION = 2**40
 _MAX_ASSETS = 100
@@ -157,7 +158,7 @@ def promise_transaction(call: Call) -> object:
     for name in ("txid", "fingerprint", "ref", "note"):
         fields[name] = call.params.optional_text(name)
     promise_id = insert_promise(call.db, call.app_id, fields, call.now)
-    return {"result": True, "tx": promise_object(_live_promise(call, promise_id))}
+    return _announced(call, "created", promise_object(_live_promise(call, promise_id)))
 
 
 def list_promises(call: Call) -> object:
@@ -201,14 +202,21 @@ def update_promise(call: Call) -> object:
         f"UPDATE promises SET {assignments}updated_at = :now WHERE id = :id",  # noqa: S608 (names from a fixed set)
         {**changes, "now": int(call.now), "id": row["id"]},
     )
-    return {"result": True, "tx": promise_object(_live_promise(call, row["id"]))}
+    return _announced(call, "updated", promise_object(_live_promise(call, row["id"])))
 
 
 def delete_promise(call: Call) -> object:
     """``DELETE tca/provisional/tx/{promise_id}``: withdraw a promise."""
     row = _live_promise(call)
     call.db.execute("DELETE FROM promises WHERE id = ?", (row["id"],))
+    _announced(call, "deleted", promise_object(row))
     return {"result": True}
+
+
+def _announced(call: Call, action: str, promise: dict[str, object]) -> dict[str, object]:
+    """Send ``promise.{action}`` to the app's webhook; the answer carrying the promise."""
+    call.state.webhooks.send(call.db, call.app_id, promise_event(call.db, action, promise))
+    return {"result": True, "tx": promise}
 
 
 def _check_whitelisted(call: Call, source: str, asset: str) -> None:

@@ -8,6 +8,7 @@ A seed is TOML; every table and key below except the ``[[client]]`` and
     client_secret = "demo-secret"                # required
     name = "Demo app"                            # required
     redirect_uris = ["http://127.0.0.1:8000/callback"]   # required, at least one
+    webhook_url = "http://127.0.0.1:8000/hooks/balances" # where balance-change events go
 
     [[user]]
     username = "alice"                           # required
@@ -58,6 +59,7 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tca_gate._amounts import tokens_to_sat
 from tca_gate._errors import AmountError, TcaGateError, shorten
@@ -74,12 +76,14 @@ class SeedError(TcaGateError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SeedClient:
-    """An app: its OAuth client credentials, which are also its Tokenly API credentials."""
+    """An app: its OAuth client credentials, which are also its Tokenly API credentials,
+    and where the sandbox POSTs its balance-change webhooks (none: it sends none)."""
 
     client_id: str
     client_secret: str
     name: str
     redirect_uris: tuple[str, ...]
+    webhook_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,13 +249,33 @@ class _Entry:
 
 
 def _client(entry: _Entry) -> SeedClient:
-    entry.only({"client_id", "client_secret", "name", "redirect_uris"})
+    entry.only({"client_id", "client_secret", "name", "redirect_uris", "webhook_url"})
     uris = entry.table.get("redirect_uris")
     if not isinstance(uris, list) or not uris or not all(isinstance(u, str) and u for u in uris):
         raise entry.fail("redirect_uris", "must be a non-empty list of URLs")
+    webhook_url = entry.optional_text("webhook_url")
+    if webhook_url is not None and not is_webhook_url(webhook_url):
+        raise entry.fail("webhook_url", "must be an http:// or https:// URL with a host")
     return SeedClient(
-        entry.text("client_id"), entry.text("client_secret"), entry.text("name"), tuple(uris)
+        entry.text("client_id"),
+        entry.text("client_secret"),
+        entry.text("name"),
+        tuple(uris),
+        webhook_url,
     )
+
+
+def is_webhook_url(url: str) -> bool:
+    """Whether ``url`` is an absolute ``http``/``https`` URL with a host.
+
+    >>> is_webhook_url("http://127.0.0.1:8000/hooks/balances"), is_webhook_url("/hooks")
+    (True, False)
+    """
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:
+        return False
 
 
 def _user(entry: _Entry) -> SeedUser:

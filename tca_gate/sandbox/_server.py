@@ -68,6 +68,7 @@ class SandboxServer:
         replay_protection: bool = False,
         clock: Clock = system_clock,
         token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
+        webhook_urls: Mapping[str, str | None] | None = None,
     ) -> None:
         self.seed = seed if isinstance(seed, Seed) else load_seed(seed)
         self.admin_token = admin_token
@@ -77,6 +78,7 @@ class SandboxServer:
             "replay_protection": replay_protection,
             "clock": clock,
             "token_lifetime": token_lifetime,
+            "webhook_urls": webhook_urls,
         }
         self._port = port
         self._app: Starlette | None = None

@@ -1,4 +1,4 @@
-"""What one running sandbox holds: its database, clock, options and queued faults."""
+"""What one running sandbox holds: its database, clock, options, queued faults and webhooks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from tca_gate._tokenly_hmac import DEFAULT_WINDOW, ReplayStore
 from ._clock import Clock, system_clock
 from ._faults import FaultQueue
 from ._store import Store
+from ._webhooks import WebhookSender
 
 #: How long an access token lives, in seconds (Tokenpass tokens were long-lived).
 DEFAULT_TOKEN_LIFETIME = 30 * 24 * 3600
@@ -25,3 +26,4 @@ class SandboxState:
     hmac_window: float = DEFAULT_WINDOW
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME
     faults: FaultQueue = field(default_factory=FaultQueue)
+    webhooks: WebhookSender = field(default_factory=WebhookSender)

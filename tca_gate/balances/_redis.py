@@ -1,0 +1,416 @@
+"""``RedisCachedBalances``: the balance cache and its single flight shared through Redis.
+
+For apps on several workers or machines. Each holder's answer is one Redis key; a
+worker that misses it takes the holder's lock (one atomic ``SET NX PX``) and fetches,
+the others poll for the answer with a short backoff, so N workers missing the same
+holder make one upstream call. Within one worker, concurrent readers of a holder share
+one task. Any Redis failure is a ``BalanceUnavailableError``: never a guess.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import math
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tca_gate._errors import InvalidArgumentError, shorten
+
+from . import _redis_scripts as scripts
+from ._caching import (
+    MAX_STALE_FOR,
+    BalanceReading,
+    CacheStats,
+    check_seconds,
+    forget_targets,
+    identity_names,
+)
+from ._errors import BalanceUnavailableError, UnknownHolderError
+from ._holder import SCOPES, Holder
+from ._source import BalanceSource, read_only_balances
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis as AsyncRedis
+
+T = TypeVar("T")
+
+#: The longest ``lock_timeout`` accepted, in seconds.
+MAX_LOCK_TIMEOUT = 300.0
+#: How long a waiting worker first sleeps between looks at the answer, and at most.
+_FIRST_POLL, _LAST_POLL = 0.002, 0.025
+
+
+@dataclass(frozen=True, slots=True)
+class _Keys:
+    """The Redis keys of one holder (by its digest)."""
+
+    digest: str
+    answer: str
+    lock: str
+    failed: str
+    index: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """An answer read back from Redis; ``balances`` None: the holder is unknown."""
+
+    fetched_at: float
+    balances: Mapping[str, int] | None
+    refusal: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """What one flight found: a reading (None: the holder is unknown) and whether it was
+    already in the cache when the flight looked."""
+
+    reading: BalanceReading | None
+    refusal: str
+    cached: bool
+
+
+class RedisCachedBalances:
+    """A ``BalanceCache`` in Redis shared by every worker using the same ``prefix``.
+
+    The same readings as ``CachedBalances``: fresh within ``ttl``; stale (within
+    ``stale_for`` past it) only when the source fails; unknown holders remembered for
+    ``negative_ttl``; errors never stored as balances. ``lock_timeout`` bounds a fetch:
+    past it the lock expires and a waiting worker fetches instead, so keep it above the
+    source's worst case (the Tokenpass client's deadline). ``clock`` gives the unix time
+    answers are dated with: the workers' clocks should agree.
+
+    ``redis`` is a ``redis.asyncio.Redis`` (or use ``from_url``); a client passed in
+    stays the caller's to close.
+    """
+
+    def __init__(
+        self,
+        source: BalanceSource,
+        redis: AsyncRedis,
+        *,
+        ttl: float = 30.0,
+        stale_for: float = 0.0,
+        negative_ttl: float = 5.0,
+        lock_timeout: float = 10.0,
+        prefix: str = "tca-gate:",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        check_seconds("ttl", ttl, low=0.0, high=math.inf, open_low=True)
+        check_seconds("stale_for", stale_for, low=0.0, high=MAX_STALE_FOR)
+        check_seconds("negative_ttl", negative_ttl, low=0.0, high=ttl)
+        check_seconds("lock_timeout", lock_timeout, low=0.0, high=MAX_LOCK_TIMEOUT, open_low=True)
+        if not isinstance(prefix, str) or not prefix:
+            raise InvalidArgumentError(f"prefix must be a non-empty string, not {prefix!r}")
+        self.source = source
+        self.ttl = ttl
+        self.stale_for = stale_for
+        self.negative_ttl = negative_ttl
+        self.lock_timeout = lock_timeout
+        self.prefix = prefix
+        self.stats = CacheStats()
+        self._clock = clock
+        self._redis = redis
+        self._owns_client = False
+        self._failures = _redis_failures()
+        self._acquire = redis.register_script(scripts.ACQUIRE)
+        self._settle = redis.register_script(scripts.SETTLE)
+        self._forget = redis.register_script(scripts.FORGET)
+        self._flights: dict[str, asyncio.Task[_Answer]] = {}
+        self._lock_ms = _milliseconds(lock_timeout)
+        self._answer_ms = _milliseconds(ttl + stale_for)
+        self._index_ms = self._lock_ms + self._answer_ms
+
+    @classmethod
+    def from_url(cls, source: BalanceSource, url: str, **options: Any) -> RedisCachedBalances:
+        """A cache on a new client for ``url`` (``redis://host:port/db``), closed by ``aclose``.
+
+        ``options`` are the constructor's. The client gives up on an unreachable Redis
+        within a second or two (connect and read timeouts, one quick retry); the URL's
+        query may set ``socket_timeout`` and ``socket_connect_timeout`` otherwise.
+        """
+        module = _redis_module()
+        client = module.asyncio.Redis.from_url(
+            url,
+            socket_connect_timeout=1.0,
+            socket_timeout=2.0,
+            retry=module.asyncio.retry.Retry(
+                module.backoff.ExponentialBackoff(cap=0.1, base=0.01), 1
+            ),
+        )
+        cache = cls(source, client, **options)
+        cache._owns_client = True
+        return cache
+
+    async def aclose(self) -> None:
+        """Close the Redis client if ``from_url`` made it."""
+        if self._owns_client:
+            await self._redis.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"RedisCachedBalances({self.source!r}, prefix={self.prefix!r}, ttl={self.ttl}, "
+            f"stale_for={self.stale_for})"
+        )
+
+    async def balances(self, holder: Holder) -> Mapping[str, int]:
+        """The holder's balances, from Redis when fresh (or stale within the window)."""
+        return (await self.read(holder)).balances
+
+    async def read(self, holder: Holder) -> BalanceReading:
+        """The holder's balances and whether they are stale; raises as the source does,
+        and ``BalanceUnavailableError`` when Redis fails."""
+        keys = self._keys(holder)
+        flight = self._flights.get(keys.digest)
+        if flight is None:
+            flight = asyncio.create_task(self._look(holder, keys), name=f"balances of {holder!r}")
+            flight.add_done_callback(lambda done: self._land(keys.digest, done))
+            self._flights[keys.digest] = flight
+        try:
+            answer = await asyncio.shield(flight)
+        except Exception:
+            self.stats.misses += 1
+            raise
+        if answer.cached:
+            self.stats.hits += 1
+        else:
+            self.stats.misses += 1
+        if answer.reading is None:
+            raise UnknownHolderError(answer.refusal)
+        if answer.reading.stale:
+            self.stats.stale_served += 1
+        return answer.reading
+
+    async def invalidate(self, holder: Holder) -> int:
+        """Forget the holder's answers in every scope, in every worker; fetches under way
+        no longer store theirs. How many answers were dropped."""
+        every = [self._keys(holder.in_scope(scope)) for scope in SCOPES]
+        for keys in every:
+            self._flights.pop(keys.digest, None)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(*(keys.answer for keys in every))
+            pipe.delete(*(keys.lock for keys in every))
+            dropped, _ = await self._call(pipe.execute())
+        return int(dropped)
+
+    async def forget(self, *, usernames: Iterable[str] = (), addresses: Iterable[str] = ()) -> int:
+        """Forget, in every scope and every worker, the answers for these users (username
+        holders, and token holders whose ``owner`` is one of them; names in any case) and
+        for every address list holding one of these addresses; fetches under way no
+        longer store theirs. How many answers were dropped."""
+        names, wanted = forget_targets(usernames, addresses)
+        index = [self._user_key(name) for name in names]
+        index += [self._address_key(address) for address in wanted]
+        if not index:
+            return 0
+        dropped, digests = await self._call(self._forget(keys=index, args=[self.prefix]))
+        for digest in digests:
+            self._flights.pop(_text(digest), None)
+        return int(dropped)
+
+    async def _look(self, holder: Holder, keys: _Keys) -> _Answer:
+        """The answer from Redis, or from this worker's fetch, or from another's."""
+        loop = asyncio.get_running_loop()
+        seen: set[str] = set()
+        delay, give_up, first = _FIRST_POLL, loop.time() + 2 * self.lock_timeout, True
+        while True:
+            raw, locked_by, failed = await self._call(
+                self._redis.mget([keys.answer, keys.lock, keys.failed])
+            )
+            stored = _decode_answer(raw)
+            fresh = self._fresh(stored, cached=first)
+            if fresh is not None:
+                return fresh
+            first = False
+            failure = _decode_failure(failed)
+            if failure is not None and failure[0] in seen:
+                return self._after_failure(stored, failure[1])
+            if locked_by is None:
+                token = secrets.token_hex(16)
+                taken, *now_stored = await self._call(
+                    self._acquire(
+                        keys=[keys.lock, keys.answer, *keys.index],
+                        args=[token, self._lock_ms, self._index_ms, keys.digest],
+                    )
+                )
+                if taken:
+                    stored = _decode_answer(now_stored[0] if now_stored else None)
+                    fresh = self._fresh(stored, cached=False)
+                    if fresh is not None:  # stored by another worker since the look
+                        await self._store(keys, token, "release", {}, 0)
+                        return fresh
+                    return await self._fetch(holder, keys, token, stored)
+            else:
+                seen.add(_text(locked_by))
+            if loop.time() > give_up:
+                raise BalanceUnavailableError(
+                    f"waited {2 * self.lock_timeout:g} s for another worker's fetch of {holder!r}"
+                )
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, _LAST_POLL)
+
+    async def _fetch(
+        self, holder: Holder, keys: _Keys, token: str, stored: _Stored | None
+    ) -> _Answer:
+        """Ask the source while holding the lock; store the answer or the failure."""
+        self.stats.upstream_calls += 1
+        try:
+            balances = read_only_balances(await self.source.balances(holder), repr(self.source))
+        except UnknownHolderError as error:
+            self.stats.upstream_errors += 1
+            if self.negative_ttl > 0:
+                unknown = {"at": self._clock(), "unknown": str(error)}
+                await self._store(keys, token, "keep", unknown, _milliseconds(self.negative_ttl))
+            else:
+                await self._store(keys, token, "drop", {}, 0)
+            raise
+        except BalanceUnavailableError as error:
+            self.stats.upstream_errors += 1
+            await self._store(keys, token, "fail", {"flight": token, "error": str(error)}, 0)
+            stale = self._stale(stored)
+            if stale is None:
+                raise
+            return _Answer(stale, "", cached=False)
+        except BaseException as error:
+            self.stats.upstream_errors += 1
+            failure = {"flight": token, "error": f"the fetch failed ({type(error).__name__})"}
+            with contextlib.suppress(Exception):
+                await self._store(keys, token, "fail", failure, 0)
+            raise
+        answer = {"at": self._clock(), "balances": dict(balances)}
+        await self._store(keys, token, "keep", answer, self._answer_ms)
+        return _Answer(BalanceReading(balances, stale=False, age=0.0), "", cached=False)
+
+    async def _store(
+        self, keys: _Keys, token: str, mode: str, value: Mapping[str, object], ms: int
+    ) -> None:
+        """Settle the fetch: release the lock and keep, drop or fail (``SETTLE``)."""
+        ms = ms or self._lock_ms
+        text = json.dumps(value, separators=(",", ":"))
+        await self._call(
+            self._settle(keys=[keys.lock, keys.answer, keys.failed], args=[token, mode, text, ms])
+        )
+
+    def _fresh(self, stored: _Stored | None, *, cached: bool) -> _Answer | None:
+        """The stored answer if still fresh (an unknown holder within ``negative_ttl``)."""
+        if stored is None:
+            return None
+        age = max(0.0, self._clock() - stored.fetched_at)
+        if stored.balances is None:
+            return _Answer(None, stored.refusal, cached) if age < self.negative_ttl else None
+        if age < self.ttl:
+            return _Answer(BalanceReading(stored.balances, stale=False, age=age), "", cached)
+        return None
+
+    def _stale(self, stored: _Stored | None) -> BalanceReading | None:
+        """The stored balances as a stale reading, if within the window."""
+        if stored is None or stored.balances is None:
+            return None
+        age = max(0.0, self._clock() - stored.fetched_at)
+        if age >= self.ttl + self.stale_for:
+            return None
+        return BalanceReading(stored.balances, stale=True, age=age)
+
+    def _after_failure(self, stored: _Stored | None, error: str) -> _Answer:
+        """Another worker's fetch (that this one waited on) failed: stale, or the error."""
+        stale = self._stale(stored)
+        if stale is None:
+            raise BalanceUnavailableError(error)
+        return _Answer(stale, "", cached=False)
+
+    async def _call(self, operation: Awaitable[T]) -> T:
+        """Await a Redis operation; its failure is a ``BalanceUnavailableError``."""
+        try:
+            return await operation
+        except self._failures as error:
+            raise BalanceUnavailableError(
+                f"the Redis balance cache failed ({type(error).__name__})"
+            ) from error
+
+    def _land(self, digest: str, flight: asyncio.Task[_Answer]) -> None:
+        """Forget a finished flight; its exception is marked seen, as its waiters got it."""
+        if self._flights.get(digest) is flight:
+            del self._flights[digest]
+        if not flight.cancelled():
+            flight.exception()
+
+    def _keys(self, holder: Holder) -> _Keys:
+        value = list(holder.value) if isinstance(holder.value, tuple) else holder.value
+        identity = json.dumps([holder.kind.value, holder.scope, value])
+        digest = hashlib.sha256(identity.encode()).hexdigest()
+        names, addresses = identity_names(holder)
+        index = tuple(self._user_key(name) for name in names)
+        index += tuple(self._address_key(address) for address in addresses)
+        return _Keys(
+            digest=digest,
+            answer=f"{self.prefix}balances:{digest}",
+            lock=f"{self.prefix}lock:{digest}",
+            failed=f"{self.prefix}failed:{digest}",
+            index=index,
+        )
+
+    def _user_key(self, name: str) -> str:
+        return f"{self.prefix}user:{hashlib.sha256(name.encode()).hexdigest()}"
+
+    def _address_key(self, address: str) -> str:
+        return f"{self.prefix}address:{hashlib.sha256(address.encode()).hexdigest()}"
+
+
+def _decode_answer(raw: bytes | str | None) -> _Stored | None:
+    """A stored answer, or None when absent or not one this cache wrote (refetched)."""
+    if raw is None:
+        return None
+    try:
+        found = json.loads(raw)
+        fetched_at = found["at"]
+        if not isinstance(fetched_at, (int, float)) or isinstance(fetched_at, bool):
+            return None
+        if "unknown" in found:
+            return _Stored(float(fetched_at), None, shorten(str(found["unknown"]), 500))
+        return _Stored(float(fetched_at), read_only_balances(found["balances"], "Redis"))
+    except (ValueError, TypeError, KeyError, BalanceUnavailableError):
+        return None
+
+
+def _decode_failure(raw: bytes | str | None) -> tuple[str, str] | None:
+    """The failed fetch's token and error, or None."""
+    if raw is None:
+        return None
+    try:
+        found = json.loads(raw)
+        return str(found["flight"]), shorten(str(found["error"]), 500)
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+def _redis_failures() -> tuple[type[BaseException], ...]:
+    """The exceptions a Redis call fails with."""
+    return (_redis_module().exceptions.RedisError, OSError)
+
+
+def _redis_module() -> Any:
+    try:
+        import redis  # noqa: PLC0415
+        import redis.asyncio  # noqa: PLC0415
+        import redis.asyncio.retry  # noqa: PLC0415
+        import redis.backoff  # noqa: PLC0415
+        import redis.exceptions  # noqa: PLC0415
+    except ImportError as error:
+        raise ImportError(
+            "RedisCachedBalances needs redis-py: pip install 'tca-gate[redis]'"
+        ) from error
+    return redis

@@ -1,0 +1,104 @@
+"""FastAPI support: ``require_tokens(rule)``, a dependency that lets a route run only for
+holders who pass the rule, and shows in the OpenAPI document as a security requirement.
+
+>>> from fastapi import Depends, FastAPI
+>>> from tca_gate import Gate, StaticBalances
+>>> from tca_gate.fastapi import require_tokens
+>>> app = FastAPI()
+>>> app.state.tca_gate = Gate(StaticBalances({}))
+>>> @app.get("/members")
+... async def members(verdict=Depends(require_tokens("TOKENLY >= 1", name="members"))):
+...     return {"welcome": verdict.holder.value}
+>>> app.openapi()["paths"]["/members"]["get"]["security"]
+[{'TokenpassLogin': []}]
+
+Needs FastAPI (``pip install fastapi``); the rest of tca-gate does not.
+"""
+
+from __future__ import annotations
+
+try:
+    from fastapi.exceptions import HTTPException, WebSocketException
+    from fastapi.openapi.models import APIKey, APIKeyIn
+    from fastapi.security.base import SecurityBase
+except ImportError as error:  # pragma: no cover - depends on what is installed
+    raise ImportError("tca_gate.fastapi needs FastAPI: pip install fastapi") from error
+
+from starlette.requests import HTTPConnection
+
+from tca_gate._compile import RuleSource, compile_rule
+from tca_gate._stack import Dialect
+from tca_gate.gate._decorator import gate_of
+from tca_gate.gate._gate import Gate
+from tca_gate.gate._middleware import admit
+from tca_gate.gate._responses import refusal_body
+from tca_gate.gate._verdict import Verdict
+
+__all__ = ["TokenGuard", "require_tokens"]
+
+#: The security scheme's name in the OpenAPI document.
+SCHEME_NAME = "TokenpassLogin"
+
+
+class TokenGuard(SecurityBase):
+    """The dependency ``require_tokens`` makes: call it with the request, get the
+    ``Verdict`` when allowed; 401, 403 or 503 ``HTTPException`` otherwise (a websocket
+    is closed with code 1008)."""
+
+    def __init__(
+        self,
+        rule: RuleSource,
+        *,
+        gate: Gate | None = None,
+        name: str | None = None,
+        dialect: Dialect = "strict",
+        session_cookie: str = "session",
+    ) -> None:
+        self.rule = compile_rule(rule, dialect)
+        self.gate = gate
+        self.name = name
+        self.scheme_name = SCHEME_NAME
+        self.model = APIKey.model_validate(
+            {
+                "in": APIKeyIn.cookie,
+                "name": session_cookie,
+                "description": (
+                    "The session of a 'Log in with Tokenpass'; each operation lets in only "
+                    "the holders its token rule admits (401 without a login, 403 when the "
+                    "holdings fall short, 503 when they cannot be read)."
+                ),
+            }
+        )
+
+    def __repr__(self) -> str:
+        return f"require_tokens({self.rule.to_expr()!r})"
+
+    async def __call__(self, connection: HTTPConnection) -> Verdict:
+        gate = gate_of(connection, self.gate)
+        verdict = await gate.check(connection, self.rule, self.name)
+        admit(connection.scope, verdict)
+        if verdict.allowed or verdict.shadow:
+            return verdict
+        if connection.scope["type"] == "websocket":
+            raise WebSocketException(code=1008, reason=verdict.outcome.value)
+        response = await gate.refuse(connection, verdict)
+        headers = {
+            key: value
+            for key, value in response.headers.items()
+            if key in ("cache-control", "vary", "www-authenticate", "retry-after")
+        }
+        raise HTTPException(verdict.status, detail=refusal_body(verdict), headers=headers)
+
+
+def require_tokens(
+    rule: RuleSource,
+    *,
+    gate: Gate | None = None,
+    name: str | None = None,
+    dialect: Dialect = "strict",
+    session_cookie: str = "session",
+) -> TokenGuard:
+    """A FastAPI dependency for ``Depends(...)`` or ``Security(...)`` guarding a route with
+    ``rule`` (compiled now: a bad rule stops the app from starting). The gate is ``gate``,
+    else the one ``TcaGateMiddleware`` put in the scope, else ``app.state.tca_gate``."""
+    return TokenGuard(rule, gate=gate, name=name, dialect=dialect, session_cookie=session_cookie)

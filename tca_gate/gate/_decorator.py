@@ -1,0 +1,121 @@
+"""``requires_tokens``: guard one Starlette endpoint with a rule, in the style of
+``starlette.authentication.requires`` (sync or async, HTTP or websocket)."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocket
+
+from tca_gate._compile import RuleSource, compile_rule
+from tca_gate._stack import Dialect
+
+from ._gate import Gate
+from ._middleware import GATE_SCOPE_KEY, admit, send_refusal
+from ._rules import GateConfigError
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+#: The ``app.state`` attribute a decorator looks for the gate in, after the middleware's.
+APP_STATE_KEY = "tca_gate"
+
+
+def requires_tokens(
+    rule: RuleSource,
+    *,
+    gate: Gate | None = None,
+    name: str | None = None,
+    redirect: str | None = None,
+    dialect: Dialect = "strict",
+) -> Callable[[Endpoint], Endpoint]:
+    """Let the endpoint run only for requests whose holder passes ``rule``.
+
+    The rule compiles here, when the module is imported (a bad rule stops the app
+    from starting). The gate is ``gate``, else the one ``TcaGateMiddleware`` put in
+    the scope, else ``request.app.state.tca_gate``. Refusals are the gate's (401,
+    403, 503); ``redirect`` (a route name or a path on this site) replaces the login
+    page unauthenticated browsers are sent to. The verdict is on ``request.state.tca_gate``.
+
+    >>> from starlette.responses import PlainTextResponse
+    >>> @requires_tokens("TOKENLY >= 1 or LTBCOIN >= 10000", name="members")
+    ... async def members(request):
+    ...     return PlainTextResponse("welcome")
+    """
+    compiled = compile_rule(rule, dialect)
+    if redirect is not None:
+        _check_redirect(redirect)
+
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        position = _connection_parameter(endpoint)
+        is_async = inspect.iscoroutinefunction(endpoint)
+
+        @functools.wraps(endpoint)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            conn = kwargs.get("request", kwargs.get("websocket"))
+            if conn is None:
+                conn = args[position]
+            if not isinstance(conn, HTTPConnection):
+                raise GateConfigError(
+                    f"{endpoint.__qualname__} was not called with a request or websocket"
+                )
+            chosen = gate_of(conn, gate)
+            verdict = await chosen.check(conn, compiled, name)
+            admit(conn.scope, verdict)
+            if not (verdict.allowed or verdict.shadow):
+                login_url = None if redirect is None else _redirect_path(conn, redirect)
+                if isinstance(conn, WebSocket):
+                    await send_refusal(
+                        chosen, conn, verdict, conn.receive, conn.send, login_url=login_url
+                    )
+                    return None
+                return await chosen.refuse(conn, verdict, login_url=login_url)
+            if is_async:
+                return await endpoint(*args, **kwargs)
+            return await run_in_threadpool(endpoint, *args, **kwargs)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def gate_of(conn: HTTPConnection, gate: Gate | None) -> Gate:
+    """``gate``, else the middleware's (in the scope), else ``app.state.tca_gate``."""
+    if gate is not None:
+        return gate
+    found = conn.scope.get(GATE_SCOPE_KEY)
+    if found is None:
+        app = conn.scope.get("app")
+        found = getattr(getattr(app, "state", None), APP_STATE_KEY, None)
+    if not isinstance(found, Gate):
+        raise GateConfigError(
+            "requires_tokens found no Gate: pass gate=..., add TcaGateMiddleware, "
+            "or set app.state.tca_gate = Gate(...)"
+        )
+    return found
+
+
+def _redirect_path(conn: HTTPConnection, redirect: str) -> str:
+    return redirect if redirect.startswith("/") else conn.url_for(redirect).path
+
+
+def _check_redirect(redirect: str) -> None:
+    parts = urlsplit(redirect)
+    if parts.scheme or parts.netloc or redirect.startswith("//") or "\\" in redirect:
+        raise GateConfigError(
+            f"redirect must be a route name or a path on this site, not {redirect!r}"
+        )
+
+
+def _connection_parameter(endpoint: Callable[..., Any]) -> int:
+    for index, parameter in enumerate(inspect.signature(endpoint).parameters.values()):
+        if parameter.name in ("request", "websocket"):
+            return index
+    raise GateConfigError(
+        f'requires_tokens needs {endpoint.__qualname__} to take a "request" or "websocket" argument'
+    )

@@ -1,0 +1,185 @@
+"""``Gate``: the one place a request is judged, shared by the middleware, the decorator
+and the FastAPI dependency so that all three decide (and refuse) alike."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from tca_gate._compile import RuleSource, compile_rule
+from tca_gate._errors import InvalidArgumentError
+from tca_gate._rule import Rule
+from tca_gate._stack import Dialect
+from tca_gate.balances import (
+    BalanceSource,
+    BalanceUnavailableError,
+    Holder,
+    HolderKind,
+    Scope,
+    UnknownHolderError,
+)
+
+from ._identity import IdentityResolver, default_identity
+from ._log import DECISION_LOGGER, log_decision
+from ._responses import refusal
+from ._verdict import Outcome, Verdict
+
+#: Makes the answer to a refusal; ``None`` keeps the gate's own (JSON, page or redirect).
+RefusalRenderer = Callable[
+    [HTTPConnection, Verdict], "Response | Awaitable[Response | None] | None"
+]
+
+_log = logging.getLogger(__name__)
+
+
+class Gate:
+    """Judges requests against rules: who is asking (``identity``), what they hold
+    (``balances``, best a ``CachedBalances`` or ``RedisCachedBalances``), and the rule.
+
+    - no identity, or the resolver failed: 401 (browsers are sent to ``login_url``);
+    - the balance source does not know them: 403; the rule refuses: 403 with the reason;
+    - the balances cannot be read (the source or the cache failed): 503.
+
+    Nothing but a rule that passes on balances actually read lets a request in.
+    ``shadow=True`` judges and logs as usual but lets refused requests through (the
+    verdict says ``shadow``), to try a rule on live traffic before enforcing it.
+    """
+
+    def __init__(
+        self,
+        balances: BalanceSource,
+        *,
+        identity: IdentityResolver | None = None,
+        scope: Scope = "public",
+        login_url: str = "/auth/login",
+        shadow: bool = False,
+        dialect: Dialect = "strict",
+        decision_log: logging.Logger | None = None,
+        on_refusal: RefusalRenderer | None = None,
+    ) -> None:
+        if not callable(getattr(balances, "balances", None)):
+            raise InvalidArgumentError(
+                f"balances must be a BalanceSource (with async balances(holder)), "
+                f"not {type(balances).__name__}"
+            )
+        if identity is not None and not callable(identity):
+            raise InvalidArgumentError("identity must be a callable taking the request")
+        if login_url and not login_url.startswith("/"):
+            raise InvalidArgumentError(f"login_url must be a path on this site, not {login_url!r}")
+        self.balances = balances
+        self.identity = identity if identity is not None else default_identity(scope)
+        self.login_url = login_url
+        self.shadow = bool(shadow)
+        self.dialect = dialect
+        self.decision_log = decision_log or logging.getLogger(DECISION_LOGGER)
+        self.on_refusal = on_refusal
+        read = getattr(balances, "read", None)
+        self._read = read if callable(read) else None
+
+    def __repr__(self) -> str:
+        shadow = ", shadow=True" if self.shadow else ""
+        return f"Gate({self.balances!r}{shadow})"
+
+    def rule(self, rule: RuleSource) -> Rule:
+        """``rule`` compiled in the gate's dialect (a ``Rule`` is returned as it is)."""
+        return compile_rule(rule, self.dialect)
+
+    async def check(self, conn: HTTPConnection, rule: Rule, name: str | None = None) -> Verdict:
+        """Judge the request ``conn`` against ``rule``; never raises for a request's sake."""
+        verdict = await self._judge(conn, rule, name)
+        if self.shadow and not verdict.allowed:
+            verdict.shadow = True
+        log_decision(self.decision_log, verdict, conn.scope.get("path", ""))
+        return verdict
+
+    async def refuse(
+        self, conn: HTTPConnection, verdict: Verdict, *, login_url: str | None = None
+    ) -> Response:
+        """The response for a refused ``verdict``: ``on_refusal``'s, else the gate's own
+        (unauthenticated browsers go to ``login_url``, by default the gate's)."""
+        if self.on_refusal is not None:
+            answer = self.on_refusal(conn, verdict)
+            if inspect.isawaitable(answer):
+                answer = await answer
+            if answer is not None:
+                return answer
+        return refusal(conn, verdict, self.login_url if login_url is None else login_url)
+
+    async def _judge(self, conn: HTTPConnection, rule: Rule, name: str | None) -> Verdict:
+        try:
+            holder = await self._identify(conn)
+        except Exception:
+            _log.exception("the identity resolver failed: refusing the request")
+            return Verdict(
+                Outcome.IDENTITY_ERROR, rule, name=name, detail="Your identity could not be read."
+            )
+        if holder is None:
+            return Verdict(
+                Outcome.UNAUTHENTICATED, rule, name=name, detail="Log in to see this page."
+            )
+        try:
+            balances, stale = await self._balances_of(holder)
+        except UnknownHolderError:
+            detail = (
+                "Tokenpass no longer accepts your login: log in again."
+                if holder.kind is HolderKind.TOKEN
+                else "No token holdings are known for you."
+            )
+            outcome = Outcome.IDENTITY_ERROR if holder.kind is HolderKind.TOKEN else None
+            return Verdict(
+                outcome or Outcome.UNKNOWN_HOLDER, rule, name=name, holder=holder, detail=detail
+            )
+        except Exception as error:  # the source, the cache or Redis failed: fail closed
+            if not isinstance(error, BalanceUnavailableError):
+                _log.exception("reading balances failed: refusing the request")
+            return Verdict(
+                Outcome.BALANCES_UNAVAILABLE,
+                rule,
+                name=name,
+                holder=holder,
+                detail="Your token balances cannot be read right now; try again shortly.",
+            )
+        try:
+            allowed = rule.evaluate(balances)
+        except Exception:
+            _log.exception("evaluating %r failed: refusing the request", rule)
+            allowed = False
+        if allowed:
+            return Verdict(
+                Outcome.ALLOWED, rule, name=name, holder=holder, balances=balances, stale=stale
+            )
+        verdict = Verdict(
+            Outcome.INSUFFICIENT_TOKENS,
+            rule,
+            name=name,
+            holder=holder,
+            balances=balances,
+            stale=stale,
+        )
+        verdict.detail = _shortfall(verdict)
+        return verdict
+
+    async def _identify(self, conn: HTTPConnection) -> Holder | None:
+        answer = self.identity(conn)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if answer is not None and not isinstance(answer, Holder):
+            raise TypeError(f"the identity resolver gave {type(answer).__name__}, not a Holder")
+        return answer
+
+    async def _balances_of(self, holder: Holder) -> tuple[Mapping[str, int], bool]:
+        if self._read is not None:
+            reading = await self._read(holder)
+            return reading.balances, bool(reading.stale)
+        return await self.balances.balances(holder), False
+
+
+def _shortfall(verdict: Verdict) -> str:
+    decision = verdict.decision
+    if decision is None:
+        return "Your token holdings do not meet this page's rule."
+    return decision.summary

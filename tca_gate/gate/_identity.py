@@ -1,0 +1,89 @@
+"""Who is asking: identity resolvers turn a request into the ``Holder`` whose balances count.
+
+A resolver is any callable taking the ``HTTPConnection`` and returning a ``Holder`` or
+``None`` (no identity: 401), directly or as an awaitable. The built-ins read the
+"Log in with Tokenpass" session and Starlette's ``request.user``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import HTTPConnection
+
+from tca_gate._errors import InvalidArgumentError
+from tca_gate.balances import SCOPES, Holder, Scope
+
+#: Turns a request into the holder whose balances the rule reads; ``None``: nobody.
+IdentityResolver = Callable[[HTTPConnection], "Holder | Awaitable[Holder | None] | None"]
+
+
+def login_identity(scope: Scope = "public") -> IdentityResolver:
+    """The user logged in with Tokenpass (``tca_gate.login``), by their OAuth token.
+
+    ``public`` counts their public balances (the login needs the ``tca`` scope),
+    ``protected`` every verified address (``private-balances``). The holder carries
+    the username as ``owner``, so a webhook naming the user forgets their balances.
+    Needs ``SessionMiddleware`` and the ``login`` extra.
+    """
+    _check_scope(scope)
+    from tca_gate.login._session import session_login  # noqa: PLC0415 (the login extra)
+
+    def from_login(conn: HTTPConnection) -> Holder | None:
+        login = session_login(conn)
+        if login is None:
+            return None
+        user, token = login
+        return Holder.token(token, scope, owner=user.username)
+
+    from_login.__qualname__ = f"login_identity({scope!r})"
+    return from_login
+
+
+def auth_user_identity() -> IdentityResolver:
+    """Starlette's ``request.user`` when authenticated (``AuthenticationMiddleware``),
+    by username: its ``username`` attribute, else its ``display_name``.
+
+    Tokenpass gives a user's balances by name from their public addresses only.
+    """
+
+    def from_auth_user(conn: HTTPConnection) -> Holder | None:
+        user: Any = conn.scope.get("user")
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        name = getattr(user, "username", None) or getattr(user, "display_name", None)
+        if not isinstance(name, str) or not name.strip():
+            return None
+        return Holder.user(name)
+
+    from_auth_user.__qualname__ = "auth_user_identity()"
+    return from_auth_user
+
+
+def default_identity(scope: Scope = "public") -> IdentityResolver:
+    """The Tokenpass login when the app keeps sessions and has one, else ``request.user``."""
+    _check_scope(scope)
+    try:
+        from_login: IdentityResolver | None = login_identity(scope)
+    except ImportError:  # no login extra: only request.user can name someone
+        from_login = None
+    from_auth_user = auth_user_identity()
+
+    def from_session_or_user(conn: HTTPConnection) -> Holder | None:
+        if from_login is not None and "session" in conn.scope:
+            holder = from_login(conn)
+            if holder is not None:
+                assert isinstance(holder, Holder)
+                return holder
+        answer = from_auth_user(conn)
+        assert not isinstance(answer, Awaitable)
+        return answer
+
+    from_session_or_user.__qualname__ = f"default_identity({scope!r})"
+    return from_session_or_user
+
+
+def _check_scope(scope: object) -> None:
+    if scope not in SCOPES:
+        raise InvalidArgumentError(f"scope must be 'public' or 'protected', not {scope!r}")

@@ -1,0 +1,160 @@
+"""``TcaGateMiddleware``: pure ASGI, HTTP and websocket; rules by path pattern or route name.
+
+Requests to paths no rule guards pass straight through, untouched. A guarded request
+is judged by the ``Gate``; allowed, it goes on with the verdict on ``request.state.tca_gate``
+and the scopes ``tca`` and ``tca:<name>`` added to ``request.auth`` (so Starlette's
+``requires("tca:members")`` works with it); refused, it gets the gate's 401, 403 or 503
+(a websocket is refused before it is accepted). Every answer on a guarded path is
+``Cache-Control: private, no-store`` and varies by ``Accept``, ``Cookie`` and ``Authorization``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.authentication import AuthCredentials
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+
+from tca_gate._compile import RuleSource
+
+from ._gate import Gate
+from ._responses import mark_private_message
+from ._rules import GateConfigError, GateRules
+from ._verdict import Verdict
+
+#: Where the middleware leaves its ``Gate`` in the ASGI scope, for ``requires_tokens``.
+GATE_SCOPE_KEY = "tca_gate.gate"
+#: The ``request.state`` attribute holding the request's ``Verdict``.
+STATE_KEY = "tca_gate"
+
+
+class TcaGateMiddleware:
+    """Guard the paths in ``rules`` (a ``GateRules``, or a mapping it is built from) with
+    ``gate``. ``route:<name>`` keys are looked up in the app's routes at start-up (the
+    lifespan), where a name the app lacks stops the app with a ``GateConfigError``.
+
+    >>> from starlette.applications import Starlette
+    >>> from starlette.middleware import Middleware
+    >>> from tca_gate.balances import StaticBalances
+    >>> gate = Gate(StaticBalances({}))
+    >>> app = Starlette(middleware=[Middleware(TcaGateMiddleware, gate=gate,
+    ...     rules={"/members/{rest:path}": "TOKENLY >= 1 or LTBCOIN >= 10000"})])
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        gate: Gate,
+        rules: GateRules | Mapping[str, RuleSource | Mapping[str, Any]] | None = None,
+    ) -> None:
+        if not isinstance(gate, Gate):
+            raise GateConfigError(f"gate must be a tca_gate.Gate, not {type(gate).__name__}")
+        self.app = app
+        self.gate = gate
+        if rules is None:
+            rules = {}
+        self.rules = (
+            rules if isinstance(rules, GateRules) else GateRules(rules, dialect=gate.dialect)
+        )
+        self._startup_error: GateConfigError | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        if kind not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+            return
+        scope[GATE_SCOPE_KEY] = self.gate
+        if not self.rules.resolved:
+            self._resolve(scope)
+        entry = self.rules.match(scope)
+        if entry is None:
+            await self.app(scope, receive, send)
+            return
+        conn = HTTPConnection(scope, receive)
+        verdict = await self.gate.check(conn, entry.rule, entry.name)
+        admit(scope, verdict)
+        if not (verdict.allowed or verdict.shadow):
+            await send_refusal(self.gate, conn, verdict, receive, send)
+            return
+        await self.app(scope, receive, private_send(send) if kind == "http" else send)
+
+    def _resolve(self, scope: Scope) -> None:
+        app = scope.get("app")
+        routes = getattr(app, "routes", None)
+        if routes is None:
+            raise GateConfigError(
+                "rules name routes ('route:...') but the app's routes cannot be found: "
+                "use TcaGateMiddleware inside a Starlette or FastAPI app"
+            )
+        self.rules.resolve(routes)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the lifespan through, resolving route names at start-up (or failing it)."""
+
+        async def receive_startup() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup" and not self.rules.resolved:
+                try:
+                    self._resolve(scope)
+                except GateConfigError as error:
+                    self._startup_error = error
+            return message
+
+        async def send_startup(message: Message) -> None:
+            error = self._startup_error
+            if message["type"] == "lifespan.startup.complete" and error is not None:
+                raise error  # the app reports lifespan.startup.failed and stops
+            await send(message)
+
+        await self.app(scope, receive_startup, send_startup)
+
+
+def admit(scope: Scope, verdict: Verdict) -> None:
+    """Record ``verdict`` on ``request.state`` and, when allowed, add its scopes to the auth."""
+    scope.setdefault("state", {})[STATE_KEY] = verdict
+    if verdict.allowed:
+        existing = scope.get("auth")
+        scopes = list(existing.scopes) if isinstance(existing, AuthCredentials) else []
+        scopes.append("tca")
+        if verdict.name:
+            scopes.append(f"tca:{verdict.name}")
+        scope["auth"] = AuthCredentials(scopes)
+
+
+async def send_refusal(
+    gate: Gate,
+    conn: HTTPConnection,
+    verdict: Verdict,
+    receive: Receive,
+    send: Send,
+    *,
+    login_url: str | None = None,
+) -> None:
+    """Answer a refused request with the gate's response; a websocket gets it as a denial
+    response where the server supports that, else a close with code 1008 before accepting."""
+    response = await gate.refuse(conn, verdict, login_url=login_url)
+    if conn.scope["type"] == "websocket":
+        if "websocket.http.response" in conn.scope.get("extensions", {}):
+            await WebSocket(conn.scope, receive, send).send_denial_response(response)
+        else:
+            await send({"type": "websocket.close", "code": 1008, "reason": verdict.outcome.value})
+        return
+    await response(conn.scope, receive, send)
+
+
+def private_send(send: Send) -> Send:
+    """``send`` that marks the response private and uncacheable."""
+
+    async def send_private(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            mark_private_message(message)
+        await send(message)
+
+    return send_private

@@ -1,0 +1,195 @@
+"""``GateRules``: which rule guards which path, from code or a TOML file, checked at start-up.
+
+Keys are Starlette path patterns (``/members``, ``/members/{rest:path}``,
+``/users/{id:int}``), matched against the whole path in the order given (the first
+match wins), or ``route:<name>`` for the Starlette route of that name, found in the
+app's routes when it starts. Values are rule text in any form ``compile_rule``
+reads, a compiled ``Rule``, or ``{"rule": ..., "name": ...}``. A rule's ``name``
+(by default the route's name) becomes the ``tca:<name>`` scope of allowed requests.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from re import Pattern
+from typing import Any
+
+from starlette.routing import BaseRoute, Mount, compile_path
+from starlette.types import Scope
+
+from tca_gate._compile import RuleSource, compile_rule
+from tca_gate._errors import TcaGateError
+from tca_gate._rule import Rule
+from tca_gate._stack import DIALECTS, Dialect
+
+ROUTE_PREFIX = "route:"
+
+
+class GateConfigError(TcaGateError, ValueError):
+    """The gate's configuration is wrong: a rule that does not compile, a pattern or
+    route name that cannot be used, a file that cannot be read. Raised at start-up."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuardedPath:
+    """One entry: the key as written, its rule and name, and (once known) its path regex."""
+
+    key: str
+    rule: Rule
+    name: str | None
+    pattern: Pattern[str] | None
+
+
+class GateRules:
+    """Rules by path pattern or route name, compiled when built (a bad rule raises here).
+
+    >>> rules = GateRules({"/members/{rest:path}": "TOKENLY >= 1", "/vip": {"rule":
+    ...     "LTBCOIN >= 10000", "name": "vip"}})
+    >>> rules.match({"type": "http", "path": "/members/lounge"}).rule.to_expr()
+    'TOKENLY >= 1'
+    >>> rules.match({"type": "http", "path": "/public"}) is None
+    True
+    """
+
+    def __init__(
+        self,
+        rules: Mapping[str, RuleSource | Mapping[str, Any]],
+        *,
+        dialect: Dialect = "strict",
+        origin: str = "rules",
+    ) -> None:
+        if not isinstance(rules, Mapping):
+            raise GateConfigError(f"{origin} must map path patterns to rules")
+        if dialect not in DIALECTS:
+            raise GateConfigError(
+                f"{origin}: dialect must be 'strict' or 'tokenpass', not {dialect!r}"
+            )
+        self.origin = origin
+        self._entries = [_entry(key, value, dialect, origin) for key, value in rules.items()]
+        self._resolved = not any(entry.pattern is None for entry in self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"GateRules({[entry.key for entry in self._entries]!r})"
+
+    @property
+    def entries(self) -> tuple[GuardedPath, ...]:
+        """The entries in matching order."""
+        return tuple(self._entries)
+
+    @property
+    def resolved(self) -> bool:
+        """Whether every ``route:`` key has been found in the app's routes."""
+        return self._resolved
+
+    def resolve(self, routes: Iterable[BaseRoute]) -> None:
+        """Find each ``route:<name>`` key's path in ``routes`` (Mounts included)."""
+        paths = dict(_route_paths(routes, ""))
+        entries = []
+        for entry in self._entries:
+            if entry.pattern is None:
+                name = entry.key.removeprefix(ROUTE_PREFIX)
+                if name not in paths:
+                    known = ", ".join(sorted(paths)) or "none"
+                    raise GateConfigError(
+                        f"{self.origin}: {entry.key!r} names no route of the app "
+                        f"(named routes: {known})"
+                    )
+                entries.append(
+                    GuardedPath(entry.key, entry.rule, entry.name, _pattern(paths[name]))
+                )
+            else:
+                entries.append(entry)
+        self._entries = entries
+        self._resolved = True
+
+    def match(self, scope: Scope) -> GuardedPath | None:
+        """The first entry whose pattern matches the request's path, or ``None``."""
+        path = _route_path(scope)
+        for entry in self._entries:
+            if entry.pattern is not None and entry.pattern.match(path):
+                return entry
+        return None
+
+
+def load_rules(path: str | Path, *, dialect: Dialect | None = None) -> GateRules:
+    """Rules from a TOML file: an optional ``dialect`` and a ``[rules]`` table.
+
+    ::
+
+        dialect = "strict"
+        [rules]
+        "/members/{rest:path}" = "TOKENLY >= 1 or LTBCOIN >= 10000"
+        "route:vault" = { rule = "LTBCOIN=20000", name = "vault" }
+    """
+    origin = str(path)
+    try:
+        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise GateConfigError(f"cannot read the gate's rules {origin}: {error.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise GateConfigError(f"{origin} is not valid TOML: {error}") from None
+    unknown = sorted(set(document) - {"dialect", "rules"})
+    if unknown:
+        raise GateConfigError(f"{origin}: unknown key {unknown[0]!r} (expected dialect, rules)")
+    rules = document.get("rules")
+    if not isinstance(rules, dict) or not rules:
+        raise GateConfigError(f"{origin}: needs a [rules] table mapping path patterns to rules")
+    chosen = document.get("dialect", "strict") if dialect is None else dialect
+    return GateRules(rules, dialect=chosen, origin=origin)
+
+
+def _entry(key: object, value: object, dialect: Dialect, origin: str) -> GuardedPath:
+    if not isinstance(key, str) or not key.startswith(("/", ROUTE_PREFIX)):
+        raise GateConfigError(
+            f"{origin}: {key!r} is neither a path pattern starting with '/' nor 'route:<name>'"
+        )
+    name: object = key.removeprefix(ROUTE_PREFIX) if key.startswith(ROUTE_PREFIX) else None
+    source: object = value
+    if isinstance(value, Mapping) and "rule" in value:
+        unknown = sorted(set(value) - {"rule", "name"})
+        if unknown:
+            raise GateConfigError(f"{origin}: {key}: unknown field {unknown[0]!r} (rule, name)")
+        source, name = value["rule"], value.get("name", name)
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise GateConfigError(f"{origin}: {key}: name must be a non-empty string")
+    try:
+        rule = compile_rule(source, dialect)  # type: ignore[arg-type]
+    except (ValueError, TypeError) as error:
+        raise GateConfigError(
+            f"{origin}: the rule for {key!r} does not compile: {error}"
+        ) from error
+    pattern = None if key.startswith(ROUTE_PREFIX) else _pattern(key, origin)
+    return GuardedPath(key, rule, name if isinstance(name, str) else None, pattern)
+
+
+def _pattern(path: str, origin: str = "rules") -> Pattern[str]:
+    try:
+        return compile_path(path)[0]
+    except (ValueError, AssertionError) as error:
+        raise GateConfigError(f"{origin}: bad path pattern {path!r}: {error}") from None
+
+
+def _route_paths(routes: Iterable[BaseRoute], prefix: str) -> Iterable[tuple[str, str]]:
+    for route in routes:
+        name, path = getattr(route, "name", None), getattr(route, "path", None)
+        if isinstance(route, Mount):
+            yield from _route_paths(route.routes, prefix + route.path)
+            if name and isinstance(path, str):
+                yield name, prefix + path + "/{rest:path}"
+        elif name and isinstance(path, str):
+            yield name, prefix + path
+
+
+def _route_path(scope: Scope) -> str:
+    """The path routing sees: ``scope["path"]`` without the ``root_path`` it starts with."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("/", ""):
+        return path[len(root) :] or "/"
+    return path

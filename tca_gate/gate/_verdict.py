@@ -1,0 +1,108 @@
+"""``Verdict``: what the gate decided for one request, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+
+from tca_gate._explain import Decision
+from tca_gate._rule import Rule
+from tca_gate.balances import Holder
+
+
+class Outcome(Enum):
+    """Why a request was let in or refused; the value is the machine-readable code."""
+
+    ALLOWED = "allowed"
+    UNAUTHENTICATED = "unauthenticated"  # no identity: log in first
+    IDENTITY_ERROR = "identity-error"  # the identity resolver failed
+    UNKNOWN_HOLDER = "unknown-holder"  # the balance source does not know this identity
+    INSUFFICIENT_TOKENS = "insufficient-tokens"  # the rule refused the holdings
+    BALANCES_UNAVAILABLE = "balances-unavailable"  # the balances could not be read now
+
+    @property
+    def status(self) -> int:
+        """The HTTP status a request with this outcome gets."""
+        return _STATUS[self]
+
+
+_STATUS = {
+    Outcome.ALLOWED: 200,
+    Outcome.UNAUTHENTICATED: 401,
+    Outcome.IDENTITY_ERROR: 401,
+    Outcome.UNKNOWN_HOLDER: 403,
+    Outcome.INSUFFICIENT_TOKENS: 403,
+    Outcome.BALANCES_UNAVAILABLE: 503,
+}
+
+
+class Verdict:
+    """The gate's answer for one request: ``outcome`` (with its HTTP ``status``), the rule
+    and its ``name``, the ``holder``, the balances read (``stale`` when served from past
+    the TTL because the upstream failed), ``detail`` for people, and ``decision``: the
+    rule's full explanation, worked out when first asked for.
+
+    ``allowed`` is true only for ``Outcome.ALLOWED``; ``shadow`` marks a refusal that
+    shadow mode let through. True in a boolean context exactly when ``allowed``.
+    """
+
+    __slots__ = (
+        "_decision",
+        "balances",
+        "detail",
+        "holder",
+        "name",
+        "outcome",
+        "rule",
+        "shadow",
+        "stale",
+    )
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        rule: Rule,
+        *,
+        name: str | None = None,
+        holder: Holder | None = None,
+        balances: Mapping[str, int] | None = None,
+        detail: str = "",
+        stale: bool = False,
+        shadow: bool = False,
+        decision: Decision | None = None,
+    ) -> None:
+        self.outcome = outcome
+        self.rule = rule
+        self.name = name
+        self.holder = holder
+        self.balances = balances
+        self.detail = detail
+        self.stale = stale
+        self.shadow = shadow
+        self._decision = decision
+
+    @property
+    def allowed(self) -> bool:
+        """Whether the rule let the holder in."""
+        return self.outcome is Outcome.ALLOWED
+
+    @property
+    def status(self) -> int:
+        """200 when allowed, else 401, 403 or 503."""
+        return self.outcome.status
+
+    @property
+    def decision(self) -> Decision | None:
+        """The rule's explanation of the holder's balances; ``None`` when none were read."""
+        if self._decision is None and self.balances is not None:
+            self._decision = self.rule.explain(self.balances)
+        return self._decision
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    def __repr__(self) -> str:
+        name = f" {self.name!r}" if self.name else ""
+        return (
+            f"<Verdict {self.outcome.value}{name} {self.holder!r} rule={self.rule.semantic_hash}>"
+        )
