@@ -1,6 +1,6 @@
 """tca-gate's offline demo: the CLI deciding example rules against example balances.
 
-Run it with ``scripts/demo`` (which sets everything up) or ``python examples/cli_demo.py``.
+Run it with ``.venv/bin/python examples/cli_demo.py`` (``scripts/bootstrap`` sets up .venv).
 Each step prints the command, as you would type it at the repository's root (where
 it runs), what tca-gate answered, and its exit status. A step whose status is not
 the one expected (the package not installed, say) makes the demo exit 1, naming it.
@@ -98,12 +98,12 @@ def main() -> int:
             print(f"cli_demo: {problem}", file=sys.stderr)
         print(
             "cli_demo: the demo did not go as it should (is tca-gate installed? "
-            "scripts/demo sets it up)",
+            "scripts/bootstrap sets it up)",
             file=sys.stderr,
         )
         return 1
-    print("\nThe web demo (log in with Tokenpass, be refused, receive a promise, get in) comes")
-    print("with the gate; see README.md for the API and the CLI.")
+    print("\nThe web demo (log in with Tokenpass, be refused, receive a promise, get in):")
+    print("./scripts/demo")
     return 0
 
 

@@ -25,14 +25,15 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
     raise ImportError("tca_gate.fastapi needs FastAPI: pip install fastapi") from error
 
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
 
 from tca_gate._compile import RuleSource, compile_rule
 from tca_gate._stack import Dialect
 from tca_gate.gate._decorator import gate_of
 from tca_gate.gate._gate import Gate
 from tca_gate.gate._middleware import admit
-from tca_gate.gate._responses import refusal_body
-from tca_gate.gate._verdict import Verdict
+from tca_gate.gate._responses import mark_private, refusal_body, refusal_headers
+from tca_gate.gate._verdict import Outcome, Verdict
 
 __all__ = ["TokenGuard", "require_tokens"]
 
@@ -42,8 +43,12 @@ SCHEME_NAME = "TokenpassLogin"
 
 class TokenGuard(SecurityBase):
     """The dependency ``require_tokens`` makes: call it with the request, get the
-    ``Verdict`` when allowed; 401, 403 or 503 ``HTTPException`` otherwise (a websocket
-    is closed with code 1008)."""
+    ``Verdict`` when allowed; 401, 403 or 503 ``HTTPException`` otherwise, its ``detail``
+    the gate's JSON refusal (a websocket is closed with code 1008 before it is accepted).
+
+    The route's answer is made ``Cache-Control: private, no-store`` (with ``Vary``) when
+    FastAPI builds the response from what the route returns; a route that returns a
+    ``Response`` itself should be behind ``TcaGateMiddleware`` or mark it so itself."""
 
     def __init__(
         self,
@@ -73,20 +78,16 @@ class TokenGuard(SecurityBase):
     def __repr__(self) -> str:
         return f"require_tokens({self.rule.to_expr()!r})"
 
-    async def __call__(self, connection: HTTPConnection) -> Verdict:
+    async def __call__(self, connection: HTTPConnection, response: Response) -> Verdict:
         gate = gate_of(connection, self.gate)
         verdict = await gate.check(connection, self.rule, self.name)
         admit(connection.scope, verdict)
-        if verdict.allowed or verdict.shadow:
+        if verdict.outcome is Outcome.ALLOWED or verdict.shadow:
+            mark_private(response.headers)
             return verdict
         if connection.scope["type"] == "websocket":
             raise WebSocketException(code=1008, reason=verdict.outcome.value)
-        response = await gate.refuse(connection, verdict)
-        headers = {
-            key: value
-            for key, value in response.headers.items()
-            if key in ("cache-control", "vary", "www-authenticate", "retry-after")
-        }
+        headers = refusal_headers(verdict, gate.login_url)
         raise HTTPException(verdict.status, detail=refusal_body(verdict), headers=headers)
 
 

@@ -661,10 +661,10 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0
     listed = re.findall(r"^    (\w+) ", out, flags=re.MULTILINE)
-    assert listed == ["check", "explain", "lint", "fmt", "test", "sandbox"]
+    assert listed == ["check", "explain", "lint", "fmt", "test", "sandbox", "demo"]
 
 
-@pytest.mark.parametrize("command", ["check", "explain", "lint", "fmt", "test", "sandbox"])
+@pytest.mark.parametrize("command", ["check", "explain", "lint", "fmt", "test", "sandbox", "demo"])
 def test_every_command_has_examples_in_its_help(
     capsys: pytest.CaptureFixture[str], command: str
 ) -> None:

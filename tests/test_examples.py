@@ -1,16 +1,32 @@
-"""The demo and the example rule set run, and say what they should."""
+"""The demos and the examples run, and say what they should: the offline CLI demo, the
+example rule set, and the Starlette and FastAPI example apps, driven over loopback
+against a real sandbox through the real login."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import queue
 import re
 import shlex
+import signal
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+from urllib.parse import urljoin
 
+import httpx
 import pytest
+
+from tca_gate.demo import BackgroundServer, demo_seed
+from tca_gate.sandbox import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "cli_demo.py"
@@ -83,3 +99,178 @@ def test_example_rule_set_passes() -> None:
     from tca_gate._cli import main
 
     assert main(["test", str(ROOT / "examples" / "rules.toml")]) == 0
+
+
+# ---------------------------------------------------------------- the example apps
+
+APPS = ["starlette_app", "fastapi_app"]
+HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+JSON = {"Accept": "application/json"}
+BOB_SHORT = "Needs 1 TOKENLY, or 1,200 more LTBCOIN."
+
+
+def load_example(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        f"example_{name}", ROOT / "examples" / f"{name}.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def running_example(name: str) -> Iterator[tuple[str, SandboxServer]]:
+    """The example's app under uvicorn (its lifespan included) and a sandbox whose demo
+    app has the example's callback registered; yields the app's URL and the sandbox."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    with SandboxServer(demo_seed([url])) as sandbox:
+        app = load_example(name).create_app(sandbox.url, sandbox.client_id, sandbox.client_secret)
+        with BackgroundServer(app, listener):
+            yield url, sandbox
+
+
+class LoginForm(HTMLParser):
+    """The sandbox's authorize form: its action and hidden fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = {key: value or "" for key, value in attrs}
+        if tag == "form":
+            self.action = found.get("action", "")
+        elif tag == "input" and found.get("type") == "hidden":
+            self.fields[found["name"]] = found.get("value", "")
+
+
+def log_in(http: httpx.Client, start: str, username: str, password: str) -> httpx.Response:
+    """Follow ``start`` (a login link or a gated page) to the sandbox's authorize page, log
+    in there as a browser would and grant; the page the app finally sends back."""
+    page = http.get(start, headers=HTML, follow_redirects=True)
+    assert page.url.path == "/oauth/authorize", (page.status_code, page.text)
+    form = LoginForm()
+    form.feed(page.text)
+    fields = {**form.fields, "username": username, "password": password, "decision": "grant"}
+    action = urljoin(str(page.url), form.action)
+    return http.post(action, data=fields, headers=HTML, follow_redirects=True)
+
+
+def refusal(response: httpx.Response) -> dict[str, Any]:
+    """The gate's JSON refusal: the body itself, or FastAPI's ``detail``."""
+    body: dict[str, Any] = response.json()
+    return body["detail"] if isinstance(body.get("detail"), dict) else body
+
+
+@pytest.mark.parametrize("name", APPS)
+def test_an_example_app_refuses_and_allows_by_holdings(name: str) -> None:
+    with running_example(name) as (url, sandbox), httpx.Client(base_url=url) as http:
+        anonymous = http.get("/members", headers=JSON)
+        assert anonymous.status_code == 401
+        assert refusal(anonymous)["error"] == "unauthenticated"
+        assert "Log in with Tokenpass" in http.get("/").text
+
+        home = log_in(http, f"{url}/auth/login", "bob", sandbox.password_of("bob"))
+        assert (home.url.path, home.status_code) == ("/", 200)
+        assert "You are bob." in home.text
+        assert http.get("/lounge").status_code == 200
+        refused = http.get("/members", headers=JSON)
+        assert refused.status_code == 403
+        assert refused.headers["cache-control"] == "private, no-store"
+        body = refusal(refused)
+        assert (body["error"], body["detail"]) == ("insufficient-tokens", BOB_SHORT)
+        assert body["rule"] == "TOKENLY >= 1 or LTBCOIN >= 10000"
+
+    with running_example(name) as (url, sandbox), httpx.Client(base_url=url) as http:
+        log_in(http, f"{url}/auth/login", "alice", sandbox.password_of("alice"))
+        for path in ("/members", "/lounge"):
+            allowed = http.get(path, headers=JSON)
+            assert allowed.status_code == 200, allowed.text
+            assert allowed.headers["cache-control"] == "private, no-store"
+        carol = httpx.Client(base_url=url)
+        with carol:
+            log_in(carol, f"{url}/auth/login", "carol", sandbox.password_of("carol"))
+            lounge = carol.get("/lounge", headers=JSON)
+            assert lounge.status_code == 403
+            assert refusal(lounge)["detail"] == "Needs 1,000 LTBCOIN."
+
+
+def test_the_starlette_example_sends_browsers_to_log_in_and_back() -> None:
+    with running_example("starlette_app") as (url, sandbox), httpx.Client(base_url=url) as http:
+        sent = http.get("/members", headers=HTML)
+        assert (sent.status_code, sent.headers["location"]) == (303, "/auth/login?next=%2Fmembers")
+        page = log_in(http, f"{url}/members", "bob", sandbox.password_of("bob"))
+        assert (page.url.path, page.status_code) == ("/members", 403)
+        assert BOB_SHORT in page.text
+        alice = log_in(http, f"{url}/auth/login?next=/members", "alice", "alice-password")
+        assert (alice.url.path, alice.status_code) == ("/members", 200)
+        assert alice.text == "Welcome to the members' page, alice."
+
+
+def test_the_fastapi_example_shows_its_guard_in_the_openapi_document() -> None:
+    app = load_example("fastapi_app").create_app("http://127.0.0.1:9", "id", "secret")
+    paths = app.openapi()["paths"]
+    assert paths["/members"]["get"]["security"] == [{"TokenpassLogin": []}]
+    assert paths["/lounge"]["get"]["security"] == [{"TokenpassLogin": []}]
+    assert "security" not in paths["/"]["get"]
+
+
+class Started:
+    """A command started in the background, whose stdout is read line by line."""
+
+    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def read_until(self, pattern: str) -> tuple[list[str], re.Match[str]]:
+        """The lines printed up to the first that matches ``pattern``, and the match."""
+        seen: list[str] = []
+        while True:
+            try:
+                line = self.lines.get(timeout=30)
+            except queue.Empty:
+                self.process.kill()
+                raise AssertionError(f"no line matched {pattern!r}; printed: {seen}") from None
+            seen.append(line)
+            found = re.search(pattern, line)
+            if found:
+                return seen, found
+
+    def interrupt(self) -> tuple[int, str]:
+        """Ctrl-C: the exit status and what was printed on stderr."""
+        self.process.send_signal(signal.SIGINT)
+        _, err = self.process.communicate(timeout=30)
+        return self.process.returncode, err
+
+
+@pytest.mark.parametrize("name", APPS)
+def test_an_example_runs_alone_with_a_sandbox_of_its_own(name: str) -> None:
+    env = {**os.environ, "PORT": "0"}
+    env.pop("TOKENPASS_URL", None)
+    started = Started([sys.executable, str(ROOT / "examples" / f"{name}.py")], env)
+    try:
+        _, found = started.read_until(r"^open (http://127\.0\.0\.1:\d+); Tokenpass is a sandbox")
+        lines, _ = started.read_until(r"^log in as ")
+        assert "bob/bob-password" in lines[-1]
+        assert "Log in with Tokenpass" in httpx.get(found[1]).text
+    finally:
+        status, err = started.interrupt()
+    assert (status, err) == (0, "")

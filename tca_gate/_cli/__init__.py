@@ -1,5 +1,5 @@
-"""``tca-gate``: check, explain, lint and format TCA rules offline, test rule sets in CI, and
-serve a local Tokenpass sandbox.
+"""``tca-gate``: check, explain, lint and format TCA rules offline, test rule sets in CI,
+serve a local Tokenpass sandbox, and run the web demo.
 
 Usage::
 
@@ -10,6 +10,7 @@ Usage::
     tca-gate test FILE [--json]
     tca-gate sandbox [--host H] [--port P] [--db PATH] [--seed FILE] [--admin-token T]
                      [--replay-protection]
+    tca-gate demo [--host H] [--port P] [--sandbox-port P]
 
 Exit codes: 0 allowed, no warnings, every test case passed; 1 denied (``check``,
 ``explain``) or warnings under ``--fail-on-warning`` (``lint``); 2 a usage error,
@@ -24,6 +25,10 @@ pipe stopped). Neither 130 nor 141 is a decision.
 addresses, promises, credits) until stopped, and prints its URL, the seeded apps'
 credentials and the users' passwords; it exits 0 when stopped, 2 for a bad seed
 or database file. It needs the sandbox extra (``pip install 'tca-gate[sandbox]'``).
+
+``demo`` starts the sandbox and a web app gated by token holdings that logs in with
+it, prints the URLs and the logins to try, and serves until stopped (exit 0; 2 when a
+port cannot be listened on). It needs the sandbox and login extras.
 
 Messages repeat at most 60 characters of any value they echo (a key, an amount,
 a name; 120 of a file name), cutting longer ones short with "…".

@@ -14,6 +14,7 @@ from tca_gate._errors import shorten
 from ._check import CHECK, EXPLAIN
 from ._command import Command
 from ._console import PROG
+from ._demo import DEMO
 from ._echo import ECHO_LIMIT, name_list
 from ._lint_fmt import FMT, LINT
 from ._sandbox import SANDBOX
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
 COMMANDS: dict[str, Command] = {
-    command.name: command for command in (CHECK, EXPLAIN, LINT, FMT, TEST, SANDBOX)
+    command.name: command for command in (CHECK, EXPLAIN, LINT, FMT, TEST, SANDBOX, DEMO)
 }
 
 
@@ -91,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         allow_abbrev=False,
         description="Grant or refuse access by the tokens a user holds: check, explain,\n"
-        "lint and format Token Controlled Access rules offline, test rule sets, and\n"
-        "serve a local Tokenpass sandbox for tests and demos.",
+        "lint and format Token Controlled Access rules offline, test rule sets,\n"
+        "serve a local Tokenpass sandbox for tests and demos, and run the web demo.",
         epilog="Run 'tca-gate COMMAND --help' for a command's options and examples.\n\n"
         "exit status: 0 allowed / clean / passed, 1 denied (or lint warnings under\n"
         "--fail-on-warning), 2 usage error, 3 rule error, 4 a test case failed,\n"

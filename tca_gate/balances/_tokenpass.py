@@ -9,11 +9,28 @@
 
 Tokenpass gives a username's or an address's protected balances only through the
 user's token: the ``protected`` scope for those is refused as a wrong argument.
+
+A gate waits for its answer, so every question has a ``deadline`` (5 s by default): past
+it, however the client was retrying, the answer is ``BalanceUnavailableError`` (a 503 or
+a stale answer), never a request hanging for the client's own 45 s retry budget.
+``TokenpassBalances.for_gate(url, client_id, client_secret)`` builds a client whose
+timeouts and retries fit within a shorter deadline (2 s)::
+
+    source = TokenpassBalances.for_gate("https://tokenpass.example", "id", "secret")
+    # the same, by hand:
+    client = AsyncTokenpassClient(
+        "https://tokenpass.example", "id", "secret",
+        timeout=httpx.Timeout(2.0, connect=1.0),
+        retries=RetryPolicy(retries=2, wait_initial=0.05, wait_max=0.25, wait_jitter=0.05,
+                            max_retry_after=1.0, deadline=2.0),
+    )
+    source = TokenpassBalances(client, deadline=2.0)
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -26,22 +43,83 @@ from tca_gate._service_errors import (
     ServiceError,
 )
 
+from ._caching import check_seconds
 from ._errors import BalanceUnavailableError, UnknownHolderError
 from ._holder import Holder, HolderKind
 from ._source import read_only_balances, summed
 
 if TYPE_CHECKING:
+    import httpx
+
     from tca_gate.tokenpass import Address, AsyncTokenpassClient
 
 #: Answers about the holder itself (unknown, token refused), not about Tokenpass's health.
 _REFUSALS = (NotFoundError, AuthenticationError, PermissionDeniedError, InvalidRequestError)
 
 
-class TokenpassBalances:
-    """A ``BalanceSource`` on Tokenpass; the client's retries run before any error is raised."""
+#: Seconds one balances question may take in all, every call and retry included.
+DEFAULT_DEADLINE = 5.0
+#: ``for_gate``'s deadline: a gated request waits at most about this long for Tokenpass.
+GATE_DEADLINE = 2.0
 
-    def __init__(self, client: AsyncTokenpassClient) -> None:
+
+class TokenpassBalances:
+    """A ``BalanceSource`` on Tokenpass. The client's retries run before any error is
+    raised, within ``deadline`` seconds for the whole question (``None``: no bound but
+    the client's own timeouts and retry policy)."""
+
+    def __init__(
+        self, client: AsyncTokenpassClient, *, deadline: float | None = DEFAULT_DEADLINE
+    ) -> None:
+        if deadline is not None:
+            check_seconds("deadline", deadline, low=0.0, high=math.inf, open_low=True)
         self.client = client
+        self.deadline = deadline
+        self._owns_client = False
+
+    @classmethod
+    def for_gate(
+        cls,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        deadline: float = GATE_DEADLINE,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> TokenpassBalances:
+        """A source on a new client sized for gating: each attempt times out within
+        ``deadline`` (connecting within 1 s), up to two quick retries, a ``Retry-After``
+        over half the deadline not waited for, and the whole question bounded by
+        ``deadline``. Close it with ``aclose()`` (``transport``: for tests or proxies)."""
+        check_seconds("deadline", deadline, low=0.0, high=math.inf, open_low=True)
+        import httpx  # noqa: PLC0415 (the tokenpass extra)
+
+        from tca_gate.tokenpass import AsyncTokenpassClient, RetryPolicy  # noqa: PLC0415
+
+        policy = RetryPolicy(
+            retries=2,
+            wait_initial=0.05,
+            wait_max=0.25,
+            wait_jitter=0.05,
+            max_retry_after=deadline / 2,
+            deadline=deadline,
+        )
+        client = AsyncTokenpassClient(
+            base_url,
+            client_id,
+            client_secret,
+            timeout=httpx.Timeout(deadline, connect=min(1.0, deadline)),
+            retries=policy,
+            transport=transport,
+        )
+        source = cls(client, deadline=deadline)
+        source._owns_client = True
+        return source
+
+    async def aclose(self) -> None:
+        """Close the client if ``for_gate`` made it (a client passed in stays the caller's)."""
+        if self._owns_client:
+            await self.client.aclose()
 
     def __repr__(self) -> str:
         return f"TokenpassBalances({self.client.base_url})"
@@ -54,7 +132,12 @@ class TokenpassBalances:
                 f"{holder.kind.value}: ask for {holder.in_scope('public')!r} or use the token"
             )
         try:
-            answer = await self._ask(holder)
+            async with asyncio.timeout(self.deadline):
+                answer = await self._ask(holder)
+        except TimeoutError:
+            raise BalanceUnavailableError(
+                f"Tokenpass did not give the balances of {holder!r} within {self.deadline:g} s"
+            ) from None
         except _REFUSALS as error:
             raise UnknownHolderError(
                 f"Tokenpass has no balances for {holder!r}: {error}"

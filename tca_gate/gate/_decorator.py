@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.routing import NoMatchFound
 from starlette.websockets import WebSocket
 
 from tca_gate._compile import RuleSource, compile_rule
@@ -18,12 +20,17 @@ from tca_gate._stack import Dialect
 
 from ._gate import Gate
 from ._middleware import GATE_SCOPE_KEY, admit, send_refusal
+from ._responses import is_same_origin_path, mark_private
 from ._rules import GateConfigError
+from ._verdict import Outcome
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 #: The ``app.state`` attribute a decorator looks for the gate in, after the middleware's.
 APP_STATE_KEY = "tca_gate"
+
+#: What a route name looks like (``members``, ``auth:tokenpass_login``).
+_ROUTE_NAME = re.compile(r"[A-Za-z_][\w.:-]*")
 
 
 def requires_tokens(
@@ -39,8 +46,11 @@ def requires_tokens(
     The rule compiles here, when the module is imported (a bad rule stops the app
     from starting). The gate is ``gate``, else the one ``TcaGateMiddleware`` put in
     the scope, else ``request.app.state.tca_gate``. Refusals are the gate's (401,
-    403, 503); ``redirect`` (a route name or a path on this site) replaces the login
-    page unauthenticated browsers are sent to. The verdict is on ``request.state.tca_gate``.
+    403, 503; a websocket is refused before it is accepted); ``redirect`` (a route name
+    or a path on this site, never another site) replaces the login page unauthenticated
+    browsers are sent to. The verdict is on ``request.state.tca_gate``, the scopes
+    ``tca`` and ``tca:<name>`` on ``request.auth`` when allowed, and an allowed
+    ``Response`` is made ``Cache-Control: private, no-store`` with ``Vary``.
 
     >>> from starlette.responses import PlainTextResponse
     >>> @requires_tokens("TOKENLY >= 1 or LTBCOIN >= 10000", name="members")
@@ -67,7 +77,7 @@ def requires_tokens(
             chosen = gate_of(conn, gate)
             verdict = await chosen.check(conn, compiled, name)
             admit(conn.scope, verdict)
-            if not (verdict.allowed or verdict.shadow):
+            if verdict.outcome is not Outcome.ALLOWED and not verdict.shadow:
                 login_url = None if redirect is None else _redirect_path(conn, redirect)
                 if isinstance(conn, WebSocket):
                     await send_refusal(
@@ -76,8 +86,12 @@ def requires_tokens(
                     return None
                 return await chosen.refuse(conn, verdict, login_url=login_url)
             if is_async:
-                return await endpoint(*args, **kwargs)
-            return await run_in_threadpool(endpoint, *args, **kwargs)
+                answer = await endpoint(*args, **kwargs)
+            else:
+                answer = await run_in_threadpool(endpoint, *args, **kwargs)
+            if isinstance(answer, Response):
+                mark_private(answer.headers)
+            return answer
 
         return guarded  # type: ignore[return-value]
 
@@ -101,12 +115,29 @@ def gate_of(conn: HTTPConnection, gate: Gate | None) -> Gate:
 
 
 def _redirect_path(conn: HTTPConnection, redirect: str) -> str:
-    return redirect if redirect.startswith("/") else conn.url_for(redirect).path
+    """``redirect`` as a path: itself, or the path of the route of that name."""
+    if redirect.startswith("/"):
+        return redirect
+    try:
+        path = conn.url_for(redirect).path
+    except NoMatchFound:
+        raise GateConfigError(
+            f"requires_tokens(redirect={redirect!r}) names no route of the app"
+        ) from None
+    if not is_same_origin_path(path):
+        raise GateConfigError(f"the route {redirect!r} is not a path on this site: {path!r}")
+    return path
 
 
-def _check_redirect(redirect: str) -> None:
-    parts = urlsplit(redirect)
-    if parts.scheme or parts.netloc or redirect.startswith("//") or "\\" in redirect:
+def _check_redirect(redirect: object) -> None:
+    """Refuse a redirect that is neither a route name nor a path on this site."""
+    if not isinstance(redirect, str) or not redirect:
+        raise GateConfigError(f"redirect must be a route name or a path, not {redirect!r}")
+    if redirect.startswith("/"):
+        safe = is_same_origin_path(redirect)
+    else:
+        safe = _ROUTE_NAME.fullmatch(redirect) is not None
+    if not safe:
         raise GateConfigError(
             f"redirect must be a route name or a path on this site, not {redirect!r}"
         )

@@ -13,8 +13,9 @@ from starlette.responses import Response
 from tca_gate._compile import RuleSource, compile_rule
 from tca_gate._errors import InvalidArgumentError
 from tca_gate._rule import Rule
-from tca_gate._stack import Dialect
+from tca_gate._stack import DIALECTS, Dialect
 from tca_gate.balances import (
+    BalanceReading,
     BalanceSource,
     BalanceUnavailableError,
     Holder,
@@ -22,10 +23,11 @@ from tca_gate.balances import (
     Scope,
     UnknownHolderError,
 )
+from tca_gate.balances._source import read_only_balances
 
 from ._identity import IdentityResolver, default_identity
 from ._log import DECISION_LOGGER, log_decision
-from ._responses import refusal
+from ._responses import is_same_origin_path, mark_private, refusal
 from ._verdict import Outcome, Verdict
 
 #: Makes the answer to a refusal; ``None`` keeps the gate's own (JSON, page or redirect).
@@ -41,10 +43,14 @@ class Gate:
     (``balances``, best a ``CachedBalances`` or ``RedisCachedBalances``), and the rule.
 
     - no identity, or the resolver failed: 401 (browsers are sent to ``login_url``);
-    - the balance source does not know them: 403; the rule refuses: 403 with the reason;
-    - the balances cannot be read (the source or the cache failed): 503.
+    - the balance source does not know them: 403 (a refused login token: 401);
+    - the rule refuses: 403 with what is missing (an error evaluating it: 403 too);
+    - the balances cannot be read (the source, the cache or Redis failed, however): 503.
 
     Nothing but a rule that passes on balances actually read lets a request in.
+    ``login_url`` (a path on this site, or ``""`` for none) is where browsers without a
+    login are sent; ``on_refusal(request, verdict)`` may answer refusals itself (return
+    ``None`` to keep the gate's own); ``decision_log`` receives one record per decision.
     ``shadow=True`` judges and logs as usual but lets refused requests through (the
     verdict says ``shadow``), to try a rule on live traffic before enforcing it.
     """
@@ -68,8 +74,14 @@ class Gate:
             )
         if identity is not None and not callable(identity):
             raise InvalidArgumentError("identity must be a callable taking the request")
-        if login_url and not login_url.startswith("/"):
-            raise InvalidArgumentError(f"login_url must be a path on this site, not {login_url!r}")
+        if not isinstance(login_url, str) or (login_url and not is_same_origin_path(login_url)):
+            raise InvalidArgumentError(
+                f"login_url must be a path on this site (one leading '/'), not {login_url!r}"
+            )
+        if dialect not in DIALECTS:
+            raise InvalidArgumentError(f"dialect must be 'strict' or 'tokenpass', not {dialect!r}")
+        if on_refusal is not None and not callable(on_refusal):
+            raise InvalidArgumentError("on_refusal must be a callable taking (request, verdict)")
         self.balances = balances
         self.identity = identity if identity is not None else default_identity(scope)
         self.login_url = login_url
@@ -89,25 +101,44 @@ class Gate:
         return compile_rule(rule, self.dialect)
 
     async def check(self, conn: HTTPConnection, rule: Rule, name: str | None = None) -> Verdict:
-        """Judge the request ``conn`` against ``rule``; never raises for a request's sake."""
+        """Judge the request ``conn`` against ``rule``; never raises for a request's sake
+        (a failure anywhere is a refusal), and logs the decision."""
         verdict = await self._judge(conn, rule, name)
-        if self.shadow and not verdict.allowed:
+        if self.shadow and verdict.outcome is not Outcome.ALLOWED:
             verdict.shadow = True
-        log_decision(self.decision_log, verdict, conn.scope.get("path", ""))
+        try:
+            log_decision(self.decision_log, verdict, conn.scope.get("path", ""))
+        except Exception:
+            _log.exception("logging the decision failed")
         return verdict
+
+    def deny_response(
+        self, conn: HTTPConnection, verdict: Verdict, *, login_url: str | None = None
+    ) -> Response:
+        """The gate's own response to a refused ``verdict``, negotiated by ``Accept``: a
+        303 to ``login_url`` (by default the gate's) for browsers without a login, a page
+        for other browser refusals, JSON otherwise; always private and uncacheable."""
+        return refusal(conn, verdict, self.login_url if login_url is None else login_url)
 
     async def refuse(
         self, conn: HTTPConnection, verdict: Verdict, *, login_url: str | None = None
     ) -> Response:
-        """The response for a refused ``verdict``: ``on_refusal``'s, else the gate's own
-        (unauthenticated browsers go to ``login_url``, by default the gate's)."""
+        """The response for a refused ``verdict``: ``on_refusal``'s, else (or if it fails)
+        ``deny_response``. Either way it is marked private and uncacheable."""
         if self.on_refusal is not None:
-            answer = self.on_refusal(conn, verdict)
-            if inspect.isawaitable(answer):
-                answer = await answer
-            if answer is not None:
+            try:
+                answer = self.on_refusal(conn, verdict)
+                if inspect.isawaitable(answer):
+                    answer = await answer
+            except Exception:
+                _log.exception("on_refusal failed: answering with the gate's own refusal")
+                answer = None
+            if isinstance(answer, Response):
+                mark_private(answer.headers)
                 return answer
-        return refusal(conn, verdict, self.login_url if login_url is None else login_url)
+            if answer is not None:
+                _log.error("on_refusal gave %s, not a Response", type(answer).__name__)
+        return self.deny_response(conn, verdict, login_url=login_url)
 
     async def _judge(self, conn: HTTPConnection, rule: Rule, name: str | None) -> Verdict:
         try:
@@ -124,14 +155,20 @@ class Gate:
         try:
             balances, stale = await self._balances_of(holder)
         except UnknownHolderError:
-            detail = (
-                "Tokenpass no longer accepts your login: log in again."
-                if holder.kind is HolderKind.TOKEN
-                else "No token holdings are known for you."
-            )
-            outcome = Outcome.IDENTITY_ERROR if holder.kind is HolderKind.TOKEN else None
+            if holder.kind is HolderKind.TOKEN:
+                return Verdict(
+                    Outcome.IDENTITY_ERROR,
+                    rule,
+                    name=name,
+                    holder=holder,
+                    detail="Tokenpass no longer accepts your login: log in again.",
+                )
             return Verdict(
-                outcome or Outcome.UNKNOWN_HOLDER, rule, name=name, holder=holder, detail=detail
+                Outcome.UNKNOWN_HOLDER,
+                rule,
+                name=name,
+                holder=holder,
+                detail="No token holdings are known for you.",
             )
         except Exception as error:  # the source, the cache or Redis failed: fail closed
             if not isinstance(error, BalanceUnavailableError):
@@ -144,10 +181,17 @@ class Gate:
                 detail="Your token balances cannot be read right now; try again shortly.",
             )
         try:
-            allowed = rule.evaluate(balances)
+            allowed = rule.evaluate(balances) is True
         except Exception:
             _log.exception("evaluating %r failed: refusing the request", rule)
-            allowed = False
+            return Verdict(
+                Outcome.RULE_ERROR,
+                rule,
+                name=name,
+                holder=holder,
+                stale=stale,
+                detail="This page's rule could not be checked against your holdings.",
+            )
         if allowed:
             return Verdict(
                 Outcome.ALLOWED, rule, name=name, holder=holder, balances=balances, stale=stale
@@ -172,10 +216,15 @@ class Gate:
         return answer
 
     async def _balances_of(self, holder: Holder) -> tuple[Mapping[str, int], bool]:
+        """The holder's balances and whether they are stale. A cache's reading (checked
+        by the cache) is taken as it is; a bare source's answer is checked here."""
         if self._read is not None:
             reading = await self._read(holder)
-            return reading.balances, bool(reading.stale)
-        return await self.balances.balances(holder), False
+            if not isinstance(reading, BalanceReading):
+                raise TypeError(f"{self.balances!r}.read gave {type(reading).__name__}")
+            return reading.balances, reading.stale is True
+        answer = await self.balances.balances(holder)
+        return read_only_balances(answer, repr(self.balances)), False
 
 
 def _shortfall(verdict: Verdict) -> str:

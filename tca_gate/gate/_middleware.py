@@ -10,7 +10,9 @@ and the scopes ``tca`` and ``tca:<name>`` added to ``request.auth`` (so Starlett
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from os import PathLike
 from typing import Any
 
 from starlette.authentication import AuthCredentials
@@ -22,19 +24,33 @@ from tca_gate._compile import RuleSource
 
 from ._gate import Gate
 from ._responses import mark_private_message
-from ._rules import GateConfigError, GateRules
-from ._verdict import Verdict
+from ._rules import GateConfigError, GateRules, load_rules
+from ._verdict import Outcome, Verdict
 
 #: Where the middleware leaves its ``Gate`` in the ASGI scope, for ``requires_tokens``.
 GATE_SCOPE_KEY = "tca_gate.gate"
 #: The ``request.state`` attribute holding the request's ``Verdict``.
 STATE_KEY = "tca_gate"
 
+#: What ``rules`` may be: ``GateRules``, a mapping of pattern to rule, or a TOML file's path.
+RulesConfig = GateRules | Mapping[str, RuleSource | Mapping[str, Any]] | str | PathLike[str]
+
+#: The ASGI scope types the gate guards.
+_GUARDED_KINDS = frozenset({"http", "websocket"})
+
+_log = logging.getLogger(__name__)
+
 
 class TcaGateMiddleware:
-    """Guard the paths in ``rules`` (a ``GateRules``, or a mapping it is built from) with
-    ``gate``. ``route:<name>`` keys are looked up in the app's routes at start-up (the
-    lifespan), where a name the app lacks stops the app with a ``GateConfigError``.
+    """Guard the paths in ``rules`` (a ``GateRules``, a mapping it is built from, or the
+    path of a TOML rules file for ``load_rules``) with ``gate``. ``route:<name>`` keys
+    are looked up in the app's routes at start-up (the lifespan). A configuration error
+    (a rule that does not compile, a route name the app lacks, an unreadable file) fails
+    the app's start-up with a ``GateConfigError`` naming the rule; served without a
+    lifespan, every request raises it (a 500, never an allow).
+
+    Put it inside (after) ``SessionMiddleware`` and ``AuthenticationMiddleware``: it
+    reads the session and ``request.user``, and adds to ``request.auth``.
 
     >>> from starlette.applications import Starlette
     >>> from starlette.middleware import Middleware
@@ -49,43 +65,58 @@ class TcaGateMiddleware:
         app: ASGIApp,
         *,
         gate: Gate,
-        rules: GateRules | Mapping[str, RuleSource | Mapping[str, Any]] | None = None,
+        rules: GateRules
+        | Mapping[str, RuleSource | Mapping[str, Any]]
+        | str
+        | PathLike[str]
+        | None = None,
     ) -> None:
-        if not isinstance(gate, Gate):
-            raise GateConfigError(f"gate must be a tca_gate.Gate, not {type(gate).__name__}")
         self.app = app
         self.gate = gate
-        if rules is None:
-            rules = {}
-        self.rules = (
-            rules if isinstance(rules, GateRules) else GateRules(rules, dialect=gate.dialect)
-        )
-        self._startup_error: GateConfigError | None = None
+        self.rules = GateRules({})
+        self._config_error: GateConfigError | None = None
+        try:  # Starlette builds middleware lazily, when the lifespan starts: report it there
+            if not isinstance(gate, Gate):
+                raise GateConfigError(f"gate must be a tca_gate.Gate, not {type(gate).__name__}")
+            if rules is None:
+                rules = {}
+            if isinstance(rules, (str, PathLike)):
+                self.rules = load_rules(rules)  # in the file's dialect
+            elif isinstance(rules, GateRules):
+                self.rules = rules
+            else:
+                self.rules = GateRules(rules, dialect=gate.dialect)
+        except GateConfigError as error:
+            _log.error("the gate's configuration is wrong: %s", error)
+            self._config_error = error
+        self._ready = self._config_error is None and self.rules.resolved
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "lifespan":
+        if kind in _GUARDED_KINDS:
+            scope[GATE_SCOPE_KEY] = self.gate
+            if not self._ready:
+                self._resolve(scope)
+            entry = self.rules.match(scope)
+            if entry is None:
+                await self.app(scope, receive, send)
+                return
+            conn = HTTPConnection(scope, receive)
+            verdict = await self.gate.check(conn, entry.rule, entry.name)
+            admit(scope, verdict)
+            if verdict.outcome is not Outcome.ALLOWED and not verdict.shadow:
+                await send_refusal(self.gate, conn, verdict, receive, send)
+                return
+            await self.app(scope, receive, private_send(send) if kind == "http" else send)
+        elif kind == "lifespan":
             await self._lifespan(scope, receive, send)
-            return
-        if kind not in {"http", "websocket"}:
+        else:
             await self.app(scope, receive, send)
-            return
-        scope[GATE_SCOPE_KEY] = self.gate
-        if not self.rules.resolved:
-            self._resolve(scope)
-        entry = self.rules.match(scope)
-        if entry is None:
-            await self.app(scope, receive, send)
-            return
-        conn = HTTPConnection(scope, receive)
-        verdict = await self.gate.check(conn, entry.rule, entry.name)
-        admit(scope, verdict)
-        if not (verdict.allowed or verdict.shadow):
-            await send_refusal(self.gate, conn, verdict, receive, send)
-            return
-        await self.app(scope, receive, private_send(send) if kind == "http" else send)
 
     def _resolve(self, scope: Scope) -> None:
+        """Resolve ``route:`` keys from the app in ``scope``; raise the configuration error."""
+        if self._config_error is not None:
+            raise self._config_error
         app = scope.get("app")
         routes = getattr(app, "routes", None)
         if routes is None:
@@ -94,25 +125,31 @@ class TcaGateMiddleware:
                 "use TcaGateMiddleware inside a Starlette or FastAPI app"
             )
         self.rules.resolve(routes)
+        self._ready = True
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the lifespan through, resolving route names at start-up (or failing it)."""
+        """Pass the lifespan through, checking the configuration at start-up (or failing it)."""
+        failure: list[GateConfigError] = []
 
         async def receive_startup() -> Message:
             message = await receive()
-            if message["type"] == "lifespan.startup" and not self.rules.resolved:
+            if message["type"] == "lifespan.startup" and not self._ready:
                 try:
                     self._resolve(scope)
                 except GateConfigError as error:
-                    self._startup_error = error
+                    failure.append(error)
             return message
 
         async def send_startup(message: Message) -> None:
-            error = self._startup_error
-            if message["type"] == "lifespan.startup.complete" and error is not None:
-                raise error  # the app reports lifespan.startup.failed and stops
+            if message["type"] == "lifespan.startup.complete" and failure:
+                raise failure[0]  # the app reports lifespan.startup.failed and stops
             await send(message)
 
+        if self._config_error is not None:  # the app below was never asked to start
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.failed", "message": str(self._config_error)})
+            return
         await self.app(scope, receive_startup, send_startup)
 
 

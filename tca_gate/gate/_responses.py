@@ -1,6 +1,8 @@
 """How the gate refuses: JSON for API clients, a page or a login redirect for browsers.
 
-Every answer about a gated path is private to its user and never cached:
+A client gets a page only when its ``Accept`` asks for ``text/html`` by name and does not
+rank ``application/json`` higher (browsers do; ``fetch``, curl and httpx send ``*/*``
+and get JSON). Every answer about a gated path is private to its user and never cached:
 ``Cache-Control: private, no-store`` and ``Vary: Accept, Cookie, Authorization``.
 """
 
@@ -8,14 +10,12 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import Message
-
-from tca_gate._negotiation import prefers_json
 
 from ._verdict import Outcome, Verdict
 
@@ -24,11 +24,15 @@ VARY = ("Accept", "Cookie", "Authorization")
 #: Seconds a client is told to wait before asking again after a 503.
 RETRY_AFTER = 5
 
+_CACHE_CONTROL_RAW = (b"cache-control", CACHE_CONTROL.encode())
+_VARY_RAW = ", ".join(VARY).encode()
+
 _TITLES = {
     Outcome.UNAUTHENTICATED: "Log in first",
     Outcome.IDENTITY_ERROR: "Log in first",
     Outcome.UNKNOWN_HOLDER: "No token holdings found",
     Outcome.INSUFFICIENT_TOKENS: "Not enough tokens",
+    Outcome.RULE_ERROR: "Access cannot be checked",
     Outcome.BALANCES_UNAVAILABLE: "Token balances unavailable",
 }
 
@@ -47,21 +51,29 @@ _PAGE = """<!doctype html>
 
 
 def refusal(conn: HTTPConnection, verdict: Verdict, login_url: str) -> Response:
-    """The answer to a refused request, negotiated by ``Accept``."""
-    wants_json = prefers_json(conn.headers.get("accept", ""))
+    """The answer to a refused request, negotiated by ``Accept``: browsers loading a
+    page without a login are sent to ``login_url`` (with ``next``, this request's path)."""
+    html = wants_html(conn.headers.get("accept", ""))
     is_page_load = conn.scope["type"] == "http" and conn.scope.get("method") in ("GET", "HEAD")
-    if verdict.status == 401 and not wants_json and is_page_load and login_url:
-        response: Response = RedirectResponse(_login_redirect(conn, login_url), status_code=303)
-    elif wants_json or not _accepts_html(conn):
-        response = JSONResponse(refusal_body(verdict), status_code=verdict.status)
-    else:
+    if verdict.status == 401 and html and is_page_load and login_url:
+        response: Response = RedirectResponse(login_redirect(conn, login_url), status_code=303)
+    elif html:
         response = HTMLResponse(_page(verdict, login_url), status_code=verdict.status)
-    if verdict.status == 401:
-        response.headers["WWW-Authenticate"] = f'Tokenpass login="{login_url or "/"}"'
-    if verdict.status == 503:
-        response.headers["Retry-After"] = str(RETRY_AFTER)
-    mark_private(response.headers)
+    else:
+        response = JSONResponse(refusal_body(verdict), status_code=verdict.status)
+    response.headers.update(refusal_headers(verdict, login_url))
     return response
+
+
+def refusal_headers(verdict: Verdict, login_url: str) -> dict[str, str]:
+    """The headers of every refusal of ``verdict``: private, uncacheable, and
+    ``WWW-Authenticate`` for 401, ``Retry-After`` for 503."""
+    headers = {"Cache-Control": CACHE_CONTROL, "Vary": ", ".join(VARY)}
+    if verdict.status == 401:
+        headers["WWW-Authenticate"] = f'Tokenpass login="{login_url or "/"}"'
+    elif verdict.status == 503:
+        headers["Retry-After"] = str(RETRY_AFTER)
+    return headers
 
 
 def refusal_body(verdict: Verdict) -> dict[str, Any]:
@@ -77,6 +89,36 @@ def refusal_body(verdict: Verdict) -> dict[str, Any]:
     return body
 
 
+def wants_html(accept: str) -> bool:
+    """Whether ``Accept`` names ``text/html`` (with a quality above 0) and does not rank
+    ``application/json`` above it; wildcards alone ask for JSON.
+
+    >>> wants_html("text/html,application/xhtml+xml,*/*;q=0.8"), wants_html("*/*")
+    (True, False)
+    >>> wants_html("application/json, text/html;q=0.5"), wants_html(""), wants_html("text/html;q=0")
+    (False, False, False)
+    """
+    if "text/html" not in accept:
+        return False
+    ranks = {"text/html": 0.0, "application/json": 0.0}
+    for media_range in accept.split(","):
+        media, *params = (part.strip().lower() for part in media_range.split(";"))
+        if media in ranks:
+            ranks[media] = max(ranks[media], _quality(params))
+    return ranks["text/html"] > 0 and ranks["text/html"] >= ranks["application/json"]
+
+
+def _quality(params: list[str]) -> float:
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
 def mark_private(headers: MutableHeaders) -> None:
     """Make a response private and uncacheable, varying by who asks."""
     headers["Cache-Control"] = CACHE_CONTROL
@@ -87,17 +129,48 @@ def mark_private(headers: MutableHeaders) -> None:
 
 
 def mark_private_message(message: Message) -> None:
-    """``mark_private`` on an ASGI ``http.response.start`` message."""
-    mark_private(MutableHeaders(scope=message))
+    """``mark_private`` on an ASGI ``http.response.start`` message, on its raw headers."""
+    headers = [
+        (name, value)
+        for name, value in message.get("headers", ())
+        if name.lower() not in (b"cache-control", b"vary")
+    ]
+    vary = [value for name, value in message.get("headers", ()) if name.lower() == b"vary"]
+    headers.append(_CACHE_CONTROL_RAW)
+    if vary:
+        named = {part.strip().lower() for value in vary for part in value.split(b",")}
+        missing = [name.encode() for name in VARY if name.lower().encode() not in named]
+        headers.extend((b"vary", value) for value in vary)
+        if missing:
+            headers.append((b"vary", b", ".join(missing)))
+    else:
+        headers.append((b"vary", _VARY_RAW))
+    message["headers"] = headers
 
 
-def _accepts_html(conn: HTTPConnection) -> bool:
-    accept = conn.headers.get("accept", "")
-    return not accept or "text/html" in accept or "*/*" in accept
+def is_same_origin_path(value: str) -> bool:
+    """Whether ``value`` is a path on this site (``/page?x=1``) that no browser reads as
+    another site's: one leading ``/``, no ``\\``, no control or space characters.
+
+    >>> [is_same_origin_path(v) for v in ("/auth/login", "//evil.example", "/\\\\evil", "https://x")]
+    [True, False, False, False]
+    """
+    return (
+        value.startswith("/")
+        and not value.startswith("//")
+        and "\\" not in value
+        and not any(ord(character) <= 0x20 or ord(character) == 0x7F for character in value)
+        and not urlsplit(value).netloc
+    )
 
 
-def _login_redirect(conn: HTTPConnection, login_url: str) -> str:
-    target = conn.url.path + (f"?{conn.url.query}" if conn.url.query else "")
+def login_redirect(conn: HTTPConnection, login_url: str) -> str:
+    """``login_url`` with ``next`` set to this request's path and query (kept on this site)."""
+    path = "/" + conn.scope["path"].lstrip("/")
+    query = conn.scope.get("query_string", b"").decode("latin-1")
+    target = path + (f"?{query}" if query else "")
+    if not is_same_origin_path(target):
+        target = "/"
     joiner = "&" if "?" in login_url else "?"
     return f"{login_url}{joiner}{urlencode({'next': target})}"
 

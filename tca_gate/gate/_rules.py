@@ -10,9 +10,11 @@ reads, a compiled ``Rule``, or ``{"rule": ..., "name": ...}``. A rule's ``name``
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 from re import Pattern
 from typing import Any
@@ -26,6 +28,9 @@ from tca_gate._rule import Rule
 from tca_gate._stack import DIALECTS, Dialect
 
 ROUTE_PREFIX = "route:"
+
+#: A named group of a Starlette path regex (``(?P<rest>``), made anonymous when folded.
+_NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
 
 
 class GateConfigError(TcaGateError, ValueError):
@@ -45,6 +50,9 @@ class GuardedPath:
 
 class GateRules:
     """Rules by path pattern or route name, compiled when built (a bad rule raises here).
+
+    Every pattern is folded into one regular expression, so a request costs one match
+    however many rules there are; a path no rule guards costs nothing more.
 
     >>> rules = GateRules({"/members/{rest:path}": "TOKENLY >= 1", "/vip": {"rule":
     ...     "LTBCOIN >= 10000", "name": "vip"}})
@@ -69,17 +77,21 @@ class GateRules:
             )
         self.origin = origin
         self._entries = [_entry(key, value, dialect, origin) for key, value in rules.items()]
-        self._resolved = not any(entry.pattern is None for entry in self._entries)
+        self._resolved = False
+        self._matcher: Pattern[str] | None = None
+        self._by_group: dict[str | None, GuardedPath] = {}
+        if not any(entry.pattern is None for entry in self._entries):
+            self._compile()
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def __repr__(self) -> str:
-        return f"GateRules({[entry.key for entry in self._entries]!r})"
+        return f"GateRules({list(dict.fromkeys(entry.key for entry in self._entries))!r})"
 
     @property
     def entries(self) -> tuple[GuardedPath, ...]:
-        """The entries in matching order."""
+        """The entries in matching order (a route name on several routes: one per route)."""
         return tuple(self._entries)
 
     @property
@@ -88,37 +100,67 @@ class GateRules:
         return self._resolved
 
     def resolve(self, routes: Iterable[BaseRoute]) -> None:
-        """Find each ``route:<name>`` key's path in ``routes`` (Mounts included)."""
-        paths = dict(_route_paths(routes, ""))
+        """Find each ``route:<name>`` key's paths in ``routes`` (Mounts included: a route
+        inside a named Mount answers to ``mount:route`` and to its own name). Every route
+        of that name is guarded; a name no route has raises ``GateConfigError``."""
+        paths: dict[str, list[str]] = {}
+        for name, path in _route_paths(routes, ""):
+            paths.setdefault(name, [])
+            if path not in paths[name]:
+                paths[name].append(path)
         entries = []
         for entry in self._entries:
-            if entry.pattern is None:
-                name = entry.key.removeprefix(ROUTE_PREFIX)
-                if name not in paths:
-                    known = ", ".join(sorted(paths)) or "none"
-                    raise GateConfigError(
-                        f"{self.origin}: {entry.key!r} names no route of the app "
-                        f"(named routes: {known})"
-                    )
-                entries.append(
-                    GuardedPath(entry.key, entry.rule, entry.name, _pattern(paths[name]))
-                )
-            else:
+            if entry.pattern is not None:
                 entries.append(entry)
+                continue
+            name = entry.key.removeprefix(ROUTE_PREFIX)
+            if name not in paths:
+                known = ", ".join(sorted(paths)) or "none"
+                raise GateConfigError(
+                    f"{self.origin}: {entry.key!r} names no route of the app "
+                    f"(named routes: {known})"
+                )
+            entries.extend(
+                GuardedPath(entry.key, entry.rule, entry.name, _pattern(path, self.origin))
+                for path in paths[name]
+            )
         self._entries = entries
-        self._resolved = True
+        self._compile()
 
     def match(self, scope: Scope) -> GuardedPath | None:
-        """The first entry whose pattern matches the request's path, or ``None``."""
-        path = _route_path(scope)
-        for entry in self._entries:
-            if entry.pattern is not None and entry.pattern.match(path):
-                return entry
-        return None
+        """The first entry whose pattern matches the request's path, or ``None``.
+
+        Raises ``GateConfigError`` while ``route:`` keys are unresolved (fail closed)."""
+        matcher = self._matcher
+        if matcher is None:
+            if not self._resolved:
+                raise GateConfigError(
+                    f"{self.origin}: route names are not resolved yet (GateRules.resolve)"
+                )
+            return None
+        path: str = scope["path"]
+        if scope.get("root_path"):
+            path = _route_path(scope)
+        found = matcher.match(path)
+        return None if found is None else self._by_group[found.lastgroup]
+
+    def _compile(self) -> None:
+        """Fold the patterns into one regex of named alternatives, tried in order."""
+        alternatives = []
+        self._by_group = {}
+        for number, entry in enumerate(self._entries):
+            assert entry.pattern is not None
+            group = f"g{number}"
+            body = _NAMED_GROUP.sub("(?:", entry.pattern.pattern.removeprefix("^"))
+            alternatives.append(f"(?P<{group}>{body.removesuffix('$')})")
+            self._by_group[group] = entry
+        self._matcher = re.compile(f"^(?:{'|'.join(alternatives)})$") if alternatives else None
+        self._resolved = True
 
 
-def load_rules(path: str | Path, *, dialect: Dialect | None = None) -> GateRules:
-    """Rules from a TOML file: an optional ``dialect`` and a ``[rules]`` table.
+def load_rules(path: str | PathLike[str], *, dialect: Dialect | None = None) -> GateRules:
+    """Rules from a TOML file: an optional ``dialect`` (``strict`` unless given here or
+    there; the argument wins) and a ``[rules]`` table; any error names the file and key.
 
     ::
 
@@ -176,20 +218,27 @@ def _pattern(path: str, origin: str = "rules") -> Pattern[str]:
 
 
 def _route_paths(routes: Iterable[BaseRoute], prefix: str) -> Iterable[tuple[str, str]]:
+    """``(name, path pattern)`` of every named route, Mounts' routes included."""
     for route in routes:
         name, path = getattr(route, "name", None), getattr(route, "path", None)
+        if not isinstance(path, str):
+            continue
         if isinstance(route, Mount):
-            yield from _route_paths(route.routes, prefix + route.path)
-            if name and isinstance(path, str):
+            if name:
                 yield name, prefix + path + "/{rest:path}"
-        elif name and isinstance(path, str):
+            for inner, inner_path in _route_paths(route.routes, prefix + path):
+                yield inner, inner_path
+                if name:
+                    yield f"{name}:{inner}", inner_path
+        elif name:
             yield name, prefix + path
 
 
 def _route_path(scope: Scope) -> str:
-    """The path routing sees: ``scope["path"]`` without the ``root_path`` it starts with."""
+    """The path routing sees: ``scope["path"]`` without the ``root_path`` it starts with
+    (as Starlette's router takes it off)."""
     path: str = scope["path"]
     root = scope.get("root_path", "")
     if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("/", ""):
-        return path[len(root) :] or "/"
+        return path[len(root) :]
     return path

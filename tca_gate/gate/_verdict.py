@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from enum import Enum
 
 from tca_gate._explain import Decision
 from tca_gate._rule import Rule
 from tca_gate.balances import Holder
+
+_log = logging.getLogger(__name__)
 
 
 class Outcome(Enum):
@@ -18,6 +21,7 @@ class Outcome(Enum):
     IDENTITY_ERROR = "identity-error"  # the identity resolver failed
     UNKNOWN_HOLDER = "unknown-holder"  # the balance source does not know this identity
     INSUFFICIENT_TOKENS = "insufficient-tokens"  # the rule refused the holdings
+    RULE_ERROR = "rule-error"  # the rule could not be evaluated on the balances read
     BALANCES_UNAVAILABLE = "balances-unavailable"  # the balances could not be read now
 
     @property
@@ -32,6 +36,7 @@ _STATUS = {
     Outcome.IDENTITY_ERROR: 401,
     Outcome.UNKNOWN_HOLDER: 403,
     Outcome.INSUFFICIENT_TOKENS: 403,
+    Outcome.RULE_ERROR: 403,
     Outcome.BALANCES_UNAVAILABLE: 503,
 }
 
@@ -39,8 +44,9 @@ _STATUS = {
 class Verdict:
     """The gate's answer for one request: ``outcome`` (with its HTTP ``status``), the rule
     and its ``name``, the ``holder``, the balances read (``stale`` when served from past
-    the TTL because the upstream failed), ``detail`` for people, and ``decision``: the
-    rule's full explanation, worked out when first asked for.
+    the TTL because the upstream failed), ``detail`` for people, ``reason`` (the outcome's
+    code) for machines, and ``decision``: the rule's full explanation, worked out when
+    first asked for.
 
     ``allowed`` is true only for ``Outcome.ALLOWED``; ``shadow`` marks a refusal that
     shadow mode let through. True in a boolean context exactly when ``allowed``.
@@ -92,10 +98,20 @@ class Verdict:
         return self.outcome.status
 
     @property
+    def reason(self) -> str:
+        """The machine-readable code of the outcome, e.g. ``insufficient-tokens``."""
+        return self.outcome.value
+
+    @property
     def decision(self) -> Decision | None:
-        """The rule's explanation of the holder's balances; ``None`` when none were read."""
+        """The rule's explanation of the holder's balances; ``None`` when none were read
+        (or the rule could not explain them)."""
         if self._decision is None and self.balances is not None:
-            self._decision = self.rule.explain(self.balances)
+            try:
+                self._decision = self.rule.explain(self.balances)
+            except Exception:
+                _log.exception("explaining %r failed", self.rule)
+                return None
         return self._decision
 
     def __bool__(self) -> bool:

@@ -1,0 +1,41 @@
+"""The web demo (``tca-gate demo``): a Tokenpass sandbox and a gated Starlette app.
+
+A person logs in with Tokenpass, sees a gated page, is refused another with what they
+lack, receives a promise of the missing tokens through the sandbox, and is let in.
+
+>>> from tca_gate.demo import DemoServer
+>>> import httpx
+>>> with DemoServer(port=0, sandbox_port=0) as demo:
+...     page = httpx.get(demo.url)
+>>> page.status_code, "Log in with Tokenpass" in page.text
+(200, True)
+
+``run_example`` serves the apps in ``examples/`` the same way; ``BackgroundServer``
+serves any ASGI app on a bound socket for the length of a ``with`` block. Needs the
+``sandbox`` and ``login`` extras.
+"""
+
+from ._app import DemoSettings, create_demo_app
+from ._example import AppFactory, run_example
+from ._offers import Offer, offers_for
+from ._seed import app_urls, demo_seed
+from ._server import DemoServer
+from ._serving import BackgroundServer, DemoError
+from ._story import PAGES, DemoLogin, GatedPage
+
+__all__ = [
+    "PAGES",
+    "AppFactory",
+    "BackgroundServer",
+    "DemoError",
+    "DemoLogin",
+    "DemoServer",
+    "DemoSettings",
+    "GatedPage",
+    "Offer",
+    "app_urls",
+    "create_demo_app",
+    "demo_seed",
+    "offers_for",
+    "run_example",
+]

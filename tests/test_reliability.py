@@ -1,0 +1,402 @@
+"""The real chain under faults, over loopback: the sandbox <- ``AsyncTokenpassClient`` <-
+``TokenpassBalances`` <- ``CachedBalances`` or ``RedisCachedBalances`` <- a gated app
+under uvicorn <- httpx.
+
+Injected: upstream timeouts, 5xx, 429 with ``Retry-After``, malformed answers, refused
+connections and a Redis that dies mid-run. Every request gets a refusal (401, 403,
+503) or, within the stale window only, the stale answer; none gets an allow it should
+not; the app recovers when the upstream does. Fifty users at once never see each
+other's decisions. The test client gives every request 10 s: a gate hanging for the
+Tokenpass client's own retry budget (45 s) would fail these tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from redis_server import free_port, redis_server
+from servers import serve
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from tca_gate.balances import CachedBalances, Holder, RedisCachedBalances, TokenpassBalances
+from tca_gate.gate import Gate, TcaGateMiddleware
+from tca_gate.sandbox import SandboxServer
+from tca_gate.sandbox._bitcoin import address_from_private_key
+from tca_gate.tokenpass import AsyncTokenpassClient
+
+RULE = "TOKENLY >= 1 or LTBCOIN >= 10000"
+USERS = 50
+CLIENT_ID, CLIENT_SECRET = "gate-app", "gate-app-secret"
+DENIALS = {401, 403, 503}
+
+
+def username(number: int) -> str:
+    return f"user{number:02d}"
+
+
+def passes(number: int) -> bool:
+    """User ``n`` holds 500·n LTBCOIN, and 1 TOKENLY when n % 7 == 3."""
+    return number >= 20 or number % 7 == 3
+
+
+def seed_text() -> str:
+    lines = [
+        "[[client]]",
+        f'client_id = "{CLIENT_ID}"',
+        f'client_secret = "{CLIENT_SECRET}"',
+        'name = "The gated app"',
+        'redirect_uris = ["http://127.0.0.1:9/callback"]',
+    ]
+    for number in range(USERS):
+        address = address_from_private_key((7000 + number).to_bytes(32, "big"))
+        tokenly = 1 if number % 7 == 3 else 0
+        lines += [
+            "[[user]]",
+            f'username = "{username(number)}"',
+            f'password = "password-{number}"',
+            f'email = "{username(number)}@example.com"',
+            "[[address]]",
+            f'address = "{address}"',
+            f'user = "{username(number)}"',
+            "public = true",
+            f"balances = {{ LTBCOIN = {500 * number}, TOKENLY = {tokenly} }}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("seed") / "seed.toml"
+    path.write_text(seed_text())
+    return path
+
+
+@pytest.fixture(scope="module")
+def sandbox(seed: Path) -> Iterator[SandboxServer]:
+    with SandboxServer(seed) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def no_faults_left(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "sandbox" in request.fixturenames:
+        request.getfixturevalue("sandbox").clear_faults()
+
+
+class Clock:
+    """Unix seconds that the test moves forward (shared with the app's cache)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def identify(conn: HTTPConnection) -> Holder | None:
+    """``X-Token``: a Tokenpass OAuth token; ``X-User``: a username."""
+    if "x-token" in conn.headers:
+        return Holder.token(conn.headers["x-token"])
+    name = conn.headers.get("x-user")
+    return Holder.user(name) if name else None
+
+
+Cache = CachedBalances | RedisCachedBalances
+
+
+def gated_app(source: TokenpassBalances, cache: Cache) -> Starlette:
+    """``/members`` gated by ``RULE``; answers with the holder it judged and staleness."""
+
+    async def members(request: Request) -> Response:
+        verdict = request.state.tca_gate
+        return JSONResponse({"holder": repr(verdict.holder), "stale": verdict.stale})
+
+    async def stats(request: Request) -> Response:
+        return JSONResponse({"upstream_calls": cache.stats.upstream_calls})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if isinstance(cache, RedisCachedBalances):
+            await cache.aclose()
+        await source.client.aclose()
+
+    return Starlette(
+        routes=[Route("/members", members), Route("/stats", stats)],
+        middleware=[
+            Middleware(
+                TcaGateMiddleware, gate=Gate(cache, identity=identify), rules={"/members": RULE}
+            )
+        ],
+        lifespan=lifespan,
+    )
+
+
+@contextlib.contextmanager
+def served(app: Starlette) -> Iterator[str]:
+    """``app`` under uvicorn on a free loopback port, lifespan on (closing its clients)."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def make_cache(
+    kind: str, source: TokenpassBalances, redis_url: str | None, **options: Any
+) -> Cache:
+    if kind == "memory":
+        return CachedBalances(source, **options)
+    assert redis_url is not None
+    return RedisCachedBalances.from_url(
+        source, redis_url, prefix=f"reliability-{uuid.uuid4().hex}:", **options
+    )
+
+
+def gate_source(url: str, deadline: float = 1.0) -> TokenpassBalances:
+    return TokenpassBalances.for_gate(url, CLIENT_ID, CLIENT_SECRET, deadline=deadline)
+
+
+Ask = tuple[str, str]  # ("x-user" or "x-token", value)
+
+
+def ask_all(base_url: str, asks: list[Ask]) -> list[httpx.Response]:
+    """Every request at once; each gets 10 s."""
+
+    async def go() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(base_url=base_url, timeout=10, limits=limits) as client:
+            return list(
+                await asyncio.gather(
+                    *(
+                        client.get(
+                            "/members", headers={header: value, "accept": "application/json"}
+                        )
+                        for header, value in asks
+                    )
+                )
+            )
+
+    return asyncio.run(go())
+
+
+def by_name(*numbers: int) -> list[Ask]:
+    return [("x-user", username(number)) for number in numbers]
+
+
+def check_never_wrongly_allowed(asks: list[Ask], responses: list[httpx.Response]) -> None:
+    """An allow only for a user who passes, about that user; everything else a denial."""
+    for (header, value), response in zip(asks, responses, strict=True):
+        if response.status_code == 200:
+            assert header == "x-user"
+            assert passes(int(value.removeprefix("user"))), value
+            assert response.json()["holder"] == repr(Holder.user(value))
+        else:
+            assert response.status_code in DENIALS, response.text
+
+
+def statuses(responses: list[httpx.Response]) -> list[int]:
+    return [response.status_code for response in responses]
+
+
+def expected_statuses(numbers: tuple[int, ...]) -> list[int]:
+    return [200 if passes(number) else 403 for number in numbers]
+
+
+CACHES = ["memory", "redis"]
+
+
+@pytest.mark.parametrize("kind", CACHES)
+def test_upstream_faults_are_refused_and_the_gate_recovers(
+    kind: str, sandbox: SandboxServer, redis_url: str
+) -> None:
+    source = gate_source(sandbox.url)
+    cache = make_cache(kind, source, redis_url, ttl=300.0)
+    faults: list[tuple[str, Callable[[], None], tuple[int, ...]]] = [
+        ("500", lambda: sandbox.inject_faults(500, count=200), (21, 4)),
+        ("502", lambda: sandbox.inject_faults(502, count=200), (22, 5)),
+        ("429", lambda: sandbox.inject_faults(429, count=200, retry_after=30), (23, 6)),
+        ("slow", lambda: sandbox.inject_faults(200, count=200, delay=2.0), (24, 8)),
+    ]
+    with served(gated_app(source, cache)) as url:
+        healthy = (25, 1)
+        assert statuses(ask_all(url, by_name(*healthy))) == [200, 403]
+        for name, inject, numbers in faults:
+            inject()
+            asks = by_name(*numbers, *healthy)
+            during = ask_all(url, asks)
+            check_never_wrongly_allowed(asks, during)
+            # new holders cannot be read: 503; holders fresh in the cache keep their answers
+            assert statuses(during) == [503, 503, 200, 403], name
+            assert during[0].headers["retry-after"] == "5"
+            sandbox.clear_faults()
+            after = ask_all(url, by_name(*numbers))
+            assert statuses(after) == expected_statuses(numbers), name
+
+
+def test_a_slow_tokenpass_behind_a_default_client_is_cut_at_the_deadline(
+    sandbox: SandboxServer,
+) -> None:
+    client = AsyncTokenpassClient(sandbox.url, CLIENT_ID, CLIENT_SECRET)  # 45 s retry budget
+    source = TokenpassBalances(client, deadline=1.0)
+    sandbox.inject_faults(200, count=50, delay=3.0)
+    with served(gated_app(source, CachedBalances(source))) as url:
+        asks = by_name(30, 31, 2)
+        during = ask_all(url, asks)
+        assert statuses(during) == [503, 503, 503]
+        sandbox.clear_faults()
+        assert statuses(ask_all(url, asks)) == [200, 200, 403]
+
+
+GARBAGE = [
+    (200, b"{not json"),
+    (200, b""),
+    (200, b"<html>maintenance</html>"),
+    (200, b'{"result": "lots"}'),
+    (200, b'[{"address": 1, "balances": {"LTBCOIN": "a lot"}}]'),
+    (200, b'[{"address": "1A", "balances": {"LTBCOIN": -1e400}}]'),
+    (500, b"{not json"),
+]
+
+
+def test_malformed_answers_are_refused(sandbox: SandboxServer) -> None:
+    answer: list[tuple[int, bytes]] = []
+
+    async def garbage(request: Request) -> Response:
+        status, body = answer[0]
+        return PlainTextResponse(body, status_code=status, media_type="application/json")
+
+    liar = Starlette(routes=[Route("/{path:path}", garbage)])
+    with serve(liar) as liar_url:
+        source = gate_source(liar_url)
+        with served(gated_app(source, CachedBalances(source))) as url:
+            for number, (status, body) in enumerate(GARBAGE):
+                answer[:] = [(status, body)]
+                asks = [*by_name(20 + number, number), ("x-token", f"token-{number}")]
+                responses = ask_all(url, asks)
+                check_never_wrongly_allowed(asks, responses)
+                assert statuses(responses) == [503, 503, 503], body
+
+
+def test_refused_connections_are_refused_until_tokenpass_comes_back(seed: Path) -> None:
+    port = free_port()
+    source = gate_source(f"http://127.0.0.1:{port}")
+    with served(gated_app(source, CachedBalances(source))) as url:
+        asks = by_name(26, 27, 7, 9)
+        assert statuses(ask_all(url, asks)) == [503] * 4
+        with SandboxServer(seed, port=port):
+            assert statuses(ask_all(url, asks)) == [200, 200, 403, 403]
+
+
+@pytest.mark.parametrize("kind", CACHES)
+def test_stale_answers_are_served_only_within_the_window(
+    kind: str, sandbox: SandboxServer, redis_url: str
+) -> None:
+    clock = Clock()
+    source = gate_source(sandbox.url)
+    cache = make_cache(kind, source, redis_url, ttl=30.0, stale_for=60.0, clock=clock)
+    with served(gated_app(source, cache)) as url:
+        warm = ask_all(url, by_name(28, 9))
+        assert statuses(warm) == [200, 403]
+        assert warm[0].json()["stale"] is False
+        clock.now += 45  # past the TTL, within the stale window
+        sandbox.inject_faults(503, count=500)
+        asks = by_name(28, 9, 29)
+        during = ask_all(url, asks)
+        check_never_wrongly_allowed(asks, during)
+        assert statuses(during) == [200, 403, 503]  # stale allow, stale refusal, unknown
+        assert during[0].json()["stale"] is True
+        clock.now += 50  # past the stale window
+        late = ask_all(url, by_name(28, 9))
+        assert statuses(late) == [503, 503]
+        sandbox.clear_faults()
+        recovered = ask_all(url, by_name(28, 9))
+        assert statuses(recovered) == [200, 403]
+        assert recovered[0].json()["stale"] is False
+
+
+def test_a_redis_that_dies_mid_run_is_refused_and_the_gate_recovers(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    port = free_port()
+    with contextlib.ExitStack() as first:
+        redis_url = first.enter_context(redis_server(tmp_path / "first", port=port))
+        source = gate_source(sandbox.url)
+        cache = make_cache("redis", source, redis_url, ttl=300.0)
+        with served(gated_app(source, cache)) as url:
+            numbers = tuple(range(USERS))
+            assert statuses(ask_all(url, by_name(*numbers))) == expected_statuses(numbers)
+
+            async def kill_mid_run() -> list[httpx.Response]:
+                async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+
+                    async def one(number: int) -> httpx.Response:
+                        await asyncio.sleep(number * 0.005)
+                        name = username(number % USERS)
+                        return await client.get("/members", headers={"x-user": name})
+
+                    requests = [asyncio.create_task(one(number)) for number in range(4 * USERS)]
+                    await asyncio.sleep(0.2)
+                    await asyncio.to_thread(first.close)  # redis-server is terminated
+                    return list(await asyncio.gather(*requests))
+
+            asks = by_name(*(number % USERS for number in range(4 * USERS)))
+            responses = asyncio.run(kill_mid_run())
+            check_never_wrongly_allowed(asks, responses)
+            assert 503 in statuses(responses)  # Redis died while they were asked
+            assert statuses(ask_all(url, by_name(*numbers))) == [503] * USERS
+            with redis_server(tmp_path / "second", port=port):
+                assert statuses(ask_all(url, by_name(*numbers))) == expected_statuses(numbers)
+
+
+@pytest.mark.parametrize("kind", CACHES)
+def test_many_users_at_once_never_see_each_others_decisions(
+    kind: str, sandbox: SandboxServer, redis_url: str
+) -> None:
+    tokens = {
+        number: sandbox.access_token(username(number), ["user", "tca"]) for number in (3, 12, 40)
+    }
+    source = gate_source(sandbox.url, deadline=5.0)
+    cache = make_cache(kind, source, redis_url, ttl=300.0)
+    asks: list[Ask] = []
+    expected: list[tuple[int, str]] = []
+    for _ in range(4):
+        for number in range(USERS):
+            asks.append(("x-user", username(number)))
+            expected.append((200 if passes(number) else 403, repr(Holder.user(username(number)))))
+        for number, token in tokens.items():
+            asks.append(("x-token", token))
+            expected.append((200 if passes(number) else 403, repr(Holder.token(token))))
+    with served(gated_app(source, cache)) as url:
+        responses = ask_all(url, asks)
+        for response, (status, holder) in zip(responses, expected, strict=True):
+            assert response.status_code == status, response.text
+            if status == 200:
+                assert response.json()["holder"] == holder
+        upstream = httpx.get(f"{url}/stats").json()["upstream_calls"]
+    assert upstream == USERS + len(tokens)  # one call per holder however many asked
