@@ -32,6 +32,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from tca_gate import InvalidArgumentError
 from tca_gate.balances import CachedBalances, Holder, RedisCachedBalances, TokenpassBalances
 from tca_gate.gate import Gate, TcaGateMiddleware
 from tca_gate.sandbox import SandboxServer
@@ -119,8 +120,9 @@ def identify(conn: HTTPConnection) -> Holder | None:
 Cache = CachedBalances | RedisCachedBalances
 
 
-def gated_app(source: TokenpassBalances, cache: Cache) -> Starlette:
-    """``/members`` gated by ``RULE``; answers with the holder it judged and staleness."""
+def gated_app(source: TokenpassBalances, cache: Cache, *, close_client: bool = False) -> Starlette:
+    """``/members`` gated by ``RULE``; answers with the holder it judged and staleness.
+    Its lifespan closes the cache and the source (and the client, if ``close_client``)."""
 
     async def members(request: Request) -> Response:
         verdict = request.state.tca_gate
@@ -134,7 +136,9 @@ def gated_app(source: TokenpassBalances, cache: Cache) -> Starlette:
         yield
         if isinstance(cache, RedisCachedBalances):
             await cache.aclose()
-        await source.client.aclose()
+        await source.aclose()
+        if close_client:
+            await source.client.aclose()
 
     return Starlette(
         routes=[Route("/members", members), Route("/stats", stats)],
@@ -265,12 +269,24 @@ def test_a_slow_tokenpass_behind_a_default_client_is_cut_at_the_deadline(
     client = AsyncTokenpassClient(sandbox.url, CLIENT_ID, CLIENT_SECRET)  # 45 s retry budget
     source = TokenpassBalances(client, deadline=1.0)
     sandbox.inject_faults(200, count=50, delay=3.0)
-    with served(gated_app(source, CachedBalances(source))) as url:
+    with served(gated_app(source, CachedBalances(source), close_client=True)) as url:
         asks = by_name(30, 31, 2)
         during = ask_all(url, asks)
         assert statuses(during) == [503, 503, 503]
         sandbox.clear_faults()
         assert statuses(ask_all(url, asks)) == [200, 200, 403]
+
+
+@pytest.mark.parametrize("deadline", [0, -1.0, float("nan"), "2"])
+def test_a_deadline_must_be_positive_seconds(deadline: Any) -> None:
+    client = AsyncTokenpassClient("http://127.0.0.1:9", CLIENT_ID, CLIENT_SECRET)
+    with pytest.raises(InvalidArgumentError, match="deadline must be seconds"):
+        TokenpassBalances(client, deadline=deadline)
+    with pytest.raises(InvalidArgumentError, match="deadline must be seconds"):
+        TokenpassBalances.for_gate(
+            "http://127.0.0.1:9", CLIENT_ID, CLIENT_SECRET, deadline=deadline
+        )
+    assert TokenpassBalances(client, deadline=None).deadline is None
 
 
 GARBAGE = [
