@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 import uuid
 from collections import Counter
@@ -474,6 +475,28 @@ def test_an_unreachable_redis_is_unavailable_never_an_answer() -> None:
                 await cache.invalidate(ALICE)
 
     run(scenario)
+    assert source.calls[ALICE] == 0
+
+
+def test_a_redis_that_accepts_but_never_answers_is_unavailable_not_a_hang() -> None:
+    """A client without socket timeouts, on a port that accepts and stays silent."""
+    source = Source()
+    silent = socket.create_server(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+
+    async def scenario() -> None:
+        client = redis.asyncio.Redis(host="127.0.0.1", port=port)
+        cache = RedisCachedBalances(source, client, redis_timeout=0.3)
+        try:
+            with pytest.raises(BalanceUnavailableError, match=r"did not answer within 0\.3 s"):
+                await cache.read(ALICE)
+        finally:
+            await client.aclose()
+
+    try:
+        run(scenario)
+    finally:
+        silent.close()
     assert source.calls[ALICE] == 0
 
 

@@ -484,3 +484,18 @@ def test_holders_judged_together_each_get_their_own_verdict(
     ):
         assert verdict.holder == Holder.user(name)
         assert verdict.allowed is rule.evaluate({a: v for a, v in sheet.items() if v})
+
+
+def test_the_default_identity_counts_request_user_only_in_the_public_scope() -> None:
+    """A username reaches public balances only: in the protected scope, judging it would
+    read fewer balances than asked for, so without a Tokenpass login it is a 401."""
+    from starlette.authentication import SimpleUser
+
+    holdings = StaticBalances({"users": {"alice": {"public": {"TOKENLY": 100_000_000}}}})
+    rule = compile_rule("TOKENLY >= 1")
+    conn = connection()
+    conn.scope["user"] = SimpleUser("alice")
+    public = asyncio.run(Gate(holdings).check(conn, rule))
+    protected = asyncio.run(Gate(holdings, scope="protected").check(conn, rule))
+    assert (public.outcome, public.holder) == (Outcome.ALLOWED, Holder.user("alice"))
+    assert (protected.outcome, protected.holder) == (Outcome.UNAUTHENTICATED, None)

@@ -400,19 +400,27 @@ def test_many_users_at_once_never_see_each_others_decisions(
     source = gate_source(sandbox.url, deadline=5.0)
     cache = make_cache(kind, source, redis_url, ttl=300.0)
     asks: list[Ask] = []
-    expected: list[tuple[int, str]] = []
+    expected: list[tuple[int, str, int]] = []
     for _ in range(4):
         for number in range(USERS):
             asks.append(("x-user", username(number)))
-            expected.append((200 if passes(number) else 403, repr(Holder.user(username(number)))))
+            status = 200 if passes(number) else 403
+            expected.append((status, repr(Holder.user(username(number))), number))
         for number, token in tokens.items():
             asks.append(("x-token", token))
-            expected.append((200 if passes(number) else 403, repr(Holder.token(token))))
+            expected.append((200 if passes(number) else 403, repr(Holder.token(token)), number))
     with served(gated_app(source, cache)) as url:
         responses = ask_all(url, asks)
-        for response, (status, holder) in zip(responses, expected, strict=True):
+        for response, (status, holder, number) in zip(responses, expected, strict=True):
             assert response.status_code == status, response.text
             if status == 200:
                 assert response.json()["holder"] == holder
+            else:  # the refusal speaks of this user's own holdings, no one else's
+                held = {
+                    clause["asset"]: int(clause["actual"])
+                    for group in response.json()["decision"]["groups"]
+                    for clause in group["clauses"]
+                }
+                assert held == {"TOKENLY": 0, "LTBCOIN": 500 * number * 100_000_000}
         upstream = httpx.get(f"{url}/stats").json()["upstream_calls"]
     assert upstream == USERS + len(tokens)  # one call per holder however many asked

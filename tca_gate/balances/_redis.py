@@ -87,7 +87,8 @@ class RedisCachedBalances:
     answers are dated with: the workers' clocks should agree.
 
     ``redis`` is a ``redis.asyncio.Redis`` (or use ``from_url``); a client passed in
-    stays the caller's to close.
+    stays the caller's to close. Each Redis operation gets ``redis_timeout`` seconds,
+    whatever the client's own socket timeouts, so a Redis that hangs is a 503, not a hang.
     """
 
     def __init__(
@@ -101,8 +102,10 @@ class RedisCachedBalances:
         lock_timeout: float = 10.0,
         prefix: str = "tca-gate:",
         clock: Callable[[], float] = time.time,
+        redis_timeout: float = 2.0,
     ) -> None:
         check_seconds("ttl", ttl, low=0.0, high=math.inf, open_low=True)
+        check_seconds("redis_timeout", redis_timeout, low=0.0, high=math.inf, open_low=True)
         check_seconds("stale_for", stale_for, low=0.0, high=MAX_STALE_FOR)
         check_seconds("negative_ttl", negative_ttl, low=0.0, high=ttl)
         check_seconds("lock_timeout", lock_timeout, low=0.0, high=MAX_LOCK_TIMEOUT, open_low=True)
@@ -114,6 +117,7 @@ class RedisCachedBalances:
         self.negative_ttl = negative_ttl
         self.lock_timeout = lock_timeout
         self.prefix = prefix
+        self.redis_timeout = redis_timeout
         self.stats = CacheStats()
         self._clock = clock
         self._redis = redis
@@ -325,9 +329,15 @@ class RedisCachedBalances:
         return _Answer(stale, "", cached=False)
 
     async def _call(self, operation: Awaitable[T]) -> T:
-        """Await a Redis operation; its failure is a ``BalanceUnavailableError``."""
+        """Await a Redis operation within ``redis_timeout``; its failure or a Redis that
+        does not answer in time is a ``BalanceUnavailableError``."""
         try:
-            return await operation
+            async with asyncio.timeout(self.redis_timeout):
+                return await operation
+        except TimeoutError as error:
+            raise BalanceUnavailableError(
+                f"the Redis balance cache did not answer within {self.redis_timeout:g} s"
+            ) from error
         except self._failures as error:
             raise BalanceUnavailableError(
                 f"the Redis balance cache failed ({type(error).__name__})"

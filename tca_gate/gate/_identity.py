@@ -62,13 +62,18 @@ def auth_user_identity() -> IdentityResolver:
 
 
 def default_identity(scope: Scope = "public") -> IdentityResolver:
-    """The Tokenpass login when the app keeps sessions and has one, else ``request.user``."""
+    """The Tokenpass login when the app keeps sessions and has one, else ``request.user``.
+
+    In the ``protected`` scope only the login counts: a username reaches public balances
+    only, and a rule with an upper bound ("fewer than 10 TOKENLY") must never be judged
+    on fewer balances than asked for.
+    """
     _check_scope(scope)
     try:
         from_login: IdentityResolver | None = login_identity(scope)
     except ImportError:  # no login extra: only request.user can name someone
         from_login = None
-    from_auth_user = auth_user_identity()
+    from_auth_user = auth_user_identity() if scope == "public" else None
 
     def from_session_or_user(conn: HTTPConnection) -> Holder | None:
         if from_login is not None and "session" in conn.scope:
@@ -76,6 +81,8 @@ def default_identity(scope: Scope = "public") -> IdentityResolver:
             if holder is not None:
                 assert isinstance(holder, Holder)
                 return holder
+        if from_auth_user is None:
+            return None
         answer = from_auth_user(conn)
         assert not isinstance(answer, Awaitable)
         return answer
