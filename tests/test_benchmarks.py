@@ -1,26 +1,88 @@
-"""The benchmark script still loads against the package it measures (it is run by hand)."""
+"""The benchmark scripts still load against the package they measure (they are run by
+hand), and the gate benchmark's quick run measures what it says it does."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_rules.py"
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-def test_the_benchmark_imports_and_offers_its_options(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    spec = importlib.util.spec_from_file_location("bench_rules", SCRIPT)
+def load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "bench_rules", module)  # dataclasses look themselves up
+    monkeypatch.setitem(sys.modules, name, module)  # dataclasses look themselves up
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("bench_rules", ["--check", "--json"]),
+        ("bench_gate", ["--quick", "--rounds", "--duration", "--json", "--check", "--only"]),
+    ],
+)
+def test_the_benchmark_imports_and_offers_its_options(
+    name: str,
+    options: list[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = load(name, monkeypatch)
     with pytest.raises(SystemExit) as exited:
         module.main(["--help"])
     assert exited.value.code == 0
-    assert "--check" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    for option in options:
+        assert option in shown
+
+
+def test_the_gate_benchmark_quick_run_measures_every_part() -> None:
+    quick = ["--quick", "--json", "--herd", "50", "--identities", "500"]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_gate.py"), *quick],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+
+    throughput = report["throughput"]
+    runs = throughput["runs"]
+    assert sorted(run["variant"] for run in runs) == ["bare", "gated", "ungated"]
+    assert all(run["requests"] > 0 and run["errors"] == run["non_2xx"] == 0 for run in runs)
+    # Only alice (the load) and carol (the refusal checked first) were ever fetched.
+    cache = throughput["gated_cache"]
+    assert cache["upstream_calls"] == cache["misses"] == 2
+    gated = next(run for run in runs if run["variant"] == "gated")
+    assert cache["hits"] >= gated["requests"]
+
+    herds = report["herds"]
+    assert [(h["cache"], h["instances"]) for h in herds] == [
+        ("CachedBalances", 1),
+        ("RedisCachedBalances", 2),
+    ]
+    for herd in herds:
+        assert herd["statuses"] == {"200": 50}
+        assert herd["sandbox_calls"] == herd["sent"] == herd["upstream_calls"] == 1
+        assert herd["passed"] is True
+
+    memory = {(m["kind"], m["store"]): m for m in report["memory"]}
+    assert set(memory) == {("token", "cache"), ("user", "cache"), ("token", "dict")}
+    assert memory["token", "cache"]["traced"] > memory["token", "dict"]["traced"] > 0
+
+    verdicts = {t["label"]: t["verdict"] for t in report["targets"]}
+    assert len(verdicts) == 4
+    assert all(verdict in {"PASS", "MISS"} for verdict in verdicts.values())

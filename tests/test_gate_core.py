@@ -320,7 +320,7 @@ def decisions() -> Iterator[list[logging.LogRecord]]:
 def test_the_decision_log_records_who_which_rule_and_what_is_missing_never_the_token(
     decisions: list[logging.LogRecord],
 ) -> None:
-    gate = Gate(Source(), identity=by_header)
+    gate = Gate(Source(), identity=by_header, log_allows=True)
     judge(gate, x_token=TOKEN, x_user="bob")
     judge(gate, x_token=TOKEN, x_user="alice")
     judge(gate)
@@ -341,6 +341,24 @@ def test_the_decision_log_records_who_which_rule_and_what_is_missing_never_the_t
     for record in decisions:
         assert TOKEN not in record.getMessage()
         assert TOKEN not in repr(record.tca_gate)  # type: ignore[attr-defined]
+
+
+def test_allows_are_logged_only_when_asked_for(decisions: list[logging.LogRecord]) -> None:
+    """Allows are the bulk of the traffic: by default only refusals are recorded."""
+    quiet = Gate(CachedBalances(Source()), identity=by_header)
+    for _ in range(2):  # a miss, then a cache hit
+        assert judge(quiet, x_token=TOKEN, x_user="alice").outcome is Outcome.ALLOWED
+    judge(quiet, x_user="bob")
+    assert [record.tca_gate["outcome"] for record in decisions] == [  # type: ignore[attr-defined]
+        "insufficient-tokens"
+    ]
+    chatty = Gate(CachedBalances(Source()), identity=by_header, log_allows=True)
+    for _ in range(2):
+        judge(chatty, x_token=TOKEN, x_user="alice")
+    assert [record.tca_gate["outcome"] for record in decisions[1:]] == [  # type: ignore[attr-defined]
+        "allowed",
+        "allowed",
+    ]
 
 
 def test_a_custom_decision_logger_gets_the_records(decisions: list[logging.LogRecord]) -> None:
@@ -499,3 +517,52 @@ def test_the_default_identity_counts_request_user_only_in_the_public_scope() -> 
     protected = asyncio.run(Gate(holdings, scope="protected").check(conn, rule))
     assert (public.outcome, public.holder) == (Outcome.ALLOWED, Holder.user("alice"))
     assert (protected.outcome, protected.holder) == (Outcome.UNAUTHENTICATED, None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rule_text=rules,
+    sheet=balance_sheets,
+    identity=st.sampled_from(IDENTITIES),
+    source=st.sampled_from(SOURCES),
+    cached=st.booleans(),
+)
+def test_the_middleware_answers_as_the_gate_decides_on_a_miss_and_on_a_hit(
+    *, rule_text: str, sheet: dict[str, int], identity: str, source: str, cached: bool
+) -> None:
+    """The middleware runs the gate's fast path inlined: the same property holds through
+    it, on the first request (the cache misses) and the second (it may hit)."""
+    from starlette.types import Message
+
+    from tca_gate.gate import TcaGateMiddleware
+
+    rule = compile_rule(rule_text)
+    gate = Gate(balances_for(source, sheet, cached), identity=resolver_for(identity))
+    reached: list[bool] = []
+
+    async def endpoint(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        reached.append(scope["state"]["tca_gate"].allowed)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"in"})
+
+    app = TcaGateMiddleware(endpoint, gate=gate, rules={"/members": rule})
+
+    async def status() -> int:
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/members", "headers": []}
+        await app(scope, receive, send)
+        started = next(m for m in sent if m["type"] == "http.response.start")
+        assert (b"cache-control", b"private, no-store") in started["headers"]
+        return int(started["status"])
+
+    expected = identity in ("user", "token") and source == "answers" and rule.evaluate(sheet)
+    for _ in range(2):
+        assert (asyncio.run(status()) == 200) is expected
+    assert reached == ([True, True] if expected else [])

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Literal, get_args
 
@@ -25,7 +24,10 @@ class HolderKind(Enum):
     ADDRESSES = "addresses"
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+#: The kinds as plain globals: reading an Enum member off its class is slow.
+_TOKEN, _USERNAME, _ADDRESSES = HolderKind.TOKEN, HolderKind.USERNAME, HolderKind.ADDRESSES
+
+
 class Holder:
     """A cache key and source question: kind, value and scope; its repr never shows a token.
 
@@ -41,30 +43,74 @@ class Holder:
     False
     >>> Holder.token("secret", owner="alice") == Holder.token("secret")
     True
+
+    Immutable and hashable; built on every gated request, so built cheaply.
     """
+
+    __slots__ = ("_hash", "key", "kind", "owner", "scope", "value")
 
     kind: HolderKind
     value: str | tuple[str, ...]
-    scope: Scope = "public"
-    owner: str | None = field(default=None, compare=False, hash=False)
+    scope: Scope
+    owner: str | None
+    #: The identity as a plain tuple (kind, value, scope): what caches key their answers by.
+    key: tuple[str, str | tuple[str, ...], str]
+    _hash: int
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.kind, HolderKind):
-            raise InvalidArgumentError(f"holder kind must be a HolderKind, not {self.kind!r}")
-        if self.scope not in SCOPES:
+    def __init__(
+        self,
+        kind: HolderKind,
+        value: str | tuple[str, ...],
+        scope: Scope = "public",
+        owner: str | None = None,
+    ) -> None:
+        if scope != "public" and scope != "protected":  # noqa: PLR1714 (hot path)
             raise InvalidArgumentError(
-                f"holder scope must be 'public' or 'protected', not {shorten(repr(self.scope))}"
+                f"holder scope must be 'public' or 'protected', not {shorten(repr(scope))}"
             )
-        if self.kind is HolderKind.ADDRESSES:
-            object.__setattr__(self, "value", _address_list(self.value))
-        elif not isinstance(self.value, str) or not self.value.strip():
-            raise InvalidArgumentError(f"a holder's {self.kind.value} must be a non-empty string")
-        if self.owner is not None and (not isinstance(self.owner, str) or not self.owner.strip()):
-            raise InvalidArgumentError(
-                f"a holder's owner must be a username or None, not {shorten(repr(self.owner))}"
-            )
-        if self.owner is not None and self.kind is not HolderKind.TOKEN:
-            raise InvalidArgumentError("only a token holder has an owner")
+        if kind is _USERNAME or kind is _TOKEN:
+            if value.__class__ is not str or not value or value.isspace():
+                raise InvalidArgumentError(f"a holder's {kind.value} must be a non-empty string")
+            code = "u" if kind is _USERNAME else "t"
+        elif kind is _ADDRESSES:
+            value = _address_list(value)
+            code = "a"
+        else:
+            raise InvalidArgumentError(f"holder kind must be a HolderKind, not {kind!r}")
+        if owner is not None:
+            if owner.__class__ is not str or not owner or owner.isspace():
+                raise InvalidArgumentError(
+                    f"a holder's owner must be a username or None, not {shorten(repr(owner))}"
+                )
+            if kind is not _TOKEN:
+                raise InvalidArgumentError("only a token holder has an owner")
+        _set_kind(self, kind)
+        _set_value(self, value)
+        _set_scope(self, scope)
+        _set_owner(self, owner)
+        key = (code, value, scope)  # hashed and compared in C, unlike an Enum member
+        _set_key(self, key)
+        _set_hash(self, hash(key))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a Holder is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a Holder is immutable: cannot delete {name!r}")
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if other.__class__ is not Holder:
+            return NotImplemented
+        assert isinstance(other, Holder)
+        return self.key == other.key
+
+    def __reduce__(self) -> tuple[type[Holder], tuple[object, ...]]:
+        return Holder, (self.kind, self.value, self.scope, self.owner)
 
     @classmethod
     def token(cls, oauth_token: str, scope: Scope = "public", owner: str | None = None) -> Holder:
@@ -86,7 +132,7 @@ class Holder:
 
     def in_scope(self, scope: Scope) -> Holder:
         """The same identity in ``scope``."""
-        return replace(self, scope=scope)
+        return Holder(self.kind, self.value, scope, self.owner)
 
     def __repr__(self) -> str:
         if self.kind is HolderKind.TOKEN:
@@ -99,6 +145,16 @@ class Holder:
         )
         owner = "" if self.owner is None else f", owner={self.owner!r}"
         return f"Holder.{method}({shown}, scope={self.scope!r}{owner})"
+
+
+#: Slot setters: ``Holder.__setattr__`` refuses every change, ``__init__`` uses these.
+_Setter = Callable[[Holder, object], None]
+_set_kind: _Setter = vars(Holder)["kind"].__set__
+_set_value: _Setter = vars(Holder)["value"].__set__
+_set_scope: _Setter = vars(Holder)["scope"].__set__
+_set_owner: _Setter = vars(Holder)["owner"].__set__
+_set_hash: _Setter = vars(Holder)["_hash"].__set__
+_set_key: _Setter = vars(Holder)["key"].__set__
 
 
 def _address_list(value: object) -> tuple[str, ...]:

@@ -8,7 +8,13 @@ missing), 503 when the balances cannot be read; never an accidental allow.
 
 from ._decorator import requires_tokens
 from ._gate import Gate, RefusalRenderer
-from ._identity import IdentityResolver, auth_user_identity, default_identity, login_identity
+from ._identity import (
+    IdentityResolver,
+    auth_user_identity,
+    default_identity,
+    header_identity,
+    login_identity,
+)
 from ._log import DECISION_LOGGER
 from ._middleware import TcaGateMiddleware
 from ._rules import GateConfigError, GateRules, GuardedPath, load_rules
@@ -31,6 +37,7 @@ __all__ = [
     "WebhookPayloadError",
     "auth_user_identity",
     "default_identity",
+    "header_identity",
     "load_rules",
     "login_identity",
     "read_event",

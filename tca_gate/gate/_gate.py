@@ -37,6 +37,12 @@ RefusalRenderer = Callable[
 
 _log = logging.getLogger(__name__)
 
+#: ``Outcome.ALLOWED`` as a plain global: reading an Enum member off its class is slow.
+_ALLOWED = Outcome.ALLOWED
+
+#: The identity resolver raised (already logged).
+IDENTITY_FAILED = object()
+
 
 class Gate:
     """Judges requests against rules: who is asking (``identity``), what they hold
@@ -50,7 +56,9 @@ class Gate:
     Nothing but a rule that passes on balances actually read lets a request in.
     ``login_url`` (a path on this site, or ``""`` for none) is where browsers without a
     login are sent; ``on_refusal(request, verdict)`` may answer refusals itself (return
-    ``None`` to keep the gate's own); ``decision_log`` receives one record per decision.
+    ``None`` to keep the gate's own); ``decision_log`` receives a record of every refusal,
+    and of every allow too with ``log_allows=True`` (off by default: allows are the bulk
+    of the traffic, and the hot path then does no logging work at all).
     ``shadow=True`` judges and logs as usual but lets refused requests through (the
     verdict says ``shadow``), to try a rule on live traffic before enforcing it.
     """
@@ -65,6 +73,7 @@ class Gate:
         shadow: bool = False,
         dialect: Dialect = "strict",
         decision_log: logging.Logger | None = None,
+        log_allows: bool = False,
         on_refusal: RefusalRenderer | None = None,
     ) -> None:
         if not callable(getattr(balances, "balances", None)):
@@ -88,7 +97,12 @@ class Gate:
         self.shadow = bool(shadow)
         self.dialect = dialect
         self.decision_log = decision_log or logging.getLogger(DECISION_LOGGER)
+        self.log_allows = bool(log_allows)
         self.on_refusal = on_refusal
+        peek = getattr(balances, "peek", None)
+        self._peek: Callable[[Holder], Mapping[str, int] | None] | None = (
+            peek if callable(peek) else None
+        )
         read = getattr(balances, "read", None)
         self._read = read if callable(read) else None
 
@@ -102,15 +116,57 @@ class Gate:
 
     async def check(self, conn: HTTPConnection, rule: Rule, name: str | None = None) -> Verdict:
         """Judge the request ``conn`` against ``rule``; never raises for a request's sake
-        (a failure anywhere is a refusal), and logs the decision."""
-        verdict = await self._judge(conn, rule, name)
+        (a failure anywhere is a refusal), and logs the decision.
+
+        The common case (a resolver answering at once, a fresh answer in an in-process
+        cache, a rule that passes) is decided without awaiting anything.
+        """
+        answer = self._at_once(conn, rule, name)
+        if answer.__class__ is Verdict:
+            return answer
+        return await self._settle(conn, rule, name, answer)
+
+    async def _settle(
+        self, conn: HTTPConnection, rule: Rule, name: str | None, answer: object
+    ) -> Verdict:
+        """``check`` past ``_at_once``: the verdict the long way, shadowed and logged."""
+        verdict = await self._judge(rule, name, answer)
         if self.shadow and verdict.outcome is not Outcome.ALLOWED:
             verdict.shadow = True
+        if verdict.outcome is not Outcome.ALLOWED or self.log_allows:
+            self._log(verdict, conn)
+        return verdict
+
+    def _at_once(self, conn: HTTPConnection, rule: Rule, name: str | None = None) -> object:
+        """The allowed ``Verdict`` when it can be had without waiting (a resolver answering
+        at once, a fresh answer in an in-process cache, a rule that passes), else the
+        resolver's answer, for ``_settle`` to finish with. Never raises.
+
+        ``TcaGateMiddleware`` runs the same steps inlined, on its hot path: keep them alike.
+        """
+        try:
+            answer: object = self.identity(conn)
+        except Exception:
+            _log.exception("the identity resolver failed: refusing the request")
+            return IDENTITY_FAILED
+        peek = self._peek
+        if peek is not None and answer.__class__ is Holder:
+            try:
+                balances = peek(answer)
+                if balances is not None and rule.evaluate(balances) is True:
+                    verdict = Verdict(_ALLOWED, rule, name, answer, balances)
+                    if self.log_allows:
+                        self._log(verdict, conn)
+                    return verdict
+            except Exception:  # noqa: S110 (judged again by _settle, which reports it)
+                pass
+        return answer
+
+    def _log(self, verdict: Verdict, conn: HTTPConnection) -> None:
         try:
             log_decision(self.decision_log, verdict, conn.scope.get("path", ""))
         except Exception:
             _log.exception("logging the decision failed")
-        return verdict
 
     def deny_response(
         self, conn: HTTPConnection, verdict: Verdict, *, login_url: str | None = None
@@ -140,14 +196,19 @@ class Gate:
                 _log.error("on_refusal gave %s, not a Response", type(answer).__name__)
         return self.deny_response(conn, verdict, login_url=login_url)
 
-    async def _judge(self, conn: HTTPConnection, rule: Rule, name: str | None) -> Verdict:
+    async def _judge(self, rule: Rule, name: str | None, answer: object) -> Verdict:
+        """The verdict the long way, from the resolver's ``answer`` (a holder, ``None``,
+        something to await, or ``IDENTITY_FAILED``)."""
+        unread = Verdict(
+            Outcome.IDENTITY_ERROR, rule, name=name, detail="Your identity could not be read."
+        )
+        if answer is IDENTITY_FAILED:
+            return unread
         try:
-            holder = await self._identify(conn)
+            holder = answer if answer is None else await self._awaited_holder(answer)
         except Exception:
             _log.exception("the identity resolver failed: refusing the request")
-            return Verdict(
-                Outcome.IDENTITY_ERROR, rule, name=name, detail="Your identity could not be read."
-            )
+            return unread
         if holder is None:
             return Verdict(
                 Outcome.UNAUTHENTICATED, rule, name=name, detail="Log in to see this page."
@@ -207,8 +268,8 @@ class Gate:
         verdict.detail = _shortfall(verdict)
         return verdict
 
-    async def _identify(self, conn: HTTPConnection) -> Holder | None:
-        answer = self.identity(conn)
+    async def _awaited_holder(self, answer: object) -> Holder | None:
+        """The resolver's answer, awaited if it can be; it must be a ``Holder`` or ``None``."""
         if inspect.isawaitable(answer):
             answer = await answer
         if answer is not None and not isinstance(answer, Holder):

@@ -2,13 +2,14 @@
 
 A resolver is any callable taking the ``HTTPConnection`` and returning a ``Holder`` or
 ``None`` (no identity: 401), directly or as an awaitable. The built-ins read the
-"Log in with Tokenpass" session and Starlette's ``request.user``.
+"Log in with Tokenpass" session, Starlette's ``request.user``, or a header set by an
+authenticating proxy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from starlette.requests import HTTPConnection
 
@@ -59,6 +60,52 @@ def auth_user_identity() -> IdentityResolver:
 
     from_auth_user.__qualname__ = "auth_user_identity()"
     return from_auth_user
+
+
+def header_identity(
+    header: str, *, kind: Literal["user", "token"] = "user", scope: Scope = "public"
+) -> IdentityResolver:
+    """The holder a request header names, for apps behind a proxy that authenticates
+    users and passes the result on (``X-Auth-Request-User``, ``X-Forwarded-User``, ...):
+    a username (``kind="user"``) or a Tokenpass OAuth token (``kind="token"``).
+
+    Trust such a header only when the proxy sets it and clients cannot: strip it from
+    incoming requests at the proxy. An empty header is no identity (401).
+
+    >>> resolve = header_identity("X-Auth-Request-User")
+    >>> resolve(HTTPConnection({"type": "http", "headers": [(b"x-auth-request-user", b"bob")]}))
+    Holder.user('bob', scope='public')
+    """
+    _check_scope(scope)
+    if kind not in ("user", "token"):
+        raise InvalidArgumentError(f"kind must be 'user' or 'token', not {kind!r}")
+    if not isinstance(header, str) or not header.strip():
+        raise InvalidArgumentError("header must be a header name")
+    wanted = header.strip().lower().encode("latin-1")
+    make = Holder.user if kind == "user" else Holder.token
+    # Holders by header value: a request costs a dict lookup, not a Holder (bounded).
+    known: dict[bytes, Holder] = {}
+
+    def from_header(conn: HTTPConnection) -> Holder | None:
+        for name, value in conn.scope["headers"]:
+            if name == wanted:
+                holder = known.get(value)
+                if holder is None:
+                    text = value.decode("latin-1").strip()
+                    if not text:
+                        return None
+                    if len(known) >= _KNOWN_HOLDERS:
+                        known.clear()
+                    holder = known[value] = make(text, scope)
+                return holder
+        return None
+
+    from_header.__qualname__ = f"header_identity({header!r}, kind={kind!r}, scope={scope!r})"
+    return from_header
+
+
+#: How many holders a ``header_identity`` remembers by header value.
+_KNOWN_HOLDERS = 4096
 
 
 def default_identity(scope: Scope = "public") -> IdentityResolver:

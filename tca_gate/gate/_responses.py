@@ -26,6 +26,8 @@ RETRY_AFTER = 5
 
 _CACHE_CONTROL_RAW = (b"cache-control", CACHE_CONTROL.encode())
 _VARY_RAW = ", ".join(VARY).encode()
+#: The raw headers that make a response private, for a response that has neither yet.
+PRIVATE_HEADERS = (_CACHE_CONTROL_RAW, (b"vary", _VARY_RAW))
 
 _TITLES = {
     Outcome.UNAUTHENTICATED: "Log in first",
@@ -130,6 +132,14 @@ def mark_private(headers: MutableHeaders) -> None:
 
 def mark_private_message(message: Message) -> None:
     """``mark_private`` on an ASGI ``http.response.start`` message, on its raw headers."""
+    raw = message.get("headers", ())
+    for name, _ in raw:
+        lowered = name.lower()
+        if lowered == b"cache-control" or lowered == b"vary":  # noqa: PLR1714 (hot path)
+            break
+    else:  # the usual case: neither header yet
+        message["headers"] = [*raw, *PRIVATE_HEADERS]
+        return
     headers = [
         (name, value)
         for name, value in message.get("headers", ())

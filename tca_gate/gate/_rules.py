@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -28,6 +28,9 @@ from tca_gate._rule import Rule
 from tca_gate._stack import DIALECTS, Dialect
 
 ROUTE_PREFIX = "route:"
+
+#: A compiled pattern's ``match``: a route path to its match, or ``None``.
+Matcher = Callable[[str], "re.Match[str] | None"]
 
 #: A named group of a Starlette path regex (``(?P<rest>``), made anonymous when folded.
 _NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
@@ -46,6 +49,11 @@ class GuardedPath:
     rule: Rule
     name: str | None
     pattern: Pattern[str] | None
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The auth scopes a request this entry allows gains: ``tca`` and ``tca:<name>``."""
+        return ("tca",) if not self.name else ("tca", f"tca:{self.name}")
 
 
 class GateRules:
@@ -127,6 +135,18 @@ class GateRules:
         self._entries = entries
         self._compile()
 
+    @property
+    def lookup(
+        self,
+    ) -> tuple[Callable[[str], re.Match[str] | None], Mapping[str | None, GuardedPath]]:
+        """For a caller on the hot path: the combined pattern's ``match`` (of a route path)
+        and the entries by the matching group's name. Only once ``resolved``."""
+        if not self._resolved:
+            raise GateConfigError(f"{self.origin}: route names are not resolved yet")
+        if self._matcher is None:
+            return _match_nothing, self._by_group
+        return self._matcher.match, self._by_group
+
     def match(self, scope: Scope) -> GuardedPath | None:
         """The first entry whose pattern matches the request's path, or ``None``.
 
@@ -140,7 +160,7 @@ class GateRules:
             return None
         path: str = scope["path"]
         if scope.get("root_path"):
-            path = _route_path(scope)
+            path = route_path(scope)
         found = matcher.match(path)
         return None if found is None else self._by_group[found.lastgroup]
 
@@ -234,7 +254,11 @@ def _route_paths(routes: Iterable[BaseRoute], prefix: str) -> Iterable[tuple[str
             yield name, prefix + path
 
 
-def _route_path(scope: Scope) -> str:
+def _match_nothing(path: str) -> None:
+    """The ``match`` of rules guarding nothing."""
+
+
+def route_path(scope: Scope) -> str:
     """The path routing sees: ``scope["path"]`` without the ``root_path`` it starts with
     (as Starlette's router takes it off)."""
     path: str = scope["path"]
