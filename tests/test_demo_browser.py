@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tca_gate.demo import DemoServer
 
@@ -51,8 +51,8 @@ def test_bob_logs_in_is_refused_receives_a_promise_and_is_let_in(browser: Browse
         assert text(page, "#logins tr[data-user=bob] .password") == "bob-password"
 
         page.click("#login")  # to the sandbox's login and consent page
-        assert page.url.startswith(f"{demo.sandbox.url}/oauth/authorize?")
-        assert page.title() == "Authorize tca-gate demo app - tca-gate sandbox"
+        page.wait_for_url(f"{demo.sandbox.url}/oauth/authorize?**")
+        expect(page).to_have_title("Authorize tca-gate demo app - tca-gate sandbox")
         page.fill("input[name=username]", "bob")
         page.fill("input[name=password]", "bob-password")
         page.click("button[value=grant]")
@@ -90,5 +90,6 @@ def test_bob_logs_in_is_refused_receives_a_promise_and_is_let_in(browser: Browse
         assert page.locator("#flash").count() == 0
 
         page.click("#nav-home")
+        page.wait_for_url(f"{demo.url}/")
         assert text(page, "#balances") == "10,000 LTBCOIN"
         assert text(page, "#pages li[data-page=members] .verdict") == "you get in"
