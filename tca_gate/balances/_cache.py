@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from cachetools import Cache, TTLCache
+from cachetools import TTLCache
 
 from tca_gate._errors import InvalidArgumentError
 
@@ -45,26 +45,28 @@ def _plain_get(entries: TTLCache[_Key, _Entry]) -> Callable[[_Key], _Entry | Non
     """Item lookup in ``entries`` without ``TTLCache``'s expiry check and LRU bookkeeping,
     for ``peek``: it checks an answer's age itself (fresh within ``ttl``, well inside the
     cache's own expiry), so a hit on the gate's hot path costs one dict lookup in C.
-    Eviction stays the cache's. Uses the store ``cachetools.Cache`` keeps its items in
-    when it is there (checked to hold them), else ``Cache.__getitem__``.
+    Eviction stays the cache's.
+
+    That is the ``get`` of the dict ``cachetools.Cache`` keeps its items in, when a probe
+    on a cache of the same class finds items set there and gone once deleted; else the
+    cache's own ``get``.
     """
     store = getattr(entries, "_Cache__data", None)
-    if isinstance(store, dict):  # checked: an item set through the cache lands there
-        probe: _Key = ("probe", "", "")
-        answer = _Entry(0.0, None)
-        entries[probe] = answer
-        holds = store.get(probe) is answer
-        del entries[probe]
-        if holds:
-            return store.get
+    if isinstance(store, dict) and _store_holds_items(type(entries)):
+        return store.get
+    return entries.get
 
-    def lookup(key: _Key) -> _Entry | None:
-        try:
-            return Cache.__getitem__(entries, key)
-        except KeyError:
-            return None
 
-    return lookup
+def _store_holds_items(kind: type[TTLCache[_Key, _Entry]]) -> bool:
+    """Whether a ``kind`` cache keeps its items, as they are, in ``_Cache__data``."""
+    probe: TTLCache[_Key, _Entry] = kind(1, 3600.0)
+    store = getattr(probe, "_Cache__data", None)
+    key: _Key = ("probe", "", "")
+    answer = _Entry(0.0, None)
+    probe[key] = answer
+    kept = isinstance(store, dict) and store.get(key) is answer
+    del probe[key]
+    return kept and isinstance(store, dict) and key not in store
 
 
 @dataclass(frozen=True, slots=True)

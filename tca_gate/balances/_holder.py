@@ -69,7 +69,9 @@ class Holder:
                 f"holder scope must be 'public' or 'protected', not {shorten(repr(scope))}"
             )
         if kind is _USERNAME or kind is _TOKEN:
-            if value.__class__ is not str or not value or value.isspace():
+            if value.__class__ is not str:
+                value = _plain_str(value, f"a holder's {kind.value}")
+            if not value or value.isspace():
                 raise InvalidArgumentError(f"a holder's {kind.value} must be a non-empty string")
             code = "u" if kind is _USERNAME else "t"
         elif kind is _ADDRESSES:
@@ -78,6 +80,8 @@ class Holder:
         else:
             raise InvalidArgumentError(f"holder kind must be a HolderKind, not {kind!r}")
         if owner is not None:
+            if owner.__class__ is not str and isinstance(owner, str):
+                owner = str.__str__(owner)
             if owner.__class__ is not str or not owner or owner.isspace():
                 raise InvalidArgumentError(
                     f"a holder's owner must be a username or None, not {shorten(repr(owner))}"
@@ -155,6 +159,14 @@ _set_scope: _Setter = vars(Holder)["scope"].__set__
 _set_owner: _Setter = vars(Holder)["owner"].__set__
 _set_hash: _Setter = vars(Holder)["_hash"].__set__
 _set_key: _Setter = vars(Holder)["key"].__set__
+
+
+def _plain_str(value: object, what: str) -> str:
+    """``value`` as a plain ``str`` (a ``str`` subclass, such as a ``StrEnum``, is taken
+    as its text), or an ``InvalidArgumentError``."""
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{what} must be a non-empty string")
+    return str.__str__(value)
 
 
 def _address_list(value: object) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
@@ -39,6 +40,16 @@ _log = logging.getLogger(__name__)
 
 #: ``Outcome.ALLOWED`` as a plain global: reading an Enum member off its class is slow.
 _ALLOWED = Outcome.ALLOWED
+
+
+class _Decided:
+    """``_at_once``'s verdict, told apart from whatever a resolver may answer."""
+
+    __slots__ = ("verdict",)
+
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+
 
 #: The identity resolver raised (already logged).
 IDENTITY_FAILED = object()
@@ -99,12 +110,11 @@ class Gate:
         self.decision_log = decision_log or logging.getLogger(DECISION_LOGGER)
         self.log_allows = bool(log_allows)
         self.on_refusal = on_refusal
-        peek = getattr(balances, "peek", None)
-        self._peek: Callable[[Holder], Mapping[str, int] | None] | None = (
-            peek if callable(peek) else None
-        )
-        read = getattr(balances, "read", None)
-        self._read = read if callable(read) else None
+        # a cache's own methods only: not ones a wrapper source passes on from what it wraps
+        # (through __getattr__), which would skip the wrapper's own judgement
+        peek = _own_method(balances, "peek")
+        self._peek: Callable[[Holder], Mapping[str, int] | None] | None = peek
+        self._read = _own_method(balances, "read")
 
     def __repr__(self) -> str:
         shadow = ", shadow=True" if self.shadow else ""
@@ -122,8 +132,8 @@ class Gate:
         cache, a rule that passes) is decided without awaiting anything.
         """
         answer = self._at_once(conn, rule, name)
-        if answer.__class__ is Verdict:
-            return answer
+        if answer.__class__ is _Decided:
+            return answer.verdict
         return await self._settle(conn, rule, name, answer)
 
     async def _settle(
@@ -138,9 +148,9 @@ class Gate:
         return verdict
 
     def _at_once(self, conn: HTTPConnection, rule: Rule, name: str | None = None) -> object:
-        """The allowed ``Verdict`` when it can be had without waiting (a resolver answering
-        at once, a fresh answer in an in-process cache, a rule that passes), else the
-        resolver's answer, for ``_settle`` to finish with. Never raises.
+        """The allowed verdict (as ``_Decided``) when it can be had without waiting (a
+        resolver answering at once, a fresh answer in an in-process cache, a rule that
+        passes), else the resolver's answer, for ``_settle`` to finish with. Never raises.
 
         ``TcaGateMiddleware`` runs the same steps inlined, on its hot path: keep them alike.
         """
@@ -157,7 +167,7 @@ class Gate:
                     verdict = Verdict(_ALLOWED, rule, name, answer, balances)
                     if self.log_allows:
                         self._log(verdict, conn)
-                    return verdict
+                    return _Decided(verdict)
             except Exception:  # noqa: S110 (judged again by _settle, which reports it)
                 pass
         return answer
@@ -286,6 +296,14 @@ class Gate:
             return reading.balances, reading.stale is True
         answer = await self.balances.balances(holder)
         return read_only_balances(answer, repr(self.balances)), False
+
+
+def _own_method(balances: object, name: str) -> Callable[..., Any] | None:
+    """``balances``'s method ``name`` if its class defines one, else ``None``."""
+    if not callable(getattr(type(balances), name, None)):
+        return None
+    method: Callable[..., Any] = getattr(balances, name)
+    return method
 
 
 def _shortfall(verdict: Verdict) -> str:

@@ -70,7 +70,9 @@ def header_identity(
     a username (``kind="user"``) or a Tokenpass OAuth token (``kind="token"``).
 
     Trust such a header only when the proxy sets it and clients cannot: strip it from
-    incoming requests at the proxy. An empty header is no identity (401).
+    incoming requests at the proxy. An empty or repeated header is no identity (401).
+    A token named this way has no ``owner``: a webhook naming its user cannot reach
+    its cached answer, which then lasts until the TTL (or ``invalidate``).
 
     >>> resolve = header_identity("X-Auth-Request-User")
     >>> resolve(HTTPConnection({"type": "http", "headers": [(b"x-auth-request-user", b"bob")]}))
@@ -87,18 +89,23 @@ def header_identity(
     known: dict[bytes, Holder] = {}
 
     def from_header(conn: HTTPConnection) -> Holder | None:
+        found = None
         for name, value in conn.scope["headers"]:
             if name == wanted:
-                holder = known.get(value)
-                if holder is None:
-                    text = value.decode("latin-1").strip()
-                    if not text:
-                        return None
-                    if len(known) >= _KNOWN_HOLDERS:
-                        known.clear()
-                    holder = known[value] = make(text, scope)
-                return holder
-        return None
+                if found is not None:  # repeated: which one the proxy set is unclear
+                    return None
+                found = value
+        if found is None:
+            return None
+        holder = known.get(found)
+        if holder is None:
+            text = found.decode("latin-1").strip()
+            if not text:
+                return None
+            if len(known) >= _KNOWN_HOLDERS:
+                known.clear()
+            holder = known[found] = make(text, scope)
+        return holder
 
     from_header.__qualname__ = f"header_identity({header!r}, kind={kind!r}, scope={scope!r})"
     return from_header

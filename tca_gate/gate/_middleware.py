@@ -154,13 +154,16 @@ class TcaGateMiddleware:
 
             async def send_private(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    headers = message.get("headers", ())
-                    for name, _ in headers:  # ASGI: names lowercased; usually neither is set
-                        if name == b"cache-control" or name == b"vary":  # noqa: PLR1714
+                    headers = list(message.get("headers", ()))
+                    for name, _ in headers:  # usually neither is set yet
+                        lowered = name.lower()
+                        if lowered == b"cache-control" or lowered == b"vary":  # noqa: PLR1714
+                            message["headers"] = headers
                             mark_private_message(message)
                             break
                     else:
-                        message["headers"] = [*headers, *PRIVATE_HEADERS]
+                        headers += PRIVATE_HEADERS
+                        message["headers"] = headers
                 await send(message)
 
             await self.app(scope, receive, send_private)
@@ -212,10 +215,17 @@ class TcaGateMiddleware:
 
 class GrantedScopes(AuthCredentials):
     """The auth scopes a rule grants the requests it allows (``tca``, ``tca:<name>``), on
-    requests with no auth of their own: one read-only instance per rule, shared."""
+    requests with no auth of their own: one instance per rule, shared by its requests,
+    so immutable (``scopes`` is a tuple; setting anything raises ``AttributeError``)."""
 
     def __init__(self, scopes: tuple[str, ...]) -> None:
-        self.scopes: tuple[str, ...] = scopes  # type: ignore[assignment]
+        object.__setattr__(self, "scopes", tuple(scopes))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(
+            f"request.auth is the gate's, shared by every request its rule allows: "
+            f"cannot set {name!r} (replace scope['auth'] instead)"
+        )
 
     def __repr__(self) -> str:
         return f"GrantedScopes({self.scopes!r})"

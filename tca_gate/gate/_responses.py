@@ -132,7 +132,7 @@ def mark_private(headers: MutableHeaders) -> None:
 
 def mark_private_message(message: Message) -> None:
     """``mark_private`` on an ASGI ``http.response.start`` message, on its raw headers."""
-    raw = message.get("headers", ())
+    raw = list(message.get("headers", ()))
     for name, _ in raw:
         lowered = name.lower()
         if lowered == b"cache-control" or lowered == b"vary":  # noqa: PLR1714 (hot path)
@@ -141,11 +141,9 @@ def mark_private_message(message: Message) -> None:
         message["headers"] = [*raw, *PRIVATE_HEADERS]
         return
     headers = [
-        (name, value)
-        for name, value in message.get("headers", ())
-        if name.lower() not in (b"cache-control", b"vary")
+        (name, value) for name, value in raw if name.lower() not in (b"cache-control", b"vary")
     ]
-    vary = [value for name, value in message.get("headers", ()) if name.lower() == b"vary"]
+    vary = [value for name, value in raw if name.lower() == b"vary"]
     headers.append(_CACHE_CONTROL_RAW)
     if vary:
         named = {part.strip().lower() for value in vary for part in value.split(b",")}
