@@ -28,6 +28,9 @@ from ._responses import PRIVATE_HEADERS, mark_private_message
 from ._rules import GateConfigError, GateRules, load_rules, route_path
 from ._verdict import Outcome, Verdict
 
+#: The response headers the gate sets on guarded paths, replacing the app's own.
+_REPLACED = frozenset((b"cache-control", b"vary"))
+
 #: ``Outcome.ALLOWED`` as a plain global: reading an Enum member off its class is slow.
 ALLOWED = Outcome.ALLOWED
 
@@ -154,16 +157,16 @@ class TcaGateMiddleware:
 
             async def send_private(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    headers = list(message.get("headers", ()))
+                    headers = message.get("headers", ())
+                    if headers.__class__ is not list and headers.__class__ is not tuple:
+                        headers = message["headers"] = list(headers)  # may be read once only
                     for name, _ in headers:  # usually neither is set yet
-                        lowered = name.lower()
-                        if lowered == b"cache-control" or lowered == b"vary":  # noqa: PLR1714
-                            message["headers"] = headers
+                        size = len(name)  # cheaper than lower() on every name
+                        if (size == 13 or size == 4) and name.lower() in _REPLACED:  # noqa: PLR1714
                             mark_private_message(message)
                             break
-                    else:
-                        headers += PRIVATE_HEADERS
-                        message["headers"] = headers
+                    else:  # a new list: the app's may be shared between responses
+                        message["headers"] = [*headers, *PRIVATE_HEADERS]
                 await send(message)
 
             await self.app(scope, receive, send_private)
