@@ -15,12 +15,14 @@ serves any ASGI app on a bound socket for the length of a ``with`` block. Needs 
 ``sandbox`` and ``login`` extras.
 """
 
+from tca_gate._serving import BackgroundServer
+
 from ._app import DemoSettings, create_demo_app
 from ._example import AppFactory, run_example
 from ._offers import Offer, offers_for
 from ._seed import app_urls, demo_seed
 from ._server import DemoServer
-from ._serving import BackgroundServer, DemoError
+from ._serving import DemoError
 from ._story import PAGES, DemoLogin, GatedPage
 
 __all__ = [

@@ -9,12 +9,19 @@ from typing import Self
 
 from starlette.applications import Starlette
 
+from tca_gate._serving import BackgroundServer
 from tca_gate.balances import CachedBalances
 from tca_gate.sandbox import SandboxError, SandboxServer, Seed
 
 from ._app import WEBHOOK_PATH, DemoSettings, create_demo_app
 from ._seed import app_urls, demo_seed
-from ._serving import BackgroundServer, DemoError, is_loopback, listen, serve_in_foreground
+from ._serving import (
+    DemoError,
+    background_server,
+    is_loopback,
+    listen,
+    serve_in_foreground,
+)
 from ._story import PAGES, STORIES, DemoLogin
 
 
@@ -62,7 +69,7 @@ class DemoServer:
         """Start the sandbox and serve the app in a background thread."""
         try:
             listener = self._open()
-            self._background = BackgroundServer(self.app, listener)
+            self._background = background_server(self.app, listener)
             self._background.start()
         except BaseException:
             self.stop()

@@ -7,14 +7,13 @@ import ipaddress
 import signal
 import socket
 import threading
-import time
-from types import FrameType, TracebackType
-from typing import Self
+from types import FrameType
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from tca_gate._errors import TcaGateError
+from tca_gate._serving import BackgroundServer
 
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 30.0
@@ -67,51 +66,9 @@ def _server(app: ASGIApp) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-class BackgroundServer:
-    """``app`` served on ``listener`` by uvicorn in a daemon thread while the ``with``
-    block runs; its lifespan runs at start and stop. The listener is closed on stop."""
-
-    def __init__(self, app: ASGIApp, listener: socket.socket) -> None:
-        self._server = _server(app)
-        self._listener = listener
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        """Serve; returns once the app has started (``DemoError`` if it does not)."""
-        thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._listener]},
-            name="tca-gate demo app",
-            daemon=True,
-        )
-        self._thread = thread
-        thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not self._server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise DemoError(f"the app did not start within {_START_TIMEOUT:g} s")
-            time.sleep(0.005)
-
-    def stop(self) -> None:
-        """Stop serving (requests in flight finish, the lifespan ends) and close the socket."""
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=_STOP_TIMEOUT)
-            self._thread = None
-        self._listener.close()
+def background_server(app: ASGIApp, listener: socket.socket) -> BackgroundServer:
+    """``app`` served on ``listener`` in a background thread, lifespan on."""
+    return BackgroundServer(app, listener, name="the tca-gate demo app", error=DemoError)
 
 
 def serve_in_foreground(app: ASGIApp, listener: socket.socket) -> None:

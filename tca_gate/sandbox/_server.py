@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -20,12 +18,12 @@ from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import uvicorn
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 
 from tca_gate._amounts import tokens_to_sat
 from tca_gate._errors import TcaGateError, shorten
+from tca_gate._serving import BackgroundServer
 from tca_gate._tokenly_hmac import sign_tokenly_request
 
 from ._app import create_app
@@ -34,7 +32,6 @@ from ._endpoint import BODY_METHODS
 from ._seed import Seed, SeedClient, load_seed
 from ._state import DEFAULT_TOKEN_LIFETIME
 
-_START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 60.0
 
 
@@ -83,8 +80,7 @@ class SandboxServer:
         self._port = port
         self._app: Starlette | None = None
         self._url: str | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
         self._http: httpx.Client | None = None
         self._socket: socket.socket | None = None
 
@@ -116,19 +112,19 @@ class SandboxServer:
             raise SandboxError(
                 f"the sandbox cannot listen on 127.0.0.1 port {self._port}: {error.strerror}"
             ) from None
-        config = uvicorn.Config(self._app, log_level="warning", lifespan="off")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [listener]}, name="tca-gate sandbox", daemon=True
+        self._server = BackgroundServer(
+            self._app,
+            listener,
+            name="the sandbox",
+            error=SandboxError,
+            lifespan="off",
+            stop_timeout=_STOP_TIMEOUT,
         )
-        self._server, self._thread = server, thread
-        thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise SandboxError(f"the sandbox did not start within {_START_TIMEOUT:g} s")
-            time.sleep(0.005)
+        try:
+            self._server.start()
+        except SandboxError:
+            self.stop()
+            raise
         self._url = f"http://127.0.0.1:{listener.getsockname()[1]}"
         self._http = httpx.Client(base_url=self._url, timeout=30)
 
@@ -138,19 +134,16 @@ class SandboxServer:
         A file database keeps its data. The database stays open (and this raises)
         if the server thread has not ended after a minute, since it may still use it.
         """
-        if self._server is not None:
-            self._server.should_exit = True
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout=_STOP_TIMEOUT)
+        server, self._server = self._server, None
+        stopped = server.stop() if server is not None else True
         if self._http is not None:
             self._http.close()
         if self._socket is not None:
             self._socket.close()
         app = self._app
-        self._app = self._server = self._thread = self._http = self._socket = None
+        self._app = self._http = self._socket = None
         self._url = None
-        if thread is not None and thread.is_alive():
+        if not stopped:
             raise SandboxError(f"the sandbox did not stop within {_STOP_TIMEOUT:g} s")
         if app is not None:
             app.state.sandbox.store.close()
