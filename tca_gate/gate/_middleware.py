@@ -25,7 +25,7 @@ from tca_gate.balances import Holder
 
 from ._gate import IDENTITY_FAILED, Gate
 from ._responses import PRIVATE_HEADERS, mark_private_message
-from ._rules import GateConfigError, GateRules, load_rules, route_path
+from ._rules import GateConfigError, GateRules, granted_scopes, load_rules, route_path
 from ._verdict import Outcome, Verdict
 
 #: The response headers the gate sets on guarded paths, replacing the app's own.
@@ -241,22 +241,9 @@ def admit(scope: Scope, verdict: Verdict) -> None:
         scope["state"] = state = {}
     state[STATE_KEY] = verdict
     if verdict.outcome is Outcome.ALLOWED:
-        granted = _GRANTED.get(verdict.name) or _granted(verdict.name)
         existing = scope.get("auth")
-        if isinstance(existing, AuthCredentials):
-            granted = [*existing.scopes, *granted]
-        scope["auth"] = AuthCredentials(granted)
-
-
-#: The scopes an allowed request gains, by rule name (bounded: names come from code).
-_GRANTED: dict[str | None, list[str]] = {None: ["tca"]}
-
-
-def _granted(name: str | None) -> list[str]:
-    scopes = ["tca"] if not name else ["tca", f"tca:{name}"]
-    if len(_GRANTED) < 1024:
-        _GRANTED[name] = scopes
-    return scopes
+        held = existing.scopes if isinstance(existing, AuthCredentials) else ()
+        scope["auth"] = AuthCredentials([*held, *granted_scopes(verdict.name)])
 
 
 async def send_refusal(

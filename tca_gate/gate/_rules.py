@@ -53,7 +53,7 @@ class GuardedPath:
     @property
     def scopes(self) -> tuple[str, ...]:
         """The auth scopes a request this entry allows gains: ``tca`` and ``tca:<name>``."""
-        return ("tca",) if not self.name else ("tca", f"tca:{self.name}")
+        return granted_scopes(self.name)
 
 
 class GateRules:
@@ -176,6 +176,12 @@ class GateRules:
             self._by_group[group] = entry
         self._matcher = re.compile(f"^(?:{'|'.join(alternatives)})$") if alternatives else None
         self._resolved = True
+
+
+def granted_scopes(name: str | None) -> tuple[str, ...]:
+    """The auth scopes a request a rule allows gains: ``tca``, and ``tca:<name>`` when the
+    rule has a name."""
+    return ("tca",) if not name else ("tca", f"tca:{name}")
 
 
 def load_rules(path: str | PathLike[str], *, dialect: Dialect | None = None) -> GateRules:
