@@ -1,0 +1,125 @@
+"""The Tokens.net exchange client, sync and async (``pip install 'tca-gate[tokensnet]'``).
+
+Public calls (tickers, trades, trading pairs, order book, voting) need no credentials;
+private ones (balance, orders, placing and canceling limit orders) are signed with the
+``key``, ``nonce`` and ``signature`` headers, each attempt with a fresh nonce above every
+one before. Prices and amounts are ``Decimal``; every documented error code has its own
+error (``TokensNetError`` subclasses). ``verify_tokensnet_request`` and
+``TokensNetAuthMiddleware`` check the signing on a server;
+``tca_gate.tokensnet.testing.TokensNetEmulator`` is a small Tokens.net for tests.
+
+>>> from tca_gate.tokensnet import TokensNetClient, FileNonces
+>>> tokens = TokensNetClient("my-key", "my-secret")
+>>> tokens.base_url
+URL('https://api.tokens.net')
+>>> tokens.close()
+"""
+
+try:
+    import httpx
+    import stamina
+except ImportError as error:
+    raise ImportError(
+        f"tca_gate.tokensnet needs httpx and stamina ({error.name} is missing): "
+        "pip install 'tca-gate[tokensnet]'"
+    ) from error
+
+from tca_gate._service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
+
+from ._auth import TokensNetAuth
+from ._client import DEFAULT_BASE_URL, AsyncTokensNetClient, TokensNetClient
+from ._errors import (
+    ApiKeyMissingError,
+    InvalidApiKeyError,
+    InvalidCurrencyError,
+    InvalidOrderIdError,
+    InvalidParameterError,
+    InvalidSignatureError,
+    InvalidTradingPairError,
+    NonceMissingError,
+    NonceNotIntegerError,
+    NonceTooLowError,
+    OrderNotOpenError,
+    SignatureMissingError,
+    TokensNetError,
+    TokensNetRateLimitError,
+    error_class_for_code,
+)
+from ._middleware import TokensNetAuthMiddleware
+from ._models import (
+    AccountBalance,
+    OpenOrders,
+    Order,
+    OrderBook,
+    OrderDetails,
+    OrderStatus,
+    OrderTrade,
+    PlacedOrder,
+    PriceLevel,
+    PublishStatus,
+    Side,
+    Ticker,
+    Trade,
+    Trades,
+    TradingPair,
+    Voting,
+    VotingCandidate,
+    VotingWinner,
+)
+from ._nonces import FileNonces, MemoryNonces, NonceSource
+from ._signing import tokensnet_signature
+from ._verify import NonceLedger, TokensNetSignatureError, VerifiedRequest, verify_tokensnet_request
+
+del httpx, stamina
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "AccountBalance",
+    "ApiKeyMissingError",
+    "AsyncTokensNetClient",
+    "FileNonces",
+    "InvalidApiKeyError",
+    "InvalidCurrencyError",
+    "InvalidOrderIdError",
+    "InvalidParameterError",
+    "InvalidSignatureError",
+    "InvalidTradingPairError",
+    "MemoryNonces",
+    "NonceLedger",
+    "NonceMissingError",
+    "NonceNotIntegerError",
+    "NonceSource",
+    "NonceTooLowError",
+    "OpenOrders",
+    "Order",
+    "OrderBook",
+    "OrderDetails",
+    "OrderNotOpenError",
+    "OrderStatus",
+    "OrderTrade",
+    "PlacedOrder",
+    "PriceLevel",
+    "PublishStatus",
+    "RetryPolicy",
+    "Side",
+    "SignatureMissingError",
+    "Ticker",
+    "TokensNetAuth",
+    "TokensNetAuthMiddleware",
+    "TokensNetClient",
+    "TokensNetError",
+    "TokensNetRateLimitError",
+    "TokensNetSignatureError",
+    "Trade",
+    "Trades",
+    "TradingPair",
+    "VerifiedRequest",
+    "Voting",
+    "VotingCandidate",
+    "VotingWinner",
+    "error_class_for_code",
+    "tokensnet_signature",
+    "verify_tokensnet_request",
+]

@@ -1,0 +1,209 @@
+"""Every Tokens.net call as a ``Call``: its path, parameters and answer reader."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from tca_gate._errors import InvalidArgumentError
+from tca_gate._service import Call, path
+
+from . import _read
+from ._models import (
+    AccountBalance,
+    OpenOrders,
+    OrderBook,
+    OrderDetails,
+    PlacedOrder,
+    Side,
+    Ticker,
+    Trades,
+    TradingPair,
+    Voting,
+)
+
+#: A trading pair or currency id: lowercase letters and digits (``btcusdt``, ``btc``).
+_SYMBOL = re.compile(r"[a-z0-9]{1,32}")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Whether the client has credentials: private calls need them."""
+
+    api_key: str | None
+
+
+def _symbol(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _SYMBOL.fullmatch(value):
+        raise InvalidArgumentError(
+            f"{what} must be lowercase letters and digits (like 'btcusdt'), not {value!r}"
+        )
+    return value
+
+
+def _pair(value: object) -> str:
+    pair = _symbol(value, "trading_pair")
+    if pair == "all":
+        raise InvalidArgumentError("trading_pair 'all' would list every order; call orders()")
+    return pair
+
+
+def _order_id(value: object) -> str:
+    try:
+        return str(uuid.UUID(value)) if isinstance(value, str) else _bad_id(value)
+    except ValueError:
+        return _bad_id(value)
+
+
+def _bad_id(value: object) -> str:
+    raise InvalidArgumentError(f"order_id must be an order's UUID, not {value!r}")
+
+
+def _private(account: Account) -> None:
+    if account.api_key is None:
+        raise InvalidArgumentError("private Tokens.net calls need the client's api_key and secret")
+
+
+def ticker(account: Account, trading_pair: str) -> Call[Ticker]:
+    """The pair's ticker for the last day."""
+    where = path("/public/ticker/{pair}/", pair=_pair(trading_pair))
+    return Call("GET", where, _read.ticker, signed=False)
+
+
+def ticker_hour(account: Account, trading_pair: str) -> Call[Ticker]:
+    """The pair's ticker for the last hour."""
+    where = path("/public/ticker/hour/{pair}/", pair=_pair(trading_pair))
+    return Call("GET", where, _read.ticker, signed=False)
+
+
+def trades_minute(account: Account, trading_pair: str) -> Call[Trades]:
+    """The pair's trades in the last minute."""
+    where = path("/public/trades/minute/{pair}/", pair=_pair(trading_pair))
+    return Call("GET", where, _read.trades, signed=False)
+
+
+def trades_hour(account: Account, trading_pair: str) -> Call[Trades]:
+    """The pair's trades in the last hour."""
+    where = path("/public/trades/hour/{pair}/", pair=_pair(trading_pair))
+    return Call("GET", where, _read.trades, signed=False)
+
+
+def trades_day(account: Account, trading_pair: str) -> Call[Trades]:
+    """The pair's trades in the last day."""
+    where = path("/public/trades/day/{pair}/", pair=_pair(trading_pair))
+    return Call("GET", where, _read.trades, signed=False)
+
+
+def trading_pairs(account: Account) -> Call[tuple[TradingPair, ...]]:
+    """Every trading pair, in the answer's order."""
+    return Call("GET", "/public/trading-pairs/get/all/", _read.trading_pairs, signed=False)
+
+
+def order_book(account: Account, trading_pair: str) -> Call[OrderBook]:
+    """The pair's open buy and sell orders."""
+    where = path("/public/order-book/{pair}/", pair=_pair(trading_pair))
+    return Call("GET", where, _read.order_book, signed=False)
+
+
+def voting(account: Account) -> Call[Voting]:
+    """The currencies in the vote, winners and candidates."""
+    return Call("GET", "/public/voting/get/all/", _read.voting, signed=False)
+
+
+def balance(account: Account, currency: str) -> Call[AccountBalance]:
+    """The account's balance of ``currency`` (like ``btc``)."""
+    _private(account)
+    where = path("/private/balance/{currency}/", currency=_symbol(currency, "currency"))
+    return Call("GET", where, _read.balance)
+
+
+def orders(account: Account) -> Call[OpenOrders]:
+    """The account's open orders."""
+    _private(account)
+    return Call("GET", "/private/orders/get/all/", _read.open_orders)
+
+
+def order(account: Account, order_id: str) -> Call[OrderDetails]:
+    """One of the account's orders, with its status and trades."""
+    _private(account)
+    return Call(
+        "GET", path("/private/orders/get/{id}/", id=_order_id(order_id)), _read.order_details
+    )
+
+
+def orders_for_pair(account: Account, trading_pair: str) -> Call[OpenOrders]:
+    """The account's orders for one trading pair."""
+    _private(account)
+    where = path("/private/orders/get/{pair}/", pair=_pair(trading_pair))
+    return Call("GET", where, _read.open_orders)
+
+
+def place_limit_order(
+    account: Account,
+    trading_pair: str,
+    side: Side,
+    amount: Decimal | int | str,
+    price: Decimal | int | str,
+    *,
+    take_profit: Decimal | int | str | None = None,
+    expire_date: datetime | int | None = None,
+) -> Call[PlacedOrder]:
+    """Place a limit order to ``side`` (``buy`` or ``sell``) ``amount`` at ``price``;
+    optionally taking profit at ``take_profit`` and expiring at ``expire_date``.
+
+    Never retried: a lost answer cannot tell whether the order was placed.
+    """
+    _private(account)
+    if side not in ("buy", "sell"):
+        raise InvalidArgumentError(f"side must be 'buy' or 'sell', not {side!r}")
+    form = {
+        "tradingPair": _pair(trading_pair),
+        "side": side,
+        "amount": number_text(amount, "amount"),
+        "price": number_text(price, "price"),
+    }
+    if take_profit is not None:
+        form["takeProfit"] = number_text(take_profit, "take_profit")
+    if expire_date is not None:
+        form["expireDate"] = str(_unix_seconds(expire_date))
+    return Call("POST", "/private/orders/add/limit/", _read.placed_order, form=form)
+
+
+def cancel_order(account: Account, order_id: str) -> Call[None]:
+    """Cancel an open order (error 140 if it is not open)."""
+    _private(account)
+    where = path("/private/orders/cancel/{id}/", id=_order_id(order_id))
+    return Call("POST", where, _read.cancelled)
+
+
+def number_text(value: object, what: str) -> str:
+    """A positive exact number as plain decimal text (never a float, never an exponent).
+
+    >>> number_text(Decimal("1E+2"), "amount"), number_text("0.00012300", "price")
+    ('100', '0.00012300')
+    """
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
+        raise InvalidArgumentError(
+            f"{what} must be a Decimal, int or decimal string (never a float), "
+            f"not {type(value).__name__}"
+        )
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation:
+        raise InvalidArgumentError(f"{what} must be a decimal number, not {value!r}") from None
+    if not number.is_finite() or number <= 0:
+        raise InvalidArgumentError(f"{what} must be a positive number, not {value!r}")
+    return format(number, "f")
+
+
+def _unix_seconds(value: object) -> int:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidArgumentError("expire_date must be an aware datetime (or UNIX seconds)")
+        return int(value.timestamp())
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidArgumentError(f"expire_date must be a datetime or UNIX seconds, not {value!r}")
+    return value

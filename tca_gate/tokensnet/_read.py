@@ -1,0 +1,304 @@
+"""Reading Tokens.net's answers: JSON numbers as ``Decimal`` (never float), error
+envelopes as their ``TokensNetError``, and each call's values field by field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar, cast
+
+import httpx
+
+from tca_gate._service import Call, Fields, ShapeError, elements
+from tca_gate._service._answer import malformed, refusal
+from tca_gate._service._retry import parse_retry_after
+from tca_gate._tokenly_hmac import signing_url
+
+from ._errors import REASONS, TokensNetError, error_class_for_code, parameter_of
+from ._models import (
+    AccountBalance,
+    OpenOrders,
+    Order,
+    OrderBook,
+    OrderDetails,
+    OrderStatus,
+    OrderTrade,
+    PlacedOrder,
+    PriceLevel,
+    PublishStatus,
+    Side,
+    Ticker,
+    Trade,
+    Trades,
+    TradingPair,
+    Voting,
+    VotingCandidate,
+    VotingWinner,
+)
+
+SERVICE = "Tokens.net"
+T = TypeVar("T")
+
+_SIDES = ("buy", "sell")
+_ORDER_STATUSES = ("Open", "Filled", "Canceled", "Expired")
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a number")
+
+
+def load_json(content: bytes) -> object:
+    """JSON with every fractional number a ``Decimal``; NaN and Infinity are refused."""
+    return json.loads(content, parse_float=Decimal, parse_constant=_no_constant)
+
+
+def read_tokensnet_answer(call: Call[T], response: httpx.Response) -> T:
+    """The call's value, or the ``TokensNetError`` (or shared ``ServiceError``) it means."""
+    try:
+        data = load_json(response.content)
+    except (ValueError, RecursionError):
+        if not response.is_success:
+            raise refusal(SERVICE, response) from None
+        raise malformed(SERVICE, response.request, "the answer is not JSON") from None
+    if isinstance(data, dict) and data.get("status") == "error":
+        raise error_from(data, response)
+    if not response.is_success:
+        raise refusal(SERVICE, response)
+    try:
+        return call.parse(data)
+    except ShapeError as error:
+        raise malformed(SERVICE, response.request, str(error), field=error.where) from None
+
+
+def error_from(body: dict[str, object], response: httpx.Response) -> TokensNetError:
+    """The error an ``{"status": "error", "errorCode": N, "reason": ...}`` answer means."""
+    code = body.get("errorCode")
+    if isinstance(code, str) and code.isascii() and code.isdigit():
+        code = int(code)
+    if isinstance(code, bool) or not isinstance(code, int):
+        code = 0
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason:
+        reason = REASONS.get(code, "no reason given")
+    return error_class_for_code(code)(
+        reason,
+        error_code=code,
+        service=SERVICE,
+        method=response.request.method,
+        url=signing_url(str(response.request.url)),
+        status=response.status_code,
+        field=parameter_of(reason) if code == 150 else None,
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+    )
+
+
+def decimal(fields: Fields, key: str) -> Decimal:
+    """An exact number: a decimal string or a JSON number (read as ``Decimal``)."""
+    value = fields.get(key)
+    if isinstance(value, Decimal) or (isinstance(value, int) and not isinstance(value, bool)):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            number = None
+        if number is not None and number.is_finite():
+            return number
+    raise ShapeError(fields.place(key), "a decimal number", value)
+
+
+def optional_decimal(fields: Fields, key: str) -> Decimal | None:
+    """An exact number that may be null, absent or empty."""
+    return None if fields.absent(key) or fields.get(key) == "" else decimal(fields, key)
+
+
+def unix_time(fields: Fields, key: str) -> datetime:
+    """UNIX seconds (a JSON integer or digit string) as a UTC time."""
+    value = fields.get(key)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ShapeError(fields.place(key), "UNIX seconds", fields.get(key))
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ShapeError(fields.place(key), "UNIX seconds", value) from None
+
+
+def optional_unix_time(fields: Fields, key: str) -> datetime | None:
+    """UNIX seconds that may be null or absent."""
+    return None if fields.absent(key) else unix_time(fields, key)
+
+
+def side(fields: Fields, key: str) -> Side:
+    """``buy`` or ``sell``."""
+    value = fields.text(key)
+    if value not in _SIDES:
+        raise ShapeError(fields.place(key), "buy or sell", value)
+    return cast(Side, value)
+
+
+def each(value: object, where: str, read: Callable[[Fields], T]) -> tuple[T, ...]:
+    """``read`` applied to every object of a list."""
+    return tuple(read(Fields(item, place)) for place, item in elements(value, where))
+
+
+def ticker(data: object) -> Ticker:
+    fields = Fields(data)
+    amounts = {
+        name: decimal(fields, name)
+        for name in ("bid", "ask", "open", "low", "high", "last", "vwap", "volume", "volume_usdt")
+    }
+    return Ticker(timestamp=unix_time(fields, "timestamp"), **amounts)
+
+
+def trade(fields: Fields) -> Trade:
+    return Trade(
+        id=fields.integer("id"),
+        datetime=unix_time(fields, "datetime"),
+        type=side(fields, "type"),
+        price=decimal(fields, "price"),
+        amount=decimal(fields, "amount"),
+    )
+
+
+def trades(data: object) -> Trades:
+    fields = Fields(data)
+    return Trades(unix_time(fields, "timestamp"), each(fields.get("trades"), "trades", trade))
+
+
+def trading_pairs(data: object) -> tuple[TradingPair, ...]:
+    answer = Fields(data)
+    found = []
+    for symbol in answer.names():
+        fields = answer.fields(symbol)
+        found.append(
+            TradingPair(
+                symbol=symbol,
+                title=fields.text("title"),
+                amount_decimals=fields.integer("amountDecimals"),
+                price_decimals=fields.integer("priceDecimals"),
+                min_amount=decimal(fields, "minAmount"),
+                base_currency=fields.text("baseCurrency"),
+                counter_currency=fields.text("counterCurrency"),
+            )
+        )
+    return tuple(found)
+
+
+def _levels(fields: Fields, key: str) -> tuple[PriceLevel, ...]:
+    levels = []
+    for place, entry in fields.elements(key):
+        pair = elements(entry, place)
+        if len(pair) != 2:
+            raise ShapeError(place, "[amount, price]", entry)
+        level = Fields({"amount": pair[0][1], "price": pair[1][1]}, place)
+        levels.append(PriceLevel(decimal(level, "amount"), decimal(level, "price")))
+    return tuple(levels)
+
+
+def order_book(data: object) -> OrderBook:
+    fields = Fields(data)
+    return OrderBook(
+        unix_time(fields, "timestamp"), _levels(fields, "bids"), _levels(fields, "asks")
+    )
+
+
+def balance(data: object) -> AccountBalance:
+    fields = Fields(data)
+    return AccountBalance(
+        timestamp=unix_time(fields, "timestamp"),
+        currency=fields.text("currency"),
+        total=decimal(fields, "total"),
+        available=decimal(fields, "available"),
+    )
+
+
+def order(fields: Fields) -> Order:
+    return Order(
+        id=fields.text("id"),
+        created=unix_time(fields, "created"),
+        type=side(fields, "type"),
+        price=decimal(fields, "price"),
+        amount=decimal(fields, "amount"),
+        remaining_amount=decimal(fields, "remainingAmount"),
+        currency_pair=fields.text("currencyPair"),
+        take_profit=optional_decimal(fields, "takeProfit"),
+    )
+
+
+def order_trade(fields: Fields) -> OrderTrade:
+    return OrderTrade(
+        id=fields.integer("id"),
+        datetime=unix_time(fields, "datetime"),
+        type=side(fields, "type"),
+        price=decimal(fields, "price"),
+        amount=decimal(fields, "amount"),
+        value=decimal(fields, "value"),
+    )
+
+
+def order_details(data: object) -> OrderDetails:
+    fields = Fields(data)
+    status = fields.text("orderStatus")
+    if status not in _ORDER_STATUSES:
+        raise ShapeError("orderStatus", "Open, Filled, Canceled or Expired", status)
+    trades_of = () if fields.absent("trades") else each(fields.get("trades"), "trades", order_trade)
+    return OrderDetails(
+        timestamp=unix_time(fields, "timestamp"),
+        order=order(fields),
+        status=cast(OrderStatus, status),
+        trades=trades_of,
+    )
+
+
+def open_orders(data: object) -> OpenOrders:
+    fields = Fields(data)
+    return OpenOrders(
+        unix_time(fields, "timestamp"), each(fields.get("openOrders"), "openOrders", order)
+    )
+
+
+def placed_order(data: object) -> PlacedOrder:
+    fields = Fields(data)
+    return PlacedOrder(unix_time(fields, "timestamp"), fields.text("orderId"))
+
+
+def cancelled(data: object) -> None:
+    fields = Fields(data)
+    if fields.get("status") != "ok":
+        raise ShapeError("status", '"ok"', fields.get("status"))
+
+
+def _winner(fields: Fields) -> VotingWinner:
+    status = fields.integer("publishStatus")
+    try:
+        publish_status = PublishStatus(status)
+    except ValueError:
+        raise ShapeError(fields.place("publishStatus"), "0, 1 or 2", status) from None
+    return VotingWinner(
+        currency=fields.text("currency"),
+        currency_name=fields.text("currencyName"),
+        total_votes=fields.integer("totalVotes"),
+        publish_status=publish_status,
+        win_date=optional_unix_time(fields, "winDate"),
+        add_to_market_date=optional_unix_time(fields, "addToMarketDate"),
+    )
+
+
+def _candidate(fields: Fields) -> VotingCandidate:
+    return VotingCandidate(
+        fields.text("currency"), fields.text("currencyName"), fields.integer("votes")
+    )
+
+
+def voting(data: object) -> Voting:
+    fields = Fields(data)
+    return Voting(
+        timestamp=unix_time(fields, "timestamp"),
+        voting_end_date=optional_unix_time(fields, "votingEndDate"),
+        winners=each(fields.get("winnerList"), "winnerList", _winner),
+        candidates=each(fields.get("activeList"), "activeList", _candidate),
+    )
