@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import httpx
 
@@ -10,8 +11,15 @@ from tca_gate import __version__
 from tca_gate._errors import InvalidArgumentError
 from tca_gate._tokenly_hmac import params_json
 
+from ._answer import read_answer
 from ._call import Call
 from ._retry import RetryPolicy
+
+T = TypeVar("T")
+
+#: A service's own reading of an answer: ``(call, response, retry)`` to the call's value,
+#: raising its ``ServiceError`` for a refusal or a malformed answer.
+AnswerReader = Callable[[Call[Any], httpx.Response, bool], Any]
 
 #: Connect within 5 s; every other wait (a read, a write, a free connection) up to 15 s.
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -36,6 +44,7 @@ class ServiceCore:
         auth: httpx.Auth | None = None,
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
+        reader: AnswerReader | None = None,
     ) -> None:
         try:
             url = httpx.URL(base_url)
@@ -50,6 +59,14 @@ class ServiceCore:
         self.auth = auth
         self.timeout = _timeout(timeout)
         self.retries = RetryPolicy.of(retries)
+        self._reader = reader
+
+    def read(self, call: Call[T], response: httpx.Response, *, retry: bool) -> T:
+        """The value of an answer to ``call``, or its ``ServiceError``: the ``reader``
+        given (a service with its own answer format), else the shared ``read_answer``."""
+        if self._reader is not None:
+            return cast(T, self._reader(call, response, retry))
+        return read_answer(self.service, call, response, retry=retry)
 
     def client_options(self) -> dict[str, Any]:
         """The options an ``httpx.Client`` or ``httpx.AsyncClient`` is opened with."""

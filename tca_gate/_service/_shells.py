@@ -16,7 +16,7 @@ import stamina
 from tca_gate._service_errors import ClientClosedError
 from tca_gate._tokenly_hmac import signing_url
 
-from ._answer import failures_mapped, read_answer
+from ._answer import failures_mapped
 from ._call import Call
 from ._core import ServiceCore
 from ._retry import RetrySchedule
@@ -67,7 +67,7 @@ class SyncServiceClient(Generic[C]):
     def _attempt(self, call: Call[T], request: httpx.Request, *, retry: bool) -> T:
         with failures_mapped(self._core.service, request):
             response = self._http.send(request, auth=self._core.auth_for(call))
-        return read_answer(self._core.service, call, response, retry=retry)
+        return self._core.read(call, response, retry=retry)
 
     def close(self) -> None:
         """Close the connections; later calls raise ``ClientClosedError``."""
@@ -121,7 +121,7 @@ class AsyncServiceClient(Generic[C]):
     async def _attempt(self, call: Call[T], request: httpx.Request, *, retry: bool) -> T:
         with failures_mapped(self._core.service, request):
             response = await self._http.send(request, auth=self._core.auth_for(call))
-        return read_answer(self._core.service, call, response, retry=retry)
+        return self._core.read(call, response, retry=retry)
 
     async def aclose(self) -> None:
         """Close the connections; later calls raise ``ClientClosedError``."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json as _json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TypeAlias, TypeVar, cast
+from typing import TypeAlias, TypeVar
 
 import httpx
 
@@ -25,7 +25,7 @@ from tca_gate._service import (
     ServiceCore,
     SyncServiceClient,
 )
-from tca_gate._service._answer import failures_mapped, malformed, refusal
+from tca_gate._service._answer import malformed, refusal
 
 from ._auth import TDXAuth, TDXBearerAuth
 
@@ -159,7 +159,14 @@ def tdx_core(
         raise InvalidArgumentError(
             f"auth must be a TDXAuth or TDXAuth.bearer(token), not {type(auth).__name__}"
         )
-    return ServiceCore(SERVICE, base_url, auth=auth, timeout=timeout, retries=retries)
+    return ServiceCore(
+        SERVICE,
+        base_url,
+        auth=auth,
+        timeout=timeout,
+        retries=retries,
+        reader=lambda call, response, retry: read_tdx_answer(response),
+    )
 
 
 class TDXClient(TDXAPI, SyncServiceClient[None]):
@@ -181,11 +188,6 @@ class TDXClient(TDXAPI, SyncServiceClient[None]):
     ) -> None:
         super().__init__(tdx_core(base_url, auth, timeout, retries), None, transport=transport)
 
-    def _attempt(self, call: Call[T], request: httpx.Request, *, retry: bool) -> T:
-        with failures_mapped(SERVICE, request):
-            response = self._http.send(request, auth=self._core.auth_for(call))
-        return cast(T, read_tdx_answer(response))
-
 
 class AsyncTDXClient(TDXAPI, AsyncServiceClient[None]):
     """The async ``TDXClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
@@ -200,8 +202,3 @@ class AsyncTDXClient(TDXAPI, AsyncServiceClient[None]):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(tdx_core(base_url, auth, timeout, retries), None, transport=transport)
-
-    async def _attempt(self, call: Call[T], request: httpx.Request, *, retry: bool) -> T:
-        with failures_mapped(SERVICE, request):
-            response = await self._http.send(request, auth=self._core.auth_for(call))
-        return cast(T, read_tdx_answer(response))

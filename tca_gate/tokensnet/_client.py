@@ -17,8 +17,6 @@ from tca_gate._service import (
     ServiceCore,
     SyncServiceClient,
 )
-from tca_gate._service._answer import failures_mapped
-from tca_gate._service._call import Call
 
 from . import _calls
 from ._auth import DEFAULT_NONCE_RETRIES, TokensNetAuth
@@ -69,7 +67,14 @@ def tokensnet_core(
     auth = None
     if api_key is not None and secret is not None:
         auth = TokensNetAuth(api_key, secret, nonces=nonces, nonce_retries=nonce_retries)
-    core = ServiceCore(SERVICE, base_url, auth=auth, timeout=timeout, retries=retries)
+    core = ServiceCore(
+        SERVICE,
+        base_url,
+        auth=auth,
+        timeout=timeout,
+        retries=retries,
+        reader=lambda call, response, retry: read_tokensnet_answer(call, response),
+    )
     return core, Account(api_key)
 
 
@@ -106,11 +111,6 @@ class TokensNetClient(TokensNetAPI, SyncServiceClient[Account]):
         )
         super().__init__(core, account, transport=transport)
 
-    def _attempt(self, call: Call[T], request: httpx.Request, *, retry: bool) -> T:
-        with failures_mapped(SERVICE, request):
-            response = self._http.send(request, auth=self._core.auth_for(call))
-        return read_tokensnet_answer(call, response)
-
 
 class AsyncTokensNetClient(TokensNetAPI, AsyncServiceClient[Account]):
     """The async ``TokensNetClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
@@ -137,8 +137,3 @@ class AsyncTokensNetClient(TokensNetAPI, AsyncServiceClient[Account]):
             retries=retries,
         )
         super().__init__(core, account, transport=transport)
-
-    async def _attempt(self, call: Call[T], request: httpx.Request, *, retry: bool) -> T:
-        with failures_mapped(SERVICE, request):
-            response = await self._http.send(request, auth=self._core.auth_for(call))
-        return read_tokensnet_answer(call, response)

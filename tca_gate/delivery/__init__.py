@@ -1,0 +1,56 @@
+"""The Token Delivery Service client, sync and async (needs ``pip install 'tca-gate[delivery]'``).
+
+Source addresses hold the inventory; deliveries promise tokens at once (Tokenpass sees
+them) and are fulfilled on the blockchain later. Quantities are integer satoshis.
+``DeliveryWebhook`` receives the service's signed notifications and makes a gate's
+balance cache forget the destination; ``tca_gate.delivery.testing.DeliveryEmulator``
+is an in-memory service for tests.
+
+>>> from tca_gate.delivery import DeliveryClient
+>>> tds = DeliveryClient("https://deliver.tokenly.com", "Txxxxxxxxxxxxxxx", "Kxxxxxxxx")
+>>> tds.base_url
+URL('https://deliver.tokenly.com')
+>>> tds.close()
+"""
+
+try:
+    import httpx
+    import stamina
+except ImportError as error:
+    raise ImportError(
+        f"tca_gate.delivery needs httpx and stamina ({error.name} is missing): "
+        "pip install 'tca-gate[delivery]'"
+    ) from error
+
+from tca_gate._service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
+from tca_gate._tokenly_auth import TokenlyAuth
+from tca_gate.tokenpass import UNCHANGED
+
+from ._account import DeliveryAccount
+from ._client import AsyncDeliveryClient, DeliveryClient
+from ._errors import MaintenanceError, MethodNotAllowedError, UnprocessableEntityError
+from ._models import Delivery, DeliveryNotification, DeliveryState, Issuance, SourceAddress
+from ._webhook import DeliveryWebhook, read_notification
+
+del httpx, stamina
+
+__all__ = [
+    "DEFAULT_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "UNCHANGED",
+    "AsyncDeliveryClient",
+    "Delivery",
+    "DeliveryAccount",
+    "DeliveryClient",
+    "DeliveryNotification",
+    "DeliveryState",
+    "DeliveryWebhook",
+    "Issuance",
+    "MaintenanceError",
+    "MethodNotAllowedError",
+    "RetryPolicy",
+    "SourceAddress",
+    "TokenlyAuth",
+    "UnprocessableEntityError",
+    "read_notification",
+]

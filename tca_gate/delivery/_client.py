@@ -1,0 +1,101 @@
+"""``DeliveryClient`` and ``AsyncDeliveryClient``: Token Delivery calls, signed, retried."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import httpx
+
+from tca_gate._service import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncServiceClient,
+    Call,
+    RetryPolicy,
+    ServiceCore,
+    SyncServiceClient,
+)
+from tca_gate._service_errors import ServiceError
+from tca_gate._tokenly_auth import TokenlyAuth
+
+from ._account import DeliveryAccount
+from ._api import DeliveryAPI
+from ._errors import delivery_error
+
+SERVICE = "Token Delivery"
+
+T = TypeVar("T")
+
+
+def delivery_core(
+    base_url: str | httpx.URL,
+    api_token: str,
+    api_secret: str,
+    timeout: float | httpx.Timeout | None,
+    retries: RetryPolicy | int,
+) -> ServiceCore:
+    """The shared core: every call signed with Tokenly HMAC, afresh for each attempt."""
+    auth = TokenlyAuth(api_token, api_secret)
+    return ServiceCore(SERVICE, base_url, auth=auth, timeout=timeout, retries=retries)
+
+
+class DeliveryClient(DeliveryAPI, SyncServiceClient[DeliveryAccount]):
+    """A Token Delivery Service client (``with DeliveryClient(url, token, secret) as tds:``).
+
+    ``base_url`` is the service's (``https://deliver.tokenly.com`` was the hosted one);
+    ``timeout`` seconds or an ``httpx.Timeout``; ``retries`` a ``RetryPolicy`` or the
+    number of retries of GET and DELETE (POST and PATCH are never repeated);
+    ``transport`` an httpx transport. Errors are the shared ``ServiceError`` tree, with
+    ``MethodNotAllowedError`` (405), ``UnprocessableEntityError`` (422) and
+    ``MaintenanceError`` (503) for the service's own codes.
+    """
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL,
+        api_token: str,
+        api_secret: str,
+        *,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        retries: RetryPolicy | int = DEFAULT_RETRIES,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        account = DeliveryAccount(api_token)
+        core = delivery_core(base_url, api_token, api_secret, timeout, retries)
+        super().__init__(core, account, transport=transport)
+
+    def _run(self, call: Call[T]) -> T:
+        try:
+            return super()._run(call)
+        except ServiceError as error:
+            refined = delivery_error(error)
+            if refined is error:
+                raise
+            raise refined from error.__cause__
+
+
+class AsyncDeliveryClient(DeliveryAPI, AsyncServiceClient[DeliveryAccount]):
+    """The async ``DeliveryClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL,
+        api_token: str,
+        api_secret: str,
+        *,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        retries: RetryPolicy | int = DEFAULT_RETRIES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        account = DeliveryAccount(api_token)
+        core = delivery_core(base_url, api_token, api_secret, timeout, retries)
+        super().__init__(core, account, transport=transport)
+
+    async def _run(self, call: Call[T]) -> T:
+        try:
+            return await super()._run(call)
+        except ServiceError as error:
+            refined = delivery_error(error)
+            if refined is error:
+                raise
+            raise refined from error.__cause__

@@ -1,0 +1,53 @@
+"""The Token Delivery Service's own error codes, within the shared error tree.
+
+401, 403, 404, 429 and 500 keep the shared classes; three codes get a subclass so each
+of the document's codes is told apart (catching the parent still catches them):
+
+- 405 ``MethodNotAllowedError`` (a ``ServiceError``): the endpoint does not take that method;
+- 422 ``UnprocessableEntityError`` (an ``InvalidRequestError``): valid data broke a rule,
+  where 400 (``InvalidRequestError`` itself) is data that could not be read;
+- 503 ``MaintenanceError`` (a ``ServerError``): offline for maintenance, try again later.
+"""
+
+from __future__ import annotations
+
+from tca_gate._service_errors import InvalidRequestError, ServerError, ServiceError
+
+
+class MethodNotAllowedError(ServiceError):
+    """405: the endpoint does not take this HTTP method."""
+
+
+class UnprocessableEntityError(InvalidRequestError):
+    """422: the data was valid but broke a validation rule (e.g. not enough inventory)."""
+
+
+class MaintenanceError(ServerError):
+    """503: the service is offline for maintenance; ``retry_after`` when it said."""
+
+    verb = "is down for maintenance and refused"
+
+
+_BY_STATUS: dict[int, type[ServiceError]] = {
+    405: MethodNotAllowedError,
+    422: UnprocessableEntityError,
+    503: MaintenanceError,
+}
+
+
+def delivery_error(error: ServiceError) -> ServiceError:
+    """``error`` as the Token Delivery Service's own class for its status, if it has one.
+
+    >>> from tca_gate._service_errors import ServerError
+    >>> plain = ServerError("down", service="Token Delivery", method="GET",
+    ...                     url="https://deliver.example/api/v1/source", status=503)
+    >>> type(delivery_error(plain)).__name__
+    'MaintenanceError'
+    """
+    cls = _BY_STATUS.get(error.status) if error.status is not None else None
+    if cls is None or isinstance(error, cls):
+        return error
+    refined = cls.__new__(cls)
+    refined.__dict__.update(error.__dict__)
+    refined.args = error.args
+    return refined

@@ -1,0 +1,101 @@
+"""Reading the Token Delivery Service's JSON answers; a wrong field raises ``ShapeError``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TypeVar
+
+from tca_gate._service import Fields, ShapeError
+
+from ._models import Delivery, DeliveryState, Issuance, SourceAddress
+
+T = TypeVar("T")
+
+
+def whole(read: Callable[[Fields], T]) -> Callable[[object], T]:
+    """A parser of an answer that is itself one object."""
+    return lambda value: read(Fields(value))
+
+
+def items(read: Callable[[Fields], T]) -> Callable[[object], tuple[T, ...]]:
+    """A parser of ``{"count": n, "items": [...]}``: the items, each read by ``read``."""
+
+    def parse(value: object) -> tuple[T, ...]:
+        answer = Fields(value)
+        answer.integer("count")
+        return tuple(read(Fields(item, place)) for place, item in answer.elements("items"))
+
+    return parse
+
+
+def done(value: object) -> None:
+    """``{"result": true}``; anything else is not a success."""
+    Fields(value).true("result")
+
+
+def amounts(fields: Fields, key: str) -> Mapping[str, int] | None:
+    """``{token: satoshis}`` (``[]`` when empty), or ``None`` when the answer leaves it out."""
+    if fields.absent(key):
+        return None
+    found = fields.mapping(key)
+    return MappingProxyType({token: found.amount(token) for token in found.names()})
+
+
+def source_address(fields: Fields) -> SourceAddress:
+    return SourceAddress(
+        id=fields.text("id"),
+        join_code=fields.optional_text("joinCode"),
+        join_callback=fields.optional_text("joinCallback"),
+        webhook=fields.optional_text("webhook"),
+        address=fields.optional_text("address"),
+        complete=fields.flag("complete"),
+        label=fields.optional_text("label"),
+        type=fields.text("type"),
+        auto_fulfill=fields.flag("autoFulfill"),
+        active=fields.flag("active"),
+        created_at=fields.timestamp("createdAt"),
+        updated_at=fields.timestamp("updatedAt"),
+        desired_utxo_primes=fields.optional_integer("desiredUtxoPrimes"),
+        balances=amounts(fields, "balances"),
+        available_balances=amounts(fields, "availableBalances"),
+        unconfirmed_balances=amounts(fields, "unconfirmedBalances"),
+        pending_deliveries=amounts(fields, "pendingDeliveries"),
+    )
+
+
+def state(fields: Fields) -> DeliveryState:
+    """``state``: 0 pending, 1 ready, 2 sent."""
+    value = fields.integer("state")
+    if value not in DeliveryState._value2member_map_:
+        raise ShapeError(fields.place("state"), "0, 1 or 2", value)
+    return DeliveryState(value)
+
+
+def delivery(fields: Fields) -> Delivery:
+    return Delivery(
+        id=fields.text("id"),
+        source_uuid=fields.text("sourceUuid"),
+        destination=fields.text("destination"),
+        token=fields.text("token"),
+        quantity=fields.amount("quantity"),
+        delivery_date=fields.optional_timestamp("deliveryDate"),
+        ref_data=fields.optional_text("refData"),
+        pseudo=fields.flag("pseudo"),
+        hold_promise=fields.flag("holdPromise"),
+        state=state(fields),
+        complete=fields.flag("complete"),
+        delivery_tx=fields.optional_text("deliveryTx"),
+        created_at=fields.timestamp("createdAt"),
+        updated_at=fields.timestamp("updatedAt"),
+    )
+
+
+def issuance(fields: Fields) -> Issuance:
+    proposal = fields.mapping("copayTransaction")
+    return Issuance(
+        id=fields.text("id"),
+        asset=fields.text("asset"),
+        quantity=fields.amount("quantity"),
+        copay_transaction=MappingProxyType({key: proposal.get(key) for key in proposal.names()}),
+    )

@@ -1,0 +1,45 @@
+"""Tokensoft's GraphQL API (the ``tokensoft`` extra): ``TokensoftClient``, ``AsyncTokensoftClient``.
+
+Every call is a POST of a GraphQL document to your endpoint, signed with ``access-key``,
+``access-timestamp`` (the server's own ``{ time }``, so local clock skew does not matter)
+and ``access-sign`` = hex HMAC-SHA256(secret, timestamp + the exact body sent), afresh
+for each attempt. ``query(document, variables)`` returns ``data`` with exact decimals;
+GraphQL ``errors`` raise ``TokensoftGraphQLError`` with each error's message and path.
+``tca_gate.tokensoft.examples`` has documents for whitelisting an investor for an
+ERC-1404 asset and for current and historical prices.
+
+Servers verify with ``verify_tokensoft_request`` or ``TokensoftAuthMiddleware``;
+``tca_gate.tokensoft.testing`` is an emulator for tests.
+"""
+
+from ._auth import DEFAULT_TIME_CACHE, TokensoftAuth
+from ._client import AsyncTokensoftClient, TokensoftClient
+from ._errors import GraphQLProblem, TokensoftGraphQLError
+from ._middleware import TokensoftAuthMiddleware
+from ._models import CurrentUser
+from ._verify import (
+    DEFAULT_WINDOW,
+    TokensoftSignatureError,
+    TokensoftSignedRequest,
+    server_time_ms,
+    verify_tokensoft_request,
+)
+from ._wire import graphql_body, tokensoft_signature
+
+__all__ = [
+    "DEFAULT_TIME_CACHE",
+    "DEFAULT_WINDOW",
+    "AsyncTokensoftClient",
+    "CurrentUser",
+    "GraphQLProblem",
+    "TokensoftAuth",
+    "TokensoftAuthMiddleware",
+    "TokensoftClient",
+    "TokensoftGraphQLError",
+    "TokensoftSignatureError",
+    "TokensoftSignedRequest",
+    "graphql_body",
+    "server_time_ms",
+    "tokensoft_signature",
+    "verify_tokensoft_request",
+]

@@ -1,0 +1,111 @@
+"""Reading Tokensoft's answers: JSON with exact decimals, GraphQL ``errors`` raised as such."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import httpx
+
+from tca_gate._service._answer import malformed, refusal
+from tca_gate._service._call import Call
+from tca_gate._service._shape import ShapeError
+from tca_gate._tokenly_hmac import signing_url
+
+from ._errors import GraphQLProblem, TokensoftGraphQLError
+from ._wire import SERVICE
+
+T = TypeVar("T")
+
+#: A server time given as text: epoch milliseconds in digits.
+_DIGITS = re.compile(r"[0-9]{1,20}")
+
+
+def read_answer(call: Call[T], response: httpx.Response) -> T:
+    """The call's value from ``data``; errors, refusals and odd shapes raise ``ServiceError``."""
+    data = graphql_data(response)
+    try:
+        return call.parse(data)
+    except ShapeError as error:
+        raise malformed(SERVICE, response.request, str(error), field=error.where) from None
+
+
+def graphql_data(response: httpx.Response) -> dict[str, Any]:
+    """The ``data`` object of a successful GraphQL answer without ``errors``."""
+    if not response.is_success:
+        raise refusal(SERVICE, response)
+    body = exact_json(response)
+    if not isinstance(body, dict):
+        raise malformed(SERVICE, response.request, "the answer is not a JSON object")
+    data = body.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise malformed(SERVICE, response.request, "data should be an object", field="data")
+    errors = body.get("errors")
+    if errors:
+        problems = _problems(errors, response.request)
+        raise TokensoftGraphQLError(
+            problems,
+            data=data,
+            method=response.request.method,
+            url=signing_url(str(response.request.url)),
+            status=response.status_code,
+        )
+    if data is None:
+        raise malformed(SERVICE, response.request, "the answer has neither data nor errors")
+    return data
+
+
+def exact_json(response: httpx.Response) -> object:
+    """The answer's JSON, every number with a fraction or exponent read as a ``Decimal``."""
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        raise malformed(SERVICE, response.request, "the answer is not JSON") from None
+
+
+def server_time(response: httpx.Response) -> int:
+    """The epoch milliseconds a ``{ time }`` answer gives (a JSON integer or digit string)."""
+    data = graphql_data(response)
+    value = data.get("time")
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise malformed(
+            SERVICE, response.request, "time should be epoch milliseconds", field="data.time"
+        )
+    return value
+
+
+def _problems(errors: object, request: httpx.Request) -> tuple[GraphQLProblem, ...]:
+    """Each GraphQL error as a ``GraphQLProblem``; a wrongly shaped list is malformed."""
+    if not isinstance(errors, list):
+        raise malformed(SERVICE, request, "errors should be a list", field="errors")
+    problems = []
+    for index, error in enumerate(errors):
+        where = f"errors[{index}]"
+        try:
+            problems.append(_problem(error, where))
+        except ShapeError as shape:
+            raise malformed(SERVICE, request, str(shape), field=shape.where) from None
+    return tuple(problems)
+
+
+def _problem(error: object, where: str) -> GraphQLProblem:
+    if not isinstance(error, dict):
+        raise ShapeError(where, "an object", error)
+    message = error.get("message")
+    if not isinstance(message, str):
+        raise ShapeError(f"{where}.message", "a string", message)
+    path = error.get("path")
+    if path is not None:
+        if not isinstance(path, list) or not all(
+            isinstance(part, str) or (isinstance(part, int) and not isinstance(part, bool))
+            for part in path
+        ):
+            raise ShapeError(f"{where}.path", "a list of names and indexes", path)
+        path = tuple(path)
+    extensions = error.get("extensions")
+    code = extensions.get("code") if isinstance(extensions, dict) else None
+    return GraphQLProblem(message, path, code if isinstance(code, str) else None)
