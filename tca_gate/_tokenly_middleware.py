@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl, quote
 
 from starlette.datastructures import URL, Headers
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ._asgi_body import read_body, refuse, replay_body
 from ._tokenly_hmac import (
     DEFAULT_WINDOW,
     AsyncReplayStore,
@@ -57,9 +57,9 @@ class TokenlyAuthMiddleware:
         if scope["type"] != "http" or (self.protect and not self.protect(scope["path"])):
             await self.app(scope, receive, send)
             return
-        body, more = await _read_body(receive, self.max_body)
+        body, more = await read_body(receive, self.max_body)
         if more:
-            await _refuse(scope, send, 413, "body-too-large", "the request body is too large")
+            await refuse(scope, send, 413, "body-too-large", "the request body is too large")
             return
         try:
             signed = check_tokenly_signature(
@@ -74,15 +74,15 @@ class TokenlyAuthMiddleware:
             if self.replay_store is not None and not await self._claim(signed.replay_key):
                 raise replayed()
         except TokenlySignatureError as error:
-            await _refuse(scope, send, 401, error.reason, str(error))
+            await refuse(scope, send, 401, error.reason, str(error))
             return
         except ReplayStoreUnavailableError:
-            await _refuse(
+            await refuse(
                 scope, send, 503, "replay-store-unavailable", "the replay store cannot be reached"
             )
             return
         scope.setdefault("state", {})["tokenly"] = signed
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     async def _claim(self, key: str) -> bool:
         """Claim ``key`` in the replay store; any failure of the store refuses the request."""
@@ -114,23 +114,6 @@ class ReplayStoreUnavailableError(Exception):
     """The replay store failed, so whether a request is fresh cannot be known."""
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
-    """The whole body, or what was read when it passed ``limit`` and True."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return b"".join(chunks), False
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return b"", True
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks), False
-
-
 def _params(scope: Scope, body: bytes) -> Mapping[str, object] | None:
     """The parameters as the signer saw them: a JSON object or form fields from the body,
     or a bodiless DELETE's query parameters (a GET is always signed over ``{}``)."""
@@ -147,26 +130,3 @@ def _params(scope: Scope, body: bytes) -> Mapping[str, object] | None:
     except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that hands the app the body already read, then the real stream."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replayed
-
-
-async def _refuse(scope: Scope, send: Send, status: int, reason: str, message: str) -> None:
-    response = JSONResponse({"error": reason, "message": message}, status_code=status)
-    await response(scope, _no_receive, send)
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -28,15 +28,23 @@ T = TypeVar("T")
 _DONE = {"result": True}
 
 
-def read_answer(service: str, call: Call[T], response: httpx.Response, *, retry: bool = False) -> T:
+def read_answer(
+    service: str,
+    call: Call[T],
+    response: httpx.Response,
+    *,
+    retry: bool = False,
+    errors: Mapping[int, type[ServiceError]] | None = None,
+) -> T:
     """The parsed value of a successful answer; any other answer raises its ``ServiceError``.
 
     On a ``retry`` of a ``done_if_gone`` call, 404 is success: an earlier attempt did it.
+    ``errors``: the service's own error classes by status, before the shared ones.
     """
     if retry and call.done_if_gone and response.status_code == httpx.codes.NOT_FOUND:
         return call.parse(_DONE)
     if not response.is_success:
-        raise refusal(service, response)
+        raise refusal(service, response, errors)
     try:
         data = json.loads(response.content)
     except (ValueError, RecursionError):
@@ -47,10 +55,17 @@ def read_answer(service: str, call: Call[T], response: httpx.Response, *, retry:
         raise malformed(service, response.request, str(error), field=error.where) from None
 
 
-def refusal(service: str, response: httpx.Response) -> ServiceError:
-    """The error for an answer that is not a success, with the service's own explanation."""
+def refusal(
+    service: str,
+    response: httpx.Response,
+    errors: Mapping[int, type[ServiceError]] | None = None,
+) -> ServiceError:
+    """The error for an answer that is not a success, with the service's own explanation;
+    its class from ``errors`` (the service's own, by status) or the shared ones."""
     message, field, code = _explanation(response)
-    return error_class_for(response.status_code)(
+    status = response.status_code
+    kind = errors.get(status) if errors else None
+    return (kind or error_class_for(status))(
         message,
         service=service,
         method=response.request.method,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 import httpx
 
 from tca_gate import __version__
 from tca_gate._errors import InvalidArgumentError
+from tca_gate._service_errors import ServiceError
 from tca_gate._tokenly_hmac import params_json
 
 from ._answer import read_answer
@@ -45,6 +46,7 @@ class ServiceCore:
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
         reader: AnswerReader | None = None,
+        errors: Mapping[int, type[ServiceError]] | None = None,
     ) -> None:
         try:
             url = httpx.URL(base_url)
@@ -60,13 +62,15 @@ class ServiceCore:
         self.timeout = _timeout(timeout)
         self.retries = RetryPolicy.of(retries)
         self._reader = reader
+        self.errors = dict(errors or {})
 
     def read(self, call: Call[T], response: httpx.Response, *, retry: bool) -> T:
         """The value of an answer to ``call``, or its ``ServiceError``: the ``reader``
-        given (a service with its own answer format), else the shared ``read_answer``."""
+        given (a service with its own answer format), else the shared ``read_answer``
+        with the service's own ``errors`` classes by status."""
         if self._reader is not None:
             return cast(T, self._reader(call, response, retry))
-        return read_answer(self.service, call, response, retry=retry)
+        return read_answer(self.service, call, response, retry=retry, errors=self.errors)
 
     def client_options(self) -> dict[str, Any]:
         """The options an ``httpx.Client`` or ``httpx.AsyncClient`` is opened with."""

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import httpx
 
 from tca_gate._service import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncServiceClient,
-    Call,
     RetryPolicy,
     ServiceCore,
     SyncServiceClient,
 )
-from tca_gate._service_errors import ServiceError
 from tca_gate._tokenly_auth import TokenlyAuth
 
 from ._account import DeliveryAccount
 from ._api import DeliveryAPI
-from ._errors import delivery_error
+from ._errors import DELIVERY_ERRORS
 
 SERVICE = "Token Delivery"
 
-T = TypeVar("T")
 
 
 def delivery_core(
@@ -36,7 +31,9 @@ def delivery_core(
 ) -> ServiceCore:
     """The shared core: every call signed with Tokenly HMAC, afresh for each attempt."""
     auth = TokenlyAuth(api_token, api_secret)
-    return ServiceCore(SERVICE, base_url, auth=auth, timeout=timeout, retries=retries)
+    return ServiceCore(
+        SERVICE, base_url, auth=auth, timeout=timeout, retries=retries, errors=DELIVERY_ERRORS
+    )
 
 
 class DeliveryClient(DeliveryAPI, SyncServiceClient[DeliveryAccount]):
@@ -64,15 +61,6 @@ class DeliveryClient(DeliveryAPI, SyncServiceClient[DeliveryAccount]):
         core = delivery_core(base_url, api_token, api_secret, timeout, retries)
         super().__init__(core, account, transport=transport)
 
-    def _run(self, call: Call[T]) -> T:
-        try:
-            return super()._run(call)
-        except ServiceError as error:
-            refined = delivery_error(error)
-            if refined is error:
-                raise
-            raise refined from error.__cause__
-
 
 class AsyncDeliveryClient(DeliveryAPI, AsyncServiceClient[DeliveryAccount]):
     """The async ``DeliveryClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
@@ -90,12 +78,3 @@ class AsyncDeliveryClient(DeliveryAPI, AsyncServiceClient[DeliveryAccount]):
         account = DeliveryAccount(api_token)
         core = delivery_core(base_url, api_token, api_secret, timeout, retries)
         super().__init__(core, account, transport=transport)
-
-    async def _run(self, call: Call[T]) -> T:
-        try:
-            return await super()._run(call)
-        except ServiceError as error:
-            refined = delivery_error(error)
-            if refined is error:
-                raise
-            raise refined from error.__cause__

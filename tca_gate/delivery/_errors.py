@@ -28,26 +28,9 @@ class MaintenanceError(ServerError):
     verb = "is down for maintenance and refused"
 
 
-_BY_STATUS: dict[int, type[ServiceError]] = {
+#: The service's own classes by status, for its client's core (the shared ones otherwise).
+DELIVERY_ERRORS: dict[int, type[ServiceError]] = {
     405: MethodNotAllowedError,
     422: UnprocessableEntityError,
     503: MaintenanceError,
 }
-
-
-def delivery_error(error: ServiceError) -> ServiceError:
-    """``error`` as the Token Delivery Service's own class for its status, if it has one.
-
-    >>> from tca_gate._service_errors import ServerError
-    >>> plain = ServerError("down", service="Token Delivery", method="GET",
-    ...                     url="https://deliver.example/api/v1/source", status=503)
-    >>> type(delivery_error(plain)).__name__
-    'MaintenanceError'
-    """
-    cls = _BY_STATUS.get(error.status) if error.status is not None else None
-    if cls is None or isinstance(error, cls):
-        return error
-    refined = cls.__new__(cls)
-    refined.__dict__.update(error.__dict__)
-    refined.args = error.args
-    return refined

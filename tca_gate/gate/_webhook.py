@@ -24,6 +24,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import Message, Receive, Scope, Send
 
+from tca_gate._asgi_body import read_body
 from tca_gate._errors import InvalidArgumentError, shorten
 from tca_gate._tokenly_hmac import (
     DEFAULT_WINDOW,
@@ -33,7 +34,7 @@ from tca_gate._tokenly_hmac import (
     check_tokenly_signature,
     replayed,
 )
-from tca_gate._tokenly_middleware import _read_body, signed_url
+from tca_gate._tokenly_middleware import signed_url
 from tca_gate.balances import BalanceCache
 
 #: The largest body accepted, in bytes.
@@ -202,7 +203,7 @@ class BalanceWebhook:
     async def _answer(self, scope: Scope, receive: Receive) -> JSONResponse:
         if scope["method"] != "POST":
             return _refusal(405, "method-not-allowed", "use POST", headers={"Allow": "POST"})
-        body, too_large = await _read_body(receive, self.max_body)
+        body, too_large = await read_body(receive, self.max_body)
         if too_large:
             return _refusal(413, "body-too-large", f"the body is over {self.max_body} bytes")
         document = _json(body)

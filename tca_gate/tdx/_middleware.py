@@ -9,14 +9,9 @@ from dataclasses import dataclass, field
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tca_gate._asgi_body import read_body, refuse, replay_body
 from tca_gate._tokenly_hmac import AsyncReplayStore, MemoryReplayStore, ReplayStore
-from tca_gate._tokenly_middleware import (
-    DEFAULT_MAX_BODY,
-    ReplayStoreUnavailableError,
-    _read_body,
-    _refuse,
-    _replay,
-)
+from tca_gate._tokenly_middleware import DEFAULT_MAX_BODY, ReplayStoreUnavailableError
 
 from ._scheme import WINDOW
 from ._verify import TDXSignatureError, TDXSignedRequest, check_tdx_signature, nonce_reused
@@ -68,23 +63,23 @@ class TDXAuthMiddleware:
         if scope["type"] != "http" or (self.protect and not self.protect(scope["path"])):
             await self.app(scope, receive, send)
             return
-        body, more = await _read_body(receive, self.max_body)
+        body, more = await read_body(receive, self.max_body)
         if more:
-            await _refuse(scope, send, 413, "body-too-large", "the request body is too large")
+            await refuse(scope, send, 413, "body-too-large", "the request body is too large")
             return
         headers = Headers(scope=scope)
         try:
             state = await self._check(scope, headers, body)
         except TDXSignatureError as error:
-            await _refuse(scope, send, 401, error.reason, str(error))
+            await refuse(scope, send, 401, error.reason, str(error))
             return
         except ReplayStoreUnavailableError:
-            await _refuse(
+            await refuse(
                 scope, send, 503, "nonce-store-unavailable", "the nonce store cannot be reached"
             )
             return
         scope.setdefault("state", {})["tdx"] = state
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     async def _check(
         self, scope: Scope, headers: Headers, body: bytes

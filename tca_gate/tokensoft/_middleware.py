@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tca_gate._tokenly_middleware import DEFAULT_MAX_BODY, _read_body, _replay
+from tca_gate._asgi_body import read_body, replay_body, respond_json
+from tca_gate._tokenly_middleware import DEFAULT_MAX_BODY
 
 from ._verify import (
     DEFAULT_WINDOW,
@@ -55,7 +55,7 @@ class TokensoftAuthMiddleware:
         if scope["method"] != "POST":
             await _refuse(scope, send, 405, "method-not-allowed", "GraphQL requests are POSTs")
             return
-        body, more = await _read_body(receive, self.max_body)
+        body, more = await read_body(receive, self.max_body)
         if more:
             await _refuse(scope, send, 413, "body-too-large", "the request body is too large")
             return
@@ -72,7 +72,7 @@ class TokensoftAuthMiddleware:
                 await _refuse(scope, send, 401, error.reason, str(error))
                 return
             scope.setdefault("state", {})["tokensoft"] = signed
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
 
 async def _refuse(scope: Scope, send: Send, status: int, reason: str, message: str) -> None:
@@ -81,13 +81,8 @@ async def _refuse(scope: Scope, send: Send, status: int, reason: str, message: s
         "message": message,
         "errors": [{"message": message, "extensions": {"code": reason}}],
     }
-    response = JSONResponse(content, status_code=status, headers=_allow(status))
-    await response(scope, _no_receive, send)
+    await respond_json(scope, send, status, content, _allow(status))
 
 
 def _allow(status: int) -> dict[str, str] | None:
     return {"Allow": "POST"} if status == 405 else None
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
