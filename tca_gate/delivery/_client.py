@@ -21,7 +21,6 @@ from ._errors import DELIVERY_ERRORS
 SERVICE = "Token Delivery"
 
 
-
 def delivery_core(
     base_url: str | httpx.URL,
     api_token: str,
