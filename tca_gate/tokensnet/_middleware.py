@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tca_gate.gate._rules import route_path
+
 from ._verify import NonceLedger, TokensNetSignatureError, verify_tokensnet_request
 
 #: The HTTP status of a refused request.
@@ -21,6 +23,10 @@ def private_paths(path: str) -> bool:
 
 class TokensNetAuthMiddleware:
     """Checks the signing of each request to a protected path (``/private/...`` by default).
+
+    ``protect`` judges the path the app routes (without the ``root_path`` a proxy or a
+    Starlette ``Mount`` put before it), so a protected route is protected however the
+    app is mounted.
 
     A refused request gets 401 with the document's error shape,
     ``{"timestamp": ..., "status": "error", "errorCode": N, "reason": ...}``; an
@@ -43,7 +49,7 @@ class TokensNetAuthMiddleware:
         self.protect = protect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.protect(scope["path"]):
+        if scope["type"] != "http" or not self.protect(route_path(scope)):
             await self.app(scope, receive, send)
             return
         headers = [

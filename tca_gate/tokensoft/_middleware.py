@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tca_gate._asgi_body import read_body, replay_body, respond_json
 from tca_gate._tokenly_middleware import DEFAULT_MAX_BODY
+from tca_gate.gate._rules import route_path
 
 from ._verify import (
     DEFAULT_WINDOW,
@@ -27,7 +28,9 @@ class TokensoftAuthMiddleware:
     gets 401 with ``{"error": reason, "message": ..., "errors": [...]}`` (the reason is
     ``TokensoftSignatureError``'s, also in ``errors[0].extensions.code``). An accepted one
     reaches the app with the ``TokensoftSignedRequest`` in ``request.state.tokensoft``.
-    ``clock`` gives the server's time in epoch ms; ``protect`` chooses the paths checked.
+    ``clock`` gives the server's time in epoch ms; ``protect`` chooses the paths checked
+    (all by default), judging the path the app routes: without the ``root_path`` a proxy
+    or a Starlette ``Mount`` put before it.
     The signature covers the timestamp and body only, not the path or query string.
     """
 
@@ -49,7 +52,7 @@ class TokensoftAuthMiddleware:
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (self.protect and not self.protect(scope["path"])):
+        if scope["type"] != "http" or (self.protect and not self.protect(route_path(scope))):
             await self.app(scope, receive, send)
             return
         if scope["method"] != "POST":
