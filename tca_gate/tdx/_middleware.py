@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tca_gate._asgi_body import read_body, refuse, replay_body
 from tca_gate._tokenly_hmac import AsyncReplayStore, MemoryReplayStore, ReplayStore
 from tca_gate._tokenly_middleware import DEFAULT_MAX_BODY, ReplayStoreUnavailableError
+from tca_gate.gate._rules import route_path
 
 from ._scheme import WINDOW
 from ._verify import TDXSignatureError, TDXSignedRequest, check_tdx_signature, nonce_reused
@@ -34,8 +35,9 @@ class TDXAuthMiddleware:
     a nonce store that fails refuses with 503. An accepted request reaches the app
     with a ``TDXSignedRequest`` in ``request.state.tdx``. ``bearer`` (a check of a
     token) lets ``Authorization: Bearer <token>`` in too, as a ``TDXBearerRequest``.
-    ``protect`` chooses the paths to check (all by default); behind a proxy, pass
-    ``public_host`` (the host and port clients sign).
+    ``protect`` chooses the paths to check (all by default), judging the path the app
+    routes: without the ``root_path`` a proxy or a Starlette ``Mount`` put before it.
+    Behind a proxy, pass ``public_host`` (the host and port clients sign).
     """
 
     def __init__(
@@ -60,7 +62,7 @@ class TDXAuthMiddleware:
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (self.protect and not self.protect(scope["path"])):
+        if scope["type"] != "http" or (self.protect and not self.protect(route_path(scope))):
             await self.app(scope, receive, send)
             return
         body, more = await read_body(receive, self.max_body)
