@@ -3,6 +3,7 @@ right reason; odd answers map to the shared error tree."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -156,6 +157,60 @@ def test_only_the_bare_time_query_passes_unsigned(http: httpx.Client, url: str) 
     assert refused(http.post(url, content=sneaky)) == "missing-key"
     with_variables = b'{"query":"{ time }","variables":{"x":1}}'
     assert refused(http.post(url, content=with_variables)) == "missing-key"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ time }",
+        "{time}",
+        "query { time }",
+        "query{time}",
+        "\n{\n\ttime,\n}\r\n",
+        "\ufeff{ time }",
+    ],
+)
+def test_the_time_query_passes_unsigned_however_it_is_spaced(
+    http: httpx.Client, url: str, document: str
+) -> None:
+    answer = http.post(url, content=json.dumps({"query": document}).encode())
+    assert answer.status_code == 200
+    assert isinstance(answer.json()["data"]["time"], int)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param("{ ti me }", id="two-fields-joined"),
+        pytest.param("que ry { time }", id="keyword-split"),
+        pytest.param("{ time } mutation { whitelistUser(accountId: 1) }", id="second-operation"),
+        pytest.param("{ time }{ time }", id="second-anonymous-operation"),
+        pytest.param("{time}#", id="empty-comment"),
+        pytest.param("{ time } # mutation { whitelistUser }", id="trailing-comment"),
+        pytest.param("# note\n{ time }", id="leading-comment"),
+        pytest.param("{ t: time }", id="alias"),
+        pytest.param("{ time: currentUser { id email } }", id="alias-named-time"),
+        pytest.param("query Clock { time }", id="named-operation"),
+        pytest.param("{ time(zone: 1) }", id="argument"),
+        pytest.param("{ time @include(if: true) }", id="directive"),
+        pytest.param("{ time\u00a0}", id="no-break-space"),
+        pytest.param("{\x0btime }", id="vertical-tab"),
+        pytest.param("{ ti\u2028me }", id="line-separator"),
+        pytest.param("subscription { time }", id="subscription"),
+    ],
+)
+def test_anything_but_the_exact_time_query_needs_a_signature(
+    http: httpx.Client, url: str, document: str
+) -> None:
+    assert refused(http.post(url, content=json.dumps({"query": document}).encode())) == (
+        "missing-key"
+    )
+
+
+def test_a_body_naming_its_query_twice_needs_a_signature(http: httpx.Client, url: str) -> None:
+    """JSON readers differ on which of two keys wins: the check must not guess."""
+    body = b'{"query":"{ currentUser { id email } }","query":"{ time }"}'
+    assert refused(http.post(url, content=body)) == "missing-key"
 
 
 def test_every_path_is_checked(http: httpx.Client, url: str) -> None:

@@ -24,11 +24,15 @@ TIMESTAMP_HEADER = "access-timestamp"
 #: The unauthenticated query for the server's time (epoch milliseconds).
 TIME_QUERY = "{ time }"
 
-#: GraphQL's insignificant characters: whitespace, line ends, commas, a byte order mark.
-_IGNORED = re.compile(r"[\s,\ufeff]+")
+#: GraphQL's ignored tokens but comments: white space (tab, space), line terminators,
+#: commas and the byte order mark. A comment is not let through: it would carry text past
+#: the check, unsigned, to whatever reads the document next.
+_IGNORED = r"[\t \n\r,\ufeff]*"
 
-#: The ``time`` query as its tokens, with or without the ``query`` keyword.
-_TIME_DOCUMENTS = frozenset({"{time}", "query{time}"})
+#: The ``time`` query, exactly: ``{ time }``, with or without the ``query`` keyword.
+_TIME_DOCUMENT = re.compile(
+    rf"{_IGNORED}(?:query{_IGNORED})?\{{{_IGNORED}time{_IGNORED}\}}{_IGNORED}"
+)
 
 #: A document with a ``mutation`` anywhere is treated as one (so never retried).
 _MUTATION = re.compile(r"\bmutation\b")
@@ -102,15 +106,22 @@ def time_body() -> bytes:
 def is_time_query(body: bytes) -> bool:
     """Whether ``body`` asks only for the server's time (so needs no signature).
 
+    The document must be exactly ``{ time }`` (or ``query { time }``) as GraphQL reads
+    it, with only white space, line ends and commas between its tokens: no other field,
+    alias, argument, name, comment or second operation; no variables, no operation name,
+    no other key, no key twice.
+
     >>> is_time_query(b'{"query": "{ time }"}')
     True
-    >>> is_time_query(b'{"query":"query {\\\\n time\\\\n}"}')
+    >>> is_time_query(b'{"query":"query {\\\\n time,\\\\n}"}')
     True
+    >>> is_time_query(b'{"query":"{ ti me }"}'), is_time_query(b'{"query":"{ time } # x"}')
+    (False, False)
     >>> is_time_query(b'{"query":"{ time currentUser { id } }"}')
     False
     """
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):
         return False
     if not isinstance(parsed, dict) or set(parsed) - {"query", "variables", "operationName"}:
@@ -118,7 +129,15 @@ def is_time_query(body: bytes) -> bool:
     if parsed.get("variables") not in (None, {}) or parsed.get("operationName") is not None:
         return False
     query = parsed.get("query")
-    return isinstance(query, str) and _IGNORED.sub("", query) in _TIME_DOCUMENTS
+    return isinstance(query, str) and _TIME_DOCUMENT.fullmatch(query) is not None
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object's members, refusing a key given twice (readers differ on which wins)."""
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise ValueError("a key is given twice")
+    return members
 
 
 def is_mutation(document: str) -> bool:
