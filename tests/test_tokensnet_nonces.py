@@ -4,12 +4,16 @@ reused by a restarted process that keeps them in a file."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import itertools
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tca_gate._errors import InvalidArgumentError
@@ -22,6 +26,7 @@ from tca_gate.tokensnet import (
     TokensNetClient,
     TokensNetRateLimitError,
 )
+from tca_gate.tokensnet._signing import signing_headers
 from tca_gate.tokensnet.testing import TokensNetEmulator
 from tests.servers import serve
 
@@ -31,6 +36,8 @@ SECRETS = {
     "file-key": "s3",
     "retry-key": "s4",
     "low-key": "s5",
+    "official-key": "s6",
+    "migrated-key": "s7",
 }
 FAST = RetryPolicy(retries=3, wait_initial=0, wait_jitter=0)
 
@@ -189,3 +196,81 @@ def test_with_no_nonce_retries_error_111_is_raised(url: str, emulator: TokensNet
         stale.balance("btc")
     assert (raised.value.error_code, raised.value.status) == (111, 401)
     assert raised.value.reason == "Provided nonce is less or equal to the last nonce"
+
+
+# -- the official clients' nonce scale (issue 10) -----------------------------------------
+
+
+def official_python_get(url: str, path: str, api_key: str, secret: str) -> httpx.Response:
+    """A signed GET built as jl2035/tokens-client-python builds it: ``int(time.time() *
+    10**7)`` as the nonce, uppercase hex HMAC-SHA256 of nonce and key, headers KEY, NONCE
+    and SIGNATURE."""
+    nonce = int(time.time() * 10**7)
+    message = f"{nonce}{api_key}".encode()
+    signature = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest().upper()
+    headers = {"KEY": api_key, "NONCE": str(nonce), "SIGNATURE": signature}
+    return httpx.get(f"{url}{path}", headers=headers)
+
+
+class OfficialNode:
+    """Nonces as the official Node client makes them: ``Date.now()`` then a 4-digit counter."""
+
+    def __init__(self) -> None:
+        self.counter = itertools.count()
+
+    def nonce(self) -> int:
+        return int(f"{time.time_ns() // 1_000_000}{next(self.counter) % 10_000:04d}")
+
+
+def test_a_key_used_by_the_official_clients_keeps_working_both_ways(
+    url: str, emulator: TokensNetEmulator
+) -> None:
+    """Official Python client, then ours, then the official one again, then the Node way,
+    then ours: every request accepted at once (no nonce retry allowed)."""
+    key, secret = "official-key", SECRETS["official-key"]
+    assert official_python_get(url, "/private/balance/btc/", key, secret).status_code == 200
+    with TokensNetClient(key, secret, base_url=url, nonce_retries=0) as ours:
+        assert ours.balance("btc").currency == "BTC"
+        ours.orders()
+    assert official_python_get(url, "/private/orders/get/all/", key, secret).status_code == 200
+    time.sleep(0.002)  # the Node client counts milliseconds: let one pass after our last
+    node = OfficialNode().nonce()
+    node_answer = httpx.get(
+        f"{url}/private/balance/eth/", headers=signing_headers(key, secret, node)
+    )
+    assert node_answer.status_code == 200
+    with TokensNetClient(key, secret, base_url=url, nonce_retries=0) as ours:
+        assert ours.balance("eth").currency == "ETH"
+    accepted = emulator.accepted_nonces[key]
+    assert len(accepted) == 6
+    assert strictly_increasing(accepted)
+    assert all(nonce > 10**16 for nonce in accepted)
+
+
+def test_our_nonces_are_at_least_the_official_python_client_s() -> None:
+    before = int(time.time() * 10**7)
+    nonce = MemoryNonces().next_nonce()
+    after = int(time.time() * 10**7)
+    assert before - 10 <= nonce <= after + 10  # same scale: within float rounding of the clock
+
+
+def test_an_old_small_scale_file_mark_is_migrated_up_and_never_reused(
+    url: str, emulator: TokensNetEmulator, tmp_path: Path
+) -> None:
+    """A nonce file written in microseconds (1.8e15) on a key the official client has since
+    used: our next nonce is at the official scale, above both, and saved."""
+    key, secret = "migrated-key", SECRETS["migrated-key"]
+    path = tmp_path / "old.nonce"
+    old_mark = time.time_ns() // 1000
+    path.write_text(f"{old_mark}\n")
+    assert official_python_get(url, "/private/balance/btc/", key, secret).status_code == 200
+    official = emulator.accepted_nonces[key][-1]
+    with TokensNetClient(
+        key, secret, base_url=url, nonces=FileNonces(path), nonce_retries=0
+    ) as restarted:
+        restarted.balance("btc")
+        restarted.orders()
+    first, second = emulator.accepted_nonces[key][1:]
+    assert official < first < second
+    assert first > old_mark * 9
+    assert FileNonces(path).last() == second

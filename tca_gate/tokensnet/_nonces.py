@@ -2,10 +2,15 @@
 
 Tokens.net refuses a nonce not greater than the last one its key used (error 111), so
 every attempt of every call takes a fresh nonce from the key's source. A nonce is at
-least the current time in microseconds, so a process started later begins above the
-nonces of one that ran before (unless the clock went back); ``FileNonces`` also keeps
-the last nonce in a file, written (atomically, and synced) before the nonce is used, so
-a restarted process or another one sharing the file never reuses one whatever the clock.
+least the current UNIX time in units of 100 ns, the scale of Tokens.net's official
+clients (Python: ``int(time.time() * 10**7)``; Node: ``Date.now()`` and a 4-digit
+counter; about 1.8e16 in 2026), so a key an official client has used keeps working with
+these nonces, and with the official client after them. A process started later begins
+above the nonces of one that ran before (unless the clock went back); ``FileNonces``
+also keeps the last nonce in a file, written (atomically, and synced) before the nonce
+is used, so a restarted process or another one sharing the file never reuses one
+whatever the clock. A file written at a smaller scale (microseconds, by earlier versions)
+is simply overtaken: the next nonce is the clock's, far above it.
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ except ImportError:  # pragma: no cover - not POSIX: the file is shared by threa
     fcntl = None  # type: ignore[assignment]
 
 
-def microseconds() -> int:
-    """The current UNIX time in microseconds: the floor of a fresh nonce."""
-    return time.time_ns() // 1000
+def hundred_nanoseconds() -> int:
+    """The current UNIX time in units of 100 ns (the official clients' nonce scale): the
+    floor of a fresh nonce."""
+    return time.time_ns() // 100
 
 
 @runtime_checkable
@@ -42,9 +48,9 @@ class NonceSource(Protocol):
 
 
 class MemoryNonces:
-    """Nonces kept in memory: the time in microseconds, or one more than the last."""
+    """Nonces kept in memory: the time in units of 100 ns, or one more than the last."""
 
-    def __init__(self, *, clock: Callable[[], int] = microseconds) -> None:
+    def __init__(self, *, clock: Callable[[], int] = hundred_nanoseconds) -> None:
         self._clock = clock
         self._last = -1
         self._lock = threading.Lock()
@@ -67,7 +73,9 @@ class FileNonces:
     ``InvalidArgumentError`` rather than guess (which could reuse a nonce).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], int] = microseconds):
+    def __init__(
+        self, path: str | os.PathLike[str], *, clock: Callable[[], int] = hundred_nanoseconds
+    ):
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.Lock()
