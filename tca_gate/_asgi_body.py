@@ -1,5 +1,5 @@
-"""ASGI plumbing the verifying middlewares share: read a request body within a limit,
-hand it on to the app as if unread, and answer a refusal as JSON."""
+"""ASGI plumbing the verifying middlewares share: the path routing sees, read a request
+body within a limit, hand it on to the app as if unread, and answer a refusal as JSON."""
 
 from __future__ import annotations
 
@@ -8,6 +8,20 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.types import Message, Receive, Scope, Send
+
+
+def route_path(scope: Scope) -> str:
+    """The path routing sees: ``scope["path"]`` without the ``root_path`` it starts with
+    (as Starlette's router takes it off, under a proxy's prefix or inside a ``Mount``).
+
+    A middleware that chooses what to guard by path must judge this one: judged on
+    ``scope["path"]``, a mounted app's routes would escape a rule written for them.
+    """
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("/", ""):
+        return path[len(root) :]
+    return path
 
 
 async def read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:

@@ -15,6 +15,7 @@ nothing raises.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -25,6 +26,8 @@ __all__ = [
     "php_c_string",
     "php_floatval",
     "php_intval",
+    "php_json_encode",
+    "php_parse_str",
     "php_round",
     "php_urldecode",
     "php_variables",
@@ -148,6 +151,164 @@ def _register(
             level += 1
     old = entries.get(name)
     entries[name] = (new_value, position if old is None else old[1])
+
+
+class _PhpArray:
+    """A PHP array as ``parse_str`` fills it: ordered keys (numeric strings become ints)
+    and the next index ``[]`` appends at (PHP 8.2: from 0, moved past each larger int)."""
+
+    __slots__ = ("items", "next_index")
+
+    def __init__(self) -> None:
+        self.items: dict[int | str, object] = {}
+        self.next_index = 0
+
+    def set(self, key: str, value: object) -> None:
+        index = _php_key(key)
+        self.items[index] = value
+        if isinstance(index, int) and index >= self.next_index:
+            self.next_index = min(index + 1, _LONG_MAX)
+
+    def child(self, key: str | None) -> _PhpArray:
+        """The array at ``key`` (``None``: a new one appended), made one if it is not."""
+        if key is None:
+            made = _PhpArray()
+            self.append(made)
+            return made
+        found = self.items.get(_php_key(key))
+        if isinstance(found, _PhpArray):
+            return found
+        made = _PhpArray()
+        self.set(key, made)
+        return made
+
+    def append(self, value: object) -> None:
+        if self.next_index in self.items:  # PHP_INT_MAX already taken: PHP drops it
+            return
+        self.items[self.next_index] = value
+        self.next_index = min(self.next_index + 1, _LONG_MAX)
+
+    def store(self, key: str | None, value: object) -> None:
+        if key is None:
+            self.append(value)
+        else:
+            self.set(key, value)
+
+    def plain(self) -> dict[str, object]:
+        return {
+            str(key): value.plain() if isinstance(value, _PhpArray) else value
+            for key, value in self.items.items()
+        }
+
+
+_NUMERIC_KEY = re.compile(r"-?[1-9][0-9]{0,18}|0")
+
+
+def _php_key(key: str) -> int | str:
+    """PHP's array key for ``key``: a canonical decimal integer in range is an int."""
+    if _NUMERIC_KEY.fullmatch(key):
+        number = int(key)
+        if _LONG_MIN <= number <= _LONG_MAX:
+            return number
+    return key
+
+
+def php_parse_str(query: str) -> dict[str, object]:
+    """PHP ``parse_str`` whole, arrays included: ``a[]=1&a[]=2&b[x][y]=3`` gives
+    ``{"a": {"0": "1", "1": "2"}, "b": {"x": {"y": "3"}}}``.
+
+    PHP arrays become dicts with string keys, in PHP's order (a list is a dict keyed
+    ``"0"``, ``"1"``, ...); the top level follows ``php_variables`` exactly, which
+    documents the rules. Nested keys are taken as written (no ``.`` or space change).
+    """
+    top = _PhpArray()
+    count = 0
+    for part in php_c_string(query).split("&"):
+        if not part:
+            continue
+        count += 1
+        if count > MAX_INPUT_VARS:
+            break
+        raw_key, _, raw_value = part.partition("=")
+        _register_nested(top, php_urldecode(raw_key), php_urldecode(raw_value))
+    return top.plain()
+
+
+def _register_nested(top: _PhpArray, key: str, value: str) -> None:
+    """Mirror ``php_register_variable_ex``, nested arrays and all."""
+    nul = key.find("\0")
+    if nul >= 0:
+        key = key[:nul]
+    key = key.lstrip(" ")
+    bracket = key.find("[")
+    head = key if bracket < 0 else key[:bracket]
+    name = head.replace(" ", "_").replace(".", "_")
+    if not name:
+        return
+    if bracket < 0:
+        top.set(name, value)
+        return
+    table, opening, level = top, bracket, 0
+    index_or_append: str | None = name
+    while True:
+        level += 1
+        if level > MAX_INPUT_NESTING_LEVEL:
+            top.items.pop(_php_key(name), None)
+            return
+        start = opening + 1
+        if key[start : start + 1] == "]":
+            inner: str | None = None
+            closing = start
+        else:
+            closing = key.find("]", start)
+            if closing < 0:
+                if level == 1:  # not an index after all: the '[' becomes '_'
+                    top.set(name + "_" + key[start:].translate(_UNCLOSED_NAME), value)
+                    return
+                break  # deeper down: stored at the index reached so far
+            inner = key[start:closing]
+        table = table.child(index_or_append)
+        index_or_append = inner
+        opening = closing + 1
+        if key[opening : opening + 1] != "[":
+            break
+    table.store(index_or_append, value)
+
+
+def php_json_encode(value: object) -> str:
+    """PHP ``json_encode($value, JSON_UNESCAPED_SLASHES | JSON_FORCE_OBJECT)``, as Tokenly's
+    signers write parameters: every list, at any depth, as an object keyed ``"0"``,
+    ``"1"``, ... (``[]`` as ``{}``), non-ASCII as ``\\uXXXX``, slashes as they are.
+
+    Raises ``ValueError`` past PHP's default depth (512) or for a value JSON cannot hold.
+    """
+    return json.dumps(_force_object(value), separators=(",", ":"), ensure_ascii=True)
+
+
+#: PHP's default depth limit for ``json_encode``/``json_decode``.
+JSON_MAX_DEPTH = 512
+
+
+def _force_object(value: object) -> object:
+    """A copy of ``value`` with every list a dict keyed by position (no recursion)."""
+    root: dict[str, object] = {}
+    stack: list[tuple[dict[str, object], str, object, int]] = [(root, "", value, 0)]
+    while stack:
+        parent, key, item, depth = stack.pop()
+        if isinstance(item, (list, tuple, dict)):
+            if depth >= JSON_MAX_DEPTH:
+                raise ValueError(f"nested deeper than {JSON_MAX_DEPTH} levels")
+            made: dict[str, object] = {}
+            parent[key] = made
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for inner_key, inner in pairs:  # placeholders keep the order
+                made[str(inner_key)] = None
+                stack.append((made, str(inner_key), inner, depth + 1))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("PHP's json_encode cannot write inf or nan")
+        else:
+            parent[key] = item
+    return root[""]
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,10 @@ Every call carries three headers::
 
 with ``message = METHOD \\n URL \\n PARAMS \\n API_TOKEN \\n NONCE``, where URL has no
 query string (and a port only when it is not the scheme's default) and PARAMS is
-the parameters as compact JSON (``{}`` when there are none, and always for GET).
+the parameters as compact JSON (``{}`` when there are none). Our signer signs a GET
+over ``{}`` (today's validator); the verifier also accepts what Tokenly's official
+signers send: a GET over its query, lists as PHP's ``JSON_FORCE_OBJECT`` writes them
+(``signed_params`` lists every form).
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from cachetools import TTLCache
 
 from ._errors import TcaGateError, shorten
+from ._php import php_json_encode, php_parse_str
 
 API_TOKEN_HEADER = "X-Tokenly-Auth-Api-Token"  # noqa: S105 (a header's name)
 NONCE_HEADER = "X-Tokenly-Auth-Nonce"
@@ -39,7 +43,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 RefusalReason = Literal[
     "missing-header",
+    "malformed-header",
     "malformed-nonce",
+    "malformed-body",
     "unknown-token",
     "stale-nonce",
     "future-nonce",
@@ -173,6 +179,7 @@ def verify_tokenly_request(
     secret_for: Callable[[str], str | None] | Mapping[str, str],
     params: Mapping[str, object] | None = None,
     body: bytes | None = None,
+    query: str | bytes | None = None,
     now: float | None = None,
     window: float = DEFAULT_WINDOW,
     replay_store: ReplayStore | None = None,
@@ -191,6 +198,7 @@ def verify_tokenly_request(
         secret_for=secret_for,
         params=params,
         body=body,
+        query=query,
         now=now,
         window=window,
     )
@@ -212,23 +220,12 @@ def check_tokenly_signature(
     secret_for: Callable[[str], str | None] | Mapping[str, str],
     params: Mapping[str, object] | None = None,
     body: bytes | None = None,
+    query: str | bytes | None = None,
     now: float | None = None,
     window: float = DEFAULT_WINDOW,
 ) -> SignedRequest:
     """Everything ``verify_tokenly_request`` checks except replays (for async replay stores)."""
-    lowered = {key.lower(): value for key, value in headers.items()}
-    values = []
-    for name in (API_TOKEN_HEADER, NONCE_HEADER, SIGNATURE_HEADER):
-        value = lowered.get(name.lower(), "").strip()
-        if not value:
-            raise TokenlySignatureError("missing-header", f"the {name} header is missing")
-        values.append(value)
-    api_token, nonce_text, signature = values
-    if not nonce_text.isascii() or not nonce_text.isdigit() or len(nonce_text) > 12:
-        raise TokenlySignatureError(
-            "malformed-nonce", f"the nonce {shorten(nonce_text)!r} is not a unix time in seconds"
-        )
-    nonce = int(nonce_text)
+    api_token, nonce, signature = _auth_headers(headers)
     secret = secret_for.get(api_token) if isinstance(secret_for, Mapping) else secret_for(api_token)
     if secret is None:
         raise TokenlySignatureError("unknown-token", f"unknown API token {shorten(api_token)!r}")
@@ -237,15 +234,118 @@ def check_tokenly_signature(
         raise TokenlySignatureError("stale-nonce", f"the nonce is more than {window:g} s old")
     if nonce > clock + window:
         raise TokenlySignatureError("future-nonce", f"the nonce is more than {window:g} s ahead")
-    candidates = [tokenly_message(method, url, params, api_token, nonce)]
-    if body and method.upper() != "GET":
-        as_sent = body.decode("utf-8", "replace")
-        candidates.append(f"{method.upper()}\n{signing_url(url)}\n{as_sent}\n{api_token}\n{nonce}")
+    method = method.upper()
+    prefix = f"{method}\n{signing_url(url)}\n"
+    suffix = f"\n{api_token}\n{nonce}"
     given = signature.encode()
-    matches = [
-        hmac.compare_digest(tokenly_signature(message, secret).encode(), given)
-        for message in candidates
-    ]
-    if not any(matches):
-        raise TokenlySignatureError("bad-signature", "the signature does not match the request")
-    return SignedRequest(api_token, nonce, signature)
+    for signed in signed_params(method, headers, params=params, body=body, query=query):
+        expected = tokenly_signature(prefix + signed + suffix, secret).encode()
+        if hmac.compare_digest(expected, given):
+            return SignedRequest(api_token, nonce, signature)
+    raise TokenlySignatureError("bad-signature", "the signature does not match the request")
+
+
+def signed_params(
+    method: str,
+    headers: Mapping[str, str],
+    *,
+    params: Mapping[str, object] | None = None,
+    body: bytes | None = None,
+    query: str | bytes | None = None,
+) -> Iterator[str]:
+    """Each PARAMS text a Tokenly signer may have signed for this request, likeliest first.
+
+    A GET: ``{}`` (today's validator) or its query as PHP's ``parse_str`` reads it (the
+    official signers and the validator until 2021). A bodiless DELETE with a query: the
+    query's parameters. A body: the caller's ``params``, the body's text as sent, and
+    its parameters (JSON, or form fields as PHP reads them) in both our compact JSON and
+    PHP's ``JSON_FORCE_OBJECT`` form. Raises ``TokenlySignatureError`` for a body that
+    is not UTF-8 (two bodies must never share a signature).
+    """
+    query_text = query.decode("utf-8", "surrogateescape") if isinstance(query, bytes) else query
+    if method == "GET":
+        yield "{}"
+        if query_text:
+            yield from _php_form(query_text)
+        return
+    if not body:
+        if method == "DELETE" and query_text:  # signed over its query, never over {}
+            yield params_json(dict(parse_qsl(query_text, keep_blank_values=True)))
+            yield from _php_form(query_text)
+            if params:
+                yield params_json(params)
+            return
+        yield params_json(params)
+        return
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TokenlySignatureError("malformed-body", "the request body is not UTF-8") from None
+    if params is not None:
+        yield params_json(params)
+    yield text
+    if _media_type(headers) == "application/x-www-form-urlencoded":
+        yield params_json(dict(parse_qsl(text, keep_blank_values=True)))
+        yield from _php_form(text)
+        return
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        document = _NOT_JSON
+    if not isinstance(document, dict) and params is None:
+        yield "{}"  # no parameters in it: signed as none (a non-form, as PHP reads it)
+    if document is _NOT_JSON:
+        return
+    if isinstance(document, dict) and params is None:
+        yield params_json(document)
+    try:
+        yield php_json_encode(document)
+    except ValueError:
+        return
+
+
+_NOT_JSON = object()
+
+
+def _php_form(text: str) -> Iterator[str]:
+    """Form or query text as PHP reads and Tokenly's signers encode it (valid UTF-8 only:
+    PHP's ``json_encode`` fails on anything else, so nothing was signed over it)."""
+    parsed = php_parse_str(text)
+    try:
+        encoded = php_json_encode(parsed) if parsed else "{}"
+        encoded.encode("utf-8")  # lone surrogates stand for bytes that are not UTF-8
+    except (ValueError, UnicodeEncodeError):
+        return
+    yield encoded
+
+
+def _media_type(headers: Mapping[str, str]) -> str:
+    for name, value in headers.items():
+        if isinstance(name, str) and name.lower() == "content-type" and isinstance(value, str):
+            return value.split(";")[0].strip().lower()
+    return ""
+
+
+def _auth_headers(headers: Mapping[str, str]) -> tuple[str, int, str]:
+    """The API token, nonce and signature headers, each present, text and well formed."""
+    lowered: dict[str, object] = {}
+    for key, value in headers.items():
+        if isinstance(key, str):
+            lowered[key.lower()] = value
+    values = []
+    for name in (API_TOKEN_HEADER, NONCE_HEADER, SIGNATURE_HEADER):
+        given = lowered.get(name.lower(), "")
+        if not isinstance(given, str):
+            raise TokenlySignatureError(
+                "malformed-header", f"the {name} header is a {type(given).__name__}, not text"
+            )
+        value = given.strip()
+        if not value:
+            raise TokenlySignatureError("missing-header", f"the {name} header is missing")
+        values.append(value)
+    api_token, nonce_text, signature = values
+    if not nonce_text.isascii() or not nonce_text.isdigit() or len(nonce_text) > 12:
+        raise TokenlySignatureError(
+            "malformed-nonce", f"the nonce {shorten(nonce_text)!r} is not a unix time in seconds"
+        )
+    return api_token, int(nonce_text), signature

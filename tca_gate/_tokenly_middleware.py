@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable, Mapping
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from starlette.datastructures import URL, Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._asgi_body import read_body, refuse, replay_body
+from ._asgi_body import read_body, refuse, replay_body, route_path
 from ._tokenly_hmac import (
     DEFAULT_WINDOW,
     AsyncReplayStore,
@@ -30,8 +29,10 @@ class TokenlyAuthMiddleware:
     A refused request gets 401 with ``{"error": reason, "message": ...}`` (the
     reason is one of ``TokenlySignatureError``'s); an accepted one reaches the app
     with the ``SignedRequest`` in ``request.state.tokenly``. ``protect`` chooses the
-    paths to check (all by default). Behind a proxy, pass ``public_url`` (the
-    scheme and host clients sign) since the app may see another.
+    paths to check (all by default); it is given the path as the app routes it (without
+    a proxy's ``root_path`` or the prefix of the ``Mount`` the middleware sits in).
+    Behind a proxy, pass ``public_url`` (the scheme and host clients sign) since the
+    app may see another.
     """
 
     def __init__(
@@ -54,7 +55,7 @@ class TokenlyAuthMiddleware:
         self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (self.protect and not self.protect(scope["path"])):
+        if scope["type"] != "http" or (self.protect and not self.protect(route_path(scope))):
             await self.app(scope, receive, send)
             return
         body, more = await read_body(receive, self.max_body)
@@ -67,8 +68,8 @@ class TokenlyAuthMiddleware:
                 signed_url(scope, self.public_url),
                 Headers(scope=scope),
                 secret_for=self.secret_for,
-                params=_params(scope, body),
                 body=body,
+                query=scope.get("query_string"),
                 window=self.window,
             )
             if self.replay_store is not None and not await self._claim(signed.replay_key):
@@ -112,21 +113,3 @@ def signed_url(scope: Scope, public_url: str | None = None) -> str:
 
 class ReplayStoreUnavailableError(Exception):
     """The replay store failed, so whether a request is fresh cannot be known."""
-
-
-def _params(scope: Scope, body: bytes) -> Mapping[str, object] | None:
-    """The parameters as the signer saw them: a JSON object or form fields from the body,
-    or a bodiless DELETE's query parameters (a GET is always signed over ``{}``)."""
-    if not body:
-        if scope["method"] == "DELETE" and scope.get("query_string"):
-            query = scope["query_string"].decode("latin-1")
-            return dict(parse_qsl(query, keep_blank_values=True))
-        return None
-    content_type = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/x-www-form-urlencoded":
-        return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None

@@ -22,6 +22,8 @@ from tca_gate._php import (
     php_c_string,
     php_floatval,
     php_intval,
+    php_json_encode,
+    php_parse_str,
     php_round,
     php_urldecode,
     php_variables,
@@ -249,3 +251,50 @@ def test_tokenpass_dialect_reads_through_the_grammar_as_parse_str_does(
     ]
     assert [(key, value) for key, value, _ in php_variables(parts)] == flat
     assert php_variables(parts) == php_query_pairs(text(query))
+
+
+@pytest.mark.parametrize(("query", "expected"), params("parse_str"))
+def test_parse_str_whole_agrees_with_php_at_the_top_level(
+    query: Any, expected: list[list[Any]]
+) -> None:
+    """``php_parse_str`` keeps arrays; where PHP made a plain value it gives the same one."""
+    whole = php_parse_str(text(query))
+    assert list(whole) == [text(key) for key, _ in expected]
+    for key, value in expected:
+        found = whole[text(key)]
+        if value is None:
+            assert isinstance(found, dict)
+        else:
+            assert found == text(value)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("a[]=1&a[]=2", {"a": {"0": "1", "1": "2"}}),
+        ("a[5]=x&a[]=y", {"a": {"5": "x", "6": "y"}}),
+        ("a[x][y]=1&a[x][z]=2", {"a": {"x": {"y": "1", "z": "2"}}}),
+        ("a[b][c=1", {"a": {"b": "1"}}),
+        ("a[][x=1", {"a": {"0": "1"}}),
+        ("a[x]=2&a=1", {"a": "1"}),
+        ("a=1&a[x]=2", {"a": {"x": "2"}}),
+        ("a[k.ey]=1", {"a": {"k.ey": "1"}}),
+        ("a" + "[x]" * 65 + "=1", {}),
+    ],
+)
+def test_parse_str_builds_nested_arrays_as_php_does(query: str, expected: object) -> None:
+    assert php_parse_str(query) == expected
+
+
+def test_json_encode_writes_lists_as_objects_at_any_depth() -> None:
+    value = {"a": [[1, "x/y"], []], "b": "\u00e9"}
+    assert php_json_encode(value) == '{"a":{"0":{"0":1,"1":"x/y"},"1":{}},"b":"\\u00e9"}'
+    with pytest.raises(ValueError, match="512"):
+        php_json_encode(_nested(600))
+
+
+def _nested(depth: int) -> object:
+    value: object = []
+    for _ in range(depth):
+        value = [value]
+    return value

@@ -206,15 +206,14 @@ class BalanceWebhook:
         body, too_large = await read_body(receive, self.max_body)
         if too_large:
             return _refusal(413, "body-too-large", f"the body is over {self.max_body} bytes")
-        document = _json(body)
         try:
             signed = check_tokenly_signature(
                 "POST",
                 signed_url(scope, self.public_url),
                 Headers(scope=scope),
                 secret_for=self._secrets,
-                params=document if isinstance(document, dict) else None,
                 body=body,
+                query=scope.get("query_string"),
                 now=self.clock(),
                 window=self.window,
             )
@@ -230,6 +229,7 @@ class BalanceWebhook:
                 "the replay store cannot be reached",
                 headers={"Retry-After": str(RETRY_AFTER)},
             )
+        document = _json(body)
         try:
             if document is _NOT_JSON:
                 raise WebhookPayloadError("body", "is not JSON")

@@ -144,8 +144,7 @@ def _app(
 ) -> str:
     """The ``client_id`` whose Tokenly HMAC signature the request carries; 401 otherwise.
 
-    A GET is signed over ``{}``, a DELETE over its query parameters, and a request with
-    a body over its parameters (or the body's text as sent).
+    What may have been signed is ``signed_params``'s to say (one rule for every verifier).
     """
 
     def secret_for(client_id: str) -> str | None:
@@ -163,6 +162,7 @@ def _app(
             secret_for=secret_for,
             params=params if has_body or request.method == "DELETE" else None,
             body=raw if has_body else None,
+            query=request.scope.get("query_string"),
             window=state.hmac_window,
             replay_store=state.replay_store,
         )
