@@ -6,10 +6,13 @@ import base64
 import hashlib
 import hmac
 
+import httpx
 import pytest
 
 from tca_gate import InvalidArgumentError, MemoryReplayStore
 from tca_gate.tdx import (
+    AmbiguousRequestError,
+    TDXAuth,
     TDXSignatureError,
     TDXSignedRequest,
     hash_to_sign,
@@ -96,10 +99,10 @@ def test_empty_parts_are_left_out_and_the_body_is_signed_as_is() -> None:
         host="h",
         path="",
         query="",
-        content_type="",
+        content_type="application/octet-stream",
         body=b"\xff raw",
     )
-    assert text == b"k n 1 PUT h / \xff raw"
+    assert text == b"k n 1 PUT h / application/octet-stream \xff raw"
 
 
 @pytest.mark.parametrize("secret", ["", "abc", "zz", "0c 3c", "0c3c\n"])
@@ -166,8 +169,7 @@ def test_the_signed_request_is_accepted_once() -> None:
         {"path": "/api/v1/order"},
         {"query": "limit=1000"},
         {"query": ""},
-        {"body": b"{}"},
-        {"content_type": "application/json"},
+        {"body": b"{}", "content_type": "application/json"},
     ],
 )
 def test_tampering_breaks_the_signature(changes: dict[str, object]) -> None:
@@ -237,3 +239,81 @@ def test_parse_reads_fields_in_any_order() -> None:
 def test_signature_with_padding_keeps_its_equals_signs() -> None:
     credentials = parse_authorization(f"TDXV1-HMAC-SHA256 {GOOD.replace('c2ln', 'YQ==')}")
     assert credentials.signature == "YQ=="
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"content_type": "limit=100", "query": ""}, "the Content-Type 'limit=100' is not a media"),
+        ({"content_type": "application/json"}, "a Content-Type on a request without a body"),
+        ({"body": b"{}"}, "a request body without a Content-Type"),
+        ({"content_type": "text/plain;", "body": b"x"}, "not a media type"),
+        ({"content_type": "text/plain ;charset=x", "body": b"x"}, "not a media type"),
+        ({"content_type": "text/plain;charset", "body": b"x"}, "not a media type"),
+        ({"content_type": 'text/plain;p="a b"', "body": b"x"}, "not a media type"),
+        ({"content_type": "text/plain; p=a b", "body": b"x"}, "not a media type"),
+        ({"content_type": "text/plain", "body": b"x", "query": "a/b"}, "reads as the start"),
+        ({"query": "text/plain;charset=x;"}, "reads as the start of a Content-Type"),
+        ({"query": "limit=100 x"}, "the query holds whitespace"),
+        ({"path": "/api/v1/orders /x"}, "the path holds whitespace"),
+        ({"host": ""}, "the Host must be one word"),
+        ({"host": "api.example.com /api"}, "the Host must be one word"),
+        ({"method": "GET /"}, "the method must be one word"),
+    ],
+)
+def test_parts_that_could_slide_into_their_neighbours_are_refused(
+    changes: dict[str, object], why: str
+) -> None:
+    with pytest.raises(TDXSignatureError) as refused:
+        verify(**changes)  # type: ignore[arg-type]
+    assert refused.value.reason == "ambiguous-request"
+    assert why in str(refused.value)
+    for part in ("path", "query"):  # never echoed: they may carry a token
+        assert not changes.get(part) or str(changes[part]) not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("query", "content_type", "body"),
+    [
+        ("limit=100", "", b""),
+        ("", "application/json", BODY),
+        ("a/b=1&c=text/plain", "application/json; charset=utf-8", BODY),
+        ("", 'multipart/form-data;\tboundary="x\\"y";a=b', b"--x--"),
+        ("", "text/plain", b"a/b hello"),
+    ],
+)
+def test_unambiguous_requests_are_signed_and_verified(
+    query: str, content_type: str, body: bytes
+) -> None:
+    header = sign_tdx_request(
+        "POST",
+        f"https://api.example.com/api/v1/orders?{query}",
+        api_key=API_KEY,
+        api_secret=SECRET,
+        content_type=content_type,
+        body=body,
+        nonce=NONCE,
+        timestamp=TIMESTAMP,
+    )
+    signed = verify("POST", query=query, header=header, content_type=content_type, body=body)
+    assert signed.nonce == NONCE
+
+
+def test_the_signer_refuses_what_the_verifier_would() -> None:
+    with pytest.raises(AmbiguousRequestError, match="a Content-Type on a request without"):
+        sign_tdx_request(
+            "GET", "https://h/x", api_key=API_KEY, api_secret=SECRET, content_type="a/b"
+        )
+    assert issubclass(AmbiguousRequestError, InvalidArgumentError)
+
+
+def test_tdx_auth_never_sends_an_ambiguous_request() -> None:
+    sent: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(200))
+    with httpx.Client(transport=transport, auth=TDXAuth(API_KEY, SECRET)) as client:
+        assert client.post("https://h/x?limit=1", json={}).status_code == 200
+        with pytest.raises(AmbiguousRequestError, match="without a Content-Type"):
+            client.post("https://h/x", content=b"limit=1")
+        with pytest.raises(AmbiguousRequestError, match="Content-Type 'limit=1'"):
+            client.get("https://h/x", headers={"Content-Type": "limit=1"})
+    assert [request.url.path for request in sent] == ["/x"]

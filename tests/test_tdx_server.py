@@ -239,3 +239,70 @@ def test_a_failing_nonce_store_refuses_with_503() -> None:
     with serve(emulator_app({API_KEY: SECRET}, nonce_store=Broken())) as url:
         response = send(url)
     assert (response.status_code, response.json()["error"]) == (503, "nonce-store-unavailable")
+
+
+def test_a_query_moved_into_the_content_type_is_refused(base_url: str) -> None:
+    """Issue 11, defect 5: ``GET /orders?limit=1`` signed once verified again as
+    ``GET /orders`` with ``Content-Type: limit=1``; the forgery is refused, and the
+    nonce is not used up by it."""
+    header = sign_tdx_request(
+        "GET", base_url + "/api/v1/orders?limit=1", api_key=API_KEY, api_secret=SECRET
+    )
+    forged = httpx.get(
+        base_url + "/api/v1/orders", headers={"Authorization": header, "Content-Type": "limit=1"}
+    )
+    assert refusal(forged) == "ambiguous-request"
+    assert "Content-Type" in forged.json()["message"]
+    signed = httpx.get(base_url + "/api/v1/orders?limit=1", headers={"Authorization": header})
+    assert signed.status_code == 200
+
+
+#: A signed request (method, target, content type, body), and a forgery the scheme's
+#: joined text cannot tell from it: each part moved across a boundary into its neighbour.
+SLIDES = [
+    (  # the content type's start moved into the query, its body's start into the type
+        ("POST", "/api/v1/whoami", "text/plain", "a/b hello"),
+        ("POST", "/api/v1/whoami?text/plain", "a/b", "hello"),
+    ),
+    (  # a parameter moved from the content type into the body
+        ("POST", "/api/v1/whoami", "text/plain; charset=utf-8", "hi"),
+        ("POST", "/api/v1/whoami", "text/plain;", "charset=utf-8 hi"),
+    ),
+    (  # the content type moved into the body
+        ("POST", "/api/v1/whoami", "text/plain", "hello"),
+        ("POST", "/api/v1/whoami", "", "text/plain hello"),
+    ),
+    (  # the body's start moved into the content type
+        ("POST", "/api/v1/whoami", "text/plain", "; charset=x hi"),
+        ("POST", "/api/v1/whoami", "text/plain ; charset=x", "hi"),
+    ),
+    (  # the query moved into the content type
+        ("DELETE", "/api/v1/whoami?id=7", "", ""),
+        ("DELETE", "/api/v1/whoami", "id=7", ""),
+    ),
+]
+
+
+def send_as(base_url: str, header: str, request: tuple[str, str, str, str]) -> httpx.Response:
+    method, target, content_type, body = request
+    headers = {"Authorization": header}
+    if content_type:
+        headers["Content-Type"] = content_type
+    return httpx.request(method, base_url + target, headers=headers, content=body.encode())
+
+
+@pytest.mark.parametrize(("signed", "forged"), SLIDES)
+def test_a_part_slid_into_its_neighbour_is_refused(
+    base_url: str, signed: tuple[str, str, str, str], forged: tuple[str, str, str, str]
+) -> None:
+    method, target, content_type, body = signed
+    header = sign_tdx_request(
+        method,
+        base_url + target,
+        api_key=API_KEY,
+        api_secret=SECRET,
+        content_type=content_type,
+        body=body.encode(),
+    )
+    assert refusal(send_as(base_url, header, forged)) == "ambiguous-request"
+    assert send_as(base_url, header, signed).status_code == 200

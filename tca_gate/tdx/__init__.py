@@ -1,6 +1,16 @@
 """TDX-style HMAC (``tdx`` extra): ``TDXV1-HMAC-SHA256`` signing, a generic signed client,
 and the server-side verifier (a function and pure ASGI middleware).
 
+The scheme's weakness: the signed text joins the request's parts with spaces and leaves
+empty ones out, marking no boundaries, so one part's text can pass for another's (a
+signed ``GET /orders?limit=1`` is the same text as ``GET /orders`` with
+``Content-Type: limit=1``). So the verifier refuses, as ``ambiguous-request``, any
+request whose parts could slide into their neighbours (a query that reads as a content
+type, a content type that is not a strict media type or comes without a body, a body
+without one, whitespace in the path, query or host), and the signer will not sign one
+(``AmbiguousRequestError``). The signature covers no other header, and not a path's
+trailing slash (``/orders/`` and ``/orders`` sign alike).
+
 >>> from tca_gate.tdx import TDXAuth, TDXClient
 >>> auth = TDXAuth("fcebf5ef5-69d3-4a37-b1d3-69fd462cf54c", "0c3c11e3e74de307866a2d67a9c71f97")
 >>> auth, TDXAuth.bearer("eyJhbGciOi...")
@@ -13,6 +23,7 @@ from ._middleware import TDXAuthMiddleware, TDXBearerRequest
 from ._scheme import (
     SCHEME,
     WINDOW,
+    AmbiguousRequestError,
     hash_to_sign,
     sign_tdx_request,
     string_to_hash,
@@ -32,6 +43,7 @@ __all__ = [
     "JSON",
     "SCHEME",
     "WINDOW",
+    "AmbiguousRequestError",
     "AsyncTDXClient",
     "RefusalReason",
     "TDXAuth",

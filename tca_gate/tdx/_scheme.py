@@ -9,6 +9,10 @@ host (lowercase, with any port), path (leading slash, no trailing slash), query 
 sent), content_type, body]`` joined by single spaces; ``hash_to_sign`` is
 base64(sha256(string_to_hash)); the signature is base64(HMAC-SHA256(key =
 hex_decode(api_secret), hash_to_sign)).
+
+Nothing marks where one part ends, so ``string_to_hash`` refuses parts that could be
+read as their neighbours (``AmbiguousRequestError``): both the signer and the verifier
+build the text through it.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ import hmac
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from tca_gate._errors import InvalidArgumentError
+from tca_gate._errors import InvalidArgumentError, shorten
 
 #: The scheme name that opens the ``Authorization`` header.
 SCHEME = "TDXV1-HMAC-SHA256"
@@ -60,6 +65,59 @@ def signed_path(path: str | bytes) -> bytes:
     return trimmed if trimmed.startswith(b"/") else b"/" + trimmed
 
 
+class AmbiguousRequestError(InvalidArgumentError):
+    """A request whose joined parts could be read as other parts (a query as a content
+    type, say): the scheme's signature could not tell them apart, so it is not signed
+    (by the client) nor accepted (by the verifier)."""
+
+
+#: RFC 9110 ``token``: a media type's type, subtype and parameter names and values.
+_TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+#: RFC 9110 ``quoted-string``, less the space (the scheme's separator).
+_QUOTED = rb'"(?:[\t\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x21-\x7e\x80-\xff])*"'
+#: RFC 9110 ``media-type``, with whitespace only after a ``;`` and no empty parameter:
+#: so no prefix of a content type ending at a space is one too.
+_MEDIA_TYPE = rb"%s/%s(?:;[ \t]*%s=(?:%s|%s))*" % (_TOKEN, _TOKEN, _TOKEN, _TOKEN, _QUOTED)
+_CONTENT_TYPE = re.compile(_MEDIA_TYPE)
+#: What a content type's first word (up to a space) can be; a query must not be one.
+_CONTENT_TYPE_START = re.compile(_MEDIA_TYPE + rb"(?:;[\t]*)?")
+_WORD = re.compile(rb"\S+")
+
+
+def _text(part: str | bytes) -> bytes:
+    return part.encode() if isinstance(part, str) else part
+
+
+def _check_parts(
+    words: Mapping[str, bytes], path: bytes, query: bytes, content_type: bytes, body: bytes
+) -> None:
+    """Refuse parts that, joined by spaces, could be read as other parts: the scheme marks
+    no boundaries, so each part must keep to its own syntax. ``words`` (the API key,
+    nonce, timestamp, method and host) must each be one word; the path and query hold no
+    whitespace, nor does the query read as a content type; the content type is a media
+    type (``type/subtype``, then ``;name=value`` parameters, spaces only after a ``;``),
+    sent with a body and only with one. The path and query are never echoed (they may
+    carry a token)."""
+    for name, word in words.items():
+        if not _WORD.fullmatch(word):
+            raise AmbiguousRequestError(f"the {name} must be one word: not empty, no whitespace")
+    for name, part in (("path", path), ("query", query)):
+        if part and not _WORD.fullmatch(part):
+            raise AmbiguousRequestError(f"the {name} holds whitespace")
+    if _CONTENT_TYPE_START.fullmatch(query):
+        raise AmbiguousRequestError("the query reads as the start of a Content-Type (type/subtype)")
+    if content_type and not _CONTENT_TYPE.fullmatch(content_type):
+        shown = repr(shorten(content_type.decode("utf-8", "replace")))
+        raise AmbiguousRequestError(
+            f"the Content-Type {shown} is not a media type: type/subtype, then ;name=value "
+            "parameters, with spaces only after a ;"
+        )
+    if content_type and not body:
+        raise AmbiguousRequestError("a Content-Type on a request without a body")
+    if body and not content_type:
+        raise AmbiguousRequestError("a request body without a Content-Type")
+
+
 def string_to_hash(
     *,
     api_key: str,
@@ -72,24 +130,24 @@ def string_to_hash(
     content_type: str | bytes = b"",
     body: bytes = b"",
 ) -> bytes:
-    """The non-empty parts, joined by single spaces (text as UTF-8, the body as is).
+    """The non-empty parts, joined by single spaces (text as UTF-8, the body as is);
+    ``AmbiguousRequestError`` for parts that could be read as others (``_check_parts``).
 
     >>> string_to_hash(api_key="k", nonce="n", timestamp=1, method="get",
     ...                host="API.example.com:8443", path="/v1/orders/", query="")
     b'k n 1 GET api.example.com:8443 /v1/orders'
     """
-    parts: list[str | bytes] = [
-        api_key,
-        nonce,
-        str(timestamp),
-        method.upper(),
-        host.lower(),
-        signed_path(path),
-        query,
-        content_type,
-        body,
-    ]
-    return b" ".join(part.encode() if isinstance(part, str) else part for part in parts if part)
+    words = {
+        "API key": _text(api_key),
+        "nonce": _text(nonce),
+        "timestamp": _text(str(timestamp)),
+        "method": _text(method.upper()),
+        "Host": _text(host.lower()),
+    }
+    query, content_type = _text(query), _text(content_type)
+    _check_parts(words, _text(path), query, content_type, body)
+    parts = [*words.values(), signed_path(path), query, content_type, body]
+    return b" ".join(part for part in parts if part)
 
 
 def hash_to_sign(text: bytes) -> str:

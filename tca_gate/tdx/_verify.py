@@ -12,7 +12,15 @@ from typing import Literal
 from tca_gate._errors import TcaGateError, shorten
 from tca_gate._tokenly_hmac import ReplayStore
 
-from ._scheme import FIELDS, SCHEME, WINDOW, decode_secret, hash_to_sign, string_to_hash
+from ._scheme import (
+    FIELDS,
+    SCHEME,
+    WINDOW,
+    AmbiguousRequestError,
+    decode_secret,
+    hash_to_sign,
+    string_to_hash,
+)
 from ._scheme import tdx_signature as _signature
 
 RefusalReason = Literal[
@@ -21,6 +29,7 @@ RefusalReason = Literal[
     "malformed-authorization",
     "malformed-nonce",
     "malformed-timestamp",
+    "ambiguous-request",
     "unknown-api-key",
     "stale-timestamp",
     "future-timestamp",
@@ -136,6 +145,20 @@ def check_tdx_signature(
     lowered = {name.lower(): text for name, text in headers.items()}
     credentials = parse_authorization(lowered.get("authorization"))
     api_key = credentials.api_key
+    try:
+        text = string_to_hash(
+            api_key=api_key,
+            nonce=credentials.nonce,
+            timestamp=credentials.timestamp,
+            method=method,
+            host=lowered.get("host", "") if host is None else host,
+            path=path,
+            query=query,
+            content_type=lowered.get("content-type", ""),
+            body=body,
+        )
+    except AmbiguousRequestError as error:
+        raise TDXSignatureError("ambiguous-request", str(error)) from None
     secret = secret_for.get(api_key) if isinstance(secret_for, Mapping) else secret_for(api_key)
     if secret is None:
         raise TDXSignatureError("unknown-api-key", f"unknown API key {shorten(api_key)!r}")
@@ -147,17 +170,6 @@ def check_tdx_signature(
         raise TDXSignatureError(
             "future-timestamp", f"the timestamp is more than {window:g} s ahead"
         )
-    text = string_to_hash(
-        api_key=api_key,
-        nonce=credentials.nonce,
-        timestamp=credentials.timestamp,
-        method=method,
-        host=lowered.get("host", "") if host is None else host,
-        path=path,
-        query=query,
-        content_type=lowered.get("content-type", ""),
-        body=body,
-    )
     expected = _signature(hash_to_sign(text), decode_secret(secret))
     if not hmac.compare_digest(expected.encode(), credentials.signature.encode("utf-8", "replace")):
         raise TDXSignatureError("bad-signature", "the signature does not match the request")
@@ -186,7 +198,10 @@ def verify_tdx_request(
 
     ``path`` and ``query`` are as sent (percent-escapes kept, no ``?``), ``body`` the
     bytes received; the host and content type come from ``headers`` (pass ``host`` to
-    use the public one behind a proxy). ``secret_for`` maps an API key to its hex
+    use the public one behind a proxy). Parts the joined, signed text could not tell
+    from their neighbours (a query that reads as a content type, a content type that is
+    not a media type or comes without a body, a body without one) are refused as
+    ``ambiguous-request``. ``secret_for`` maps an API key to its hex
     secret. The timestamp must be within ``window`` seconds of ``now``, the signature
     must match (compared in constant time), and then the nonce is claimed in
     ``nonce_store`` for twice the window: a nonce seen before is refused.
