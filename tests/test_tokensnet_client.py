@@ -18,6 +18,7 @@ import pytest
 from tca_gate._errors import InvalidArgumentError
 from tca_gate.tokensnet import (
     AccountBalance,
+    AccountBalances,
     AsyncTokensNetClient,
     OpenOrders,
     OrderBook,
@@ -145,6 +146,25 @@ def test_balance(url: str, mode: str, emulator: TokensNetEmulator) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_balance_all_lists_every_currency_held(
+    url: str, mode: str, emulator: TokensNetEmulator
+) -> None:
+    before = len(emulator.accepted_nonces.get(KEY, []))
+    with caller(mode, url) as call:
+        balances = call("balance_all")
+    assert balances == AccountBalances(
+        WHEN,
+        (
+            AccountBalance(WHEN, "BTC", Decimal("0.12345678"), Decimal("0.12345678")),
+            AccountBalance(WHEN, "ETH", Decimal("2.50000000"), Decimal("1.25000000")),
+        ),
+    )
+    assert balances.of("usdt") is None  # held at zero: not listed
+    assert str(balances.of("eth").available) == "1.25000000"  # type: ignore[union-attr]
+    assert len(emulator.accepted_nonces[KEY]) == before + 1
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_order_lifecycle(url: str, mode: str, emulator: TokensNetEmulator) -> None:
     with caller(mode, url) as call:
         placed = call(
@@ -215,6 +235,7 @@ def test_credentials_come_in_pairs() -> None:
     [
         (lambda c: c.ticker("BTC/USDT"), "lowercase letters and digits"),
         (lambda c: c.orders_for_pair("all"), "call orders"),
+        (lambda c: c.balance("all"), r"call balance_all\(\)"),
         (lambda c: c.order("btcusdt"), "order's UUID"),
         (lambda c: c.cancel_order("../all"), "order's UUID"),
         (lambda c: c.place_limit_order("btcusdt", "buy", 0.1, "1"), "never a float"),

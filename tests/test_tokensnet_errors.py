@@ -170,6 +170,41 @@ def test_json_numbers_are_read_as_exact_decimals() -> None:
     assert balance.available == Decimal("0.30000000000000004")
 
 
+def test_balance_all_reads_a_list_or_an_object_keyed_by_currency() -> None:
+    listed = (
+        b'{"status": "ok", "timestamp": 1, "balances": [{"currency": "BTC", "total": 0.1,'
+        b' "available": "0.05"}]}'
+    )
+    keyed = (
+        b'{"status": "ok", "timestamp": 1, "balances": {"BTC": {"total": 0.1,'
+        b' "available": "0.05"}}}'
+    )
+    for body in (listed, keyed):
+        with TokensNetClient(KEY, SECRET, transport=answering(200, body)) as client:
+            (btc,) = client.balance_all().balances
+        assert (btc.currency, btc.total, btc.available) == ("BTC", Decimal("0.1"), Decimal("0.05"))
+
+
+@pytest.mark.parametrize(
+    ("balances", "field"),
+    [
+        (b'[{"currency": "BTC", "total": "x", "available": "1"}]', "balances[0].total"),
+        (b'[{"total": "1", "available": "1"}]', "balances[0].currency"),
+        (b'{"BTC": {"currency": "ETH", "total": "1", "available": "1"}}', "balances.BTC.currency"),
+        (b'{"BTC": {"total": "1"}}', "balances.BTC.available"),
+        (b'"BTC"', "balances"),
+    ],
+)
+def test_a_malformed_balance_list_is_refused(balances: bytes, field: str) -> None:
+    body = b'{"status": "ok", "timestamp": 1, "balances": ' + balances + b"}"
+    with (
+        TokensNetClient(KEY, SECRET, transport=answering(200, body)) as client,
+        pytest.raises(MalformedResponseError) as raised,
+    ):
+        client.balance_all()
+    assert raised.value.field == field
+
+
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[TokensNetEmulator, str]]:
     emulator = TokensNetEmulator({KEY: SECRET})

@@ -1,7 +1,7 @@
 """The Tokens.net exchange client, sync and async (``pip install 'tca-gate[tokensnet]'``).
 
 Public calls (tickers, trades, trading pairs, order book, voting) need no credentials;
-private ones (balance, orders, placing and canceling limit orders) are signed with the
+private ones (balances, orders, placing and canceling limit orders) are signed with the
 ``key``, ``nonce`` and ``signature`` headers, each attempt with a fresh nonce above every
 one before. Prices and amounts are ``Decimal``; every documented error code has its own
 error (``TokensNetError`` subclasses). ``verify_tokensnet_request`` and
@@ -48,6 +48,7 @@ from ._errors import (
 from ._middleware import TokensNetAuthMiddleware
 from ._models import (
     AccountBalance,
+    AccountBalances,
     OpenOrders,
     Order,
     OrderBook,
@@ -77,6 +78,7 @@ __all__ = [
     "DEFAULT_RETRIES",
     "DEFAULT_TIMEOUT",
     "AccountBalance",
+    "AccountBalances",
     "ApiKeyMissingError",
     "AsyncTokensNetClient",
     "FileNonces",

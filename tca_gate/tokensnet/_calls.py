@@ -14,6 +14,7 @@ from tca_gate._service import Call, path
 from . import _read
 from ._models import (
     AccountBalance,
+    AccountBalances,
     OpenOrders,
     OrderBook,
     OrderDetails,
@@ -116,8 +117,16 @@ def voting(account: Account) -> Call[Voting]:
 def balance(account: Account, currency: str) -> Call[AccountBalance]:
     """The account's balance of ``currency`` (like ``btc``)."""
     _private(account)
-    where = path("/private/balance/{currency}/", currency=_symbol(currency, "currency"))
-    return Call("GET", where, _read.balance)
+    symbol = _symbol(currency, "currency")
+    if symbol == "all":
+        raise InvalidArgumentError("currency 'all' lists every balance; call balance_all()")
+    return Call("GET", path("/private/balance/{currency}/", currency=symbol), _read.balance)
+
+
+def balance_all(account: Account) -> Call[AccountBalances]:
+    """The account's balance of every currency it holds (those not zero)."""
+    _private(account)
+    return Call("GET", "/private/balance/all/", _read.balances)
 
 
 def orders(account: Account) -> Call[OpenOrders]:

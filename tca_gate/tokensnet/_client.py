@@ -44,6 +44,7 @@ class TokensNetAPI:
     voting = Endpoint(_calls.voting)
 
     balance = Endpoint(_calls.balance)
+    balance_all = Endpoint(_calls.balance_all)
     orders = Endpoint(_calls.orders)
     order = Endpoint(_calls.order)
     orders_for_pair = Endpoint(_calls.orders_for_pair)

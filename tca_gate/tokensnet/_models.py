@@ -89,6 +89,27 @@ class AccountBalance:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountBalances:
+    """The account's balances of every currency it holds (the non-zero ones), in the
+    answer's order."""
+
+    timestamp: datetime
+    balances: tuple[AccountBalance, ...]
+
+    def of(self, currency: str) -> AccountBalance | None:
+        """The balance of ``currency`` (``btc`` or ``BTC``); ``None`` when it holds none.
+
+        >>> from datetime import UTC
+        >>> when = datetime.fromtimestamp(0, UTC)
+        >>> btc = AccountBalance(when, "BTC", Decimal("0.5"), Decimal("0.25"))
+        >>> AccountBalances(when, (btc,)).of("btc").available, AccountBalances(when, ()).of("btc")
+        (Decimal('0.25'), None)
+        """
+        wanted = currency.upper()
+        return next((found for found in self.balances if found.currency.upper() == wanted), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     """One of the account's orders (``take_profit`` is ``None`` when it has none)."""
 

@@ -19,6 +19,7 @@ from tca_gate._tokenly_hmac import signing_url
 from ._errors import REASONS, TokensNetError, error_class_for_code, parameter_of
 from ._models import (
     AccountBalance,
+    AccountBalances,
     OpenOrders,
     Order,
     OrderBook,
@@ -214,6 +215,32 @@ def balance(data: object) -> AccountBalance:
         total=decimal(fields, "total"),
         available=decimal(fields, "available"),
     )
+
+
+def balances(data: object) -> AccountBalances:
+    """``balances``: a list of the single-currency answer's objects (``currency``,
+    ``total``, ``available``), or an object of such objects keyed by currency. The
+    document gives no example of this answer, so both readings are taken; nothing else."""
+    fields = Fields(data)
+    when = unix_time(fields, "timestamp")
+    listed = fields.get("balances")
+    if isinstance(listed, dict):
+        keyed = fields.mapping("balances")
+        found = []
+        for currency in keyed.names():
+            entry = keyed.fields(currency)
+            if not entry.absent("currency") and entry.get("currency") != currency:
+                raise ShapeError(entry.place("currency"), repr(currency), entry.get("currency"))
+            found.append(
+                AccountBalance(when, currency, decimal(entry, "total"), decimal(entry, "available"))
+            )
+        return AccountBalances(when, tuple(found))
+
+    def one(entry: Fields) -> AccountBalance:
+        total, available = decimal(entry, "total"), decimal(entry, "available")
+        return AccountBalance(when, entry.text("currency"), total, available)
+
+    return AccountBalances(when, each(listed, "balances", one))
 
 
 def order(fields: Fields) -> Order:

@@ -1,6 +1,8 @@
 """``TokensNetEmulator``: a small Tokens.net for tests and examples (a Starlette app).
 
-It answers every documented call with the document's shapes, checks each private
+It answers every documented call with the document's shapes (and
+``/private/balance/all/``, which the document names without an example, with a
+``balances`` list of the single-currency answer's objects), checks each private
 request with ``TokensNetAuthMiddleware`` and keeps orders and balances in memory.
 ``accepted_nonces`` lists the nonces it let through, per key; ``rate_limit(n)`` makes
 the next ``n`` requests answer error 429. ``running()`` serves it on loopback
@@ -47,6 +49,13 @@ PAIRS_JSON = (
     '"minAmount": 0.01, "baseCurrency": "eth", "counterCurrency": "btc"}}'
 )
 MIN_AMOUNTS = {"btcusdt": Decimal("0.0005"), "ethbtc": Decimal("0.01")}
+
+#: Every account's balances: currency to (total, available); ``usdt`` is held at zero.
+BALANCES = {
+    "btc": ("0.12345678", "0.12345678"),
+    "eth": ("2.50000000", "1.25000000"),
+    "usdt": ("0.00000000", "0.00000000"),
+}
 
 
 @dataclass
@@ -98,6 +107,7 @@ class TokensNetEmulator:
             Route("/public/trading-pairs/get/all/", self._pairs),
             Route("/public/order-book/{pair}/", self._order_book),
             Route("/public/voting/get/all/", self._voting),
+            Route("/private/balance/all/", self._balance_all),
             Route("/private/balance/{currency}/", self._balance),
             Route("/private/orders/get/all/", self._all_orders),
             Route("/private/orders/get/{ref}/", self._get_orders),
@@ -187,11 +197,21 @@ class TokensNetEmulator:
 
         def answer() -> JSONResponse:
             currency = request.path_params["currency"]
-            if currency not in {"btc", "usdt", "eth"}:
+            if currency not in BALANCES:
                 raise _RefusalError(160)
-            return self._ok(total="0.12345678", currency=currency.upper(), available="0.12345678")
+            total, available = BALANCES[currency]
+            return self._ok(total=total, currency=currency.upper(), available=available)
 
         return _answer(answer)
+
+    async def _balance_all(self, request: Request) -> JSONResponse:
+        self._accept(request)
+        held = [
+            {"currency": currency.upper(), "total": total, "available": available}
+            for currency, (total, available) in BALANCES.items()
+            if Decimal(total) != 0
+        ]
+        return self._ok(balances=held)
 
     def _open_of(self, owner: str, pair: str | None = None) -> list[dict[str, object]]:
         with self._lock:
