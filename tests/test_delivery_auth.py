@@ -1,5 +1,6 @@
 """The emulator's ``TokenlyAuthMiddleware`` refuses a tampered request for the right reason:
-method, path, query, body, nonce, timestamp, signature, token, replay (over loopback)."""
+method, path, query, body, nonce, timestamp, signature, token, replay (over loopback);
+each refusal answered as Tokenly's servers did, 403 ``{"message", "errors": [message]}``."""
 
 from __future__ import annotations
 
@@ -66,10 +67,26 @@ def resent(
     return http.send(changed)
 
 
+#: What the verifier says for each reason it refuses (a part of its message).
+SAYS = {
+    "bad-signature": "the signature does not match",
+    "replayed-request": "already used",
+    "stale-nonce": "s old",
+    "future-nonce": "s ahead",
+    "malformed-nonce": "is not a unix time",
+    "unknown-token": "unknown API token",
+    "missing-header": "header is missing",
+}
+
+
 def refusal(response: httpx.Response) -> str:
-    assert response.status_code == 401, response.text
-    reason = response.json()["error"]
-    assert isinstance(reason, str)
+    """The reason of a refusal, from its message; the answer must be laravel-api-provider's
+    403 ``{"message": m, "errors": [m]}`` (no other key, no 401)."""
+    assert response.status_code == 403, response.text
+    body = response.json()
+    assert set(body) == {"message", "errors"}
+    assert body["errors"] == [body["message"]]
+    (reason,) = [reason for reason, says in SAYS.items() if says in body["message"]]
     return reason
 
 

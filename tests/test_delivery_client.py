@@ -223,9 +223,8 @@ def test_a_delivery_beyond_the_inventory_is_refused_unless_pseudo(
     emulator, _ = served
     source = tds.new_source_address("Small", "2:2")
     emulator.fund(source.id, "SOUP", 99)
-    with pytest.raises(UnprocessableEntityError) as refused:
+    with pytest.raises(UnprocessableEntityError, match="does not hold enough SOUP"):
         tds.new_delivery(source.id, BOB_ADDRESS, "SOUP", 100)
-    assert refused.value.field == "quantity"
     assert tds.new_delivery(source.id, BOB_ADDRESS, "FUTURE", 100, pseudo=True).pseudo is True
 
 
@@ -252,8 +251,11 @@ def test_another_api_users_things_are_not_found(
         (lambda c: c.new_source_address(type="3:3"), "type must be '2:2' or '2:3'"),
         (lambda c: c.update_source_address("s"), "needs at least one of"),
         (lambda c: c.update_delivery("d"), "needs at least one of"),
-        (lambda c: c.fulfill_multiple_deliveries("s", "MYCOIN"), "list of token names"),
-        (lambda c: c.fulfill_multiple_deliveries("s", []), "must not be empty"),
+        (lambda c: c.fulfill_multiple_deliveries("s", 5), "list of strings or a string"),
+        (lambda c: c.fulfill_multiple_deliveries("s", ""), "tokens must be a non-empty"),
+        (lambda c: c.fulfill_multiple_deliveries("s", []), "must not be an empty list"),
+        (lambda c: c.fulfill_multiple_deliveries("s", ["A", 1]), r"tokens\[1\] must be"),
+        (lambda c: c.shutdown_source_address("s", ""), "sweep_address must be a non-empty"),
         (lambda c: c.get_delivery(".."), "URLs resolve it away"),
         (lambda c: c.create_issuance("s", "A", 1, "yes"), "divisible must be True or False"),
     ],

@@ -1,4 +1,6 @@
-"""Each error code of the Token Delivery document becomes its own error, from a real server."""
+"""Each error code of the Token Delivery document becomes its own error, from a real server;
+the bodies Tokenly's servers answer (403 and 422 ``{"message", "errors": [...]}``) and the
+older forms the client also reads (401 ``{"error", "message"}``, a ``field``) each mapped."""
 
 from __future__ import annotations
 
@@ -7,6 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 from servers import serve
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from tca_gate._service import Call
 from tca_gate._service_errors import (
@@ -21,6 +27,7 @@ from tca_gate._service_errors import (
 from tca_gate.delivery import (
     AsyncDeliveryClient,
     DeliveryClient,
+    ForbiddenError,
     MaintenanceError,
     MethodNotAllowedError,
     UnprocessableEntityError,
@@ -33,7 +40,7 @@ TOKEN, SECRET = "Terrors", "Kerrors"
 #: The document's codes and the error each raises (the most specific class).
 CODES = {
     400: InvalidRequestError,
-    403: PermissionDeniedError,
+    403: ForbiddenError,
     404: NotFoundError,
     405: MethodNotAllowedError,
     422: UnprocessableEntityError,
@@ -82,6 +89,8 @@ def test_each_code_raises_its_error_sync_and_async(
 
 
 def test_refined_classes_still_are_their_shared_parents() -> None:
+    assert issubclass(ForbiddenError, AuthenticationError)
+    assert issubclass(ForbiddenError, PermissionDeniedError)
     assert issubclass(UnprocessableEntityError, InvalidRequestError)
     assert issubclass(MaintenanceError, ServerError)
     assert not issubclass(MethodNotAllowedError, InvalidRequestError)
@@ -108,22 +117,76 @@ def test_a_503_with_retry_after_is_retried_then_succeeds(
     assert emulator.faults == []
 
 
-def test_a_validation_refusal_names_the_field(served: tuple[DeliveryEmulator, str]) -> None:
+def test_a_validation_refusal_carries_the_services_messages(
+    served: tuple[DeliveryEmulator, str],
+) -> None:
     _, url = served
     with DeliveryClient(url, TOKEN, SECRET, retries=0) as tds:
         source = tds.new_source_address()
         with pytest.raises(UnprocessableEntityError) as refused:
             tds.new_delivery(source.id, "user:bob", "SOUP", 1, hold_promise=True)
-    assert refused.value.field == "destination"
-    assert "Not allowed for deliveries to usernames" in str(refused.value)
+    assert refused.value.status == 422
+    assert "not allowed for deliveries to usernames" in str(refused.value)
+    assert refused.value.field is None  # Tokenly's 422 names no field apart from its words
 
 
-def test_a_wrong_secret_is_an_authentication_error(served: tuple[DeliveryEmulator, str]) -> None:
+def test_a_wrong_secret_is_forbidden(served: tuple[DeliveryEmulator, str]) -> None:
     _, url = served
     with (
         DeliveryClient(url, TOKEN, "not-the-secret", retries=0) as tds,
-        pytest.raises(AuthenticationError) as refused,
+        pytest.raises(ForbiddenError) as refused,
     ):
         tds.get_source_address_list()
-    assert refused.value.code == "bad-signature"
+    assert isinstance(refused.value, AuthenticationError)
+    assert isinstance(refused.value, PermissionDeniedError)
+    assert refused.value.status == 403
+    assert refused.value.message == "the signature does not match the request"
     assert "not-the-secret" not in str(refused.value)
+    assert "not-the-secret" not in repr(refused.value)
+
+
+#: Answers as Tokenly's servers wrote them, and the older forms the client still reads:
+#: (status, body) -> (class, message, field, code).
+ANSWERS = {
+    "laravel 403 (a refused signature)": (
+        (403, {"message": "Invalid Authorization Signature",
+               "errors": ["Invalid Authorization Signature"]}),
+        (ForbiddenError, "Invalid Authorization Signature", None, None),
+    ),
+    "laravel 422 (errors a flat list)": (
+        (422, {"message": "The quantity field is required. The token field is required.",
+               "errors": ["The quantity field is required.", "The token field is required."]}),
+        (UnprocessableEntityError,
+         "The quantity field is required. The token field is required.", None, None),
+    ),
+    "older 401 (a verifier's reason)": (
+        (401, {"error": "bad-signature", "message": "the signature does not match"}),
+        (AuthenticationError, "the signature does not match", None, "bad-signature"),
+    ),
+    "older 422 (naming its field)": (
+        (422, {"message": "Not enough inventory.", "field": "quantity",
+               "errors": {"quantity": ["Not enough inventory."]}}),
+        (UnprocessableEntityError, "Not enough inventory.", "quantity", None),
+    ),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def canned() -> Iterator[str]:
+    """A server answering ``/answer/{name}`` with that entry of ``ANSWERS``."""
+
+    async def answer(request: Request) -> Response:
+        (status, body), _ = ANSWERS[request.path_params["name"]]
+        return JSONResponse(body, status)
+
+    with serve(Starlette(routes=[Route("/api/v1/delivery/{name}", answer)])) as url:
+        yield url
+
+
+@pytest.mark.parametrize("name", sorted(ANSWERS))
+def test_each_answer_form_maps_to_its_class_and_words(canned: str, name: str) -> None:
+    _, (expected, message, field, code) = ANSWERS[name]
+    with DeliveryClient(canned, TOKEN, SECRET, retries=0) as tds, pytest.raises(expected) as raised:
+        tds.get_delivery(name)
+    assert type(raised.value) is expected
+    assert (raised.value.message, raised.value.field, raised.value.code) == (message, field, code)

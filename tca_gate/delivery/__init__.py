@@ -28,7 +28,12 @@ from tca_gate.tokenpass import UNCHANGED
 
 from ._account import DeliveryAccount
 from ._client import AsyncDeliveryClient, DeliveryClient
-from ._errors import MaintenanceError, MethodNotAllowedError, UnprocessableEntityError
+from ._errors import (
+    ForbiddenError,
+    MaintenanceError,
+    MethodNotAllowedError,
+    UnprocessableEntityError,
+)
 from ._models import Delivery, DeliveryNotification, DeliveryState, Issuance, SourceAddress
 from ._webhook import DeliveryWebhook, read_notification
 
@@ -45,6 +50,7 @@ __all__ = [
     "DeliveryNotification",
     "DeliveryState",
     "DeliveryWebhook",
+    "ForbiddenError",
     "Issuance",
     "MaintenanceError",
     "MethodNotAllowedError",

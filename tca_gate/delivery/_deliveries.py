@@ -20,8 +20,8 @@ from ._params import (
     optional_text,
     some,
     text,
+    texts,
     timestamp,
-    token_list,
 )
 
 
@@ -42,7 +42,9 @@ def new_delivery(
 
     The service registers a Tokenpass promise at once unless ``hold_promise``; with a
     ``delivery_date`` (unix seconds or an aware ``datetime``) the delivery becomes
-    ready then, else only when marked ready (``update_delivery(uuid, ready=True)``).
+    ready then (and is sent, if the source address fulfils automatically), else only
+    when marked ready (``update_delivery(uuid, ready=True)``). Deliveries to usernames
+    take neither ``hold_promise`` nor ``delivery_date``.
     """
     return Call(
         "POST",
@@ -100,7 +102,7 @@ def update_delivery(
     """Change the given fields of a delivery; ``None`` clears the date or the reference data.
 
     A new ``quantity`` must still be in the source's inventory; ``ready=True`` lets it be
-    fulfilled (not for deliveries to usernames).
+    fulfilled. Deliveries to usernames take neither a ``delivery_date`` nor ``ready``.
     """
     fields = changes(
         "update_delivery",
@@ -129,11 +131,13 @@ def fulfill_single_delivery(account: DeliveryAccount, uuid: str) -> Call[None]:
 
 
 def fulfill_multiple_deliveries(
-    account: DeliveryAccount, source: str, tokens: Iterable[str] | None = None
+    account: DeliveryAccount, source: str, tokens: str | Iterable[str] | None = None
 ) -> Call[None]:
     """Propose payments for every ready delivery from ``source`` (its UUID or bitcoin
-    address), only of the ``tokens`` given, if any."""
-    body = {} if tokens is None else {"tokens": token_list("tokens", tokens)}
+    address), only of the ``tokens`` given: a token name, a non-empty list of them, or
+    ``None`` or ``"all"`` for every token. An empty list is refused rather than sent:
+    the service reads it as every token, so a filter matching nothing would send all."""
+    body = {} if tokens is None else {"tokens": texts("tokens", tokens)}
     return Call(
         "POST", path("/api/v1/fulfillment/multiple/{source}", source=source), read.done, json=body
     )

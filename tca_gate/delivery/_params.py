@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from tca_gate._errors import InvalidArgumentError
@@ -15,6 +14,7 @@ from tca_gate.tokenpass._params import (
     optional_text,
     some,
     text,
+    texts,
 )
 
 #: The multi-sig kinds a source address can be.
@@ -33,8 +33,8 @@ __all__ = [
     "optional_text",
     "some",
     "text",
+    "texts",
     "timestamp",
-    "token_list",
 ]
 
 
@@ -71,13 +71,3 @@ def timestamp(name: str, value: object) -> int | None:
             f"{name} must be a unix time in seconds or an aware datetime, not {value!r}"
         )
     return value
-
-
-def token_list(name: str, values: Iterable[str]) -> list[str]:
-    """A non-empty list of token names (one string is refused: it would be its letters)."""
-    if isinstance(values, str) or not isinstance(values, Iterable):
-        raise InvalidArgumentError(f"{name} must be a list of token names, not {values!r}")
-    found = [text(f"{name}[{index}]", value) for index, value in enumerate(values)]
-    if not found:
-        raise InvalidArgumentError(f"{name} must not be empty; pass None for every token")
-    return found

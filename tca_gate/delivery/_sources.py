@@ -111,15 +111,17 @@ def shutdown_source_address(
     """Shut down and archive a source address, sweeping its tokens and BTC to
     ``sweep_address`` (the API user's backup address when ``None``).
 
-    Its pending deliveries must be cancelled first, or the service refuses.
+    ``sweep_address`` travels in the query, as the official client sends it (a bodiless
+    DELETE is signed over its query). Its pending deliveries must be cancelled first, or
+    the service refuses.
     """
-    body = (
-        None if sweep_address is None else {"sweep_address": text("sweep_address", sweep_address)}
+    query = (
+        () if sweep_address is None else (("sweep_address", text("sweep_address", sweep_address)),)
     )
     return Call(
         "DELETE",
         path("/api/v1/source/{uuid}", uuid=uuid),
         read.done,
-        json=body,
+        query=query,
         done_if_gone=True,
     )

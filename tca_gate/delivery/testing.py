@@ -2,7 +2,10 @@
 
 It answers every documented call with the document's shapes, keeps source addresses
 and deliveries in memory, and checks every request with ``TokenlyAuthMiddleware``
-(the same verifier an app uses). ``fund`` gives a source address inventory;
+(the same verifier an app uses), refusing as Tokenly's servers did: 403
+``{"message": ..., "errors": [...]}``. Deliveries with a ``delivery_date`` become ready
+when the emulator's ``clock`` reaches it, and are sent at once from a source address
+that fulfils automatically. ``fund`` gives a source address inventory;
 ``fail_next(status)`` makes the next request answer that error code; ``running()``
 serves it on loopback (needs uvicorn, as in the ``sandbox`` extra)::
 
@@ -22,6 +25,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -32,8 +36,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from tca_gate._asgi_body import respond_json
 from tca_gate._tokenly_hmac import ReplayStore
 from tca_gate._tokenly_middleware import TokenlyAuthMiddleware
 
@@ -54,34 +59,36 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 class RefusalError(Exception):
-    """An error answer: ``status`` and what it says, naming ``field`` when one is at fault."""
+    """An error answer: ``status`` and what it says (each message names the field at fault)."""
 
-    def __init__(self, status: int, message: str | None = None, field: str | None = None) -> None:
+    def __init__(self, status: int, message: str | None = None) -> None:
         super().__init__(message or _MESSAGES.get(status, "refused"))
         self.status = status
-        self.field = field
 
     def response(self) -> JSONResponse:
-        body: dict[str, Any] = {"message": str(self)}
-        if self.field is not None:
-            body["field"] = self.field
-            body["errors"] = {self.field: [str(self)]}
+        """The answer as Tokenly's servers gave it (laravel-api-provider's
+        ``newJsonResponseWithErrors``): the message, and ``errors`` a flat list of messages."""
         headers = {"Retry-After": "1"} if self.status in (429, 503) else None
-        return JSONResponse(body, self.status, headers=headers)
+        return JSONResponse(_refusal_body(str(self)), self.status, headers=headers)
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime(_STAMP)
+def _refusal_body(message: str) -> dict[str, Any]:
+    """``{"message": message, "errors": [message]}``."""
+    return {"message": message, "errors": [message]}
 
 
 class DeliveryEmulator:
     """The Token Delivery Service in memory, for the API users in ``secrets`` (token → secret).
 
-    Every request is checked by ``TokenlyAuthMiddleware``; refusals are 401
-    ``{"error": reason, "message"}``. Like the real service it keeps no replay store
-    unless given one (Tokenly nonces are whole seconds, so a store refuses the same
-    call made twice within a second).
-    Each API user sees only its own source addresses and deliveries (others' are 404).
+    Every request is checked by ``TokenlyAuthMiddleware``; a refused one is answered
+    403 ``{"message": ..., "errors": [...]}`` (the verifier's words, which say which
+    check failed). Like the real service it keeps no replay store unless given one
+    (Tokenly nonces are whole seconds, so a store refuses the same call made twice
+    within a second). ``clock`` is the emulator's time in unix seconds, for delivery
+    dates and timestamps (signatures are checked against the real time, which clients
+    sign with). Each API user sees only its own source addresses and deliveries
+    (others' are 404). ``sweeps`` records where each shut-down source address was swept
+    (``None``: the API user's backup address).
     """
 
     def __init__(
@@ -90,14 +97,18 @@ class DeliveryEmulator:
         *,
         window: float = 300,
         replay_store: ReplayStore | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.secrets = dict(secrets)
+        self.clock = clock
         self.sources: dict[str, dict[str, Any]] = {}
         self.deliveries: dict[str, dict[str, Any]] = {}
         self.issuances: dict[str, dict[str, Any]] = {}
         self.inventory: dict[str, dict[str, int]] = {}
         self.owners: dict[str, str] = {}
+        self.sweeps: dict[str, str | None] = {}
         self.faults: list[int] = []
+        self._triggered: set[str] = set()
         self._lock = threading.Lock()
         self._app = TokenlyAuthMiddleware(
             self._routes(),
@@ -107,7 +118,10 @@ class DeliveryEmulator:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._app(scope, receive, send)
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        await self._app(scope, receive, _credentials_forbidden(scope, send))
 
     @contextlib.contextmanager
     def running(self) -> Iterator[str]:
@@ -169,12 +183,37 @@ class DeliveryEmulator:
                 try:
                     if self.faults:
                         raise RefusalError(self.faults.pop(0))
+                    self._release_due()
                     request.state.json = _object(body) if body else {}
                     return handler(request, request.state.tokenly.api_token)
                 except RefusalError as refusal:
                     return refusal.response()
 
         return endpoint
+
+    def _stamp(self) -> str:
+        """The emulator's current time as the service writes times."""
+        return datetime.fromtimestamp(self.clock(), UTC).strftime(_STAMP)
+
+    def _release_due(self) -> None:
+        """Deliveries whose ``delivery_date`` has come become ready (once: marking one
+        unready again sticks), and are sent when their source address fulfils
+        automatically. An inactive source address waits; pseudo deliveries stay promises."""
+        now = self.clock()
+        for delivery_id, delivery in self.deliveries.items():
+            date = delivery["deliveryDate"]
+            if delivery_id in self._triggered or date is None or delivery["pseudo"]:
+                continue
+            source = self.sources.get(delivery["sourceUuid"])
+            if _seconds(date) > now or source is None or not source["active"]:
+                continue
+            self._triggered.add(delivery_id)
+            if delivery["state"] != 0:
+                continue
+            delivery["state"] = 1
+            delivery["updatedAt"] = self._stamp()
+            if source["autoFulfill"]:
+                self._send(delivery)
 
     # -- source addresses -----------------------------------------------------------------
 
@@ -195,9 +234,9 @@ class DeliveryEmulator:
         body = request.state.json
         kind = body.get("type", "2:3")
         if kind not in _ADDRESS_TYPES:
-            raise RefusalError(422, "The type must be 2:2 or 2:3.", "type")
+            raise RefusalError(422, "The type must be 2:2 or 2:3.")
         source_id = str(uuid.uuid4())
-        stamp = _now()
+        stamp = self._stamp()
         source = {
             "id": source_id,
             "joinCode": "F" + uuid.uuid4().hex * 2,
@@ -217,14 +256,34 @@ class DeliveryEmulator:
         self.owners[source_id] = owner
         return JSONResponse(source)
 
+    def _pending(self, source_id: str, *, besides: str | None = None) -> dict[str, int]:
+        """``{token: satoshis}`` the source address's incomplete deliveries (all but
+        ``besides``) promise."""
+        pending: dict[str, int] = {}
+        for delivery_id, delivery in self.deliveries.items():
+            if (
+                delivery["sourceUuid"] == source_id
+                and not delivery["complete"]
+                and delivery_id != besides
+            ):
+                token = delivery["token"]
+                pending[token] = pending.get(token, 0) + int(delivery["quantity"])
+        return pending
+
+    def _check_inventory(
+        self, source_id: str, token: str, quantity: int, *, besides: str | None = None
+    ) -> None:
+        """Refuse (422) a quantity of ``token`` the source address does not hold beyond
+        what its other deliveries promise."""
+        held = self.inventory.get(source_id, {}).get(token, 0)
+        if quantity > held - self._pending(source_id, besides=besides).get(token, 0):
+            raise RefusalError(
+                422, f"The source address does not hold enough {token} for this quantity."
+            )
+
     def _details(self, source: dict[str, Any]) -> dict[str, Any]:
         held = self.inventory.get(source["id"], {})
-        pending: dict[str, int] = {}
-        for delivery in self.deliveries.values():
-            if delivery["sourceUuid"] == source["id"] and not delivery["complete"]:
-                pending[delivery["token"]] = pending.get(delivery["token"], 0) + int(
-                    delivery["quantity"]
-                )
+        pending = self._pending(source["id"])
         available = {token: held[token] - pending.get(token, 0) for token in held}
         return {
             **source,
@@ -256,19 +315,27 @@ class DeliveryEmulator:
                 source[key] = _flag(body, name, default=False)
         if "desired_utxo_primes" in body:
             source["desiredUtxoPrimes"] = _count(body, "desired_utxo_primes", default=0)
-        source["updatedAt"] = _now()
+        source["updatedAt"] = self._stamp()
         return JSONResponse(self._details(source))
 
     def _shutdown_source(self, request: Request, owner: str) -> Response:
+        """Shut down a source address, sweeping it to ``sweep_address``: in the query, as
+        the official client sends it, or in a JSON body, as the document's example does."""
         source = self._own(self.sources, request.path_params["id"], owner)
-        body = request.state.json
-        if "sweep_address" in body:
-            _text(body, "sweep_address")
+        in_query = request.query_params.get("sweep_address")
+        in_body = _text(request.state.json, "sweep_address")
+        if in_query is not None and in_body is not None and in_query != in_body:
+            raise RefusalError(400, "The sweep_address differs between the query and the body.")
+        sweep = in_query if in_query is not None else in_body
+        if sweep is not None and not sweep.strip():
+            raise RefusalError(422, "The sweep_address must not be empty.")
         if any(
             d["sourceUuid"] == source["id"] and not d["complete"] for d in self.deliveries.values()
         ):
-            raise RefusalError(422, "Cancel the pending deliveries first.", "source")
+            raise RefusalError(422, "The source address has pending deliveries: cancel them first.")
         del self.sources[source["id"]]
+        self.inventory.pop(source["id"], None)
+        self.sweeps[source["id"]] = sweep
         return JSONResponse({"result": True})
 
     # -- deliveries -----------------------------------------------------------------------
@@ -281,20 +348,23 @@ class DeliveryEmulator:
         quantity = _quantity(body)
         pseudo = _flag(body, "pseudo", default=False)
         hold = _flag(body, "hold_promise", default=False)
-        date = body.get("delivery_date")
+        date = _date(body.get("delivery_date"))
         if destination.startswith("user:") and (hold or date is not None):
-            raise RefusalError(422, "Not allowed for deliveries to usernames.", "destination")
-        if not pseudo and quantity > self._details(source)["availableBalances"].get(token, 0):
-            raise RefusalError(422, "The source address does not hold enough.", "quantity")
+            raise RefusalError(
+                422,
+                "The hold_promise and delivery_date are not allowed for deliveries to usernames.",
+            )
+        if not pseudo:
+            self._check_inventory(source["id"], token, quantity)
         delivery_id = str(uuid.uuid4())
-        stamp = _now()
+        stamp = self._stamp()
         delivery = {
             "id": delivery_id,
             "sourceUuid": source["id"],
             "destination": destination,
             "token": token,
             "quantity": quantity,
-            "deliveryDate": _date(date),
+            "deliveryDate": date,
             "refData": _text(body, "ref_data"),
             "pseudo": pseudo,
             "holdPromise": hold,
@@ -306,13 +376,14 @@ class DeliveryEmulator:
         }
         self.deliveries[delivery_id] = delivery
         self.owners[delivery_id] = owner
+        self._release_due()
         return JSONResponse(delivery)
 
     def _delivery_list(self, request: Request, owner: str) -> Response:
         query = request.query_params
         show_complete = query.get("show_complete", "0")
         if show_complete not in ("0", "1", "true", "false"):
-            raise RefusalError(400, "show_complete must be a boolean.", "show_complete")
+            raise RefusalError(400, "The show_complete must be a boolean.")
         found = []
         for key, delivery in self.deliveries.items():
             if self.owners[key] != owner:
@@ -329,29 +400,43 @@ class DeliveryEmulator:
         return JSONResponse(self._own(self.deliveries, request.path_params["id"], owner))
 
     def _update_delivery(self, request: Request, owner: str) -> Response:
+        """Change a delivery: a new quantity must still be in the source's inventory, and
+        neither a delivery date nor readiness is allowed for deliveries to usernames."""
         delivery = self._own(self.deliveries, request.path_params["id"], owner)
         body = request.state.json
+        to_user = delivery["destination"].startswith("user:")
         if delivery["state"] == 2:
-            raise RefusalError(422, "A sent delivery cannot change.", "id")
-        if "quantity" in body:
-            delivery["quantity"] = _quantity(body)
-        if "delivery_date" in body:
-            delivery["deliveryDate"] = _date(body["delivery_date"])
+            raise RefusalError(422, "A sent delivery cannot change.")
+        quantity = _quantity(body) if "quantity" in body else delivery["quantity"]
+        if quantity != delivery["quantity"] and not delivery["pseudo"]:
+            self._check_inventory(
+                delivery["sourceUuid"], delivery["token"], quantity, besides=delivery["id"]
+            )
+        date = _date(body["delivery_date"]) if "delivery_date" in body else _UNSET
+        if to_user and date not in (None, _UNSET):
+            raise RefusalError(422, "The delivery_date is not allowed for deliveries to usernames.")
+        ready = _flag(body, "ready", default=False) if "ready" in body else None
+        if ready and to_user:
+            raise RefusalError(422, "Deliveries to usernames cannot be ready.")
+        refs = _text(body, "ref_data")
+        delivery["quantity"] = quantity
+        if date is not _UNSET:
+            delivery["deliveryDate"] = date
+            self._triggered.discard(delivery["id"])
         if "ref_data" in body:
-            delivery["refData"] = _text(body, "ref_data")
-        if "ready" in body:
-            ready = _flag(body, "ready", default=False)
-            if ready and delivery["destination"].startswith("user:"):
-                raise RefusalError(422, "Deliveries to usernames cannot be ready.", "ready")
+            delivery["refData"] = refs
+        if ready is not None:
             delivery["state"] = 1 if ready else 0
-        delivery["updatedAt"] = _now()
+        delivery["updatedAt"] = self._stamp()
+        self._release_due()
         return JSONResponse(delivery)
 
     def _cancel_delivery(self, request: Request, owner: str) -> Response:
         delivery = self._own(self.deliveries, request.path_params["id"], owner)
         if delivery["state"] == 2:
-            raise RefusalError(422, "A sent delivery cannot be cancelled.", "id")
+            raise RefusalError(422, "A sent delivery cannot be cancelled.")
         del self.deliveries[delivery["id"]]
+        self._triggered.discard(delivery["id"])
         return JSONResponse({"result": True})
 
     # -- fulfillment and issuance ---------------------------------------------------------
@@ -359,26 +444,27 @@ class DeliveryEmulator:
     def _send(self, delivery: dict[str, Any]) -> None:
         delivery["state"] = 2
         delivery["deliveryTx"] = uuid.uuid4().hex + uuid.uuid4().hex
-        delivery["updatedAt"] = _now()
+        delivery["updatedAt"] = self._stamp()
 
     def _fulfill_one(self, request: Request, owner: str) -> Response:
         delivery = self._own(self.deliveries, request.path_params["id"], owner)
         if delivery["state"] != 1:
-            raise RefusalError(422, "The delivery is not ready.", "id")
+            raise RefusalError(422, "The delivery is not ready.")
+        if delivery["pseudo"]:
+            raise RefusalError(422, "A pseudo token delivery cannot be fulfilled.")
         self._send(delivery)
         return JSONResponse({"result": True})
 
     def _fulfill_many(self, request: Request, owner: str) -> Response:
+        """Send the ready deliveries of a source address, of the ``tokens`` given (a token
+        or a list of them; absent, empty or ``"all"`` for every token)."""
         source = self._source_for(request.path_params["id"], owner)
-        wanted = request.state.json.get("tokens")
-        if wanted is not None and (
-            not isinstance(wanted, list) or not all(isinstance(t, str) for t in wanted)
-        ):
-            raise RefusalError(400, "tokens must be a list of tokens.", "tokens")
+        wanted = _tokens(request.state.json)
         for delivery in self.deliveries.values():
             if (
                 delivery["sourceUuid"] == source["id"]
                 and delivery["state"] == 1
+                and not delivery["pseudo"]
                 and (wanted is None or delivery["token"] in wanted)
             ):
                 self._send(delivery)
@@ -389,7 +475,7 @@ class DeliveryEmulator:
         body = request.state.json
         asset = _required(body, "asset")
         if not isinstance(body.get("divisible"), bool):
-            raise RefusalError(422, "divisible must be true or false.", "divisible")
+            raise RefusalError(422, "The divisible must be true or false.")
         issuance_id = str(uuid.uuid4())
         issuance: dict[str, Any] = {
             "id": issuance_id,
@@ -401,8 +487,39 @@ class DeliveryEmulator:
         return JSONResponse(issuance)
 
 
+def _credentials_forbidden(scope: Scope, send: Send) -> Send:
+    """``send`` with the verifier's refusals (a 401 before the emulator's routes) answered
+    as Tokenly's servers answered them (laravel-api-provider): 403
+    ``{"message": ..., "errors": [...]}``, the message the verifier's."""
+    refused = False
+
+    async def relay(message: Message) -> None:
+        nonlocal refused
+        if (
+            message["type"] == "http.response.start"
+            and message["status"] == 401
+            and "tokenly" not in scope.get("state", {})
+        ):
+            refused = True
+            return
+        if refused and message["type"] == "http.response.body":
+            said = json.loads(message.get("body") or b"{}").get("message")
+            await respond_json(scope, send, 403, _refusal_body(said or _MESSAGES[403]))
+            return
+        await send(message)
+
+    return relay
+
+
 async def _http_error(request: Request, error: HTTPException) -> Response:
     return RefusalError(error.status_code, _MESSAGES.get(error.status_code)).response()
+
+
+class _Unset:
+    """The type of ``_UNSET``: a field the request left out (``None`` is a JSON null)."""
+
+
+_UNSET = _Unset()
 
 
 def _object(body: bytes) -> dict[str, Any]:
@@ -418,43 +535,62 @@ def _object(body: bytes) -> dict[str, Any]:
 def _text(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is not None and not isinstance(value, str):
-        raise RefusalError(400, f"The {name} must be a string.", name)
+        raise RefusalError(400, f"The {name} must be a string.")
     return value
 
 
 def _required(body: dict[str, Any], name: str) -> str:
     value = _text(body, name)
     if not value:
-        raise RefusalError(422, f"The {name} field is required.", name)
+        raise RefusalError(422, f"The {name} field is required.")
     return value
 
 
 def _flag(body: dict[str, Any], name: str, *, default: bool) -> bool:
     value = body.get(name, default)
     if not isinstance(value, bool):
-        raise RefusalError(400, f"The {name} must be true or false.", name)
+        raise RefusalError(400, f"The {name} must be true or false.")
     return value
 
 
 def _count(body: dict[str, Any], name: str, *, default: int) -> int:
     value = body.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RefusalError(400, f"The {name} must be a whole number.", name)
+        raise RefusalError(400, f"The {name} must be a whole number.")
     return value
 
 
 def _quantity(body: dict[str, Any]) -> int:
     value = body.get("quantity")
     if isinstance(value, bool) or not isinstance(value, int):
-        raise RefusalError(400, "The quantity must be an integer of satoshis.", "quantity")
+        raise RefusalError(400, "The quantity must be an integer of satoshis.")
     if value <= 0:
-        raise RefusalError(422, "The quantity must be at least 1.", "quantity")
+        raise RefusalError(422, "The quantity must be at least 1.")
     return value
+
+
+def _tokens(body: dict[str, Any]) -> frozenset[str] | None:
+    """The tokens of a fulfill-multiple request, or ``None`` for all of them."""
+    value = body.get("tokens")
+    if isinstance(value, dict):  # a PHP array whose keys have gaps is sent as an object
+        value = list(value.values())
+    if value is None or value in ("", "all", []):
+        return None
+    if isinstance(value, str):
+        return frozenset({value})
+    if isinstance(value, list) and all(isinstance(token, str) and token for token in value):
+        return frozenset(value)
+    raise RefusalError(400, 'The tokens must be a token, a list of tokens or "all".')
 
 
 def _date(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise RefusalError(400, "The delivery_date must be a unix time.", "delivery_date")
+        raise RefusalError(400, "The delivery_date must be a unix time.")
     return datetime.fromtimestamp(value, UTC).strftime(_STAMP)
+
+
+def _seconds(stamp: str) -> float:
+    """A time the service wrote, in unix seconds."""
+    return datetime.strptime(stamp, _STAMP).replace(tzinfo=UTC).timestamp()
