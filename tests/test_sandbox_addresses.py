@@ -251,7 +251,7 @@ def test_one_address_without_private_address_is_only_a_public_one(sandbox: Sandb
     for hidden in (PRIVATE, INACTIVE, UNVERIFIED):
         answer = sandbox.api("GET", f"tca/address/{hidden}", oauth_token=narrow)
         assert (answer.status_code, answer.json()["field"]) == (404, "address"), hidden
-    wide = sandbox.access_token("dana", ["user", "private-address"])
+    wide = sandbox.access_token("dana", ["user", "tca", "private-address"])
     assert sandbox.api("GET", f"tca/address/{PRIVATE}", oauth_token=wide).status_code == 200
 
 

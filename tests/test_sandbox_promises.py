@@ -175,7 +175,12 @@ def test_register_a_source_with_a_proof(sandbox: Sandbox) -> None:
     )
     assert registered.json() == {"result": True}
     whitelist = sandbox.api("GET", "tca/provisional").json()["whitelist"]
-    assert {"address": address, "assets": ["TOKENLY", "LTBCOIN"]} in whitelist
+    assert {
+        "address": address,
+        "assets": ["TOKENLY", "LTBCOIN"],
+        "chain": "bitcoin",
+        "protocol": "counterparty",
+    } in whitelist
     sandbox.set_balance(address, "TOKENLY", 5 * SAT)
     assert _promise(sandbox, source=address, asset="TOKENLY", quantity=5 * SAT).status_code == 200
     not_listed = _promise(sandbox, source=address, asset="OTHER", quantity=1)

@@ -176,7 +176,7 @@ def test_a_database_of_another_schema_version_is_refused(tmp_path: Path) -> None
     with sqlite3.connect(database) as db:
         db.execute("PRAGMA user_version = 1")
     db.close()
-    with pytest.raises(ValueError, match="version 1, not 3"):
+    with pytest.raises(ValueError, match="version 1, not 4"):
         create_app(db=database)
 
 

@@ -98,15 +98,22 @@ def test_a_missing_or_unknown_token_is_401(sandbox: Sandbox) -> None:
     ],
 )
 def test_unsigned_or_badly_signed_calls_are_401(sandbox: Sandbox, headers: dict[str, str]) -> None:
-    answer = httpx.get(f"{sandbox.url}/api/v1/tca/check-address/{ALICE_MAIN}", headers=headers)
+    answer = httpx.get(f"{sandbox.url}/api/v1/lookup/user/alice", headers=headers)
     assert answer.status_code == 401
     assert answer.json()["result"] is False
 
 
 def test_a_wrong_secret_is_401(sandbox: Sandbox) -> None:
-    answer = sandbox.api("GET", f"tca/check-address/{ALICE_MAIN}", client_secret="wrong")
+    answer = sandbox.api("GET", "lookup/user/alice", client_secret="wrong")
     assert answer.status_code == 401
     assert "signature" in answer.json()["error"]
+
+
+def test_check_address_needs_no_app_signature(sandbox: Sandbox) -> None:
+    # The official client calls it without signing (api-docs: "Authentication: none").
+    url = f"{sandbox.url}/api/v1/tca/check-address/{ALICE_MAIN}"
+    assert httpx.get(url, params={"TOKENLY": "2"}).json() == {"result": True}
+    assert httpx.get(url, params={"TOKENLY": "3"}).json() == {"result": False}
 
 
 def test_check_address(sandbox: Sandbox) -> None:
@@ -139,8 +146,10 @@ def test_protected_balances_need_their_scope(sandbox: Sandbox) -> None:
     assert "result" not in answer.json()
 
 
-def test_messaging_permission(sandbox: Sandbox, tokens: dict[str, str]) -> None:
-    path = "tca/messenger/token/TOKENLY"
+@pytest.mark.parametrize(
+    "path", ["tca/messenger/privileges/TOKENLY", "tca/messenger/token/TOKENLY"]
+)
+def test_messaging_permission(sandbox: Sandbox, tokens: dict[str, str], path: str) -> None:
     assert sandbox.api("GET", path, oauth_token=tokens["alice"]).json() == {
         "token": "TOKENLY",
         "canMessage": True,
@@ -204,7 +213,7 @@ def test_two_hundred_concurrent_checks_all_succeed(
 
 def test_replay_protection_is_an_option() -> None:
     with running_sandbox(replay_protection=True) as sandbox:
-        url = f"{sandbox.url}/api/v1/tca/check-address/{ALICE_MAIN}"
+        url = f"{sandbox.url}/api/v1/lookup/user/alice"
         headers = sign_tokenly_request("GET", url, None, sandbox.client_id, sandbox.client_secret)
         assert httpx.get(url, headers=headers).status_code == 200
         again = httpx.get(url, headers=headers)

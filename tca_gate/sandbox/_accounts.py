@@ -1,4 +1,5 @@
-"""Tokenpass accounts: creating users (from the seed or ``POST register``) and finding them."""
+"""Tokenpass accounts: creating users (from the seed or ``POST register``), finding them,
+and ending an access token (``oauth/logout``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ._passwords import check_password, hash_password
 from ._store import Store
 
 _MAX_PASSWORD = 200
+_MAX_EMAIL = 254
 #: Checked for unknown usernames, so a wrong username costs as long as a wrong password.
 _DUMMY_HASH = hash_password("not a password of anyone")
 
@@ -50,6 +52,14 @@ def find_user(db: sqlite3.Connection, username: str) -> sqlite3.Row | None:
     return row
 
 
+def user_by_email(db: sqlite3.Connection, email: str) -> sqlite3.Row | None:
+    """The user whose email is ``email`` (case-insensitive), or None; 400 for a non-address."""
+    if len(email) > _MAX_EMAIL or "@" not in email.strip("@"):
+        raise ApiError(400, "email is not an email address", field="email")
+    row: sqlite3.Row | None = db.execute("SELECT * FROM users WHERE email = ?", (email,)).fetchone()
+    return row
+
+
 def named_user(db: sqlite3.Connection, username: str) -> sqlite3.Row:
     """The user named ``username`` (case-insensitive); 404 ``Username not found`` otherwise."""
     user = find_user(db, username)
@@ -72,15 +82,15 @@ async def authenticate(store: Store, username: str, password: str) -> sqlite3.Ro
 
 
 def register_account(call: Call) -> object:
-    """``POST register``: a new account, for the app named by ``client_id``."""
+    """``POST register``: a new account, for the app named by ``client_id`` (unsigned)."""
     client_id = call.params.text("client_id")
-    if client_id != call.app_id:
-        raise ApiError(403, "client_id is not the app that signed the request", field="client_id")
+    if not call.db.execute("SELECT 1 FROM clients WHERE client_id = ?", (client_id,)).fetchone():
+        raise ApiError(403, "client_id names no registered app", field="client_id")
     username = call.params.text("username", max_length=64)
     if not is_username(username):
         raise invalid("username", "must be 1-64 letters, digits, '-', '_' or '.'")
     password = call.params.text("password", max_length=_MAX_PASSWORD)
-    email = call.params.text("email", max_length=254)
+    email = call.params.text("email", max_length=_MAX_EMAIL)
     if "@" not in email.strip("@"):
         raise invalid("email", "is not an email address")
     user = create_user(
@@ -94,3 +104,9 @@ def register_account(call: Call) -> object:
         now=call.now,
     )
     return {"result": {"id": user["uuid"], "username": user["username"], "email": user["email"]}}
+
+
+def logout(call: Call) -> object:
+    """``oauth/logout``: the access token the call carries stops working at once."""
+    call.db.execute("DELETE FROM access_tokens WHERE token = ?", (call.token,))
+    return {"result": True}

@@ -2,8 +2,9 @@
 
 Handlers are plain functions of a ``Call`` that return the JSON answer; every
 refusal is an ``ApiError``. The app (``client_id``) comes from Tokenly HMAC auth,
-the user from the ``oauth_token`` parameter, which must have been issued to that
-same app and carry the scope the endpoint names.
+the user from the ``oauth_token`` parameter or an ``Authorization: Bearer`` header
+(the official PHP client sends either), which must have been issued to that same app
+and carry the scope the endpoint names.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from ._bodies import MAX_BODY, read_body
 from ._params import Params
 from ._state import SandboxState
 
-Auth = Literal["none", "admin", "hmac", "user"]
+#: none, the sandbox admin token, Tokenly HMAC, HMAC of a privileged app, HMAC and a user.
+Auth = Literal["none", "admin", "hmac", "privileged", "user"]
 #: The methods whose parameters travel in the body (and are signed over it).
 BODY_METHODS = frozenset({"POST", "PATCH", "PUT"})
-_SIGNED = frozenset({"hmac", "user"})
+_SIGNED = frozenset({"hmac", "privileged", "user"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class Call:
     scopes: frozenset[str]
     now: float
     state: SandboxState
+    token: str | None = None
 
     @property
     def app_id(self) -> str:
@@ -75,9 +78,12 @@ def api(handler: Handler, *, auth: Auth, scope: str | None = None, result: bool 
                 if auth == "admin":
                     _admin(request, state)
                 client_id = _app(request, raw, params, db, state) if auth in _SIGNED else None
-                user, scopes = (None, frozenset[str]())
+                if auth == "privileged":
+                    _privileged(db, client_id)
+                user, scopes, token = None, frozenset[str](), None
                 if auth == "user":
-                    user, scopes = _user(params, db, state, client_id, scope)
+                    token = user_token(request, params)
+                    user, scopes = _user(token, db, state, client_id, scope)
                 call = Call(
                     db=db,
                     params=Params(params),
@@ -88,6 +94,7 @@ def api(handler: Handler, *, auth: Auth, scope: str | None = None, result: bool 
                     scopes=scopes,
                     now=state.clock(),
                     state=state,
+                    token=token,
                 )
                 answer = handler(call)
         except ApiError as error:
@@ -186,17 +193,49 @@ def _admin(request: Request, state: SandboxState) -> None:
         )
 
 
+def _privileged(db: sqlite3.Connection, client_id: str | None) -> None:
+    """403 unless the signing app is privileged (the PHP client's "privileged auth" calls)."""
+    row = db.execute("SELECT privileged FROM clients WHERE client_id = ?", (client_id,)).fetchone()
+    if row is None or not row[0]:
+        raise ApiError(403, "this call is for privileged apps only")
+
+
+def user_token(request: Request, params: Mapping[str, object]) -> str:
+    """The user's access token: the ``oauth_token`` parameter or ``Authorization: Bearer``.
+
+    401 when neither carries one; 400 when both do and they differ (the server must not
+    pick one of two identities).
+    """
+    given = params.get("oauth_token")
+    if given is not None and not isinstance(given, str):
+        raise ApiError(400, "oauth_token must be a string", field="oauth_token")
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    header = credentials.strip() if scheme.lower() == "bearer" else ""
+    if given and header and not hmac.compare_digest(given.encode(), header.encode()):
+        raise ApiError(
+            400,
+            "oauth_token and the Authorization header carry different tokens",
+            field="oauth_token",
+        )
+    token = given or header
+    if not token:
+        raise ApiError(
+            401,
+            "oauth_token is required (as a parameter or an Authorization: Bearer header)",
+            field="oauth_token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token
+
+
 def _user(
-    params: Mapping[str, object],
+    token: str,
     db: sqlite3.Connection,
     state: SandboxState,
     client_id: str | None,
     scope: str | None,
 ) -> tuple[sqlite3.Row, frozenset[str]]:
-    """The user and scopes of the ``oauth_token`` parameter; 401 or 403 otherwise."""
-    token = params.get("oauth_token")
-    if not isinstance(token, str) or not token:
-        raise ApiError(401, "oauth_token is required", field="oauth_token")
+    """The user and scopes of the access token; 401 or 403 otherwise."""
     row = db.execute(
         "SELECT users.*, access_tokens.client_id AS token_client, access_tokens.scope AS scope"
         " FROM access_tokens JOIN users ON users.id = access_tokens.user_id"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from ._accounts import named_user
+from ._accounts import named_user, user_by_email
 from ._api_error import ApiError, invalid, not_found
 from ._bitcoin import is_valid_address
 from ._endpoint import Call
@@ -28,7 +28,7 @@ def lookup_user_by_address(call: Call) -> object:
 
 
 def lookup_users_by_addresses(call: Call) -> object:
-    """``POST lookup/addresses``: the owners of those addresses that have a public owner."""
+    """``POST lookup/address/null`` (and ``lookup/addresses``): the public owners of a list."""
     addresses = call.params.text_list("address_list")
     if addresses is None:
         raise invalid("address_list", "is required")
@@ -50,6 +50,22 @@ def lookup_address_by_user(call: Call) -> object:
     if row is None:
         raise not_found("Public address", "username")
     return {"result": {"username": user["username"], "address": row[0], "email": user["email"]}}
+
+
+def lookup_user_by_email(call: Call) -> object:
+    """``GET lookup/email/{email}``: the account with that email and its first public address.
+
+    ``address`` is null when the account has no public, active, verified address.
+    """
+    user = user_by_email(call.db, call.path["email"])
+    if user is None:
+        raise not_found("Email", "email")
+    row = call.db.execute(
+        f"SELECT address FROM addresses WHERE user_id = ? AND {_VISIBLE} ORDER BY position",  # noqa: S608 (a constant)
+        (user["id"],),
+    ).fetchone()
+    address = None if row is None else row[0]
+    return {"result": {"username": user["username"], "address": address, "email": user["email"]}}
 
 
 def _owners(db: sqlite3.Connection, addresses: list[str]) -> dict[str, dict[str, str]]:

@@ -33,7 +33,14 @@ from starlette.responses import JSONResponse, Response
 
 from ._state import SandboxState
 
-SCOPES = ("user", "tca", "private-balances", "private-address", "manage-address")
+SCOPES = (
+    "user",
+    "tca",
+    "private-balances",
+    "private-address",
+    "manage-address",
+    "manage-chats",
+)
 CODE_LIFETIME = 600
 
 

@@ -1,5 +1,9 @@
-"""The sandbox's OpenAPI 3 document (``GET /openapi.json``), written by hand from the wire contract.
+"""The sandbox's OpenAPI 3 document (``GET /openapi.json``), made from the route table.
 
+Each API operation's summary, parameters and answers are written here by hand; its
+security, auth (``x-tca-auth``), scope (``x-tca-scope``) and user-token parameter
+come from ``ROUTE_TABLE``, and a route without a description here (or a description
+without a route) stops the import, so the document cannot drift from the server.
 ``tests/test_sandbox_schema.py`` runs schemathesis against the live server with
 this document, so that every answer the server gives stays within it.
 """
@@ -12,6 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from tca_gate import __version__
+
+from ._endpoint import BODY_METHODS, Auth
+from ._routes import ROUTE_TABLE, ApiRoute
 
 JSON = dict[str, Any]
 _STRING: JSON = {"type": "string"}
@@ -62,7 +69,35 @@ _SCHEMAS: JSON = {
         ["username", "address", "email"], username=_STRING, address=_STRING, email=_STRING
     ),
     "Source": _object(
-        ["address", "assets"], address=_STRING, assets={"type": ["array", "null"], "items": _STRING}
+        ["address", "assets", "chain", "protocol"],
+        address=_STRING,
+        assets={"type": ["array", "null"], "items": _STRING},
+        chain=_STRING,
+        protocol=_STRING,
+    ),
+    "EmailLookup": _object(
+        ["username", "address", "email"],
+        username=_STRING,
+        address=_NULLABLE_STRING,
+        email=_STRING,
+    ),
+    "AssetInfo": _object(
+        ["chain", "asset", "divisible", "divisibility"],
+        chain=_STRING,
+        asset=_STRING,
+        divisible=_BOOL,
+        divisibility={"enum": [0, 8]},
+    ),
+    "Chat": _object(
+        ["id", "name", "active", "global", "tca_rules", "joined", "created_at", "updated_at"],
+        id=_STRING,
+        name=_STRING,
+        active=_BOOL,
+        **{"global": _BOOL},
+        tca_rules=_list(_object(["token", "quantity"], token=_STRING, quantity=_INT)),
+        joined=_BOOL,
+        created_at=_TIMESTAMP,
+        updated_at=_TIMESTAMP,
     ),
     "Promise": _object(
         [
@@ -77,6 +112,8 @@ _SCHEMAS: JSON = {
             "note",
             "expiration",
             "pseudo",
+            "chain",
+            "protocol",
             "created_at",
             "updated_at",
         ],
@@ -91,6 +128,8 @@ _SCHEMAS: JSON = {
         note=_NULLABLE_STRING,
         expiration={"type": ["integer", "null"]},
         pseudo=_BOOL,
+        chain=_STRING,
+        protocol=_STRING,
         created_at=_TIMESTAMP,
         updated_at=_TIMESTAMP,
     ),
@@ -182,7 +221,7 @@ def _param(name: str, where: str, schema: JSON | None = None, *, required: bool 
     }
 
 
-_OAUTH_QUERY = _param("oauth_token", "query", required=True)
+_OAUTH_QUERY = _param("oauth_token", "query")
 _RULE = {
     "name": "rule",
     "in": "query",
@@ -194,16 +233,11 @@ _RULE = {
 
 
 def _op(
-    summary: str,
-    answer: JSON,
-    *,
-    security: list[JSON] | None = None,
-    params: list[JSON] | None = None,
-    body: JSON | None = None,
+    summary: str, answer: JSON, *, params: list[JSON] | None = None, body: JSON | None = None
 ) -> JSON:
+    """An operation without its security, which ``ROUTE_TABLE`` decides."""
     operation: JSON = {
         "summary": summary,
-        "security": _HMAC if security is None else security,
         "parameters": params or [],
         "responses": {"200": {"description": "done", **_json(answer)}, **_errors(*_API_ERRORS)},
     }
@@ -240,7 +274,6 @@ _ENTRIES = _object(
         )
     ),
 )
-_USER_AUTH_BODY = {"oauth_token": _STRING}
 _PROMISE_FIELDS: JSON = {
     "quantity": _INT,
     "expiration": {"type": ["integer", "null"]},
@@ -250,8 +283,12 @@ _PROMISE_FIELDS: JSON = {
     "note": _NULLABLE_STRING,
 }
 _U, _A, _T, _G = (_param(name, "path") for name in ("username", "address", "token", "group"))
+_EMAIL, _CHAT, _PROMISE = (_param(name, "path") for name in ("email", "chat", "promise_id"))
+_CHAIN_FIELDS: JSON = {"chain": _STRING, "protocol": _STRING}
+_TCA_RULES = _list(_object(["token", "quantity"], token=_STRING, quantity=_INT))
+_PROMISE_LIST = _object(["result", "list"], result={"const": True}, list=_list(_ref("Promise")))
 
-_PATHS: JSON = {
+_OAUTH_PATHS: JSON = {
     "/oauth/authorize": {
         "get": {
             "summary": "the login and consent page",
@@ -346,43 +383,53 @@ _PATHS: JSON = {
             },
         }
     },
+}
+
+#: The API operations by path and method, less what the route table decides.
+_API_PATHS: JSON = {
     "/api/v1/tca/check/{username}": {
+        "get": _op("check a user against a rule", _ref("Result"), params=[_U, _RULE])
+    },
+    "/api/v1/tca/checkemail/{email}": {
         "get": _op(
-            "check a user against a rule (scope tca)",
-            _ref("Result"),
-            params=[_U, _OAUTH_QUERY, _RULE],
+            "check the account of an email against a rule", _ref("Result"), params=[_EMAIL, _RULE]
         )
     },
     "/api/v1/tca/check-address/{address}": {
         "get": _op("check an address against a rule", _ref("Result"), params=[_A, _RULE])
     },
     "/api/v1/tca/public/balances": {
-        "get": _op(
-            "combined balances of public addresses (scope tca)",
-            _list(_ref("Balance")),
-            params=[_OAUTH_QUERY],
-        )
+        "get": _op("combined balances of public addresses", _list(_ref("Balance")))
     },
     "/api/v1/tca/protected/balances": {
+        "get": _op("combined balances of all addresses", _list(_ref("Balance")))
+    },
+    "/api/v1/tca/messenger/privileges/{token}": {
         "get": _op(
-            "combined balances of all addresses (scope private-balances)",
-            _list(_ref("Balance")),
-            params=[_OAUTH_QUERY],
+            "whether the user holds any of the token",
+            _object(["token", "canMessage"], token=_STRING, canMessage=_BOOL),
+            params=[_T],
         )
     },
     "/api/v1/tca/messenger/token/{token}": {
         "get": _op(
-            "whether the user holds any of the token (scope tca)",
+            "whether the user holds any of the token (alias of tca/messenger/privileges)",
             _object(["token", "canMessage"], token=_STRING, canMessage=_BOOL),
-            params=[_T, _OAUTH_QUERY],
+            params=[_T],
         )
     },
     "/api/v1/perks/{token}": {
         "get": _op(
             "the perks of a token",
             _object(["token", "chatCount"], token=_STRING, chatCount=_INT),
-            security=[],
             params=[_T],
+        )
+    },
+    "/api/v1/tca/asset/{chain}/{asset}": {
+        "get": _op(
+            "an asset's divisibility",
+            _object(["result"], result=_ref("AssetInfo")),
+            params=[_param("chain", "path"), _param("asset", "path")],
         )
     },
     "/api/v1/tca/addresses/{username}": {
@@ -391,45 +438,36 @@ _PATHS: JSON = {
     "/api/v1/tca/addresses/{username}/{address}": {
         "get": _op("one public address of a user", _ADDRESS_RESULT, params=[_U, _A])
     },
-    "/api/v1/tca/addresses": {
-        "get": _op("the authenticated user's addresses", _ADDRESSES_RESULT, params=[_OAUTH_QUERY])
-    },
+    "/api/v1/tca/addresses": {"get": _op("the authenticated user's addresses", _ADDRESSES_RESULT)},
     "/api/v1/tca/address": {
         "post": _op(
-            "register an address (scope manage-address)",
+            "register an address",
             _ADDRESS_RESULT,
             body=_body(
-                ["address", "oauth_token"],
+                ["address"],
                 address=_STRING,
                 label=_STRING,
                 public=_BOOL,
                 active=_BOOL,
                 type=_STRING,
-                **_USER_AUTH_BODY,
             ),
         )
     },
     "/api/v1/tca/address/{address}": {
-        "get": _op(
-            "one of the authenticated user's addresses", _ADDRESS_RESULT, params=[_A, _OAUTH_QUERY]
-        ),
+        "get": _op("one of the authenticated user's addresses", _ADDRESS_RESULT, params=[_A]),
         "post": _op(
-            "verify an address with a signed verify_code (scope manage-address)",
+            "verify an address with a signed verify_code",
             _ref("Result"),
             params=[_A],
-            body=_body(["signature", "oauth_token"], signature=_STRING, **_USER_AUTH_BODY),
+            body=_body(["signature"], signature=_STRING),
         ),
         "patch": _op(
-            "update an address (scope manage-address)",
+            "update an address",
             _ADDRESS_RESULT,
             params=[_A],
-            body=_body(
-                ["oauth_token"], label=_STRING, public=_BOOL, active=_BOOL, **_USER_AUTH_BODY
-            ),
+            body=_body([], label=_STRING, public=_BOOL, active=_BOOL),
         ),
-        "delete": _op(
-            "delete an address (scope manage-address)", _ref("Result"), params=[_A, _OAUTH_QUERY]
-        ),
+        "delete": _op("delete an address", _ref("Result"), params=[_A]),
     },
     "/api/v1/instant-verify/{username}": {
         "post": _op(
@@ -442,7 +480,7 @@ _PATHS: JSON = {
     "/api/v1/lookup/address/{address}": {
         "get": _op("who owns a public address", _LOOKUP_RESULT, params=[_A])
     },
-    "/api/v1/lookup/addresses": {
+    "/api/v1/lookup/address/null": {
         "post": _op(
             "the owners of several addresses",
             _object(
@@ -451,8 +489,24 @@ _PATHS: JSON = {
             body=_body(["address_list"], address_list={"oneOf": [_list(_STRING), _STRING]}),
         )
     },
+    "/api/v1/lookup/addresses": {
+        "post": _op(
+            "the owners of several addresses (alias of lookup/address/null)",
+            _object(
+                ["result"], result={"type": "object", "additionalProperties": _ref("UserLookup")}
+            ),
+            body=_body(["address_list"], address_list={"oneOf": [_list(_STRING), _STRING]}),
+        )
+    },
     "/api/v1/lookup/user/{username}": {
         "get": _op("a user's first public address", _LOOKUP_RESULT, params=[_U])
+    },
+    "/api/v1/lookup/email/{email}": {
+        "get": _op(
+            "the account of an email",
+            _object(["result"], result=_ref("EmailLookup")),
+            params=[_EMAIL],
+        )
     },
     "/api/v1/tca/provisional/register": {
         "post": _op(
@@ -463,6 +517,8 @@ _PATHS: JSON = {
                 address=_STRING,
                 proof=_STRING,
                 assets={"oneOf": [_list(_STRING), _STRING, {"type": "null"}]},
+                type=_STRING,
+                **_CHAIN_FIELDS,
             ),
         )
     },
@@ -490,23 +546,56 @@ _PATHS: JSON = {
                 destination=_STRING,
                 asset=_STRING,
                 **_PROMISE_FIELDS,
+                **_CHAIN_FIELDS,
             ),
         ),
         "get": _op(
-            "this app's live promises",
-            _object(["result", "list"], result={"const": True}, list=_list(_ref("Promise"))),
-            params=[_param("destination", "query")],
+            "this app's live promises", _PROMISE_LIST, params=[_param("destination", "query")]
         ),
     },
+    "/api/v1/tca/provisional/byemail/{email}": {
+        "get": _op(
+            "this app's live promises to the account of an email", _PROMISE_LIST, params=[_EMAIL]
+        )
+    },
     "/api/v1/tca/provisional/tx/{promise_id}": {
-        "get": _op("one promise", _ref("PromiseAnswer"), params=[_param("promise_id", "path")]),
+        "get": _op(
+            "one promise, by promise_id, txid or fingerprint",
+            _ref("PromiseAnswer"),
+            params=[_PROMISE],
+        ),
         "patch": _op(
             "update a promise",
             _ref("PromiseAnswer"),
-            params=[_param("promise_id", "path")],
+            params=[_PROMISE],
             body=_body([], **_PROMISE_FIELDS),
         ),
-        "delete": _op("withdraw a promise", _ref("Result"), params=[_param("promise_id", "path")]),
+        "delete": _op("withdraw a promise", _ref("Result"), params=[_PROMISE]),
+    },
+    "/api/v1/tca/messenger/chats": {
+        "get": _op("the user's chats and the active chats they meet", _list(_ref("Chat")))
+    },
+    "/api/v1/chats": {
+        "post": _op(
+            "create a token chat",
+            _ref("Chat"),
+            body=_body(
+                ["name"], name=_STRING, active=_BOOL, tca_rules=_TCA_RULES, **{"global": _BOOL}
+            ),
+        )
+    },
+    "/api/v1/chat/{chat}": {
+        "get": _op("one of the user's chats", _ref("Chat"), params=[_CHAT]),
+        "post": _op(
+            "update one of the user's chats",
+            _ref("Chat"),
+            params=[_CHAT],
+            body=_body([], name=_STRING, active=_BOOL, tca_rules=_TCA_RULES, **{"global": _BOOL}),
+        ),
+        "delete": _op("delete one of the user's chats", _ref("Result"), params=[_CHAT]),
+    },
+    "/api/v1/tca/messenger/roster/{chat}": {
+        "post": _op("join a chat whose rules the user meets", _ref("Result"), params=[_CHAT])
     },
     "/api/v1/credits": {
         "post": _op(
@@ -581,6 +670,10 @@ _PATHS: JSON = {
             ),
         )
     },
+    "/api/v1/oauth/logout": {
+        "post": _op("end the access token the call carries", _ref("Result")),
+        "get": _op("end the access token the call carries", _ref("Result")),
+    },
     "/sandbox/balances/{address}/{asset}": {
         "put": _op(
             "set what an address holds (sandbox only)",
@@ -590,7 +683,6 @@ _PATHS: JSON = {
                 asset=_STRING,
                 balance_sat=_INT,
             ),
-            security=_ADMIN,
             params=[_A, _param("asset", "path")],
             body=_body(["balance_sat"], balance_sat=_INT),
         )
@@ -599,7 +691,6 @@ _PATHS: JSON = {
         "post": _op(
             "mint an instant-verify code (sandbox only)",
             _object(["msg"], msg=_STRING),
-            security=_ADMIN,
             params=[_U],
         )
     },
@@ -607,7 +698,6 @@ _PATHS: JSON = {
         "post": _op(
             "queue faults for the next API requests (sandbox only)",
             _object(["queued"], queued=_INT),
-            security=_ADMIN,
             body=_body(
                 ["status", "count"],
                 status=_INT,
@@ -617,11 +707,56 @@ _PATHS: JSON = {
                 delay={"type": "number"},
             ),
         ),
-        "delete": _op(
-            "drop queued faults (sandbox only)", _object(["cleared"], cleared=_INT), security=_ADMIN
-        ),
+        "delete": _op("drop queued faults (sandbox only)", _object(["cleared"], cleared=_INT)),
     },
 }
+
+
+_USER_SECURITY: JSON = {**_HMAC[0], "userBearer": []}
+#: The security of each kind of auth: a user's token as a Bearer header or an oauth_token.
+_SECURITY: dict[Auth, list[JSON]] = {
+    "none": [],
+    "admin": _ADMIN,
+    "hmac": _HMAC,
+    "privileged": _HMAC,
+    "user": [_USER_SECURITY, _HMAC[0]],
+}
+
+
+def _operation(route: ApiRoute) -> JSON:
+    """The described operation, with the security, auth and scope the route has."""
+    operation: JSON = dict(_API_PATHS[route.path][route.method.lower()])
+    operation["security"] = _SECURITY[route.auth]
+    operation["x-tca-auth"] = route.auth
+    if route.auth == "privileged":
+        operation["summary"] += " (privileged apps)"
+    if route.scope is not None:
+        operation["x-tca-scope"] = route.scope
+        operation["summary"] += f" (scope {route.scope})"
+    if route.auth == "user":
+        if route.method in BODY_METHODS:
+            given = operation.get("requestBody", {"required": False, **_json(_body([]))})
+            schema = given["content"]["application/json"]["schema"]
+            with_token = {**schema, "properties": {**schema["properties"], "oauth_token": _STRING}}
+            operation["requestBody"] = {"required": given["required"], **_json(with_token)}
+        else:
+            operation["parameters"] = [*operation["parameters"], _OAUTH_QUERY]
+    return operation
+
+
+def _paths() -> JSON:
+    """The OAuth paths and every route of ``ROUTE_TABLE``; RuntimeError if they disagree."""
+    routed = {(route.path, route.method.lower()) for route in ROUTE_TABLE}
+    described = {(path, method) for path, methods in _API_PATHS.items() for method in methods}
+    if routed != described:
+        raise RuntimeError(
+            f"the OpenAPI description and the route table differ: {sorted(routed ^ described)}"
+        )
+    paths: JSON = {path: dict(methods) for path, methods in _OAUTH_PATHS.items()}
+    for route in ROUTE_TABLE:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    return paths
+
 
 DOCUMENT: JSON = {
     "openapi": "3.1.0",
@@ -629,9 +764,11 @@ DOCUMENT: JSON = {
         "title": "tca-gate sandbox: the Tokenpass API",
         "version": __version__,
         "description": "A local Tokenpass-compatible server. Calls marked with the Tokenly "
-        "security schemes carry Tokenly HMAC auth; user calls also carry oauth_token.",
+        "security schemes carry Tokenly HMAC auth; user calls also carry the user's token, "
+        "as oauth_token or as Authorization: Bearer. x-tca-auth and x-tca-scope name the "
+        "auth and scope of each API call.",
     },
-    "paths": _PATHS,
+    "paths": _paths(),
     "components": {
         "schemas": _SCHEMAS,
         "securitySchemes": {
@@ -647,6 +784,7 @@ DOCUMENT: JSON = {
                 "name": "X-Tokenly-Auth-Signature",
             },
             "sandboxAdmin": {"type": "http", "scheme": "bearer"},
+            "userBearer": {"type": "http", "scheme": "bearer"},
         },
     },
 }

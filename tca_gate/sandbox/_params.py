@@ -13,7 +13,7 @@ from tca_gate._errors import shorten
 
 from ._api_error import ApiError, invalid
 from ._bitcoin import is_valid_address
-from ._limits import MAX_SAT, MAX_TEXT, is_asset_name
+from ._limits import MAX_SAT, MAX_TEXT, is_asset_name, is_chain_name
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -99,6 +99,15 @@ class Params:
         value = self.text(name, max_length=250)
         if not is_asset_name(value):
             raise invalid(name, f"{shorten(value, 40)!r} is not an asset name")
+        return value
+
+    def chain_name(self, name: str, default: str) -> str:
+        """A chain or protocol name (``bitcoin``, ``counterparty``...), ``default`` if absent."""
+        value = self.optional_text(name, max_length=32)
+        if value is None:
+            return default
+        if not is_chain_name(value):
+            raise invalid(name, f"{shorten(value, 40)!r} is not a chain or protocol name")
         return value
 
     def text_list(self, name: str, *, separator: str = ",") -> list[str] | None:

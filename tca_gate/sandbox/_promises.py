@@ -4,6 +4,9 @@ A promise adds its quantity to the destination and counts against the source
 until it expires. It may not exceed what the source really holds less what the
 source has already promised, and an app promises only from addresses it has
 proved it controls (a signature of ``{address}_{sha256 hex of client_id}``).
+Sources and promises carry the ``chain`` and ``protocol`` they are on (stored and
+returned as given; ``bitcoin`` and ``counterparty`` by default). A promise is named
+by its ``promise_id``, its ``txid`` or its ``fingerprint``.
 """
 
 from __future__ import annotations
@@ -12,13 +15,13 @@ import hashlib
 import json
 import sqlite3
 
-from ._accounts import find_user
+from ._accounts import find_user, user_by_email
 from ._api_error import ApiError, invalid, not_found
 from ._balances import LIVE, promised_from, real_balance
 from ._bitcoin import is_valid_address, verify_message
 from ._clock import timestamp
 from ._endpoint import Call
-from ._limits import MAX_SAT, is_asset_name
+from ._limits import DEFAULT_CHAIN, DEFAULT_PROTOCOL, MAX_SAT, is_asset_name
 from ._params import checked_address
 from ._webhooks import promise_event
 
@@ -32,13 +35,20 @@ def proof_suffix(client_id: str) -> str:
 
 
 def whitelist_source(
-    db: sqlite3.Connection, client_id: str, address: str, assets: list[str] | None
+    db: sqlite3.Connection,
+    client_id: str,
+    address: str,
+    assets: list[str] | None,
+    *,
+    chain: str = DEFAULT_CHAIN,
+    protocol: str = DEFAULT_PROTOCOL,
 ) -> None:
     """Allow ``client_id`` to promise from ``address`` (only ``assets``, when given)."""
     db.execute(
-        "INSERT INTO provisional_sources (client_id, address, assets) VALUES (?, ?, ?)"
-        " ON CONFLICT (client_id, address) DO UPDATE SET assets = excluded.assets",
-        (client_id, address, None if assets is None else json.dumps(assets)),
+        "INSERT INTO provisional_sources (client_id, address, assets, chain, protocol)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (client_id, address) DO UPDATE"
+        " SET assets = excluded.assets, chain = excluded.chain, protocol = excluded.protocol",
+        (client_id, address, None if assets is None else json.dumps(assets), chain, protocol),
     )
 
 
@@ -51,10 +61,16 @@ def insert_promise(
     check_within_balance(db, str(fields["source"]), str(fields["asset"]), quantity, now)
     cursor = db.execute(
         "INSERT INTO promises (client_id, source, destination, asset, quantity, expiration, txid,"
-        " fingerprint, ref, note, created_at, updated_at) VALUES (:client_id, :source,"
-        " :destination, :asset, :quantity, :expiration, :txid, :fingerprint, :ref, :note,"
-        " :now, :now)",
-        {"client_id": client_id, "now": int(now), **fields},
+        " fingerprint, ref, note, chain, protocol, created_at, updated_at) VALUES (:client_id,"
+        " :source, :destination, :asset, :quantity, :expiration, :txid, :fingerprint, :ref,"
+        " :note, :chain, :protocol, :now, :now)",
+        {
+            "client_id": client_id,
+            "now": int(now),
+            "chain": DEFAULT_CHAIN,
+            "protocol": DEFAULT_PROTOCOL,
+            **fields,
+        },
     )
     assert cursor.lastrowid is not None
     return cursor.lastrowid
@@ -95,6 +111,8 @@ def promise_object(row: sqlite3.Row) -> dict[str, object]:
         "note": row["note"],
         "expiration": row["expiration"],
         "pseudo": bool(row["pseudo"]),
+        "chain": row["chain"],
+        "protocol": row["protocol"],
         "created_at": timestamp(row["created_at"]),
         "updated_at": timestamp(row["updated_at"]),
     }
@@ -111,19 +129,41 @@ def register_source(call: Call) -> object:
         if len(assets) > _MAX_ASSETS or not all(is_asset_name(asset) for asset in assets):
             raise invalid("assets", f"must be at most {_MAX_ASSETS} asset names")
         assets = assets or None
-    whitelist_source(call.db, call.app_id, address, assets)
+    whitelist_source(
+        call.db,
+        call.app_id,
+        address,
+        assets,
+        chain=_source_chain(call),
+        protocol=call.params.chain_name("protocol", DEFAULT_PROTOCOL),
+    )
     return {"result": True}
+
+
+def _source_chain(call: Call) -> str:
+    """``chain``, or ``type`` as the official PHP client names it; 422 if both differ."""
+    chain = call.params.chain_name("chain", DEFAULT_CHAIN)
+    kind = call.params.chain_name("type", chain)
+    if call.params.values.get("chain") is not None and kind != chain:
+        raise invalid("type", "names another chain than chain does")
+    return kind
 
 
 def list_sources(call: Call) -> object:
     """``GET tca/provisional``: this app's whitelisted sources."""
     rows = call.db.execute(
-        "SELECT address, assets FROM provisional_sources WHERE client_id = ? ORDER BY address",
+        "SELECT address, assets, chain, protocol FROM provisional_sources WHERE client_id = ?"
+        " ORDER BY address",
         (call.app_id,),
     )
     whitelist = [
-        {"address": address, "assets": None if assets is None else json.loads(assets)}
-        for address, assets in rows
+        {
+            "address": address,
+            "assets": None if assets is None else json.loads(assets),
+            "chain": chain,
+            "protocol": protocol,
+        }
+        for address, assets, chain, protocol in rows
     ]
     return {"result": True, "proof_suffix": proof_suffix(call.app_id), "whitelist": whitelist}
 
@@ -154,6 +194,8 @@ def promise_transaction(call: Call) -> object:
         "asset": asset,
         "quantity": call.params.integer("quantity", minimum=1, maximum=MAX_SAT),
         "expiration": _expiration(call),
+        "chain": call.params.chain_name("chain", DEFAULT_CHAIN),
+        "protocol": call.params.chain_name("protocol", DEFAULT_PROTOCOL),
     }
     for name in ("txid", "fingerprint", "ref", "note"):
         fields[name] = call.params.optional_text(name)
@@ -173,8 +215,31 @@ def list_promises(call: Call) -> object:
     return {"result": True, "list": [promise_object(row) for row in rows]}
 
 
+def list_promises_by_email(call: Call) -> object:
+    """``GET tca/provisional/byemail/{email}``: this app's live promises to that account.
+
+    Those to ``user:{username}`` and to the account's verified addresses; an email no
+    account has received none (promises to unregistered emails are not modelled).
+    """
+    user = user_by_email(call.db, call.path["email"])
+    if user is None:
+        return {"result": True, "list": []}
+    rows = call.db.execute(
+        f"SELECT * FROM promises WHERE client_id = :client AND {LIVE} AND (destination = :user"  # noqa: S608 (a constant)
+        " OR destination IN (SELECT address FROM addresses WHERE user_id = :id AND verified = 1))"
+        " ORDER BY id",
+        {
+            "client": call.app_id,
+            "now": call.now,
+            "user": f"user:{user['username']}",
+            "id": user["id"],
+        },
+    )
+    return {"result": True, "list": [promise_object(row) for row in rows]}
+
+
 def get_promise(call: Call) -> object:
-    """``GET tca/provisional/tx/{promise_id}``: one live promise of this app."""
+    """``GET tca/provisional/tx/{promise_id|txid|fingerprint}``: one live promise of this app."""
     return {"result": True, "tx": promise_object(_live_promise(call))}
 
 
@@ -251,15 +316,42 @@ def _expiration(call: Call) -> int | None:
 
 
 def _live_promise(call: Call, promise_id: int | None = None) -> sqlite3.Row:
+    """This app's live promise named by ``promise_id`` or the path: an id, a txid or a
+    fingerprint (an id first); 404 if none, 409 if a txid or fingerprint names several."""
     if promise_id is None:
         text = call.path["promise_id"]
-        if not text.isascii() or not text.isdigit() or len(text) > 18:
-            raise not_found("Promise", "promise_id")
-        promise_id = int(text)
+        if text.isascii() and text.isdigit() and len(text) <= 18:
+            found = _live_promise_by_id(call, int(text))
+            if found is not None:
+                return found
+        return _live_promise_by_reference(call, text)
+    row = _live_promise_by_id(call, promise_id)
+    if row is None:
+        raise not_found("Promise", "promise_id")
+    return row
+
+
+def _live_promise_by_id(call: Call, promise_id: int) -> sqlite3.Row | None:
     row: sqlite3.Row | None = call.db.execute(
         f"SELECT * FROM promises WHERE id = :id AND client_id = :client AND {LIVE}",  # noqa: S608 (a constant)
         {"id": promise_id, "client": call.app_id, "now": call.now},
     ).fetchone()
-    if row is None:
+    return row
+
+
+def _live_promise_by_reference(call: Call, reference: str) -> sqlite3.Row:
+    rows = call.db.execute(
+        f"SELECT * FROM promises WHERE (txid = :ref OR fingerprint = :ref)"  # noqa: S608 (a constant)
+        f" AND client_id = :client AND {LIVE} ORDER BY id LIMIT 2",
+        {"ref": reference, "client": call.app_id, "now": call.now},
+    ).fetchall()
+    if not rows:
         raise not_found("Promise", "promise_id")
+    if len(rows) > 1:
+        raise ApiError(
+            409,
+            "several promises have this txid or fingerprint: use the promise_id",
+            field="promise_id",
+        )
+    row: sqlite3.Row = rows[0]
     return row

@@ -9,6 +9,7 @@ A seed is TOML; every table and key below except the ``[[client]]`` and
     name = "Demo app"                            # required
     redirect_uris = ["http://127.0.0.1:8000/callback"]   # required, at least one
     webhook_url = "http://127.0.0.1:8000/hooks/balances" # where balance-change events go
+    privileged = true                            # may make privileged calls; default false
 
     [[user]]
     username = "alice"                           # required
@@ -45,6 +46,11 @@ A seed is TOML; every table and key below except the ``[[client]]`` and
     token = "TOKENLY"
     chat_count = 3
 
+    [[asset]]                                    # assets are divisible unless listed here
+    asset = "TOKENLY"
+    chain = "bitcoin"                            # the default
+    divisible = false                            # required
+
 Amounts are converted exactly (``tokens_to_sat``); TOML floats are refused because
 TOML readers take them as inexact binary floats.
 """
@@ -65,7 +71,7 @@ from tca_gate._amounts import tokens_to_sat
 from tca_gate._errors import AmountError, TcaGateError, shorten
 
 from ._bitcoin import is_valid_address
-from ._limits import MAX_SAT, is_asset_name, is_username
+from ._limits import DEFAULT_CHAIN, MAX_SAT, is_asset_name, is_chain_name, is_username
 
 DEMO_SEED = "demo_seed.toml"
 
@@ -84,6 +90,7 @@ class SeedClient:
     name: str
     redirect_uris: tuple[str, ...]
     webhook_url: str | None = None
+    privileged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +152,15 @@ class SeedPerk:
 
 
 @dataclass(frozen=True, slots=True)
+class SeedAsset:
+    """Whether an asset on a chain is divisible (8 decimal places) or not."""
+
+    chain: str
+    asset: str
+    divisible: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Seed:
     """A whole seed file, read and checked."""
 
@@ -154,6 +170,7 @@ class Seed:
     sources: tuple[SeedSource, ...]
     promises: tuple[SeedPromise, ...]
     perks: tuple[SeedPerk, ...]
+    assets: tuple[SeedAsset, ...] = ()
 
 
 def load_seed(path: str | Path | None = None) -> Seed:
@@ -175,7 +192,7 @@ def parse_seed(text: str, origin: str = "seed") -> Seed:
     except (tomllib.TOMLDecodeError, ValueError) as error:
         raise SeedError(f"{origin} is not a valid seed: {error}") from None
     root = _Entry(origin, document)
-    root.only({"client", "user", "address", "provisional_source", "promise", "perk"})
+    root.only({"client", "user", "address", "provisional_source", "promise", "perk", "asset"})
     clients = tuple(_client(entry) for entry in root.entries("client"))
     users = tuple(_user(entry) for entry in root.entries("user"))
     default_client = clients[0].client_id if clients else None
@@ -186,6 +203,7 @@ def parse_seed(text: str, origin: str = "seed") -> Seed:
         sources=tuple(_source(e, default_client) for e in root.entries("provisional_source")),
         promises=tuple(_promise(e, default_client) for e in root.entries("promise")),
         perks=tuple(_perk(entry) for entry in root.entries("perk")),
+        assets=tuple(_asset(entry) for entry in root.entries("asset")),
     )
     _check_references(seed, origin)
     return seed
@@ -249,7 +267,7 @@ class _Entry:
 
 
 def _client(entry: _Entry) -> SeedClient:
-    entry.only({"client_id", "client_secret", "name", "redirect_uris", "webhook_url"})
+    entry.only({"client_id", "client_secret", "name", "redirect_uris", "webhook_url", "privileged"})
     uris = entry.table.get("redirect_uris")
     if not isinstance(uris, list) or not uris or not all(isinstance(u, str) and u for u in uris):
         raise entry.fail("redirect_uris", "must be a non-empty list of URLs")
@@ -262,6 +280,7 @@ def _client(entry: _Entry) -> SeedClient:
         entry.text("name"),
         tuple(uris),
         webhook_url,
+        entry.flag("privileged", False),
     )
 
 
@@ -380,6 +399,18 @@ def _perk(entry: _Entry) -> SeedPerk:
     return SeedPerk(entry.text("token"), count)
 
 
+def _asset(entry: _Entry) -> SeedAsset:
+    entry.only({"asset", "chain", "divisible"})
+    asset, chain = entry.text("asset"), entry.text("chain", DEFAULT_CHAIN)
+    if not is_asset_name(asset):
+        raise entry.fail("asset", "is not an asset name")
+    if not is_chain_name(chain):
+        raise entry.fail("chain", "is not a chain name")
+    if not isinstance(entry.table.get("divisible"), bool):
+        raise entry.fail("divisible", "is required: true or false")
+    return SeedAsset(chain, asset, entry.flag("divisible", True))
+
+
 def _check_references(seed: Seed, origin: str) -> None:
     """Names are unique and every reference names something the seed defines."""
     _unique(origin, "client", [c.client_id for c in seed.clients], "client_id")
@@ -388,6 +419,7 @@ def _check_references(seed: Seed, origin: str) -> None:
     _unique(origin, "user", [u.uuid for u in seed.users], "uuid")
     _unique(origin, "address", [a.address for a in seed.addresses], "address")
     _unique(origin, "perk", [p.token for p in seed.perks], "token")
+    _unique(origin, "asset", [f"{a.chain}/{a.asset}" for a in seed.assets], "asset")
     usernames = {u.username.lower() for u in seed.users}
     clients = {c.client_id for c in seed.clients}
     for number, address in enumerate(seed.addresses, start=1):

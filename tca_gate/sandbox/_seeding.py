@@ -20,13 +20,14 @@ def apply_seed(state: SandboxState, seed: Seed) -> None:
         with state.store.transaction() as db:
             for client in seed.clients:
                 db.execute(
-                    "INSERT INTO clients (client_id, client_secret, name, redirect_uris)"
-                    " VALUES (?, ?, ?, ?)",
+                    "INSERT INTO clients (client_id, client_secret, name, redirect_uris,"
+                    " privileged) VALUES (?, ?, ?, ?, ?)",
                     (
                         client.client_id,
                         client.client_secret,
                         client.name,
                         json.dumps(list(client.redirect_uris)),
+                        client.privileged,
                     ),
                 )
             for user in seed.users:
@@ -88,6 +89,10 @@ def apply_seed(state: SandboxState, seed: Seed) -> None:
             db.executemany(
                 "INSERT INTO perks (token, chat_count) VALUES (?, ?)",
                 [(perk.token, perk.chat_count) for perk in seed.perks],
+            )
+            db.executemany(
+                "INSERT INTO assets (chain, asset, divisible) VALUES (?, ?, ?)",
+                [(asset.chain, asset.asset, asset.divisible) for asset in seed.assets],
             )
     except ApiError as error:
         raise SeedError(f"the seed does not fit together: {error.message}") from None

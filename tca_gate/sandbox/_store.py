@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE users (
@@ -31,7 +31,8 @@ CREATE TABLE clients (
     client_id TEXT PRIMARY KEY,
     client_secret TEXT NOT NULL,
     name TEXT NOT NULL,
-    redirect_uris TEXT NOT NULL
+    redirect_uris TEXT NOT NULL,
+    privileged INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE addresses (
     address TEXT NOT NULL,
@@ -80,6 +81,8 @@ CREATE TABLE provisional_sources (
     client_id TEXT NOT NULL REFERENCES clients(client_id),
     address TEXT NOT NULL,
     assets TEXT,
+    chain TEXT NOT NULL DEFAULT 'bitcoin',
+    protocol TEXT NOT NULL DEFAULT 'counterparty',
     PRIMARY KEY (client_id, address)
 );
 CREATE TABLE promises (
@@ -95,11 +98,14 @@ CREATE TABLE promises (
     ref TEXT,
     note TEXT,
     pseudo INTEGER NOT NULL DEFAULT 0,
+    chain TEXT NOT NULL DEFAULT 'bitcoin',
+    protocol TEXT NOT NULL DEFAULT 'counterparty',
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
 CREATE INDEX promises_by_source ON promises (source, asset);
 CREATE INDEX promises_by_destination ON promises (destination);
+CREATE INDEX promises_by_reference ON promises (client_id, txid, fingerprint);
 CREATE TABLE credit_groups (
     uuid TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -132,6 +138,28 @@ CREATE INDEX credit_entries_by_account ON credit_entries (account_uuid);
 CREATE TABLE perks (
     token TEXT PRIMARY KEY,
     chat_count INTEGER NOT NULL
+);
+CREATE TABLE assets (
+    chain TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    divisible INTEGER NOT NULL,
+    PRIMARY KEY (chain, asset)
+);
+CREATE TABLE chats (
+    uuid TEXT PRIMARY KEY,
+    owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    active INTEGER NOT NULL,
+    global INTEGER NOT NULL,
+    tca_rules TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE chat_members (
+    chat_uuid TEXT NOT NULL REFERENCES chats(uuid) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    joined_at INTEGER NOT NULL,
+    PRIMARY KEY (chat_uuid, user_id)
 );
 """
 

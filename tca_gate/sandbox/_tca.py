@@ -13,7 +13,7 @@ from tca_gate._compile import compile_rule
 from tca_gate._errors import TcaGateError
 from tca_gate._stack import is_credential
 
-from ._accounts import named_user
+from ._accounts import named_user, user_by_email
 from ._api_error import ApiError
 from ._balances import address_balances, balance_list, user_balances
 from ._endpoint import Call
@@ -26,6 +26,16 @@ def check_token_access(call: Call) -> object:
     if user["id"] != call.account["id"]:
         raise ApiError(403, "the oauth_token belongs to another user", field="oauth_token")
     return {"result": _passes(call, user_balances(call.db, user, call.now))}
+
+
+def check_email_token_access(call: Call) -> object:
+    """``GET tca/checkemail/{email}``: the rule against the holdings of the email's account.
+
+    An email no account has holds nothing (promises to unregistered emails are not modelled).
+    """
+    user = user_by_email(call.db, call.path["email"])
+    balances = {} if user is None else user_balances(call.db, user, call.now)
+    return {"result": _passes(call, balances)}
 
 
 def check_address_token_access(call: Call) -> object:
@@ -45,7 +55,7 @@ def protected_balances(call: Call) -> object:
 
 
 def messaging_permission(call: Call) -> object:
-    """``GET tca/messenger/token/{token}``: whether the user holds any of the token."""
+    """``GET tca/messenger/privileges/{token}``: whether the user holds any of the token."""
     token = call.path["token"]
     held = user_balances(call.db, call.account, call.now).get(token, 0)
     return {"token": token, "canMessage": held > 0}
