@@ -34,6 +34,11 @@ def fixture(name: str) -> str:
     return str(FIXTURES / name)
 
 
+def stdin_of(text: str) -> io.TextIOWrapper:
+    """A stdin holding ``text`` as UTF-8 bytes, as a process gets it."""
+    return io.TextIOWrapper(io.BytesIO(text.encode()), "utf-8")
+
+
 def write(tmp_path: Path, text: str, name: str = "cases.toml") -> str:
     path = tmp_path / name
     path.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -160,7 +165,7 @@ def test_balances_from_a_file(capsys: pytest.CaptureFixture[str]) -> None:
 def test_balances_from_stdin(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO('{"LTBSTAFF": "1"}'))
+    monkeypatch.setattr(sys, "stdin", stdin_of('{"LTBSTAFF": "1"}'))
     assert run(capsys, "check", PREMIUM, "--balances", "@-") == (0, "allowed\n", "")
 
 
@@ -1322,7 +1327,7 @@ def test_a_toml_float_under_sat_is_refused_without_advice_to_quote_it(
 def test_a_json_object_as_an_amount_is_called_an_object_without_toml_advice(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO('{"LTBCOIN": {"balance": 10}}'))
+    monkeypatch.setattr(sys, "stdin", stdin_of('{"LTBCOIN": {"balance": 10}}'))
     code, out, err = run(capsys, "check", "LTBCOIN >= 10", "--balances", "@-")
     assert (code, out) == (2, "")
     assert err == (
@@ -1559,9 +1564,11 @@ def test_ctrl_c_while_reading_stdin_exits_130_as_a_process(tmp_path: Path) -> No
     script.write_text(
         "import sys\n"
         "import tca_gate._cli as cli\n"
-        "class Stdin:\n"
-        "    def read(self):\n"
+        "class Interrupted:\n"
+        "    def read(self, size=-1):\n"
         "        raise KeyboardInterrupt\n"
+        "class Stdin:\n"
+        "    buffer = Interrupted()\n"
         "sys.stdin = Stdin()\n"
         "raise SystemExit(cli.main(sys.argv[1:]))\n",
         encoding="utf-8",
@@ -1583,7 +1590,7 @@ def test_ctrl_c_while_reading_stdin_exits_130_as_a_process(tmp_path: Path) -> No
 def test_empty_balances_on_stdin_say_so(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    monkeypatch.setattr(sys, "stdin", stdin_of(text))
     code, out, err = run(capsys, "check", PREMIUM, "--balances", "@-")
     assert (code, out) == (2, "")
     assert err == (
@@ -1633,3 +1640,67 @@ def test_a_byte_order_mark_before_a_test_file_is_ignored(
     code, out, err = run(capsys, "test", str(path))
     assert (code, err) == (0, "")
     assert out.splitlines()[-1] == "6 passed, 0 failed"
+
+
+# Input size: a file or stdin is read up to a limit, never without end (issue 11, defect 8).
+
+
+def _one_gib_of_memory() -> None:
+    """In the child: fail on allocating past 1 GiB, not take the machine's memory."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "named"),
+    [
+        pytest.param(
+            ["check", PREMIUM, "--balances", "@/dev/zero"], None, "--balances @/dev/zero", id="file"
+        ),
+        pytest.param(["explain", PREMIUM, "--balances", "@-"], "/dev/zero", "--balances @-",
+                     id="stdin"),
+        pytest.param(["test", "/dev/zero"], None, "the test file /dev/zero", id="test-file"),
+        pytest.param(["sandbox", "--seed", "/dev/zero", "--port", "0"], None, "--seed /dev/zero",
+                     id="seed"),
+    ],
+)  # fmt: skip
+def test_endless_input_exits_2_naming_the_option_and_the_limit(
+    argv: list[str], stdin: str | None, named: str
+) -> None:
+    with open(stdin or os.devnull, "rb") as given:
+        done = subprocess.run(
+            [sys.executable, "-m", "tca_gate", *argv],
+            stdin=given,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=_one_gib_of_memory,
+            check=False,
+        )
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr[-300:]
+    assert done.stderr == (
+        f"tca-gate {argv[0]}: error: {named} is more than 4 MiB (4194304 bytes), "
+        "the most tca-gate reads from a file or stdin\n"
+    )
+
+
+def test_input_up_to_the_limit_is_read(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    balances = tmp_path / "balances.json"
+    document = b'{"LTBSTAFF": 1}'
+    balances.write_bytes(document + b" " * (4 * 1024 * 1024 - len(document)))
+    assert run(capsys, "check", PREMIUM, "--balances", f"@{balances}")[:2] == (0, "allowed\n")
+    with balances.open("ab") as more:
+        more.write(b" ")
+    code, out, err = run(capsys, "check", PREMIUM, "--balances", f"@{balances}")
+    assert (code, out) == (2, "")
+    assert "is more than 4 MiB" in err
+
+
+def test_an_unreadable_seed_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "sandbox", "--seed", "/no/such/seed.toml")
+    assert (code, out) == (2, "")
+    assert err == (
+        "tca-gate sandbox: error: cannot read seed file /no/such/seed.toml: "
+        "No such file or directory\n"
+    )

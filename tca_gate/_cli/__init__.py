@@ -14,12 +14,12 @@ Usage::
 
 Exit codes: 0 allowed, no warnings, every test case passed; 1 denied (``check``,
 ``explain``) or warnings under ``--fail-on-warning`` (``lint``); 2 a usage error,
-unreadable or invalid balances, a malformed test file; 3 a rule that does not
-compile or cannot be written in the form asked for; 4 a test case failed; 70 an
-internal error (a bug in tca-gate, never a decision: set ``TCA_GATE_DEBUG=1`` for
-the traceback); 130 interrupted (Ctrl-C); 141 stdout was closed before everything
-was written (``| head``: 128 + SIGPIPE, as the shell reports a process the closed
-pipe stopped). Neither 130 nor 141 is a decision.
+unreadable or invalid balances, a file or stdin over 4 MiB, a malformed test file;
+3 a rule that does not compile or cannot be written in the form asked for; 4 a test
+case failed; 70 an internal error (a bug in tca-gate, never a decision: set
+``TCA_GATE_DEBUG=1`` for the traceback); 130 interrupted (Ctrl-C); 141 stdout was
+closed before everything was written (``| head``: 128 + SIGPIPE, as the shell reports a
+process the closed pipe stopped). Neither 130 nor 141 is a decision.
 
 ``sandbox`` serves a local Tokenpass-compatible server (OAuth, TCA checks,
 addresses, promises, credits) until stopped, and prints its URL, the seeded apps'
@@ -34,7 +34,9 @@ Messages repeat at most 60 characters of any value they echo (a key, an amount,
 a name; 120 of a file name), cutting longer ones short with "…".
 
 Balances are a JSON object of asset name to amount, inline or read from a file
-(``@path``, ``@-`` for stdin; a UTF-8 byte order mark at the start is ignored).
+(``@path``, ``@-`` for stdin; UTF-8, a byte order mark at the start ignored).
+A file or stdin is read up to 4 MiB: more is an error (exit 2) naming the option
+and the limit, so ``--balances @/dev/zero`` stops at once.
 Amounts are tokens, as JSON numbers or decimal strings (``"0.5"``), converted
 exactly: no amount ever passes through a float. With ``--sat`` they are whole
 base units (1 token = 100000000), as JSON integers or integer strings. Negative
@@ -51,8 +53,8 @@ coloured.
 
 Test files
 ----------
-A test file is TOML: a table of named rules and a list of cases, each a balance
-sheet and whether the rule must allow or deny it:
+A test file is TOML (at most 4 MiB): a table of named rules and a list of cases,
+each a balance sheet and whether the rule must allow or deny it:
 
     # Defaults for every case (both optional).
     dialect = "strict"          # "strict" (the default) or "tokenpass"

@@ -5,11 +5,9 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, DecimalException
-from pathlib import Path
 from typing import Any, Literal
 
 from tca_gate._amounts import MAX_DIGITS, SATOSHIS_PER_TOKEN, tokens_to_sat
@@ -19,6 +17,7 @@ from tca_gate._stack import ascii_upper
 from tca_gate._strict import strict_asset
 
 from ._echo import ECHO_LIMIT, clip_path, integer_text, quoted, reason
+from ._input import read_limited
 
 #: Balances are below 10^MAX_DIGITS tokens (``MAX_DIGITS`` digits before the point, the
 #: package's own limit on amounts): no asset comes near it, and it keeps ``1e999999``
@@ -210,12 +209,13 @@ def kind_of(value: object) -> str:
 
 
 def read_balances(argument: str, *, sat: bool) -> dict[str, int]:
-    """``--balances``: inline JSON, ``@path`` or ``@-`` (stdin), to exact base units."""
+    """``--balances``: inline JSON, ``@path`` or ``@-`` (stdin, UTF-8 like a file; either
+    at most ``MAX_INPUT`` bytes), to exact base units."""
     if argument.startswith("@"):
         source = argument[1:]
         where = "stdin" if source == "-" else clip_path(source)
         try:
-            text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+            text = read_limited(source, f"--balances @{clip_path(source)}").decode("utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise BalancesError(f"cannot read balances from {where}: {reason(error)}") from None
     else:

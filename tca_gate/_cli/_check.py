@@ -9,6 +9,7 @@ from tca_gate._compile import compile_rule
 from ._balances import BalancesError, read_balances, typo_warnings
 from ._command import Command, add_rule_arguments
 from ._console import Console, decision_lines, print_json
+from ._input import MAX_INPUT_TEXT
 from ._status import EXIT_DENIED, EXIT_OK, EXIT_USAGE, STOPPED_HELP, CliError
 
 
@@ -18,7 +19,8 @@ def _add_check_arguments(parser: argparse.ArgumentParser, *, explain_flag: bool)
         "--balances",
         required=True,
         metavar="JSON|@FILE",
-        help="a JSON object of asset to amount, inline, @path, or @- for stdin",
+        help="a JSON object of asset to amount, inline, @path, or @- for stdin "
+        f"(at most {MAX_INPUT_TEXT})",
     )
     parser.add_argument(
         "--sat", action="store_true", help="amounts are base units (1 token = 100000000)"

@@ -9,6 +9,8 @@ import socket
 
 from ._command import Command
 from ._console import Console
+from ._echo import clip_path, reason
+from ._input import read_limited
 from ._status import EXIT_OK, EXIT_USAGE, STOPPED_HELP, CliError
 
 #: The environment variable that sets ``--admin-token`` without showing it in ``ps``.
@@ -73,16 +75,25 @@ def _add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _read_seed(path: str) -> str:
+    """The seed file's text, read up to the CLI's limit on input (``load_seed`` has none)."""
+    shown = clip_path(path)
+    try:
+        return read_limited(path, f"--seed {shown}").decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CliError(EXIT_USAGE, f"cannot read seed file {shown}: {reason(error)}") from None
+
+
 def _run_sandbox(args: argparse.Namespace, console: Console) -> int:
     try:
         import uvicorn  # noqa: PLC0415 (the sandbox extra is optional)
 
-        from tca_gate.sandbox import SeedError, create_app, load_seed  # noqa: PLC0415
+        from tca_gate.sandbox import SeedError, create_app, load_seed, parse_seed  # noqa: PLC0415
         from tca_gate.sandbox._welcome import welcome  # noqa: PLC0415
     except ImportError as error:
         raise CliError(EXIT_USAGE, str(error)) from None
     try:
-        seed = load_seed(args.seed)
+        seed = load_seed() if args.seed is None else parse_seed(_read_seed(args.seed), args.seed)
         app = create_app(
             seed,
             db=args.db,

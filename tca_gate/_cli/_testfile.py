@@ -8,7 +8,6 @@ import sys
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from tca_gate._errors import shorten
@@ -16,6 +15,7 @@ from tca_gate._stack import Dialect
 
 from ._balances import BOM, BalancesError, TomlFloat, balances_from_mapping, kind_of
 from ._echo import ECHO_LIMIT, clip_path, name_list, quoted, reason
+from ._input import read_limited
 from ._status import EXIT_USAGE, CliError
 
 _FILE_KEYS = ("dialect", "sat", "rules", "case")
@@ -88,7 +88,7 @@ def load_test_file(path: str) -> Suite:
 def _read_toml(path: str, shown: str) -> dict[str, Any]:
     """A TOML file's document; anything that stops ``tomllib`` is a ``CliError`` (exit 2)."""
     try:
-        data = Path(path).read_bytes()
+        data = read_limited(path, f"the test file {shown}")
     except OSError as error:
         raise CliError(EXIT_USAGE, f"cannot read {shown}: {reason(error)}") from None
     try:
