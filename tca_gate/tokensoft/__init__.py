@@ -6,7 +6,8 @@ and ``access-sign`` = hex HMAC-SHA256(secret, timestamp + the exact body sent), 
 for each attempt. ``query(document, variables)`` returns ``data`` with exact decimals;
 GraphQL ``errors`` raise ``TokensoftGraphQLError`` with each error's message and path.
 ``tca_gate.tokensoft.examples`` has documents for whitelisting an investor for an
-ERC-1404 asset and for current and historical prices.
+ERC-1404 asset and for current and historical prices; ``whitelist_user(email, address,
+kyc)`` sends the SDK's own whitelisting mutation, with literal, escaped arguments.
 
 Servers verify with ``verify_tokensoft_request`` or ``TokensoftAuthMiddleware``;
 ``tca_gate.tokensoft.testing`` is an emulator for tests.
@@ -16,7 +17,7 @@ from ._auth import DEFAULT_TIME_CACHE, TokensoftAuth
 from ._client import AsyncTokensoftClient, TokensoftClient
 from ._errors import GraphQLProblem, TokensoftGraphQLError
 from ._middleware import TokensoftAuthMiddleware
-from ._models import CurrentUser
+from ._models import CurrentUser, KycAddress, KycInfo
 from ._verify import (
     DEFAULT_WINDOW,
     TokensoftSignatureError,
@@ -32,6 +33,8 @@ __all__ = [
     "AsyncTokensoftClient",
     "CurrentUser",
     "GraphQLProblem",
+    "KycAddress",
+    "KycInfo",
     "TokensoftAuth",
     "TokensoftAuthMiddleware",
     "TokensoftClient",

@@ -58,6 +58,7 @@ class TokensoftAPI:
 
     query = Endpoint(_calls.query)
     current_user = Endpoint(_calls.current_user)
+    whitelist_user = Endpoint(_calls.whitelist_user)
 
 
 def tokensoft_core(

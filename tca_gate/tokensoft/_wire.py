@@ -98,6 +98,25 @@ def _exact(value: object, where: str) -> object:
     raise InvalidArgumentError(f"{where} cannot be sent as JSON: {type(value).__name__}")
 
 
+def graphql_string(value: object, where: str) -> str:
+    """``value`` as a GraphQL string literal, quoted and escaped, for a document's text.
+
+    JSON's string escapes (``\\"``, ``\\\\``, ``\\n``, ``\\uXXXX``, ...) are GraphQL's
+    too, so the literal reads back as exactly ``value`` and cannot end early: no quote,
+    backslash or line end in it can add arguments or fields to the document.
+
+    >>> print(graphql_string('jay "the investor"\\n', "email"))
+    "jay \\"the investor\\"\\n"
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidArgumentError(f"{where} must be a non-empty str")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(f"{where} holds a lone surrogate, not text") from None
+    return json.dumps(value, ensure_ascii=False)
+
+
 def time_body() -> bytes:
     """The body of the unauthenticated ``{ time }`` query."""
     return graphql_body(TIME_QUERY)

@@ -5,9 +5,10 @@ check each against your endpoint's schema (its GraphQL Playground) before relyin
 ``tca_gate.tokensoft.testing`` answers both.
 """
 
-#: Whitelist an investor's account (wallet) for an ERC-1404 asset: the ``whitelistUser``
-#: mutation as Tokensoft's JavaScript SDK sends it. ``data.whitelistUser`` is a string
-#: (the whitelisting's reference); ``webhookUrl`` (the ``callback``) is optional.
+#: Whitelist an investor's account (wallet) for an ERC-1404 asset by account id: the
+#: ``whitelistUser`` mutation as a later SDK's ``whitelistAccount`` sends it.
+#: ``data.whitelistUser`` is a string (the whitelisting's reference); ``webhookUrl`` (the
+#: ``callback``) is optional. By email and wallet, use the clients' ``whitelist_user``.
 WHITELIST_INVESTOR = """\
 mutation WhitelistInvestor($accountId: String!, $tokenContractId: String!, $webhookUrl: String) {
   whitelistUser(accountId: $accountId, tokenContractId: $tokenContractId, callback: $webhookUrl)

@@ -1,10 +1,14 @@
 """An emulator of Tokensoft's GraphQL endpoint for tests and examples: a Starlette app
 whose every request (but ``{ time }``) is checked by ``TokensoftAuthMiddleware``.
 
-It answers ``{ time }``, ``currentUser``, the ``whitelistUser`` mutation and the
-``currentPrice`` / ``priceHistory`` query of ``tca_gate.tokensoft.examples`` at
-``/graphql``, with GraphQL ``errors`` (and their paths) for unknown contracts, assets
-and fields.
+Documents are parsed, validated and run by graphql-core against ``SCHEMA``: ``{ time }``,
+``currentUser``, the ``currentPrice`` / ``priceHistory`` query of
+``tca_gate.tokensoft.examples``, and the ``whitelistUser`` mutation in the SDK's forms:
+``whitelistUser(email, address, kyc)`` and the older ``whitelistUser(email, address)``
+(literal arguments, as the SDK sends them, or variables), and ``whitelistUser(accountId,
+tokenContractId, callback)``. Syntax and validation errors, unknown contracts and
+assets answer GraphQL ``errors`` (with their paths). Every whitelisting is kept in
+``app.state.whitelisted``.
 
 >>> import asyncio, httpx
 >>> from tca_gate.tokensoft import AsyncTokensoftClient, examples
@@ -27,9 +31,16 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+try:
+    from graphql import GraphQLError, build_schema, graphql_sync
+except ImportError as error:  # pragma: no cover - graphql-core comes with the dev extra
+    raise ImportError(
+        "the Tokensoft emulator needs graphql-core: pip install graphql-core"
+    ) from error
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -51,7 +62,49 @@ PRICES: Mapping[str, tuple[Decimal, tuple[tuple[str, Decimal], ...]]] = {
     ),
 }
 
-_FIELD = re.compile(r"\b(currentUser|whitelistUser|currentPrice|priceHistory)\b")
+#: What the emulator answers. ``whitelistUser`` takes the SDK's forms, so no argument is
+#: required by the schema; the resolver refuses a call that is neither.
+SCHEMA = build_schema(
+    """
+    scalar Decimal
+    scalar Millis
+
+    type User { id: String! email: String! }
+    type Price { symbol: String price: Decimal! time: String! }
+
+    input KycAddressInput {
+      streetAddress: String! city: String! state: String! zip: String! country: String!
+    }
+    input KYCInfoInput { firstName: String! lastName: String! address: KycAddressInput! }
+
+    type Query {
+      time: Millis!
+      currentUser: User
+      currentPrice(symbol: String!): Price
+      priceHistory(symbol: String!, from: String!, to: String!): [Price!]
+    }
+
+    type Mutation {
+      whitelistUser(
+        email: String, address: String, kyc: KYCInfoInput,
+        accountId: String, tokenContractId: String, callback: String
+      ): String
+    }
+    """
+)
+
+_ETHEREUM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+@dataclass(frozen=True, slots=True)
+class Whitelisted:
+    """One whitelisting the emulator accepted: by which API key, for whom, with what KYC
+    (as sent: ``firstName``, ``address.streetAddress``, ...; ``None`` without it)."""
+
+    access_key: str
+    email: str
+    address: str
+    kyc: dict[str, Any] | None
 
 
 def emulator_app(
@@ -61,6 +114,7 @@ def emulator_app(
     clock: Callable[[], int] = server_time_ms,
 ) -> Starlette:
     """The emulator, accepting the API keys in ``secrets`` (key to secret)."""
+    whitelisted: list[Whitelisted] = []
 
     async def graphql(request: Request) -> Response:
         body = await request.body()
@@ -69,52 +123,90 @@ def emulator_app(
         try:
             parsed = json.loads(body, parse_float=Decimal)
             document, variables = parsed["query"], parsed.get("variables") or {}
+            operation = parsed.get("operationName")
             if not isinstance(document, str) or not isinstance(variables, dict):
                 raise TypeError(document)
         except (ValueError, KeyError, TypeError):
             return _answer({"errors": [{"message": "the body must be a GraphQL request"}]}, 400)
         signed: TokensoftSignedRequest = request.state.tokensoft
-        fields = _FIELD.findall(document)
-        if not fields:
-            return _answer({"errors": [{"message": "no field this emulator knows was asked"}]})
-        data: dict[str, Any] = {}
-        errors: list[dict[str, Any]] = []
-        for field in dict.fromkeys(fields):
-            value, error = _resolve(field, variables, signed)
-            data[field] = value
-            if error:
-                errors.append(
-                    {"message": error, "path": [field], "extensions": {"code": "NOT_FOUND"}}
-                )
-        return _answer({"data": data, "errors": errors} if errors else {"data": data})
+        result = graphql_sync(
+            SCHEMA,
+            document,
+            root_value=_resolvers(signed, clock, whitelisted),
+            variable_values=variables,
+            operation_name=operation if isinstance(operation, str) else None,
+        )
+        answer: dict[str, Any] = {}
+        if result.data is not None:
+            answer["data"] = result.data
+        if result.errors:
+            answer["errors"] = [error.formatted for error in result.errors]
+        return _answer(answer)
 
     middleware = [
         Middleware(TokensoftAuthMiddleware, secret_for=secrets, window=window, clock=clock)
     ]
-    return Starlette(routes=[Route("/graphql", graphql, methods=["POST"])], middleware=middleware)
+    app = Starlette(routes=[Route("/graphql", graphql, methods=["POST"])], middleware=middleware)
+    app.state.whitelisted = whitelisted
+    return app
 
 
-def _resolve(
-    field: str, variables: Mapping[str, Any], signed: TokensoftSignedRequest
-) -> tuple[object, str | None]:
-    """A field's value, or ``None`` and the error message for it."""
-    if field == "currentUser":
+def _resolvers(
+    signed: TokensoftSignedRequest, clock: Callable[[], int], whitelisted: list[Whitelisted]
+) -> dict[str, Callable[..., object]]:
+    """Each root field's resolver, for one signed request."""
+
+    def current_user(info: object) -> dict[str, str]:
         key = signed.access_key
-        return {"id": f"user-{key}", "email": f"{key}@example.com"}, None
-    if field == "whitelistUser":
-        contract, account = variables.get("tokenContractId"), variables.get("accountId")
-        if contract not in CONTRACTS:
-            return None, f"token contract {contract!r} not found"
-        reference = hashlib.sha256(f"{contract}:{account}".encode()).hexdigest()
-        return f"0x{reference}", None
-    symbol = variables.get("symbol")
-    if not isinstance(symbol, str) or symbol not in PRICES:
-        return None, f"no prices for {symbol!r}"
-    current, history = PRICES[symbol]
-    if field == "currentPrice":
-        return {"symbol": symbol, "price": current, "time": "2024-01-02T00:00:00Z"}, None
-    low, high = str(variables.get("from", "")), str(variables.get("to", ""))
-    return [{"price": price, "time": day} for day, price in history if low <= day <= high], None
+        return {"id": f"user-{key}", "email": f"{key}@example.com"}
+
+    def whitelist_user(info: object, **given: Any) -> str:
+        if "accountId" in given or "tokenContractId" in given:
+            if {"email", "address", "kyc"} & set(given):
+                raise _not_valid("pass email and address, or accountId and tokenContractId")
+            return _whitelist_account(given.get("accountId"), given.get("tokenContractId"))
+        email, address = given.get("email"), given.get("address")
+        if not isinstance(email, str) or "@" not in email:
+            raise _not_valid(f"email {email!r} is not an email address")
+        if not isinstance(address, str) or not _ETHEREUM_ADDRESS.fullmatch(address):
+            raise _not_valid(f"address {address!r} is not an Ethereum address")
+        whitelisted.append(Whitelisted(signed.access_key, email, address, given.get("kyc")))
+        return "0x" + hashlib.sha256(f"{email}:{address}".encode()).hexdigest()
+
+    def current_price(info: object, symbol: str) -> dict[str, object]:
+        current, _ = _prices(symbol)
+        return {"symbol": symbol, "price": current, "time": "2024-01-02T00:00:00Z"}
+
+    def price_history(info: object, **given: str) -> list[dict[str, object]]:
+        _, history = _prices(given["symbol"])
+        low, high = given["from"], given["to"]
+        return [{"price": price, "time": day} for day, price in history if low <= day <= high]
+
+    return {
+        "time": lambda info: clock(),
+        "currentUser": current_user,
+        "whitelistUser": whitelist_user,
+        "currentPrice": current_price,
+        "priceHistory": price_history,
+    }
+
+
+def _whitelist_account(account: object, contract: object) -> str:
+    if contract not in CONTRACTS:
+        raise GraphQLError(
+            f"token contract {contract!r} not found", extensions={"code": "NOT_FOUND"}
+        )
+    return "0x" + hashlib.sha256(f"{contract}:{account}".encode()).hexdigest()
+
+
+def _prices(symbol: str) -> tuple[Decimal, tuple[tuple[str, Decimal], ...]]:
+    if symbol not in PRICES:
+        raise GraphQLError(f"no prices for {symbol!r}", extensions={"code": "NOT_FOUND"})
+    return PRICES[symbol]
+
+
+def _not_valid(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
 def _answer(content: object, status: int = 200) -> Response:
