@@ -42,8 +42,9 @@ class DeliveryClient(DeliveryAPI, SyncServiceClient[DeliveryAccount]):
     ``timeout`` seconds or an ``httpx.Timeout``; ``retries`` a ``RetryPolicy`` or the
     number of retries of GET and DELETE (POST and PATCH are never repeated);
     ``transport`` an httpx transport. Errors are the shared ``ServiceError`` tree, with
-    ``MethodNotAllowedError`` (405), ``UnprocessableEntityError`` (422) and
-    ``MaintenanceError`` (503) for the service's own codes.
+    ``ForbiddenError`` (403: wrong or missing credentials), ``MethodNotAllowedError``
+    (405), ``UnprocessableEntityError`` (422) and ``MaintenanceError`` (503) for the
+    service's own codes.
     """
 
     def __init__(

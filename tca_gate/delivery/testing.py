@@ -418,13 +418,13 @@ class DeliveryEmulator:
         ready = _flag(body, "ready", default=False) if "ready" in body else None
         if ready and to_user:
             raise RefusalError(422, "Deliveries to usernames cannot be ready.")
-        refs = _text(body, "ref_data")
+        ref_data = _text(body, "ref_data")
         delivery["quantity"] = quantity
         if date is not _UNSET:
             delivery["deliveryDate"] = date
             self._triggered.discard(delivery["id"])
         if "ref_data" in body:
-            delivery["refData"] = refs
+            delivery["refData"] = ref_data
         if ready is not None:
             delivery["state"] = 1 if ready else 0
         delivery["updatedAt"] = self._stamp()
