@@ -14,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
-from test_tokensnet_routing import serve_under
 
 from tca_gate.tokensoft import (
     TokensoftAuthMiddleware,
@@ -54,7 +53,7 @@ def mounted() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def proxied() -> Iterator[str]:
-    with serve_under(endpoint(), "/tokensoft") as url:
+    with serve(endpoint(), root_path="/tokensoft") as url:
         yield url
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tca_gate.gate._rules import route_path
+from tca_gate._asgi_body import route_path
 
 from ._verify import NonceLedger, TokensNetSignatureError, verify_tokensnet_request
 

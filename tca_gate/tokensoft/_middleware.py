@@ -7,9 +7,8 @@ from collections.abc import Callable, Mapping
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tca_gate._asgi_body import read_body, replay_body, respond_json
+from tca_gate._asgi_body import read_body, replay_body, respond_json, route_path
 from tca_gate._tokenly_middleware import DEFAULT_MAX_BODY
-from tca_gate.gate._rules import route_path
 
 from ._verify import (
     DEFAULT_WINDOW,
