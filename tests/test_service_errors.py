@@ -112,6 +112,8 @@ def test_a_refused_field_is_named_and_validation_errors_are_value_errors() -> No
             "bad-signature",
         ),
         ({"message": "Too Many Attempts."}, "Too Many Attempts.", None),
+        ({"errors": ["Resource not found.", "Try again."]}, "Resource not found. Try again.", None),
+        ({"errors": [{"nested": 1}]}, "Unauthorized", None),
         ({"result": False}, "Unauthorized", None),
         ([1, 2], "Unauthorized", None),
     ],

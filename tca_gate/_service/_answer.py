@@ -137,7 +137,14 @@ def _explanation(response: httpx.Response) -> tuple[str, str | None, str | None]
         return description, field, error
     if isinstance(message, str) and isinstance(error, str):
         return message, field, error
-    for text in (error, message):
+    for text in (error, message, _joined(body.get("errors"))):
         if isinstance(text, str) and text:
             return text, field, None
     return fallback, field, None
+
+
+def _joined(errors: object) -> str | None:
+    """Tokenly's flat ``errors`` list (``["Resource not found."]``) as one message."""
+    if isinstance(errors, list) and errors and all(isinstance(item, str) for item in errors):
+        return " ".join(errors)
+    return None
