@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 import subprocess
@@ -218,3 +219,29 @@ def test_a_port_in_use_is_a_usage_error_saying_so(capsys: pytest.CaptureFixture[
     assert f"cannot listen on 127.0.0.1 port {port}: Address already in use" in (
         capsys.readouterr().err
     )
+
+
+def test_the_seed_example_of_the_docs_is_a_seed() -> None:
+    docs = Path(__file__).parent.parent / "docs" / "sandbox.md"
+    example = docs.read_text("utf-8").split("```toml\n", 1)[1].split("```", 1)[0]
+    seed = parse_seed(example, "docs/sandbox.md")
+    assert seed.clients[0].privileged is True
+    assert [(asset.chain, asset.asset, asset.divisible) for asset in seed.assets] == [
+        ("bitcoin", "TOKENLY", False)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ('[[asset]]\nasset = "TOKENLY"\n', "asset[1]: divisible: is required"),
+        ('[[asset]]\nasset = "TOKENLY"\nchain = "9"\ndivisible = true\n', "asset[1]: chain"),
+        (
+            '[[asset]]\nasset = "A"\ndivisible = true\n[[asset]]\nasset = "A"\ndivisible = false\n',
+            "asset[2]: asset: 'bitcoin/A' is already used",
+        ),
+    ],
+)
+def test_bad_asset_entries_are_named(entry: str, problem: str) -> None:
+    with pytest.raises(SeedError, match=re.escape(problem)):
+        parse_seed(entry, "seed")
