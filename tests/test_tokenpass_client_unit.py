@@ -23,8 +23,11 @@ from tca_gate._tokenly_hmac import API_TOKEN_HEADER, SIGNATURE_HEADER
 from tca_gate.tokenpass import (
     UNCHANGED,
     Address,
+    AssetInfo,
     AsyncTokenpassClient,
     Balance,
+    Chat,
+    ChatRule,
     CreditTransfer,
     LinkedUser,
     OAuthToken,
@@ -108,9 +111,25 @@ TX_JSON = {
     "updated_at": STAMP,
 }
 LOOKUP_JSON = {"username": "alice", "address": ADDRESS, "email": "alice@example.com"}
+ASSET_JSON = {"chain": "bitcoin", "asset": "TOKENLY", "divisible": True, "divisibility": 8}
+CHAT_JSON = {
+    "id": "c-1",
+    "name": "VIP",
+    "active": True,
+    "global": False,
+    "tca_rules": [{"token": "TOKENLY", "quantity": 100000000}],
+    "joined": False,
+    "created_at": STAMP,
+    "updated_at": STAMP,
+}
+CHAT_VALUE = Chat(
+    "c-1", "VIP", active=True, global_=False, tca_rules=(ChatRule("TOKENLY", 100000000),),
+    joined=False, created_at=WHEN, updated_at=WHEN,
+)  # fmt: skip
 LOOKUP_VALUE = UserLookup("alice", ADDRESS, "alice@example.com")
 
-# method, args, kwargs, HTTP method, path, query, JSON body (None: none), answer
+# method, args, kwargs, HTTP method, path, query, JSON body (None: none), answer; query and
+# body as the official PHP client sends them, with the user's token as ``oauth_token``
 Row = tuple[str, tuple[Any, ...], dict[str, Any], str, str, list[tuple[str, str]], Any, Any]
 CALLS: list[Row] = [
     ("check_token_access", ("alice", "LTBCOIN=1000&LTBSTAFF=1&stackop_1=OR", T), {}, "GET",
@@ -123,8 +142,12 @@ CALLS: list[Row] = [
      [("oauth_token", T)], None, []),
     ("get_combined_protected_balances", (T,), {}, "GET", "/api/v1/tca/protected/balances",
      [("oauth_token", T)], None, {}),
+    ("check_token_access_by_email", ("alice@example.com", "LTBCOIN=1000"), {}, "GET",
+     "/api/v1/tca/checkemail/alice@example.com", [("LTBCOIN", "1000")], None, {"result": True}),
+    ("get_asset_info", ("bitcoin", "TOKENLY"), {}, "GET", "/api/v1/tca/asset/bitcoin/TOKENLY",
+     [], None, {"result": ASSET_JSON}),
     ("get_messaging_permission", ("LTBCOIN", T), {}, "GET",
-     "/api/v1/tca/messenger/token/LTBCOIN", [("oauth_token", T)], None,
+     "/api/v1/tca/messenger/privileges/LTBCOIN", [("oauth_token", T)], None,
      {"token": "LTBCOIN", "canMessage": True}),
     ("get_token_perks", ("LTBCOIN",), {}, "GET", "/api/v1/perks/LTBCOIN", [], None,
      {"token": "LTBCOIN", "chatCount": 2}),
@@ -151,8 +174,11 @@ CALLS: list[Row] = [
      {"result": True}),
     ("lookup_user_by_address", (ADDRESS,), {}, "GET", f"/api/v1/lookup/address/{ADDRESS}", [],
      None, {"result": LOOKUP_JSON}),
-    ("lookup_users_by_addresses", ([ADDRESS],), {}, "POST", "/api/v1/lookup/addresses", [],
+    ("lookup_users_by_addresses", ([ADDRESS],), {}, "POST", "/api/v1/lookup/address/null", [],
      {"address_list": [ADDRESS]}, {"result": {ADDRESS: LOOKUP_JSON}}),
+    ("lookup_user_by_email", ("alice@example.com",), {}, "GET",
+     "/api/v1/lookup/email/alice@example.com", [], None,
+     {"result": {**LOOKUP_JSON, "address": None}}),
     ("lookup_address_by_user", ("alice",), {}, "GET", "/api/v1/lookup/user/alice", [], None,
      {"result": LOOKUP_JSON}),
     ("register_account", ("bob", PASSWORD, "bob@example.com"), {}, "POST", "/api/v1/register", [],
@@ -161,7 +187,8 @@ CALLS: list[Row] = [
      {"result": {"id": "u-2", "username": "bob", "email": "bob@example.com"}}),
     ("register_provisional_source", (ADDRESS, "H+proof="), {"assets": ["TOKENLY"]}, "POST",
      "/api/v1/tca/provisional/register", [],
-     {"address": ADDRESS, "proof": "H+proof=", "assets": ["TOKENLY"]}, {"result": True}),
+     {"address": ADDRESS, "type": "bitcoin", "proof": "H+proof=", "assets": ["TOKENLY"]},
+     {"result": True}),
     ("get_provisional_source_list", (), {}, "GET", "/api/v1/tca/provisional", [], None,
      {"result": True, "proof_suffix": "_ab", "whitelist": [{"address": ADDRESS, "assets": None}]}),
     ("delete_provisional_source", (ADDRESS,), {}, "DELETE", f"/api/v1/tca/provisional/{ADDRESS}",
@@ -169,12 +196,18 @@ CALLS: list[Row] = [
     ("promise_transaction", (ADDRESS, "user:alice", "TOKENLY", 500000000),
      {"expiration": 1900000000, "ref": "order-1"}, "POST", "/api/v1/tca/provisional/tx", [],
      {"source": ADDRESS, "destination": "user:alice", "asset": "TOKENLY", "quantity": 500000000,
-      "expiration": 1900000000, "ref": "order-1"}, {"result": True, "tx": PROMISE_JSON}),
+      "expiration": 1900000000, "chain": "bitcoin", "protocol": "counterparty", "ref": "order-1"},
+     {"result": True, "tx": PROMISE_JSON}),
     ("get_promised_transaction_list", (), {"destination": "user:alice"}, "GET",
      "/api/v1/tca/provisional/tx", [("destination", "user:alice")], None,
      {"result": True, "list": [PROMISE_JSON]}),
+    ("get_promised_transaction_list_by_email_address", ("alice@example.com",), {}, "GET",
+     "/api/v1/tca/provisional/byemail/alice@example.com", [], None,
+     {"result": True, "list": [PROMISE_JSON]}),
     ("get_promised_transaction", (7,), {}, "GET", "/api/v1/tca/provisional/tx/7", [], None,
      {"result": True, "tx": PROMISE_JSON}),
+    ("get_promised_transaction", ("ab" * 32,), {}, "GET",
+     f"/api/v1/tca/provisional/tx/{'ab' * 32}", [], None, {"result": True, "tx": PROMISE_JSON}),
     ("update_promised_transaction", (7,), {"quantity": 1, "note": "n"}, "PATCH",
      "/api/v1/tca/provisional/tx/7", [], {"quantity": 1, "note": "n"},
      {"result": True, "tx": PROMISE_JSON}),
@@ -213,6 +246,21 @@ CALLS: list[Row] = [
      "/api/v1/credits/g-1/accounts/debit", [],
      {"accounts": [{"account": "u-1", "amount": 5, "ref": "r"}]},
      {"transactions": [{"debit": TX_JSON, "credit": TX_JSON}]}),
+    ("logout", (T,), {}, "POST", "/api/v1/oauth/logout", [], {"oauth_token": T},
+     {"result": True}),
+    ("get_chats", (T,), {}, "GET", "/api/v1/tca/messenger/chats", [("oauth_token", T)], None,
+     [CHAT_JSON]),
+    ("create_chat", (T, "VIP", [ChatRule("TOKENLY", 100000000)]), {}, "POST", "/api/v1/chats", [],
+     {"name": "VIP", "active": True, "global": False,
+      "tca_rules": [{"token": "TOKENLY", "quantity": 100000000}], "oauth_token": T}, CHAT_JSON),
+    ("get_chat", (T, "c-1"), {}, "GET", "/api/v1/chat/c-1", [("oauth_token", T)], None,
+     CHAT_JSON),
+    ("edit_chat", (T, "c-1"), {"active": False, "global_": True}, "POST", "/api/v1/chat/c-1", [],
+     {"active": False, "global": True, "oauth_token": T}, CHAT_JSON),
+    ("delete_chat", (T, "c-1"), {}, "DELETE", "/api/v1/chat/c-1", [("oauth_token", T)], None,
+     {"result": True}),
+    ("join_chat", (T, "c-1"), {}, "POST", "/api/v1/tca/messenger/roster/c-1", [],
+     {"oauth_token": T}, {"result": True}),
 ]  # fmt: skip
 
 
@@ -226,19 +274,39 @@ class Recorder:
         return httpx.Response(200, json=self.answer)
 
 
-def sync_client(handler: Any) -> TokenpassClient:
+def sync_client(handler: Any, **options: Any) -> TokenpassClient:
     return TokenpassClient(
-        BASE, "client-id", "client-secret", transport=httpx.MockTransport(handler)
+        BASE, "client-id", "client-secret", transport=httpx.MockTransport(handler), **options
     )
 
 
+def without_token(
+    query: list[tuple[str, str]], body: Any
+) -> tuple[list[tuple[str, str]], Any, str | None]:
+    """A row's query and body without the user's token, and the token they carried."""
+    kept = [(key, value) for key, value in query if key != "oauth_token"]
+    token = T if len(kept) < len(query) else None
+    if isinstance(body, dict) and "oauth_token" in body:
+        body = {key: value for key, value in body.items() if key != "oauth_token"}
+        token = T
+    return kept, body, token
+
+
+@pytest.mark.parametrize("bearer", [True, False], ids=["bearer", "parameter"])
 @pytest.mark.parametrize("row", CALLS, ids=[call[0] for call in CALLS])
-def test_each_call_sends_what_the_contract_says(row: Row) -> None:
+def test_each_call_sends_what_the_contract_says(row: Row, bearer: bool) -> None:
     name, args, kwargs, method, path, query, body, answer = row
     recorder = Recorder(answer)
-    with sync_client(recorder) as tokenpass:
+    with sync_client(recorder, bearer=bearer) as tokenpass:
         getattr(tokenpass, name)(*args, **kwargs)
     [request] = recorder.requests
+    kept, rest, token = without_token(query, body)
+    if bearer:
+        query, body = kept, rest
+        assert request.headers.get("authorization") == (token and f"Bearer {token}")
+        assert T.encode() not in request.url.raw_path
+    else:
+        assert "authorization" not in request.headers
     assert (request.method, request.url.path) == (method, path)
     assert parse_qsl(request.url.query.decode(), keep_blank_values=True) == query
     if body is None:
@@ -348,6 +416,31 @@ def test_values_read_from_the_answers() -> None:
     )
     assert user == OAuthUser("12", "alice", None, "Alice", email_is_confirmed=True)
     assert answer_of("check_token_access", {"result": False}, "a", "A=1", T) is False
+    assert answer_of("get_asset_info", {"result": ASSET_JSON}, "bitcoin", "TOKENLY") == AssetInfo(
+        "bitcoin", "TOKENLY", divisible=True, divisibility=8
+    )
+    nowhere = {"result": {**LOOKUP_JSON, "address": None}}
+    assert answer_of("lookup_user_by_email", nowhere, "alice@example.com") == UserLookup(
+        "alice", None, "alice@example.com"
+    )
+    assert answer_of("get_chats", {"0": CHAT_JSON}, T) == (CHAT_VALUE,)
+    bare = {key: value for key, value in CHAT_JSON.items() if key not in {"joined", "created_at"}}
+    assert answer_of("get_chat", {**bare, "id": 12}, T, "12") == Chat(
+        "12", "VIP", True, False, (ChatRule("TOKENLY", 100000000),), None, None, WHEN
+    )
+    on_chain = {**PROMISE_JSON, "chain": "bitcoin", "protocol": "counterparty"}
+    promise = answer_of("get_promised_transaction", {"result": True, "tx": on_chain}, 7)
+    assert (promise.chain, promise.protocol) == ("bitcoin", "counterparty")
+    assert (PROMISE_VALUE.chain, PROMISE_VALUE.protocol) == (None, None)
+    listed = answer_of(
+        "get_provisional_source_list",
+        {
+            "result": True,
+            "proof_suffix": "_ab",
+            "whitelist": [{"address": ADDRESS, "assets": None, "chain": "bitcoinTestnet"}],
+        },
+    )
+    assert listed.whitelist == (SourceAddress(ADDRESS, None, "bitcoinTestnet", None),)
 
 
 def test_balances_are_exact_from_balance_sat_in_either_list_shape() -> None:
@@ -463,8 +556,8 @@ def test_a_rule_is_sent_in_its_canonical_stack_order() -> None:
         tokenpass.check_token_access("alice", rule, T)
         tokenpass.check_token_access("alice", "LTBCOIN >= 1000", T)
     sent = [parse_qsl(r.url.query.decode(), keep_blank_values=True) for r in recorder.requests]
-    assert sent[0] == [*rule.to_pairs(), ("oauth_token", T)]
-    assert sent[1] == [("LTBCOIN", "1000"), ("oauth_token", T)]
+    assert sent[0] == rule.to_pairs()
+    assert sent[1] == [("LTBCOIN", "1000")]
 
 
 @pytest.mark.parametrize(
@@ -511,6 +604,23 @@ def test_a_rule_is_sent_in_its_canonical_stack_order() -> None:
         (lambda c: c.register_provisional_source(ADDRESS, "p", ["A", 1]), r"assets\[1\] must"),
         (lambda c: c.register_provisional_source(ADDRESS, "p", []), "assets must not be an empty"),
         (lambda c: c.register_provisional_source(ADDRESS, "p", " "), "assets must be"),
+        (lambda c: c.register_provisional_source(ADDRESS, "p", chain=""), "chain must be"),
+        (lambda c: c.promise_transaction("s", "d", "A", 1, protocol=None), "protocol must be"),
+        (lambda c: c.check_token_access_by_email("", "A=1"), "email must not be empty"),
+        (lambda c: c.check_token_access_by_email("a@b", {"oauth_token": T}), "credential"),
+        (lambda c: c.get_asset_info("bitcoin", ".."), "asset must not be '..'"),
+        (lambda c: c.lookup_user_by_email(" "), "email must not be empty"),
+        (lambda c: c.create_chat(T, "C", ChatRule("A", 1)), "tca_rules must be a list of ChatRule"),
+        (lambda c: c.create_chat(T, "C", [{"token": "A"}]), r"tca_rules\[0\] must be a ChatRule"),
+        (lambda c: c.create_chat(T, "C", [ChatRule("A", 1.5)]), r"tca_rules\[0\].quantity"),
+        (lambda c: c.create_chat(T, "C", [ChatRule("A", -1)]), "must not be negative"),
+        (lambda c: c.create_chat(T, "C", [ChatRule("", 1)]), r"tca_rules\[0\].token must be"),
+        (lambda c: c.create_chat(T, "", []), "name must be"),
+        (lambda c: c.create_chat(T, "C", [], global_=1), "global_ must be True or False"),
+        (lambda c: c.edit_chat(T, "c-1"), "needs at least one of: name, active, global"),
+        (lambda c: c.join_chat(T, ".."), "chat_id must not be '..'"),
+        (lambda c: c.logout("a token"), "oauth_token must be visible ASCII"),
+        (lambda c: c.get_oauth_user("\x00"), "access_token must be visible ASCII"),
     ],
 )
 def test_bad_arguments_are_refused_before_anything_is_sent(call: Any, message: str) -> None:
@@ -525,17 +635,12 @@ def test_bad_arguments_are_refused_before_anything_is_sent(call: Any, message: s
 @pytest.mark.parametrize(
     ("name", "args", "kwargs", "body"),
     [
-        (
-            "update_address_details",
-            (ADDRESS, T),
-            {"label": None},
-            {"label": None, "oauth_token": T},
-        ),
+        ("update_address_details", (ADDRESS, T), {"label": None}, {"label": None}),
         (
             "update_address_details",
             (ADDRESS, T),
             {"label": "x", "active": False},
-            {"label": "x", "active": False, "oauth_token": T},
+            {"label": "x", "active": False},
         ),
         ("update_promised_transaction", (7,), {"expiration": None}, {"expiration": None}),
         (
@@ -647,9 +752,20 @@ def test_oauth_user_sends_the_access_token_unsigned() -> None:
     )
     with sync_client(recorder) as tokenpass:
         tokenpass.get_oauth_user("the-token")
-    [request] = recorder.requests
-    assert (request.url.path, request.url.params["access_token"]) == ("/oauth/user", "the-token")
-    assert SIGNATURE_HEADER.lower() not in request.headers
+    with sync_client(recorder, bearer=False) as tokenpass:
+        tokenpass.get_oauth_user("the-token")
+    bearer, parameter = recorder.requests
+    assert (bearer.url, bearer.headers["authorization"]) == (
+        f"{BASE}/oauth/user",
+        "Bearer the-token",
+    )
+    assert (parameter.url.path, parameter.url.params["access_token"]) == (
+        "/oauth/user",
+        "the-token",
+    )
+    assert "authorization" not in parameter.headers
+    for request in (bearer, parameter):
+        assert SIGNATURE_HEADER.lower() not in request.headers
 
 
 def test_the_authorization_url_joins_scopes_with_commas_under_the_base_path() -> None:
@@ -701,8 +817,9 @@ def test_bad_configuration_is_refused(
 SECRETS = (T, PASSWORD, "client-secret", "the-code")
 
 
-def test_no_secret_or_token_is_in_reprs_of_clients_calls_or_errors() -> None:
-    with sync_client(Recorder({})) as tokenpass:
+@pytest.mark.parametrize("bearer", [True, False], ids=["bearer", "parameter"])
+def test_no_secret_or_token_is_in_reprs_of_clients_calls_or_errors(bearer: bool) -> None:
+    with sync_client(Recorder({}), bearer=bearer) as tokenpass:
         assert "client-secret" not in repr(tokenpass.context)
         assert "client-secret" not in repr(vars(tokenpass))
         calls = [(getattr(TokenpassClient, name), args, kwargs) for name, args, kwargs, *_ in CALLS]
@@ -721,6 +838,7 @@ def test_no_secret_or_token_is_in_reprs_of_clients_calls_or_errors() -> None:
             "client-secret",
             retries=0,
             transport=httpx.MockTransport(lambda _, answer=answer: answer),
+            bearer=bearer,
         ) as tokenpass:
             for endpoint, args, kwargs in calls:
                 with pytest.raises(ServiceError) as raised:

@@ -17,6 +17,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,8 +42,11 @@ from tca_gate import (
 from tca_gate._tokenly_hmac import NONCE_HEADER, SIGNATURE_HEADER
 from tca_gate.sandbox._bitcoin import address_from_private_key, sign_message
 from tca_gate.tokenpass import (
+    AssetInfo,
     AsyncTokenpassClient,
     Balance,
+    Chat,
+    ChatRule,
     CreditTransaction,
     LinkedUser,
     MessagingPermission,
@@ -59,6 +63,8 @@ from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
 from tests.servers import serve
 
 SAT = 10**8
+#: The test seed with a privileged first app and indivisible TOKENLY (and testnet LTBCOIN).
+OFFICIAL_SEED = TEST_SEED.with_name("official.toml")
 DANA_PUBLIC = "1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt"
 DANA_PRIVATE = "1DqupSozZdgmCGkD3vWwGEnr3txZDK45c2"
 DANA_INACTIVE = "1GPsgJEs2a6AVF4DQdD4No4wtmYJ4A3C2q"
@@ -225,9 +231,10 @@ Scenario = Callable[[World], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Play:
-    """A scenario and the ``create_app`` options of the sandbox it runs against."""
+    """A scenario, the seed and the ``create_app`` options of the sandbox it runs against."""
 
     run: Scenario
+    seed: Path
     options: dict[str, Any]
 
     @property
@@ -240,11 +247,13 @@ ERRORS: list[Play] = []
 RETRIES: list[Play] = []
 
 
-def scenario(group: list[Play], **options: Any) -> Callable[[Scenario], Scenario]:
-    """Add a scenario to ``group``, run on a sandbox made with ``options``."""
+def scenario(
+    group: list[Play], seed: Path = TEST_SEED, **options: Any
+) -> Callable[[Scenario], Scenario]:
+    """Add a scenario to ``group``, run on a sandbox of ``seed`` made with ``options``."""
 
     def register(run: Scenario) -> Scenario:
-        group.append(Play(run, options))
+        group.append(Play(run, seed, options))
         return run
 
     return register
@@ -258,7 +267,7 @@ def params(group: Sequence[Play]) -> list[Any]:
 def play(chosen: Play, flavor: str) -> None:
     """Run a scenario with the ``flavor`` client against a fresh sandbox on loopback."""
     clock = SettableClock()
-    with running_sandbox(TEST_SEED, clock=clock, **chosen.options) as sandbox:
+    with running_sandbox(chosen.seed, clock=clock, **chosen.options) as sandbox:
         asyncio.run(chosen.run(World(sandbox, clock, flavor)))
 
 
@@ -319,7 +328,7 @@ async def public_and_personal_address_lists(world: World) -> None:
 
         seen = await tp.get_addresses_for_authenticated_user(world.token("dana", "tca"))
         assert [address.address for address in seen] == [DANA_PUBLIC]
-        everything = world.token("dana", "private-address", "manage-address")
+        everything = world.token("dana", "tca", "private-address", "manage-address")
         mine = {a.address: a for a in await tp.get_addresses_for_authenticated_user(everything)}
         assert set(mine) == {DANA_PUBLIC, DANA_PRIVATE, DANA_INACTIVE, DANA_UNVERIFIED}
         assert (mine[DANA_INACTIVE].active, mine[DANA_INACTIVE].verified) == (False, True)
@@ -404,6 +413,11 @@ async def lookups(world: World) -> None:
             ERIN_ADDRESS: UserLookup("erin", ERIN_ADDRESS, "erin@example.com"),
         }
         assert await tp.lookup_address_by_user("dana") == dana
+        assert await tp.lookup_user_by_email("dana@example.com") == dana
+        no_public_address = UserLookup("fay", None, "fay@example.com")
+        assert await tp.lookup_user_by_email("fay@example.com") == no_public_address
+        with pytest.raises(NotFoundError):
+            await tp.lookup_user_by_email("nobody@example.com")
 
 
 @scenario(METHODS)
@@ -413,12 +427,24 @@ async def provisional_sources(world: World) -> None:
         sources = await tp.get_provisional_source_list()
         suffix = "_" + hashlib.sha256(world.sandbox.client_id.encode()).hexdigest()
         assert sources.proof_suffix == suffix
-        assert sources.whitelist == (SourceAddress(TREASURY, None),)
+        treasury = SourceAddress(TREASURY, None, "bitcoin", "counterparty")
+        assert sources.whitelist == (treasury,)
 
         proof = sign_message(key, f"{address}{suffix}")
         assert await tp.register_provisional_source(address, proof, ["TOKENLY"]) is None
         listed = (await tp.get_provisional_source_list()).whitelist
-        assert set(listed) == {SourceAddress(TREASURY, None), SourceAddress(address, ("TOKENLY",))}
+        source = SourceAddress(address, ("TOKENLY",), "bitcoin", "counterparty")
+        assert set(listed) == {treasury, source}
+        tested = await tp.register_provisional_source(
+            address, proof, ["TOKENLY"], chain="bitcoinTestnet", protocol="counterparty"
+        )
+        assert tested is None
+        listed = (await tp.get_provisional_source_list()).whitelist
+        assert set(listed) == {
+            treasury,
+            SourceAddress(address, ("TOKENLY",), "bitcoinTestnet", "counterparty"),
+        }
+        await tp.register_provisional_source(address, proof, ["TOKENLY"])
         world.sandbox.set_balance(address, "TOKENLY", 3 * SAT)
         world.sandbox.set_balance(address, "LTBCOIN", 3 * SAT)
         promise = await tp.promise_transaction(address, "user:fay", "TOKENLY", 3 * SAT)
@@ -428,9 +454,7 @@ async def provisional_sources(world: World) -> None:
         assert refused.value.status == 422
 
         assert await tp.delete_provisional_source(address) is None
-        assert (await tp.get_provisional_source_list()).whitelist == (
-            SourceAddress(TREASURY, None),
-        )
+        assert (await tp.get_provisional_source_list()).whitelist == (treasury,)
         _, stranger = key_and_address("not the signer")
         with pytest.raises(InvalidRequestError):
             await tp.register_provisional_source(stranger, proof, None)
@@ -451,13 +475,17 @@ async def promises_move_balances_and_tca_answers(world: World) -> None:
             SAT,
         )
         assert (promise.ref, promise.note, promise.expiration) == ("order-1", "welcome", None)
+        assert (promise.chain, promise.protocol) == ("bitcoin", "counterparty")
         assert await tp.check_token_access("fay", "TOKENLY=1", fay)
         fay_balances = await tp.get_combined_protected_balances(fay)
         assert fay_balances == (Balance("TOKENLY", "TOKENLY", SAT),)
         assert not await tp.check_address_token_access(TREASURY, "TOKENLY=10")
         assert await tp.check_address_token_access(TREASURY, "TOKENLY=9")
 
-        to_erin = await tp.promise_transaction(TREASURY, ERIN_ADDRESS, "LTBCOIN", 5 * SAT)
+        to_erin = await tp.promise_transaction(
+            TREASURY, ERIN_ADDRESS, "LTBCOIN", 5 * SAT, fingerprint="erin-order-7"
+        )
+        assert await tp.get_promised_transaction("erin-order-7") == to_erin
         listed = await tp.get_promised_transaction_list()
         assert {p.promise_id for p in listed} == {promise.promise_id, to_erin.promise_id}
         assert await tp.get_promised_transaction_list("user:fay") == (promise,)
@@ -472,6 +500,7 @@ async def promises_move_balances_and_tca_answers(world: World) -> None:
             "ab" * 32,
             "welcome",
         )
+        assert await tp.get_promised_transaction("ab" * 32) == changed
         assert await tp.check_token_access("fay", "TOKENLY=2", fay)
         assert not await tp.check_address_token_access(TREASURY, "TOKENLY=9")
 
@@ -591,6 +620,114 @@ async def account_registration_and_oauth(world: World) -> None:
         assert spent.value.code == "invalid_grant"
         erin = await tp.get_oauth_user(world.token("erin", "user"))
         assert (erin.username, erin.name, erin.email_is_confirmed) == ("erin", "erin", False)
+
+
+@scenario(METHODS, seed=OFFICIAL_SEED)
+async def checks_lookups_and_promises_by_email(world: World) -> None:
+    async with world.client() as privileged:
+        assert await privileged.check_token_access_by_email("dana@example.com", "TOKENLY=1.5")
+        assert not await privileged.check_token_access_by_email("dana@example.com", "TOKENLY=2")
+        assert not await privileged.check_token_access_by_email("fay@example.com", "TOKENLY=1")
+        promise = await privileged.promise_transaction(TREASURY, "user:fay", "TOKENLY", SAT)
+        assert await privileged.check_token_access_by_email("fay@example.com", "TOKENLY=1")
+        assert await privileged.check_token_access_by_email("nobody@example.com", "A=1") is False
+        by_email = await privileged.get_promised_transaction_list_by_email_address(
+            "fay@example.com"
+        )
+        assert by_email == (promise,)
+        assert (
+            await privileged.get_promised_transaction_list_by_email_address("erin@example.com")
+            == ()
+        )
+    async with world.client(client_id="other-app", client_secret="other-app-secret") as other:
+        with pytest.raises(PermissionDeniedError):
+            await other.check_token_access_by_email("dana@example.com", "TOKENLY=1")
+
+
+@scenario(METHODS, seed=OFFICIAL_SEED)
+async def asset_information(world: World) -> None:
+    async with world.client() as tp:
+        assert await tp.get_asset_info("bitcoin", "TOKENLY") == AssetInfo(
+            "bitcoin", "TOKENLY", divisible=False, divisibility=0
+        )
+        assert await tp.get_asset_info("bitcoin", "LTBCOIN") == AssetInfo(
+            "bitcoin", "LTBCOIN", divisible=True, divisibility=8
+        )
+        testnet = await tp.get_asset_info("bitcoinTestnet", "LTBCOIN")
+        assert (testnet.chain, testnet.divisible) == ("bitcoinTestnet", False)
+
+
+@scenario(METHODS)
+async def token_chats(world: World) -> None:
+    dana = world.token("dana", "tca", "manage-chats")
+    erin = world.token("erin", "manage-chats")
+    fay = world.token("fay", "manage-chats")
+    vip = [ChatRule("TOKENLY", SAT)]
+    async with world.client() as tp:
+        chat = await tp.create_chat(dana, "VIP", vip)
+        assert isinstance(chat, Chat)
+        assert (chat.name, chat.active, chat.global_, chat.tca_rules) == (
+            "VIP",
+            True,
+            False,
+            (vip[0],),
+        )
+        assert await tp.get_chats(dana) == (chat,)
+        assert await tp.get_chat(dana, chat.id) == chat
+        either = [ChatRule("TOKENLY", 2 * SAT), ChatRule("LTBCOIN", 1)]
+        edited = await tp.edit_chat(dana, chat.id, name="VIP lounge", tca_rules=either)
+        assert (edited.id, edited.name, edited.tca_rules) == (chat.id, "VIP lounge", tuple(either))
+        assert await tp.get_chats(erin) == (edited,)  # erin holds LTBCOIN: she meets it
+        assert await tp.get_chats(fay) == ()
+        with pytest.raises(PermissionDeniedError):
+            await tp.join_chat(fay, chat.id)
+        with pytest.raises(PermissionDeniedError):
+            await tp.get_chat(erin, chat.id)  # not hers
+        assert await tp.join_chat(erin, chat.id) is None
+        (seen,) = await tp.get_chats(erin)
+        assert seen.joined is True
+        closed = await tp.edit_chat(dana, chat.id, active=False, global_=True)
+        assert (closed.active, closed.global_) == (False, True)
+        assert await tp.get_chats(erin) == ()
+        assert await tp.delete_chat(dana, chat.id) is None
+        with pytest.raises(NotFoundError):
+            await tp.get_chat(dana, chat.id)
+        with pytest.raises(PermissionDeniedError):
+            await tp.get_chats(world.token("dana", "tca"))  # no manage-chats scope
+
+
+@scenario(METHODS)
+async def logout_ends_the_token(world: World) -> None:
+    for bearer in (True, False):
+        token = world.sandbox.access_token("erin", ["user", "tca"])
+        async with world.client(bearer=bearer) as tp:
+            assert (await tp.get_oauth_user(token)).username == "erin"
+            assert await tp.logout(token) is None
+            with pytest.raises(AuthenticationError):
+                await tp.get_oauth_user(token)
+            with pytest.raises(AuthenticationError):
+                await tp.check_token_access("erin", "LTBCOIN=0.00000001", token)
+
+
+@scenario(METHODS)
+async def user_calls_with_the_token_as_a_parameter(world: World) -> None:
+    key, address = key_and_address("parameter")
+    manage = world.token("dana", "tca", "private-balances", "manage-address", "manage-chats")
+    async with world.client(bearer=False) as tp:
+        assert await tp.check_token_access("dana", "TOKENLY=1.5", manage)
+        protected = balances_by_asset(await tp.get_combined_protected_balances(manage))
+        assert protected["TOKENLY"] == 150_000_000
+        registered = await tp.register_address(address, manage, label="p")
+        assert registered.verify_code
+        signature = sign_message(key, registered.verify_code)
+        assert await tp.verify_address(address, manage, signature) is None
+        assert (await tp.update_address_details(address, manage, public=True)).public is True
+        assert await tp.delete_address(address, manage) is None
+        chat = await tp.create_chat(manage, "Holders", [ChatRule("TOKENLY", 1)])
+        assert await tp.join_chat(manage, chat.id) is None
+        assert await tp.delete_chat(manage, chat.id) is None
+    assert all("authorization" not in attempt.headers for attempt in tp.attempts)
+    assert len(tp.attempts) == 9  # one each: none was refused for a missing token
 
 
 # Every error class, from real answers ------------------------------------------------
@@ -784,7 +921,7 @@ async def a_post_that_meets_a_503_is_not_retried(world: World) -> None:
         assert await tp.list_app_credit_groups() == ()
         _, address = key_and_address("post not retried")
         world.sandbox.inject_faults(503, count=2, path_prefix="/api/v1/tca/address")
-        manage = world.token("dana", "manage-address")
+        manage = world.token("dana", "tca", "manage-address")
         with pytest.raises(ServerError):
             await tp.register_address(address, manage)
         assert world.faults_left() == 1

@@ -22,7 +22,10 @@ from tca_gate._tokenly_auth import TokenlyAuth
 from ._client import AsyncTokenpassClient, TokenpassClient
 from ._models import (
     Address,
+    AssetInfo,
     Balance,
+    Chat,
+    ChatRule,
     CreditAccount,
     CreditAccountHistory,
     CreditGroup,
@@ -52,8 +55,11 @@ __all__ = [
     "SCOPES",
     "UNCHANGED",
     "Address",
+    "AssetInfo",
     "AsyncTokenpassClient",
     "Balance",
+    "Chat",
+    "ChatRule",
     "CreditAccount",
     "CreditAccountHistory",
     "CreditGroup",

@@ -8,6 +8,7 @@ from . import _read as read
 from ._app import TokenpassApp
 from ._models import Address
 from ._params import UNCHANGED, Change, changes, flag, optional_text, text
+from ._user_token import UserCall, user_token
 
 
 def get_public_addresses(app: TokenpassApp, username: str) -> Call[tuple[Address, ...]]:
@@ -32,11 +33,11 @@ def get_addresses_for_authenticated_user(
     app: TokenpassApp, oauth_token: str
 ) -> Call[tuple[Address, ...]]:
     """The token's user's addresses: all with ``private-address``, else the public ones."""
-    return Call(
+    return UserCall(
         "GET",
         "/api/v1/tca/addresses",
         read.list_under("result", read.address),
-        query=[("oauth_token", text("oauth_token", oauth_token))],
+        token=user_token("oauth_token", oauth_token),
     )
 
 
@@ -44,11 +45,11 @@ def get_address_details_for_authenticated_user(
     app: TokenpassApp, address: str, oauth_token: str
 ) -> Call[Address]:
     """One of the token's user's addresses."""
-    return Call(
+    return UserCall(
         "GET",
         path("/api/v1/tca/address/{address}", address=address),
         read.under("result", read.address),
-        query=[("oauth_token", text("oauth_token", oauth_token))],
+        token=user_token("oauth_token", oauth_token),
     )
 
 
@@ -63,7 +64,7 @@ def register_address(
     address_type: str = "bitcoin",
 ) -> Call[Address]:
     """Add an address to the user (scope ``manage-address``); sign its ``verify_code`` next."""
-    return Call(
+    return UserCall(
         "POST",
         "/api/v1/tca/address",
         read.under("result", read.address),
@@ -73,21 +74,19 @@ def register_address(
             "public": flag("public", public),
             "active": flag("active", active),
             "type": text("address_type", address_type),
-            "oauth_token": text("oauth_token", oauth_token),
         },
+        token=user_token("oauth_token", oauth_token),
     )
 
 
 def verify_address(app: TokenpassApp, address: str, oauth_token: str, signature: str) -> Call[None]:
     """Prove ownership with a Bitcoin signed message of the address's ``verify_code``."""
-    return Call(
+    return UserCall(
         "POST",
         path("/api/v1/tca/address/{address}", address=address),
         read.done,
-        json={
-            "signature": text("signature", signature),
-            "oauth_token": text("oauth_token", oauth_token),
-        },
+        json={"signature": text("signature", signature)},
+        token=user_token("oauth_token", oauth_token),
     )
 
 
@@ -107,22 +106,23 @@ def update_address_details(
         public=public if public is UNCHANGED else flag("public", public),
         active=active if active is UNCHANGED else flag("active", active),
     )
-    return Call(
+    return UserCall(
         "PATCH",
         path("/api/v1/tca/address/{address}", address=address),
         read.under("result", read.address),
-        json={**fields, "oauth_token": text("oauth_token", oauth_token)},
+        json=fields,
+        token=user_token("oauth_token", oauth_token),
     )
 
 
 def delete_address(app: TokenpassApp, address: str, oauth_token: str) -> Call[None]:
     """Remove an address from the user (scope ``manage-address``)."""
-    return Call(
+    return UserCall(
         "DELETE",
         path("/api/v1/tca/address/{address}", address=address),
         read.done,
-        query=[("oauth_token", text("oauth_token", oauth_token))],
         done_if_gone=True,
+        token=user_token("oauth_token", oauth_token),
     )
 
 

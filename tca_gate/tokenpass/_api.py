@@ -8,7 +8,7 @@ import httpx
 
 from tca_gate._service import Endpoint
 
-from . import _addresses, _credits, _lookups, _oauth, _promises, _tca
+from . import _addresses, _chats, _credits, _lookups, _oauth, _promises, _tca
 from ._app import TokenpassApp
 
 
@@ -27,11 +27,14 @@ class TokenpassAPI:
 
     get_oauth_access_token = Endpoint(_oauth.get_oauth_access_token)
     get_oauth_user = Endpoint(_oauth.get_oauth_user)
+    logout = Endpoint(_oauth.logout)
 
     check_token_access = Endpoint(_tca.check_token_access)
+    check_token_access_by_email = Endpoint(_tca.check_token_access_by_email)
     check_address_token_access = Endpoint(_tca.check_address_token_access)
     get_combined_public_balances = Endpoint(_tca.get_combined_public_balances)
     get_combined_protected_balances = Endpoint(_tca.get_combined_protected_balances)
+    get_asset_info = Endpoint(_tca.get_asset_info)
     get_messaging_permission = Endpoint(_tca.get_messaging_permission)
     get_token_perks = Endpoint(_tca.get_token_perks)
 
@@ -49,6 +52,7 @@ class TokenpassAPI:
 
     lookup_user_by_address = Endpoint(_lookups.lookup_user_by_address)
     lookup_users_by_addresses = Endpoint(_lookups.lookup_users_by_addresses)
+    lookup_user_by_email = Endpoint(_lookups.lookup_user_by_email)
     lookup_address_by_user = Endpoint(_lookups.lookup_address_by_user)
     register_account = Endpoint(_lookups.register_account)
 
@@ -57,9 +61,19 @@ class TokenpassAPI:
     delete_provisional_source = Endpoint(_promises.delete_provisional_source)
     promise_transaction = Endpoint(_promises.promise_transaction)
     get_promised_transaction_list = Endpoint(_promises.get_promised_transaction_list)
+    get_promised_transaction_list_by_email_address = Endpoint(
+        _promises.get_promised_transaction_list_by_email_address
+    )
     get_promised_transaction = Endpoint(_promises.get_promised_transaction)
     update_promised_transaction = Endpoint(_promises.update_promised_transaction)
     delete_promised_transaction = Endpoint(_promises.delete_promised_transaction)
+
+    get_chats = Endpoint(_chats.get_chats)
+    create_chat = Endpoint(_chats.create_chat)
+    get_chat = Endpoint(_chats.get_chat)
+    edit_chat = Endpoint(_chats.edit_chat)
+    delete_chat = Endpoint(_chats.delete_chat)
+    join_chat = Endpoint(_chats.join_chat)
 
     new_app_credit_group = Endpoint(_credits.new_app_credit_group)
     update_app_credit_group = Endpoint(_credits.update_app_credit_group)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tca_gate._service import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncServiceClient,
+    Call,
     RetryPolicy,
     ServiceCore,
     SyncServiceClient,
@@ -16,19 +19,66 @@ from tca_gate._tokenly_auth import TokenlyAuth
 
 from ._api import TokenpassAPI
 from ._app import TokenpassApp
+from ._params import flag
+from ._user_token import (
+    FALLBACK_EXTENSION,
+    UserCall,
+    UserTokenAuth,
+    hide_token_parameters,
+    logger,
+    with_parameter,
+)
 
 SERVICE = "Tokenpass"
 
 
-def tokenpass_core(
-    base_url: str | httpx.URL,
-    app: TokenpassApp,
-    timeout: float | httpx.Timeout | None,
-    retries: RetryPolicy | int,
-) -> ServiceCore:
-    """The shared core: app calls signed with the app's client id and secret."""
-    auth = TokenlyAuth(app.client_id, app.client_secret)
-    return ServiceCore(SERVICE, base_url, auth=auth, timeout=timeout, retries=retries)
+class TokenpassCore(ServiceCore):
+    """The shared core: app calls signed with the app's client id and secret, and each
+    user call's token in ``Authorization: Bearer`` or, with ``bearer`` false, a parameter."""
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL,
+        app: TokenpassApp,
+        timeout: float | httpx.Timeout | None,
+        retries: RetryPolicy | int,
+        bearer: bool,
+    ) -> None:
+        self.bearer = flag("bearer", bearer)
+        signer = TokenlyAuth(app.client_id, app.client_secret)
+        super().__init__(SERVICE, base_url, auth=signer, timeout=timeout, retries=retries)
+        self._signed_user = UserTokenAuth(signer, self._parameter_worked)
+        self._unsigned_user = UserTokenAuth(None, self._parameter_worked)
+        hide_token_parameters()
+
+    def build(self, http: httpx.Client | httpx.AsyncClient, call: Call[Any]) -> httpx.Request:
+        """The request for ``call``; a user call's token in the header (with the parameter
+        form kept for the fallback) or as a parameter."""
+        if not isinstance(call, UserCall):
+            return super().build(http, call)
+        parameter = super().build(http, with_parameter(call))
+        if not self.bearer:
+            return parameter
+        request = super().build(http, call)
+        request.headers["Authorization"] = f"Bearer {call.token}"
+        request.extensions[FALLBACK_EXTENSION] = parameter
+        return request
+
+    def auth_for(self, call: Call[Any]) -> httpx.Auth | None:
+        """A user call's auth places its token; other calls are signed or not."""
+        if isinstance(call, UserCall):
+            return self._signed_user if call.signed else self._unsigned_user
+        return super().auth_for(call)
+
+    def _parameter_worked(self) -> None:
+        if self.bearer:
+            self.bearer = False
+            logger.info(
+                "%s at %s read no token from the Authorization header; "
+                "sending the token as a parameter from now on",
+                SERVICE,
+                self.base_url,
+            )
 
 
 class TokenpassClient(TokenpassAPI, SyncServiceClient[TokenpassApp]):
@@ -37,6 +87,14 @@ class TokenpassClient(TokenpassAPI, SyncServiceClient[TokenpassApp]):
     ``timeout`` is seconds or an ``httpx.Timeout`` (connect 5 s, the rest 15 s by
     default); ``retries`` a ``RetryPolicy`` or the number of retries for GET and
     DELETE; ``transport`` an httpx transport (for tests or proxies).
+
+    A user's OAuth token goes in ``Authorization: Bearer``, so no URL carries it;
+    ``bearer=False`` sends the ``oauth_token`` parameter instead, as the official PHP
+    client does. A server that answers a header-carrying call that
+    the token is missing gets the call again with the parameter, and every later call
+    with it (logged once at INFO on ``tca_gate.tokenpass``). Wherever a URL carries the
+    token, httpx's ``HTTP Request`` log line shows ``oauth_token=[hidden]`` (a filter on
+    the ``httpx`` logger, added when a client is made).
 
     Each retry is logged by stamina as a ``stamina.retry_scheduled`` WARNING on the
     ``stamina`` logger (no URL, parameters or tokens); to quiet it, raise that logger's
@@ -53,9 +111,10 @@ class TokenpassClient(TokenpassAPI, SyncServiceClient[TokenpassApp]):
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
         transport: httpx.BaseTransport | None = None,
+        bearer: bool = True,
     ) -> None:
         app = TokenpassApp(client_id, client_secret)
-        core = tokenpass_core(base_url, app, timeout, retries)
+        core = TokenpassCore(base_url, app, timeout, retries, bearer)
         super().__init__(core, app, transport=transport)
 
 
@@ -71,7 +130,8 @@ class AsyncTokenpassClient(TokenpassAPI, AsyncServiceClient[TokenpassApp]):
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
+        bearer: bool = True,
     ) -> None:
         app = TokenpassApp(client_id, client_secret)
-        core = tokenpass_core(base_url, app, timeout, retries)
+        core = TokenpassCore(base_url, app, timeout, retries, bearer)
         super().__init__(core, app, transport=transport)

@@ -27,9 +27,18 @@ def lookup_users_by_addresses(
     """The users of several addresses, by address (addresses not found are left out)."""
     return Call(
         "POST",
-        "/api/v1/lookup/addresses",
+        "/api/v1/lookup/address/null",
         read.lookups_by_address,
         json={"address_list": addresses("address_list", address_list)},
+    )
+
+
+def lookup_user_by_email(app: TokenpassApp, email: str) -> Call[UserLookup]:
+    """The user with this email, and their first public address (``None`` if they have none)."""
+    return Call(
+        "GET",
+        path("/api/v1/lookup/email/{email}", email=email),
+        read.under("result", read.email_lookup),
     )
 
 

@@ -53,19 +53,28 @@ class Address:
 
 @dataclass(frozen=True, slots=True)
 class UserLookup:
-    """A user found by address, or an address found by user."""
+    """A user found by address or email, or an address found by user.
+
+    ``address`` is the one asked about or the user's first public address: ``None`` only
+    from ``lookup_user_by_email``, for a user with no public address.
+    """
 
     username: str
-    address: str
+    address: str | None
     email: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class SourceAddress:
-    """An address whitelisted to make promises, for ``assets`` (``None``: any asset)."""
+    """An address whitelisted to make promises, for ``assets`` (``None``: any asset).
+
+    ``chain`` and ``protocol`` are ``None`` when the service does not say.
+    """
 
     address: str
     assets: tuple[str, ...] | None
+    chain: str | None = None
+    protocol: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +87,10 @@ class ProvisionalSources:
 
 @dataclass(frozen=True, slots=True)
 class Promise:
-    """A provisional transaction: ``quantity`` base units from ``source`` to ``destination``."""
+    """A provisional transaction: ``quantity`` base units from ``source`` to ``destination``.
+
+    ``chain`` and ``protocol`` are ``None`` when the service does not say.
+    """
 
     promise_id: int
     source: str
@@ -91,6 +103,44 @@ class Promise:
     txid: str | None
     ref: str | None
     note: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    chain: str | None = None
+    protocol: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetInfo:
+    """An asset on a chain: ``divisible`` assets count in 10^-``divisibility`` units."""
+
+    chain: str
+    asset: str
+    divisible: bool
+    divisibility: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRule:
+    """One way into a token chat: holding at least ``quantity`` base units of ``token``."""
+
+    token: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A token chat: a user who meets any one of its ``tca_rules`` may join it.
+
+    ``global_`` is the service's ``global`` flag; ``joined`` says whether the token's user
+    is on the chat's roster (``None`` when the service does not say).
+    """
+
+    id: str
+    name: str
+    active: bool
+    global_: bool
+    tca_rules: tuple[ChatRule, ...]
+    joined: bool | None
     created_at: datetime | None
     updated_at: datetime | None
 

@@ -14,9 +14,17 @@ from . import _read as read
 from ._app import TokenpassApp
 from ._models import OAuthToken, OAuthUser
 from ._params import text
+from ._user_token import UserCall, user_token
 
 #: Every scope Tokenpass grants.
-SCOPES = ("user", "tca", "private-balances", "private-address", "manage-address")
+SCOPES = (
+    "user",
+    "tca",
+    "private-balances",
+    "private-address",
+    "manage-address",
+    "manage-chats",
+)
 
 
 def authorization_url(
@@ -58,11 +66,23 @@ def get_oauth_access_token(app: TokenpassApp, code: str, redirect_uri: str) -> C
 
 
 def get_oauth_user(app: TokenpassApp, access_token: str) -> Call[OAuthUser]:
-    """The user an access token belongs to."""
-    return Call(
+    """The user an access token belongs to (scope ``user``)."""
+    return UserCall(
         "GET",
         "/oauth/user",
         read.whole(read.oauth_user),
-        query=[("access_token", text("access_token", access_token))],
         signed=False,
+        token=user_token("access_token", access_token),
+        name="access_token",
+    )
+
+
+def logout(app: TokenpassApp, oauth_token: str) -> Call[None]:
+    """End the user's token: every later call with it is refused."""
+    return UserCall(
+        "POST",
+        "/api/v1/oauth/logout",
+        read.done,
+        json={},
+        token=user_token("oauth_token", oauth_token),
     )

@@ -14,18 +14,31 @@ from ._params import UNCHANGED, Change, amount, changes, optional_text, some, te
 
 
 def register_provisional_source(
-    app: TokenpassApp, address: str, proof: str, assets: Iterable[str] | str | None = None
+    app: TokenpassApp,
+    address: str,
+    proof: str,
+    assets: Iterable[str] | str | None = None,
+    *,
+    chain: str = "bitcoin",
+    protocol: str | None = None,
 ) -> Call[None]:
-    """Whitelist ``address`` to promise ``assets`` (all when ``None``).
+    """Whitelist ``address`` on ``chain`` to promise ``assets`` (all when ``None``).
 
-    ``proof`` is the address's signed message of ``{address}{proof_suffix}``.
+    ``proof`` is the address's signed message of ``{address}{proof_suffix}``. The chain
+    is sent as ``type``, as the official client names it; ``protocol`` only when given.
     """
     listed = None if assets is None else texts("assets", assets)
     return Call(
         "POST",
         "/api/v1/tca/provisional/register",
         read.done,
-        json={"address": text("address", address), "proof": text("proof", proof), "assets": listed},
+        json={
+            "address": text("address", address),
+            "type": text("chain", chain),
+            "proof": text("proof", proof),
+            "assets": listed,
+            **some(protocol=optional_text("protocol", protocol)),
+        },
     )
 
 
@@ -56,8 +69,11 @@ def promise_transaction(
     fingerprint: str | None = None,
     ref: str | None = None,
     note: str | None = None,
+    chain: str = "bitcoin",
+    protocol: str = "counterparty",
 ) -> Call[Promise]:
-    """Promise ``quantity`` base units of ``asset`` to an address or ``user:{username}``."""
+    """Promise ``quantity`` base units of ``asset`` on ``chain`` and ``protocol`` to an
+    address or ``user:{username}``."""
     return Call(
         "POST",
         "/api/v1/tca/provisional/tx",
@@ -68,6 +84,8 @@ def promise_transaction(
             "asset": text("asset", asset),
             "quantity": amount("quantity", quantity),
             "expiration": _expiration(expiration),
+            "chain": text("chain", chain),
+            "protocol": text("protocol", protocol),
             **some(
                 txid=optional_text("txid", txid),
                 fingerprint=optional_text("fingerprint", fingerprint),
@@ -86,8 +104,19 @@ def get_promised_transaction_list(
     return Call("GET", "/api/v1/tca/provisional/tx", read.promise_list, query=query)
 
 
-def get_promised_transaction(app: TokenpassApp, promise_id: int) -> Call[Promise]:
-    """One promise."""
+def get_promised_transaction_list_by_email_address(
+    app: TokenpassApp, email: str
+) -> Call[tuple[Promise, ...]]:
+    """This app's unexpired promises to the account with this email."""
+    return Call(
+        "GET",
+        path("/api/v1/tca/provisional/byemail/{email}", email=email),
+        read.promise_list,
+    )
+
+
+def get_promised_transaction(app: TokenpassApp, promise_id: int | str) -> Call[Promise]:
+    """One promise, by its ``promise_id`` or by its ``txid`` or ``fingerprint``."""
     return Call(
         "GET",
         path("/api/v1/tca/provisional/tx/{promise_id}", promise_id=promise_id),
@@ -97,7 +126,7 @@ def get_promised_transaction(app: TokenpassApp, promise_id: int) -> Call[Promise
 
 def update_promised_transaction(
     app: TokenpassApp,
-    promise_id: int,
+    promise_id: int | str,
     *,
     quantity: Change[int] = UNCHANGED,
     expiration: Change[int | None] = UNCHANGED,
@@ -106,7 +135,8 @@ def update_promised_transaction(
     ref: Change[str | None] = UNCHANGED,
     note: Change[str | None] = UNCHANGED,
 ) -> Call[Promise]:
-    """Change a promise; ``None`` clears the expiration or a text field."""
+    """Change a promise (by id, txid or fingerprint); ``None`` clears the expiration or a
+    text field."""
     texts_given = {"txid": txid, "fingerprint": fingerprint, "ref": ref, "note": note}
     fields = changes(
         "update_promised_transaction",
@@ -125,8 +155,8 @@ def update_promised_transaction(
     )
 
 
-def delete_promised_transaction(app: TokenpassApp, promise_id: int) -> Call[None]:
-    """Withdraw a promise."""
+def delete_promised_transaction(app: TokenpassApp, promise_id: int | str) -> Call[None]:
+    """Withdraw a promise (by id, txid or fingerprint)."""
     return Call(
         "DELETE",
         path("/api/v1/tca/provisional/tx/{promise_id}", promise_id=promise_id),

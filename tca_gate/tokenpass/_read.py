@@ -10,7 +10,10 @@ from tca_gate._service import Fields, ShapeError, elements
 
 from ._models import (
     Address,
+    AssetInfo,
     Balance,
+    Chat,
+    ChatRule,
     CreditAccount,
     CreditAccountHistory,
     CreditGroup,
@@ -72,9 +75,30 @@ def user_lookup(fields: Fields) -> UserLookup:
     )
 
 
+def email_lookup(fields: Fields) -> UserLookup:
+    """A user found by email: their first public address, if they have one."""
+    return UserLookup(
+        fields.text("username"), fields.optional_text("address"), fields.optional_text("email")
+    )
+
+
 def source_address(fields: Fields) -> SourceAddress:
     assets = None if fields.absent("assets") else fields.texts("assets")
-    return SourceAddress(fields.text("address"), assets)
+    return SourceAddress(
+        fields.text("address"),
+        assets,
+        fields.optional_text("chain"),
+        fields.optional_text("protocol"),
+    )
+
+
+def asset_info(fields: Fields) -> AssetInfo:
+    return AssetInfo(
+        fields.text("chain"),
+        fields.text("asset"),
+        fields.flag("divisible"),
+        fields.integer("divisibility"),
+    )
 
 
 def provisional_sources(value: object) -> ProvisionalSources:
@@ -100,7 +124,31 @@ def promise(fields: Fields) -> Promise:
         note=fields.optional_text("note"),
         created_at=fields.optional_timestamp("created_at"),
         updated_at=fields.optional_timestamp("updated_at"),
+        chain=fields.optional_text("chain"),
+        protocol=fields.optional_text("protocol"),
     )
+
+
+def chat_rule(fields: Fields) -> ChatRule:
+    return ChatRule(fields.text("token"), fields.amount("quantity"))
+
+
+def chat(fields: Fields) -> Chat:
+    return Chat(
+        id=identifier(fields, "id"),
+        name=fields.text("name"),
+        active=fields.flag("active"),
+        global_=fields.flag("global"),
+        tca_rules=each(fields.get("tca_rules"), fields.place("tca_rules"), chat_rule),
+        joined=fields.optional_flag("joined"),
+        created_at=fields.optional_timestamp("created_at"),
+        updated_at=fields.optional_timestamp("updated_at"),
+    )
+
+
+def chats(value: object) -> tuple[Chat, ...]:
+    """A list of chats (the answer itself)."""
+    return each(value, "", chat)
 
 
 def linked_user(fields: Fields, key: str) -> LinkedUser | None:

@@ -1,4 +1,4 @@
-"""Token Controlled Access checks, balances, messaging permission and token perks."""
+"""Token Controlled Access checks, balances, asset info, messaging permission and perks."""
 
 from __future__ import annotations
 
@@ -6,19 +6,32 @@ from tca_gate._service import Call, path
 
 from . import _read as read
 from ._app import TokenpassApp
-from ._models import Balance, MessagingPermission, TokenPerks
-from ._params import RuleParams, rule_pairs, text
+from ._models import AssetInfo, Balance, MessagingPermission, TokenPerks
+from ._params import RuleParams, rule_pairs
+from ._user_token import UserCall, user_token
 
 
 def check_token_access(
     app: TokenpassApp, username: str, rules: RuleParams, oauth_token: str
 ) -> Call[bool]:
     """Whether ``username`` passes ``rules`` (a Rule, query string or mapping); scope ``tca``."""
-    return Call(
+    return UserCall(
         "GET",
         path("/api/v1/tca/check/{username}", username=username),
         read.result_flag,
-        query=[*rule_pairs(rules), ("oauth_token", text("oauth_token", oauth_token))],
+        query=rule_pairs(rules),
+        token=user_token("oauth_token", oauth_token),
+    )
+
+
+def check_token_access_by_email(app: TokenpassApp, email: str, rules: RuleParams) -> Call[bool]:
+    """Whether the account of ``email`` passes ``rules`` (a privileged app's call: make the
+    client with the privileged client id and secret)."""
+    return Call(
+        "GET",
+        path("/api/v1/tca/checkemail/{email}", email=email),
+        read.result_flag,
+        query=rule_pairs(rules),
     )
 
 
@@ -34,11 +47,11 @@ def check_address_token_access(app: TokenpassApp, address: str, rules: RuleParam
 
 def get_combined_public_balances(app: TokenpassApp, oauth_token: str) -> Call[tuple[Balance, ...]]:
     """The user's balances over their public addresses (scope ``tca``)."""
-    return Call(
+    return UserCall(
         "GET",
         "/api/v1/tca/public/balances",
         read.balances,
-        query=[("oauth_token", text("oauth_token", oauth_token))],
+        token=user_token("oauth_token", oauth_token),
     )
 
 
@@ -46,23 +59,32 @@ def get_combined_protected_balances(
     app: TokenpassApp, oauth_token: str
 ) -> Call[tuple[Balance, ...]]:
     """The user's balances over all their verified addresses (scope ``private-balances``)."""
-    return Call(
+    return UserCall(
         "GET",
         "/api/v1/tca/protected/balances",
         read.balances,
-        query=[("oauth_token", text("oauth_token", oauth_token))],
+        token=user_token("oauth_token", oauth_token),
+    )
+
+
+def get_asset_info(app: TokenpassApp, chain: str, asset: str) -> Call[AssetInfo]:
+    """What Tokenpass knows of ``asset`` on ``chain`` (e.g. ``bitcoin``): its divisibility."""
+    return Call(
+        "GET",
+        path("/api/v1/tca/asset/{chain}/{asset}", chain=chain, asset=asset),
+        read.under("result", read.asset_info),
     )
 
 
 def get_messaging_permission(
     app: TokenpassApp, token: str, oauth_token: str
 ) -> Call[MessagingPermission]:
-    """Whether the user holds any ``token`` (scope ``tca``)."""
-    return Call(
+    """Whether the user holds any ``token``, so may be messaged about it (scope ``tca``)."""
+    return UserCall(
         "GET",
-        path("/api/v1/tca/messenger/token/{token}", token=token),
+        path("/api/v1/tca/messenger/privileges/{token}", token=token),
         read.whole(read.messaging_permission),
-        query=[("oauth_token", text("oauth_token", oauth_token))],
+        token=user_token("oauth_token", oauth_token),
     )
 
 

@@ -1,0 +1,133 @@
+"""Where a call's user token travels: ``Authorization: Bearer`` or a parameter.
+
+Tokenpass reads the user's OAuth token from either (official-clients.md). The header
+keeps it out of URLs, access logs and httpx's request log line, so it is the default;
+``bearer=False`` sends the parameter, as the official PHP client has since 2020; and a
+client sending the header falls back to the parameter, from then on, when a server
+answers that the token is missing. Wherever the parameter ends up in a URL,
+``hide_token_parameters`` keeps it out of httpx's log records.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+import httpx
+
+from tca_gate._errors import InvalidArgumentError
+from tca_gate._service import Call
+from tca_gate._service._answer import refusal
+from tca_gate._tokenly_auth import NONCE_EXTENSION
+
+from ._params import text
+
+T = TypeVar("T")
+
+#: Where a header-form request keeps its parameter form, for the fallback.
+FALLBACK_EXTENSION = "tca_gate.tokenpass.parameter_form"
+
+#: Statuses a server answers a call without the token it needs with.
+_REFUSED = frozenset({400, 401, 403, 422})
+_MISSING = ("missing", "required", "not provided", "no token", "no access token")
+#: A token parameter's value in a logged URL (up to the next parameter or the URL's end).
+_TOKEN_PARAMETER = re.compile(r"(?i)\b((?:oauth_token|access_token)=)[^&#\s\"'<>]+")
+_HIDDEN = r"\1[hidden]"
+
+logger = logging.getLogger("tca_gate.tokenpass")
+
+
+@dataclass(frozen=True, slots=True)
+class UserCall(Call[T]):
+    """A call made with a user's token; ``name`` is the parameter the service reads it from.
+
+    The token is in neither ``query`` nor ``json``: the client places it when it sends.
+    """
+
+    token: str = field(kw_only=True, repr=False)
+    name: str = field(kw_only=True, default="oauth_token")
+
+
+def user_token(name: str, value: object) -> str:
+    """A user token: a non-empty string of visible ASCII, as an HTTP header carries it."""
+    token = text(name, value)
+    if not token.isascii() or not token.isprintable() or " " in token:
+        raise InvalidArgumentError(f"{name} must be visible ASCII characters, without spaces")
+    return token
+
+
+def with_parameter(call: UserCall[T]) -> Call[T]:
+    """``call`` with its token as a parameter: in its JSON body when it has one, else its query."""
+    if call.json is not None:
+        return replace(call, json={**call.json, call.name: call.token})
+    return replace(call, query=[*call.query, (call.name, call.token)])
+
+
+def token_missing(response: httpx.Response) -> bool:
+    """Whether an answer refuses a call for carrying no user token (so none was read)."""
+    if response.status_code not in _REFUSED:
+        return False
+    error = refusal("Tokenpass", response)
+    words = f"{error.field or ''} {error.message}".lower()
+    return "token" in words and any(missing in words for missing in _MISSING)
+
+
+class UserTokenAuth(httpx.Auth):
+    """Signs a user call with ``signer`` (none for unsigned calls) and, when a server
+    read no token from the header, sends the call again with the parameter.
+
+    ``parameter_worked`` is called once such a retry was not refused for a missing token.
+    Both forms share one nonce sequence, so no two attempts are signed alike.
+    """
+
+    requires_request_body = True
+    requires_response_body = True
+
+    def __init__(self, signer: httpx.Auth | None, parameter_worked: Callable[[], None]) -> None:
+        self._signer = signer
+        self._parameter_worked = parameter_worked
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        response = yield self._signed(request)
+        fallback = request.extensions.get(FALLBACK_EXTENSION)
+        if not isinstance(fallback, httpx.Request) or not token_missing(response):
+            return
+        _share_nonce(request, fallback)
+        answer = yield self._signed(fallback)
+        _share_nonce(fallback, request)
+        if not token_missing(answer):
+            self._parameter_worked()
+
+    def _signed(self, request: httpx.Request) -> httpx.Request:
+        if self._signer is None:
+            return request
+        return next(self._signer.auth_flow(request))
+
+
+def _share_nonce(source: httpx.Request, target: httpx.Request) -> None:
+    if NONCE_EXTENSION in source.extensions:
+        target.extensions[NONCE_EXTENSION] = source.extensions[NONCE_EXTENSION]
+
+
+class _TokenParametersHidden(logging.Filter):
+    """Replaces the value of every ``oauth_token=``/``access_token=`` in a record's message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = _TOKEN_PARAMETER.sub(_HIDDEN, message)
+        if hidden != message:
+            record.msg, record.args = hidden, ()
+        return True
+
+
+_FILTER = _TokenParametersHidden()
+
+
+def hide_token_parameters() -> None:
+    """Keep token parameters out of the records of httpx's logger (its request line)."""
+    httpx_logger = logging.getLogger("httpx")
+    if _FILTER not in httpx_logger.filters:
+        httpx_logger.addFilter(_FILTER)
