@@ -5,14 +5,10 @@ strips a prefix) cannot be reached unsigned on a protected route. Real uvicorn, 
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,30 +22,6 @@ API_KEY = "mount-key"
 SECRET = "0c3c11e3e74de307866a2d67a9c71f97"
 PREFIX = "/tdx"
 VAULT = "the vault's contents"
-
-
-@contextlib.contextmanager
-def serve_under(app: ASGIApp, root_path: str) -> Iterator[str]:
-    """``app`` under uvicorn with ``root_path`` (as behind a proxy that strips it); yields
-    the URL the proxy forwards to (without the prefix)."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", root_path=root_path
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    (socket,) = server.servers[0].sockets
-    host, port = socket.getsockname()[:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 async def vault(request: Request) -> JSONResponse:
@@ -82,7 +54,7 @@ def mounted() -> Iterator[tuple[str, str]]:
 def proxied() -> Iterator[tuple[str, str]]:
     """The app under ``root_path``: clients sign the public, prefixed URL; the proxy
     forwards to the server without the prefix."""
-    with serve_under(api(), PREFIX) as url:
+    with serve(api(), root_path=PREFIX) as url:
         yield url, url + PREFIX
 
 

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tca_gate._asgi_body import read_body, refuse, replay_body
+from tca_gate._asgi_body import read_body, refuse, replay_body, route_path
 from tca_gate._tokenly_hmac import AsyncReplayStore, MemoryReplayStore, ReplayStore
 from tca_gate._tokenly_middleware import DEFAULT_MAX_BODY, ReplayStoreUnavailableError
-from tca_gate.gate._rules import route_path
 
 from ._scheme import WINDOW
 from ._verify import TDXSignatureError, TDXSignedRequest, check_tdx_signature, nonce_reused
