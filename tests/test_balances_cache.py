@@ -295,26 +295,61 @@ def test_invalidate_forgets_every_scope_of_one_identity_only() -> None:
     assert source.calls == Counter({ALICE: 2, alice_protected: 2, BOB: 1})
 
 
-def test_a_fetch_under_way_when_invalidated_does_not_fill_the_cache() -> None:
-    source = ScriptedSource({ALICE: {"A": 1}})
+def test_a_fetch_under_way_when_invalidated_is_neither_stored_nor_served() -> None:
+    class Snapshot(ScriptedSource):
+        """Reads the holdings when asked, then waits: an answer older than the invalidation."""
+
+        async def balances(self, holder: Holder) -> Mapping[str, int]:
+            answer = dict(self.held[holder])
+            await super().balances(holder)
+            return answer  # type: ignore[return-value]
+
+    source = Snapshot({ALICE: {"A": 1}})
     cache = cached(source, FakeClock())
 
     async def scenario() -> None:
         source.gate = asyncio.Event()
         first = asyncio.create_task(cache.balances(ALICE))
-        await asyncio.sleep(0)
-        cache.invalidate(ALICE)
-        source.gate.set()
-        assert dict(await first) == {"A": 1}
-        assert len(cache) == 0
+        while not source.calls[ALICE]:  # until the fetch is under way
+            await asyncio.sleep(0)
+        cache.invalidate(ALICE)  # the balances changed: what is being read is old
         source.held[ALICE] = {"A": 2}
-        assert dict(await cache.balances(ALICE)) == {"A": 2}
+        source.gate.set()
+        assert dict(await first) == {"A": 2}  # fetched again, the old answer withheld
+        assert len(cache) == 1
         cache.clear()
         assert len(cache) == 0
         await cache.balances(ALICE)
 
     run(scenario)
     assert source.calls[ALICE] == 3
+
+
+def test_balances_withdrawn_on_every_fetch_are_unavailable_never_the_old_answer() -> None:
+    class ChangingSource(ScriptedSource):
+        """Each answer is withdrawn (as a webhook would) before it is returned."""
+
+        async def balances(self, holder: Holder) -> Mapping[str, int]:
+            answer = await super().balances(holder)
+            cache.invalidate(holder)
+            return answer
+
+    source = ChangingSource({ALICE: {"A": 1}})
+    cache = cached(source, FakeClock())
+
+    async def scenario() -> None:
+        with pytest.raises(BalanceUnavailableError, match="changed 3 times while being fetched"):
+            await cache.balances(ALICE)
+
+    run(scenario)
+    assert (source.calls[ALICE], len(cache)) == (3, 0)
+
+
+@pytest.mark.parametrize("ttl", [1, 0.5, 2.5])
+def test_a_short_ttl_alone_is_a_valid_setting(ttl: float) -> None:
+    cache = CachedBalances(ScriptedSource(), ttl=ttl)
+    assert cache.negative_ttl == min(5.0, ttl)
+    assert CachedBalances(ScriptedSource(), ttl=60).negative_ttl == 5.0
 
 
 def test_answers_are_read_only_and_checked() -> None:

@@ -333,25 +333,62 @@ def test_forgetting_in_one_worker_drops_the_answers_for_every_worker(
     )
 
 
-def test_a_fetch_under_way_in_another_worker_when_forgotten_is_not_stored(
+def test_a_fetch_under_way_in_another_worker_when_forgotten_is_neither_stored_nor_served(
     redis_url: str, prefix: str
 ) -> None:
-    source = Source()
+    """The webhook's ``forget`` lands in worker b while worker a's fetch is provably in
+    flight (held on an event): a's readers never get the answer fetched before it."""
+
+    class Snapshot(Source):
+        """Reads the holdings when asked, then waits: an answer older than the forget."""
+
+        async def balances(self, holder: Holder) -> Mapping[str, int]:
+            answer = dict(self.held[holder])
+            await super().balances(holder)
+            return answer
+
+    source = Snapshot()
 
     async def scenario() -> None:
         async with caches(redis_url, source, 2, prefix=prefix) as (a, b):
+            source.held[ALICE_TOKEN] = {"A": 100}  # what a's fetch reads: about to be withdrawn
             source.gate = asyncio.Event()
-            early = asyncio.create_task(a.balances(ALICE_TOKEN))
+            early = [asyncio.create_task(a.balances(ALICE_TOKEN)) for _ in range(3)]
             await source.asked.wait()
+            assert source.calls[ALICE_TOKEN] == 1
             assert await b.forget(usernames=["alice"]) == 0  # nothing stored yet
+            source.held[ALICE_TOKEN] = {"A": 0}  # the withdrawal the webhook announced
             source.gate.set()
-            assert dict(await early) == {"A": 1}  # its own readers still get it
+            assert [dict(answer) for answer in await asyncio.gather(*early)] == [{"A": 0}] * 3
             source.gate = None
-            assert dict(await b.balances(ALICE_TOKEN)) == {"A": 2}
-            assert dict(await a.balances(ALICE_TOKEN)) == {"A": 2}
+            assert dict(await b.balances(ALICE_TOKEN)) == {"A": 0}
+            assert dict(await a.balances(ALICE_TOKEN)) == {"A": 0}
 
     run(scenario)
     assert source.calls[ALICE_TOKEN] == 2
+
+
+def test_a_stale_answer_forgotten_during_a_failing_fetch_is_not_served(
+    redis_url: str, prefix: str
+) -> None:
+    source, clock = Source(), Clock()
+
+    async def scenario() -> None:
+        options = {"prefix": prefix, "clock": clock, "ttl": 1.0, "stale_for": 60.0}
+        async with caches(redis_url, source, 2, **options) as (a, b):
+            assert dict(await a.balances(ALICE_TOKEN)) == {"A": 1}
+            clock.now += 2.0  # past the TTL, within the stale window
+            source.failure = BalanceUnavailableError("Tokenpass is down")
+            source.gate = asyncio.Event()
+            source.asked.clear()
+            reading = asyncio.create_task(a.read(ALICE_TOKEN))
+            await source.asked.wait()
+            assert await b.forget(usernames=["alice"]) == 1  # the stale answer is withdrawn
+            source.gate.set()
+            with pytest.raises(BalanceUnavailableError, match="Tokenpass is down"):
+                await reading
+
+    run(scenario)
 
 
 def test_a_stuck_fetch_loses_its_lock_after_lock_timeout(redis_url: str, prefix: str) -> None:
@@ -366,14 +403,21 @@ def test_a_stuck_fetch_loses_its_lock_after_lock_timeout(redis_url: str, prefix:
             taking_over = asyncio.create_task(b.balances(BOB))
             await source.asked.wait()  # b took the expired lock and asks itself
             source.gate.set()
+            # a's answer, past its lock, was not stored: a serves b's instead
             assert [dict(answer) for answer in await asyncio.gather(stuck, taking_over)] == [
-                {"A": 1},
+                {"A": 2},
                 {"A": 2},
             ]
-            assert dict(await a.balances(BOB)) == {"A": 2}  # b's answer; a's was not kept
+            assert dict(await a.balances(BOB)) == {"A": 2}
 
     run(scenario)
     assert source.calls[BOB] == 2
+
+
+@pytest.mark.parametrize("ttl", [1, 0.5])
+def test_a_short_ttl_alone_is_a_valid_setting(redis_url: str, ttl: float) -> None:
+    client = redis.asyncio.Redis.from_url(redis_url)
+    assert RedisCachedBalances(Source(), client, ttl=ttl).negative_ttl == min(5.0, ttl)
 
 
 def test_many_holders_at_once_each_get_their_own_balances(redis_url: str, prefix: str) -> None:

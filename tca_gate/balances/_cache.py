@@ -3,6 +3,8 @@
 One upstream call per holder however many requests wait for it; failures are never
 cached as balances; a stale answer is served only within ``stale_for`` seconds past
 its TTL, and only when the upstream failed; unknown holders are remembered briefly.
+An answer withdrawn while it was being fetched (``forget``, ``invalidate``) is neither
+stored nor served: its waiters fetch again.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from cachetools import TTLCache
 from tca_gate._errors import InvalidArgumentError
 
 from ._caching import (
+    FETCH_ATTEMPTS,
     MAX_STALE_FOR,
     BalanceReading,
     CacheStats,
     Done,
     check_seconds,
+    default_negative_ttl,
     forget_targets,
     identity_names,
 )
@@ -81,6 +85,8 @@ class _Entry:
 class CachedBalances:
     """A TTL cache of ``source``'s answers, keyed by holder and scope, touched only from
     the event loop; each holder's fetch is one task, awaited through ``asyncio.shield``.
+    ``negative_ttl`` (how long an unknown holder is remembered) is at most ``ttl``; by
+    default the lesser of 5 s and ``ttl``.
 
     An index by username and address finds the answers ``forget`` drops without a scan;
     it holds the holders fetched lately and is pruned of those the cache no longer
@@ -102,12 +108,12 @@ class CachedBalances:
         ttl: float = 30.0,
         maxsize: int = 100_000,
         stale_for: float = 0.0,
-        negative_ttl: float = 5.0,
+        negative_ttl: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         check_seconds("ttl", ttl, low=0.0, high=math.inf, open_low=True)
         check_seconds("stale_for", stale_for, low=0.0, high=MAX_STALE_FOR)
-        check_seconds("negative_ttl", negative_ttl, low=0.0, high=ttl)
+        negative_ttl = default_negative_ttl(ttl, negative_ttl)
         if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
             raise InvalidArgumentError(f"maxsize must be a positive int, not {maxsize!r}")
         self.source = source
@@ -118,7 +124,7 @@ class CachedBalances:
         self._clock = clock
         self._entries: TTLCache[_Key, _Entry] = TTLCache(maxsize, ttl + stale_for, timer=clock)
         self._stored = _plain_get(self._entries)
-        self._flights: dict[Holder, asyncio.Task[BalanceReading]] = {}
+        self._flights: dict[Holder, asyncio.Task[BalanceReading | None]] = {}
         self._by_user: dict[str, _Indexed] = {}
         self._by_address: dict[str, _Indexed] = {}
         self._indexed = 0
@@ -151,31 +157,52 @@ class CachedBalances:
         return None
 
     async def read(self, holder: Holder) -> BalanceReading:
-        """The holder's balances and whether they are stale; raises as the source does."""
+        """The holder's balances and whether they are stale; raises as the source does.
+
+        A fetch whose answer was withdrawn meanwhile (``forget``, ``invalidate``) is not
+        served: the read fetches again, and after ``FETCH_ATTEMPTS`` such fetches raises
+        ``BalanceUnavailableError``."""
         try:
-            entry: _Entry | None = self._entries[holder.key]
-        except KeyError:
-            entry = None
-        if entry is not None:
-            age = self._clock() - entry.fetched_at
-            if entry.balances is None and age < self.negative_ttl:
-                self.stats.hits += 1
-                raise UnknownHolderError(entry.refusal)
-            if entry.balances is not None and age < self.ttl:
-                self.stats.hits += 1
-                return BalanceReading(entry.balances, stale=False, age=age)
+            cached = self._cached(holder)
+        except UnknownHolderError:
+            self.stats.hits += 1
+            raise
+        if cached is not None:
+            self.stats.hits += 1
+            return cached
         self.stats.misses += 1
-        flight = self._flights.get(holder)
-        if flight is None:
-            flight = asyncio.create_task(self._fetch(holder), name=f"balances of {holder!r}")
-            flight.add_done_callback(lambda done: self._land(holder, done))
-            self._flights[holder] = flight
-            self._index(holder)
-            self.stats.upstream_calls += 1
-        reading = await asyncio.shield(flight)
-        if reading.stale:
-            self.stats.stale_served += 1
-        return reading
+        for _ in range(FETCH_ATTEMPTS):
+            flight = self._flights.get(holder)
+            if flight is None:
+                flight = asyncio.create_task(self._fetch(holder), name=f"balances of {holder!r}")
+                flight.add_done_callback(lambda done: self._land(holder, done))
+                self._flights[holder] = flight
+                self._index(holder)
+                self.stats.upstream_calls += 1
+            reading = await asyncio.shield(flight)
+            if reading is None:  # withdrawn: another flight's answer, or a new fetch
+                reading = self._cached(holder)
+            if reading is not None:
+                if reading.stale:
+                    self.stats.stale_served += 1
+                return reading
+        raise BalanceUnavailableError(
+            f"the balances of {holder!r} changed {FETCH_ATTEMPTS} times while being fetched"
+        )
+
+    def _cached(self, holder: Holder) -> BalanceReading | None:
+        """The cached answer if fresh (an unknown holder within ``negative_ttl`` raises
+        ``UnknownHolderError``), else ``None``."""
+        try:
+            entry = self._entries[holder.key]
+        except KeyError:
+            return None
+        age = self._clock() - entry.fetched_at
+        if entry.balances is None and age < self.negative_ttl:
+            raise UnknownHolderError(entry.refusal)
+        if entry.balances is not None and age < self.ttl:
+            return BalanceReading(entry.balances, stale=False, age=age)
+        return None
 
     def invalidate(self, holder: Holder) -> Done[int]:
         """Forget the holder's answers in every scope; fetches under way no longer fill it.
@@ -257,7 +284,8 @@ class CachedBalances:
                 self._indexed += len(kept)
         self._prune_at = max(_PRUNE_FLOOR, 2 * self._indexed)
 
-    async def _fetch(self, holder: Holder) -> BalanceReading:
+    async def _fetch(self, holder: Holder) -> BalanceReading | None:
+        """The source's answer, stored; ``None`` when it was withdrawn while fetched."""
         try:
             balances = read_only_balances(await self.source.balances(holder), repr(self.source))
         except BaseException as error:
@@ -269,7 +297,8 @@ class CachedBalances:
             if stale is None:
                 raise
             return stale
-        self._keep(holder, _Entry(self._clock(), balances))
+        if not self._keep(holder, _Entry(self._clock(), balances)):
+            return None
         return BalanceReading(balances, stale=False, age=0.0)
 
     def _stale(self, holder: Holder) -> BalanceReading | None:
@@ -281,16 +310,18 @@ class CachedBalances:
             return None
         return BalanceReading(entry.balances, stale=True, age=age)
 
-    def _keep(self, holder: Holder, entry: _Entry | None) -> None:
-        """Store an answer (None: drop the old one) unless the holder was invalidated meanwhile."""
+    def _keep(self, holder: Holder, entry: _Entry | None) -> bool:
+        """Store an answer (None: drop the old one) unless the holder was forgotten or
+        invalidated meanwhile (its flight dropped); whether it was stored."""
         if self._flights.get(holder) is not asyncio.current_task():
-            return
+            return False
         if entry is None:
             self._entries.pop(holder.key, None)
         else:
             self._entries[holder.key] = entry
+        return True
 
-    def _land(self, holder: Holder, flight: asyncio.Task[BalanceReading]) -> None:
+    def _land(self, holder: Holder, flight: asyncio.Task[BalanceReading | None]) -> None:
         """Forget a finished flight; its exception is marked seen, as its waiters got it."""
         if self._flights.get(holder) is flight:
             del self._flights[holder]

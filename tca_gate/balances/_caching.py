@@ -15,6 +15,11 @@ T = TypeVar("T")
 
 #: The longest ``stale_for`` accepted: past this, stale balances are a wrong answer.
 MAX_STALE_FOR = 300.0
+#: How many fetches one read starts or joins before giving up on balances that keep being
+#: withdrawn while fetched (then a ``BalanceUnavailableError``: a 503, never the old answer).
+FETCH_ATTEMPTS = 3
+#: How long an unknown holder is remembered by default (never longer than the ``ttl``).
+NEGATIVE_TTL = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +152,16 @@ def check_seconds(
         raise InvalidArgumentError(
             f"{name} must be seconds in {bound}{low:g}, {high:g}], not {value!r}"
         )
+
+
+def default_negative_ttl(ttl: float, negative_ttl: float | None) -> float:
+    """``negative_ttl`` checked against ``ttl`` (``[0, ttl]``); ``None``: the lesser of
+    ``NEGATIVE_TTL`` and ``ttl``, so a short ``ttl`` alone is a valid setting.
+
+    >>> default_negative_ttl(1.0, None), default_negative_ttl(30.0, None)
+    (1.0, 5.0)
+    """
+    if negative_ttl is None:
+        return min(NEGATIVE_TTL, ttl)
+    check_seconds("negative_ttl", negative_ttl, low=0.0, high=ttl)
+    return negative_ttl

@@ -5,6 +5,11 @@ worker that misses it takes the holder's lock (one atomic ``SET NX PX``) and fet
 the others poll for the answer with a short backoff, so N workers missing the same
 holder make one upstream call. Within one worker, concurrent readers of a holder share
 one task. Any Redis failure is a ``BalanceUnavailableError``: never a guess.
+
+A fetch's lock token is its generation: ``forget`` and ``invalidate`` delete the lock, so
+the fetch under way (in any worker) can no longer store its answer (``SETTLE`` checks the
+token atomically), and an answer not stored is not served either: the worker looks
+again, and after ``FETCH_ATTEMPTS`` withdrawn fetches gives up (a 503, never the old one).
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from tca_gate._errors import InvalidArgumentError, shorten
 
 from . import _redis_scripts as scripts
 from ._caching import (
+    FETCH_ATTEMPTS,
     MAX_STALE_FOR,
     BalanceReading,
     CacheStats,
     check_seconds,
+    default_negative_ttl,
     forget_targets,
     identity_names,
 )
@@ -98,7 +105,7 @@ class RedisCachedBalances:
         *,
         ttl: float = 30.0,
         stale_for: float = 0.0,
-        negative_ttl: float = 5.0,
+        negative_ttl: float | None = None,
         lock_timeout: float = 10.0,
         prefix: str = "tca-gate:",
         clock: Callable[[], float] = time.time,
@@ -107,7 +114,7 @@ class RedisCachedBalances:
         check_seconds("ttl", ttl, low=0.0, high=math.inf, open_low=True)
         check_seconds("redis_timeout", redis_timeout, low=0.0, high=math.inf, open_low=True)
         check_seconds("stale_for", stale_for, low=0.0, high=MAX_STALE_FOR)
-        check_seconds("negative_ttl", negative_ttl, low=0.0, high=ttl)
+        negative_ttl = default_negative_ttl(ttl, negative_ttl)
         check_seconds("lock_timeout", lock_timeout, low=0.0, high=MAX_LOCK_TIMEOUT, open_low=True)
         if not isinstance(prefix, str) or not prefix:
             raise InvalidArgumentError(f"prefix must be a non-empty string, not {prefix!r}")
@@ -223,6 +230,7 @@ class RedisCachedBalances:
         loop = asyncio.get_running_loop()
         seen: set[str] = set()
         delay, give_up, first = _FIRST_POLL, loop.time() + 2 * self.lock_timeout, True
+        withdrawn = 0
         while True:
             raw, locked_by, failed = await self._call(
                 self._redis.mget([keys.answer, keys.lock, keys.failed])
@@ -249,7 +257,16 @@ class RedisCachedBalances:
                     if fresh is not None:  # stored by another worker since the look
                         await self._store(keys, token, "release", {}, 0)
                         return fresh
-                    return await self._fetch(holder, keys, token, stored)
+                    answer = await self._fetch(holder, keys, token, stored)
+                    if answer is not None:
+                        return answer
+                    withdrawn += 1  # forgotten (or the lock lost) while fetching: look again
+                    if withdrawn >= FETCH_ATTEMPTS:
+                        raise BalanceUnavailableError(
+                            f"the balances of {holder!r} changed {withdrawn} times while "
+                            "being fetched"
+                        )
+                    continue
             else:
                 seen.add(_text(locked_by))
             if loop.time() > give_up:
@@ -261,8 +278,10 @@ class RedisCachedBalances:
 
     async def _fetch(
         self, holder: Holder, keys: _Keys, token: str, stored: _Stored | None
-    ) -> _Answer:
-        """Ask the source while holding the lock; store the answer or the failure."""
+    ) -> _Answer | None:
+        """Ask the source while holding the lock; store the answer or the failure.
+        ``None`` when the lock was lost meanwhile (forgotten, or past ``lock_timeout``):
+        the answer was not stored, and must not be served."""
         self.stats.upstream_calls += 1
         try:
             balances = read_only_balances(await self.source.balances(holder), repr(self.source))
@@ -276,8 +295,8 @@ class RedisCachedBalances:
             raise
         except BalanceUnavailableError as error:
             self.stats.upstream_errors += 1
-            await self._store(keys, token, "fail", {"flight": token, "error": str(error)}, 0)
-            stale = self._stale(stored)
+            held = await self._store(keys, token, "fail", {"flight": token, "error": str(error)}, 0)
+            stale = self._stale(stored) if held else None  # forgotten: the old one too
             if stale is None:
                 raise
             return _Answer(stale, "", cached=False)
@@ -288,18 +307,21 @@ class RedisCachedBalances:
                 await self._store(keys, token, "fail", failure, 0)
             raise
         answer = {"at": self._clock(), "balances": dict(balances)}
-        await self._store(keys, token, "keep", answer, self._answer_ms)
+        if not await self._store(keys, token, "keep", answer, self._answer_ms):
+            return None
         return _Answer(BalanceReading(balances, stale=False, age=0.0), "", cached=False)
 
     async def _store(
         self, keys: _Keys, token: str, mode: str, value: Mapping[str, object], ms: int
-    ) -> None:
-        """Settle the fetch: release the lock and keep, drop or fail (``SETTLE``)."""
+    ) -> bool:
+        """Settle the fetch: release the lock and keep, drop or fail (``SETTLE``); whether
+        the lock was still this fetch's (else nothing was stored)."""
         ms = ms or self._lock_ms
         text = json.dumps(value, separators=(",", ":"))
-        await self._call(
+        held = await self._call(
             self._settle(keys=[keys.lock, keys.answer, keys.failed], args=[token, mode, text, ms])
         )
+        return bool(held)
 
     def _fresh(self, stored: _Stored | None, *, cached: bool) -> _Answer | None:
         """The stored answer if still fresh (an unknown holder within ``negative_ttl``)."""
