@@ -24,7 +24,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tca_gate import AuthenticationError, InvalidArgumentError, PermissionDeniedError
+from tca_gate import (
+    AuthenticationError,
+    InvalidArgumentError,
+    PermissionDeniedError,
+    ServerError,
+)
 from tca_gate._tokenly_hmac import NONCE_HEADER, SIGNATURE_HEADER
 from tca_gate.tokenpass import AsyncTokenpassClient, TokenpassClient
 from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
@@ -119,29 +124,33 @@ def test_a_parameter_only_server_gets_the_parameter_after_one_refusal_and_ever_a
 
         async def run() -> None:
             async with opened(flavor, url, sandbox) as tp:
-                assert await tp.check_token_access("dana", "TOKENLY=1", token)
-                assert await tp.get_combined_public_balances(token)
                 updated = await tp.update_address_details(DANA_PUBLIC, token, label="renamed")
                 assert updated.label == "renamed"
+                assert await tp.check_token_access("dana", "TOKENLY=1", token)
+                assert await tp.get_combined_public_balances(token)
             async with opened(flavor, url, sandbox) as fresh:
                 assert len(await fresh.get_addresses_for_authenticated_user(token)) == 1
 
         asyncio.run(run())
-    check, mine = "/api/v1/tca/check/dana", "/api/v1/tca/addresses"
+    address, mine = f"/api/v1/tca/address/{DANA_PUBLIC}", "/api/v1/tca/addresses"
     assert [(s.method, s.path, s.authorization) for s in seen] == [
-        ("GET", check, f"Bearer {token}"),
-        ("GET", check, None),
+        ("PATCH", address, f"Bearer {token}"),
+        ("PATCH", address, None),
+        ("GET", "/api/v1/tca/check/dana", None),
         ("GET", "/api/v1/tca/public/balances", None),
-        ("PATCH", f"/api/v1/tca/address/{DANA_PUBLIC}", None),
         ("GET", mine, f"Bearer {token}"),
         ("GET", mine, None),
     ]
-    assert [s.query for s in seen[:3]] == [
-        "TOKENLY=1",
+    assert [s.body for s in seen[:2]] == [
+        b'{"label":"renamed"}',
+        f'{{"label":"renamed","oauth_token":"{token}"}}'.encode(),
+    ]
+    assert [s.query for s in seen[2:]] == [
         f"TOKENLY=1&oauth_token={token}",
         f"oauth_token={token}",
+        "",
+        f"oauth_token={token}",
     ]
-    assert seen[3].body == f'{{"label":"renamed","oauth_token":"{token}"}}'.encode()
     switched = [r for r in caplog.records if r.name == "tca_gate.tokenpass"]
     assert len(switched) == 2  # once per client
     assert "from now on" in switched[0].getMessage()
@@ -199,6 +208,19 @@ def test_other_refusals_are_not_sent_again_with_the_parameter(
         tokenpass.get_combined_public_balances("the-token")
     [request] = script.requests
     assert request.headers["authorization"] == "Bearer the-token"
+
+
+def test_a_busy_answer_to_the_parameter_teaches_nothing() -> None:
+    script = Script(
+        httpx.Response(401, json=MISSING),
+        httpx.Response(503, json={"error": "down for a moment"}),
+        httpx.Response(200, json=[]),
+    )
+    with scripted(script, retries=0) as tokenpass:
+        with pytest.raises(ServerError):
+            tokenpass.get_combined_public_balances("the-token")
+        assert tokenpass.get_combined_public_balances("the-token") == ()
+    assert script.requests[2].headers["authorization"] == "Bearer the-token"
 
 
 def test_the_fallback_is_signed_afresh_with_the_next_nonce() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import httpx
@@ -52,17 +53,21 @@ class TokenpassCore(ServiceCore):
         hide_token_parameters()
 
     def build(self, http: httpx.Client | httpx.AsyncClient, call: Call[Any]) -> httpx.Request:
-        """The request for ``call``; a user call's token in the header (with the parameter
-        form kept for the fallback) or as a parameter."""
+        """The request for ``call``; a user call's token in the header (with a builder of
+        the parameter form, for the fallback) or as a parameter."""
         if not isinstance(call, UserCall):
             return super().build(http, call)
-        parameter = super().build(http, with_parameter(call))
         if not self.bearer:
-            return parameter
+            return self._parameter_form(http, call)
         request = super().build(http, call)
         request.headers["Authorization"] = f"Bearer {call.token}"
-        request.extensions[FALLBACK_EXTENSION] = parameter
+        request.extensions[FALLBACK_EXTENSION] = partial(self._parameter_form, http, call)
         return request
+
+    def _parameter_form(
+        self, http: httpx.Client | httpx.AsyncClient, call: UserCall[Any]
+    ) -> httpx.Request:
+        return super().build(http, with_parameter(call))
 
     def auth_for(self, call: Call[Any]) -> httpx.Auth | None:
         """A user call's auth places its token; other calls are signed or not."""

@@ -27,7 +27,7 @@ from ._params import text
 
 T = TypeVar("T")
 
-#: Where a header-form request keeps its parameter form, for the fallback.
+#: Where a header-form request keeps the builder of its parameter form, for the fallback.
 FALLBACK_EXTENSION = "tca_gate.tokenpass.parameter_form"
 
 #: Statuses a server answers a call without the token it needs with.
@@ -79,7 +79,8 @@ class UserTokenAuth(httpx.Auth):
     """Signs a user call with ``signer`` (none for unsigned calls) and, when a server
     read no token from the header, sends the call again with the parameter.
 
-    ``parameter_worked`` is called once such a retry was not refused for a missing token.
+    ``parameter_worked`` is called once such a retry was answered by a server that read
+    the token (a success, or a refusal of something else than a missing token).
     Both forms share one nonce sequence, so no two attempts are signed alike.
     """
 
@@ -92,19 +93,26 @@ class UserTokenAuth(httpx.Auth):
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         response = yield self._signed(request)
-        fallback = request.extensions.get(FALLBACK_EXTENSION)
-        if not isinstance(fallback, httpx.Request) or not token_missing(response):
+        parameter_form = request.extensions.get(FALLBACK_EXTENSION)
+        if parameter_form is None or not token_missing(response):
             return
+        fallback: httpx.Request = parameter_form()
         _share_nonce(request, fallback)
         answer = yield self._signed(fallback)
         _share_nonce(fallback, request)
-        if not token_missing(answer):
+        if _token_read(answer):
             self._parameter_worked()
 
     def _signed(self, request: httpx.Request) -> httpx.Request:
         if self._signer is None:
             return request
         return next(self._signer.auth_flow(request))
+
+
+def _token_read(response: httpx.Response) -> bool:
+    """Whether an answer came from a server that read the call's token."""
+    busy = response.status_code >= 500 or response.status_code == 429
+    return not busy and not token_missing(response)
 
 
 def _share_nonce(source: httpx.Request, target: httpx.Request) -> None:
