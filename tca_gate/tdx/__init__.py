@@ -1,5 +1,5 @@
-"""TDX-style HMAC (``tdx`` extra): ``TDXV1-HMAC-SHA256`` signing, a generic signed client,
-and the server-side verifier (a function and pure ASGI middleware).
+"""TDX-style HMAC (``pip install 'tca-gate[tdx]'``): ``TDXV1-HMAC-SHA256`` signing, a
+generic signed client, and the server-side verifier (a function and pure ASGI middleware).
 
 The scheme's weakness: the signed text joins the request's parts with spaces and leaves
 empty ones out, marking no boundaries, so one part's text can pass for another's (a
@@ -16,6 +16,15 @@ trailing slash (``/orders/`` and ``/orders`` sign alike).
 >>> auth, TDXAuth.bearer("eyJhbGciOi...")
 (TDXAuth(api_key='fcebf5ef5-69d3-4a37-b1d3-69fd462cf54c'), TDXBearerAuth(token=...))
 """
+
+try:
+    import httpx
+    import stamina
+except ImportError as error:
+    raise ImportError(
+        f"tca_gate.tdx needs httpx and stamina ({error.name} is missing): "
+        "pip install 'tca-gate[tdx]'"
+    ) from error
 
 from ._auth import TDXAuth, TDXBearerAuth
 from ._client import JSON, AsyncTDXClient, TDXClient, read_tdx_answer
@@ -38,6 +47,8 @@ from ._verify import (
     parse_authorization,
     verify_tdx_request,
 )
+
+del httpx, stamina
 
 __all__ = [
     "JSON",
