@@ -95,11 +95,11 @@ class TokenpassClient(TokenpassAPI, SyncServiceClient[TokenpassApp]):
 
     A user's OAuth token goes in ``Authorization: Bearer``, so no URL carries it;
     ``bearer=False`` sends the ``oauth_token`` parameter instead, as the official PHP
-    client does. A server that answers a header-carrying call that
-    the token is missing gets the call again with the parameter, and every later call
-    with it (logged once at INFO on ``tca_gate.tokenpass``). Wherever a URL carries the
-    token, httpx's ``HTTP Request`` log line shows ``oauth_token=[hidden]`` (a filter on
-    the ``httpx`` logger, added when a client is made).
+    client does. A server that answers a header-carrying call that the token is missing
+    gets the call again with the parameter, and every later call with it (logged once at
+    INFO on ``tca_gate.tokenpass``). Wherever a URL carries the token, httpx's ``HTTP
+    Request`` log line shows ``oauth_token=[hidden]`` (a filter on the ``httpx`` logger,
+    added when a client is made).
 
     Each retry is logged by stamina as a ``stamina.retry_scheduled`` WARNING on the
     ``stamina`` logger (no URL, parameters or tokens); to quiet it, raise that logger's

@@ -30,7 +30,7 @@ T = TypeVar("T")
 #: Where a header-form request keeps the builder of its parameter form, for the fallback.
 FALLBACK_EXTENSION = "tca_gate.tokenpass.parameter_form"
 
-#: Statuses a server answers a call without the token it needs with.
+#: The statuses of a refusal that may be for a missing token.
 _REFUSED = frozenset({400, 401, 403, 422})
 _MISSING = ("missing", "required", "not provided", "no token", "no access token")
 #: A token parameter's value in a logged URL (up to the next parameter or the URL's end).
@@ -81,7 +81,7 @@ class UserTokenAuth(httpx.Auth):
 
     ``parameter_worked`` is called once such a retry was answered by a server that read
     the token (a success, or a refusal of something else than a missing token).
-    Both forms share one nonce sequence, so no two attempts are signed alike.
+    A call's two forms share one nonce sequence, so neither repeats the other's signature.
     """
 
     requires_request_body = True
@@ -104,6 +104,7 @@ class UserTokenAuth(httpx.Auth):
             self._parameter_worked()
 
     def _signed(self, request: httpx.Request) -> httpx.Request:
+        """``request`` signed: the signer's flow signs it and yields it once."""
         if self._signer is None:
             return request
         return next(self._signer.auth_flow(request))
