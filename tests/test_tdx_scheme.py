@@ -317,3 +317,21 @@ def test_tdx_auth_never_sends_an_ambiguous_request() -> None:
         with pytest.raises(AmbiguousRequestError, match="Content-Type 'limit=1'"):
             client.get("https://h/x", headers={"Content-Type": "limit=1"})
     assert [request.url.path for request in sent] == ["/x"]
+
+
+def test_repeated_signed_headers_are_refused_whatever_the_mapping() -> None:
+    from starlette.datastructures import Headers
+
+    header = sign_tdx_request(
+        "GET", "https://api.example.com/api/v1/orders?limit=100", api_key=API_KEY,
+        api_secret=SECRET, nonce=NONCE, timestamp=TIMESTAMP,
+    )  # fmt: skip
+    signed = [(b"authorization", header.encode()), (b"host", b"api.example.com")]
+    for repeated in ((b"host", b"api.example.com"), (b"content-type", b"a/b")):
+        headers = Headers(raw=[*signed, repeated, repeated])
+        with pytest.raises(TDXSignatureError, match="more than one") as refused:
+            verify_tdx_request(
+                "GET", "/api/v1/orders", "limit=100", headers, secret_for={API_KEY: SECRET},
+                nonce_store=MemoryReplayStore(), now=NOW,
+            )  # fmt: skip
+        assert refused.value.reason == "ambiguous-request"

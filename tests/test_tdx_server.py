@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -306,3 +308,45 @@ def test_a_part_slid_into_its_neighbour_is_refused(
     )
     assert refusal(send_as(base_url, header, forged)) == "ambiguous-request"
     assert send_as(base_url, header, signed).status_code == 200
+
+
+def test_a_repeated_content_type_is_refused(base_url: str) -> None:
+    """The verifier and the app must read the same value: with two, the app could read
+    one that was never signed."""
+    body = b'{"side":"buy"}'
+    header = sign_tdx_request(
+        "POST",
+        base_url + "/api/v1/orders",
+        api_key=API_KEY,
+        api_secret=SECRET,
+        content_type="application/json",
+        body=body,
+    )
+    headers = [
+        ("Authorization", header),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Content-Type", "application/json"),
+    ]
+    response = httpx.post(base_url + "/api/v1/orders", headers=headers, content=body)
+    assert refusal(response) == "ambiguous-request"
+    assert "more than one Content-Type header" in response.json()["message"]
+
+
+def test_a_repeated_host_is_refused(base_url: str) -> None:
+    """httpx will not send two Host headers; a raw request does."""
+    host = base_url.removeprefix("http://")
+    header = sign_tdx_request(
+        "GET", base_url + "/api/v1/whoami", api_key=API_KEY, api_secret=SECRET
+    )
+    address, port = host.rsplit(":", 1)
+    with socket.create_connection((address, int(port)), timeout=10) as connection:
+        connection.sendall(
+            f"GET /api/v1/whoami HTTP/1.1\r\nHost: other.example\r\nHost: {host}\r\n"
+            f"Authorization: {header}\r\nConnection: close\r\n\r\n".encode()
+        )
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 401 "), answer
+    assert json.loads(body)["error"] == "ambiguous-request"

@@ -7,9 +7,9 @@ signed ``GET /orders?limit=1`` is the same text as ``GET /orders`` with
 ``Content-Type: limit=1``). So the verifier refuses, as ``ambiguous-request``, any
 request whose parts could slide into their neighbours (a query that reads as a content
 type, a content type that is not a strict media type or comes without a body, a body
-without one, whitespace in the path, query or host), and the signer will not sign one
-(``AmbiguousRequestError``). The signature covers no other header, and not a path's
-trailing slash (``/orders/`` and ``/orders`` sign alike).
+without one, whitespace in the path, query or host, a repeated Host or Content-Type),
+and the signer will not sign one (``AmbiguousRequestError``). The signature covers no
+other header, and not a path's trailing slash (``/orders/`` and ``/orders`` sign alike).
 
 >>> from tca_gate.tdx import TDXAuth, TDXClient
 >>> auth = TDXAuth("fcebf5ef5-69d3-4a37-b1d3-69fd462cf54c", "0c3c11e3e74de307866a2d67a9c71f97")

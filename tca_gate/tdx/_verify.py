@@ -42,6 +42,8 @@ _UUID4 = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
 )
 _MILLISECONDS = re.compile(r"[0-9]{1,15}")
+#: The headers the signature covers, which must each come once (as written in messages).
+_SIGNED_HEADERS = {"host": "Host", "content-type": "Content-Type"}
 
 
 class TDXSignatureError(TcaGateError):
@@ -142,7 +144,16 @@ def check_tdx_signature(
     window: float = WINDOW,
 ) -> TDXSignedRequest:
     """Everything ``verify_tdx_request`` checks except the nonce's single use."""
-    lowered = {name.lower(): text for name, text in headers.items()}
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():  # a Starlette ``Headers`` repeats a repeated name
+        key = name.lower()
+        if key in lowered and key in _SIGNED_HEADERS:
+            raise TDXSignatureError(
+                "ambiguous-request",
+                f"the request has more than one {_SIGNED_HEADERS[key]} header: the app could "
+                "read one that was not signed",
+            )
+        lowered[key] = value
     credentials = parse_authorization(lowered.get("authorization"))
     api_key = credentials.api_key
     try:
@@ -201,10 +212,11 @@ def verify_tdx_request(
     use the public one behind a proxy). Parts the joined, signed text could not tell
     from their neighbours (a query that reads as a content type, a content type that is
     not a media type or comes without a body, a body without one) are refused as
-    ``ambiguous-request``. ``secret_for`` maps an API key to its hex
-    secret. The timestamp must be within ``window`` seconds of ``now``, the signature
-    must match (compared in constant time), and then the nonce is claimed in
-    ``nonce_store`` for twice the window: a nonce seen before is refused.
+    ``ambiguous-request``, as is a repeated ``Host`` or ``Content-Type`` (a Starlette
+    ``Headers`` keeps each). ``secret_for`` maps an API key to its hex secret. The
+    timestamp must be within ``window`` seconds of ``now``, the signature must match
+    (compared in constant time), and then the nonce is claimed in ``nonce_store`` for
+    twice the window: a nonce seen before is refused.
     """
     signed = check_tdx_signature(
         method,
