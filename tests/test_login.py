@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +22,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 
 from tca_gate.login import (
+    SESSION_KEY,
     LoginConfigError,
     TokenpassLogin,
     access_token,
@@ -32,6 +36,7 @@ ALICE = {
     "name": "Alice",
     "email_is_confirmed": True,
 }
+JSON = {"Accept": "application/json"}
 GOOD_TOKEN = {"access_token": "tok-1", "token_type": "Bearer", "expires_in": 3600, "scope": "user"}
 
 
@@ -84,11 +89,13 @@ class BrokenProvider:
 
     def __init__(self) -> None:
         self.token_requests: list[tuple[dict[str, str], dict[str, str]]] = []
-        self.user_queries: list[dict[str, str]] = []
+        self.user_requests: list[tuple[dict[str, str], str | None]] = []
+        self.logouts: list[dict[str, str]] = []
         self.app = Starlette(
             routes=[
                 Route("/{case}/oauth/access-token", self.token, methods=["POST"]),
                 Route("/{case}/oauth/user", self.user),
+                Route("/{case}/api/v1/oauth/logout", self.logout, methods=["POST"]),
             ]
         )
 
@@ -99,8 +106,14 @@ class BrokenProvider:
         return answer(*TOKEN_ANSWERS.get(request.path_params["case"], TOKEN_ANSWERS["ok"]))
 
     async def user(self, request: Request) -> Response:
-        self.user_queries.append(dict(request.query_params))
+        self.user_requests.append(
+            (dict(request.query_params), request.headers.get("authorization"))
+        )
         return answer(*USER_ANSWERS.get(request.path_params["case"], USER_ANSWERS["ok"]))
+
+    async def logout(self, request: Request) -> Response:
+        self.logouts.append({**request.headers, "body": (await request.body()).decode()})
+        return JSONResponse({"result": True})
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +172,7 @@ def test_the_code_is_exchanged_with_client_secret_post_and_the_user_read_by_toke
 ) -> None:
     provider, provider_url = broken
     provider.token_requests.clear()
-    provider.user_queries.clear()
+    provider.user_requests.clear()
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret", pkce=False)
     with serve(login_app(login)) as app_url, httpx.Client() as client:
         authorize = start_login(client, app_url, next="/after?x=1")
@@ -180,7 +193,8 @@ def test_the_code_is_exchanged_with_client_secret_post_and_the_user_read_by_toke
         "client_secret": "app-secret",
     }
     assert "authorization" not in headers
-    assert provider.user_queries == [{"access_token": "tok-1"}]
+    # the token travels in the Authorization header, never in a URL (nor a log line)
+    assert provider.user_requests == [({}, "Bearer tok-1")]
 
 
 @pytest.mark.parametrize(
@@ -335,17 +349,73 @@ def test_a_callback_in_another_browser_is_refused(broken: tuple[BrokenProvider, 
         assert logged_in(other, app_url)["user"] is None
 
 
+def log_in(client: httpx.Client, app_url: str) -> None:
+    """A whole login against the provider's ``ok`` case (alice, token ``tok-1``)."""
+    authorize = start_login(client, app_url)
+    response = client.get(
+        f"{app_url}/auth/callback", params={"code": "c", "state": authorize["state"]}
+    )
+    assert response.status_code == 303, response.text
+    assert logged_in(client, app_url) == {"user": ALICE, "token": "tok-1"}
+
+
+def csrf_of(client: httpx.Client, app_url: str) -> str:
+    """The session's CSRF token, as the logout page's form carries it."""
+    page = client.get(f"{app_url}/auth/logout")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None, page.text
+    return found.group(1)
+
+
 def test_a_failed_login_ends_an_earlier_one(broken: tuple[BrokenProvider, str]) -> None:
     _, provider_url = broken
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
     with serve(login_app(login)) as app_url, httpx.Client() as client:
+        log_in(client, app_url)
         authorize = start_login(client, app_url)
-        client.get(f"{app_url}/auth/callback", params={"code": "c", "state": authorize["state"]})
-        assert logged_in(client, app_url)["user"] == ALICE
-        start_login(client, app_url)
-        response = client.get(f"{app_url}/auth/callback", params={"error": "access_denied"})
+        response = client.get(
+            f"{app_url}/auth/callback",
+            params={"error": "access_denied", "state": authorize["state"]},
+        )
         assert response.status_code == 403
         assert logged_in(client, app_url) == {"user": None, "token": None}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"error": "access_denied"},
+        {"error": "access_denied", "state": "forged"},
+        {"code": "attacker-code"},
+        {"code": "attacker-code", "state": "forged"},
+    ],
+)
+def test_a_callback_with_a_wrong_or_missing_state_leaves_the_login_intact(
+    broken: tuple[BrokenProvider, str], params: dict[str, str]
+) -> None:
+    provider, provider_url = broken
+    login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
+    with serve(login_app(login)) as app_url, httpx.Client() as client:
+        log_in(client, app_url)
+        start_login(client, app_url)  # a login in progress: its state is not the one sent
+        provider.token_requests.clear()
+        response = client.get(f"{app_url}/auth/callback", params=params, headers=JSON)
+        assert (response.status_code, response.json()["error"]) == (400, "invalid_state")
+        assert logged_in(client, app_url) == {"user": ALICE, "token": "tok-1"}
+    assert provider.token_requests == []
+
+
+def test_the_session_cookie_holds_no_token(broken: tuple[BrokenProvider, str]) -> None:
+    _, provider_url = broken
+    login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
+    with serve(login_app(login)) as app_url, httpx.Client() as client:
+        log_in(client, app_url)
+        cookie = client.cookies["session"]
+    payload = base64.b64decode(cookie.split(".")[0] + "==").decode()
+    login_entry = json.loads(payload)[SESSION_KEY]
+    assert set(login_entry) == {"sid"}
+    assert "tok-1" not in cookie
+    assert "tok-1" not in payload
 
 
 @pytest.mark.parametrize("route", ["login", "logout"])
@@ -365,20 +435,79 @@ def test_next_must_stay_on_this_site(
     assert "location" not in response.headers
 
 
-def test_logout_ends_the_login_and_returns_to_next(broken: tuple[BrokenProvider, str]) -> None:
-    _, provider_url = broken
+def test_logout_ends_the_login_revokes_the_token_and_returns_to_next(
+    broken: tuple[BrokenProvider, str],
+) -> None:
+    provider, provider_url = broken
+    provider.logouts.clear()
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret", default_next="/home")
     with serve(login_app(login)) as app_url, httpx.Client() as client:
-        authorize = start_login(client, app_url)
-        response = client.get(
-            f"{app_url}/auth/callback", params={"code": "c", "state": authorize["state"]}
+        log_in(client, app_url)
+        response = client.post(
+            f"{app_url}/auth/logout",
+            params={"next": "/bye"},
+            data={"csrf_token": csrf_of(client, app_url)},
         )
-        assert response.headers["location"] == "/home"
-        assert logged_in(client, app_url)["token"] == "tok-1"
-        response = client.post(f"{app_url}/auth/logout", params={"next": "/bye"})
         assert (response.status_code, response.headers["location"]) == (303, "/bye")
         assert logged_in(client, app_url) == {"user": None, "token": None}
-        assert client.get(f"{app_url}/auth/logout").headers["location"] == "/home"
+        log_in(client, app_url)
+        header = {"X-CSRF-Token": csrf_of(client, app_url)}
+        response = client.post(f"{app_url}/auth/logout", headers=header)
+        assert (response.status_code, response.headers["location"]) == (303, "/home")
+    # each logout had Tokenpass end the token: as Bearer, in a request the app signed
+    assert [call["authorization"] for call in provider.logouts] == ["Bearer tok-1"] * 2
+    assert all(call["x-tokenly-auth-api-token"] == "app-id" for call in provider.logouts)
+    assert all(call["x-tokenly-auth-signature"] for call in provider.logouts)
+    assert [call["body"] for call in provider.logouts] == ["{}"] * 2
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        {},
+        {"data": {"csrf_token": ""}},
+        {"data": {"csrf_token": "not-the-token"}},
+        {"headers": {"X-CSRF-Token": "not-the-token"}},
+    ],
+)
+def test_logout_without_the_csrf_token_is_refused_and_keeps_the_login(
+    broken: tuple[BrokenProvider, str], send: dict[str, Any]
+) -> None:
+    provider, provider_url = broken
+    provider.logouts.clear()
+    login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
+    with serve(login_app(login)) as app_url, httpx.Client() as client:
+        log_in(client, app_url)
+        csrf_of(client, app_url)  # the session has a token: the request just does not carry it
+        headers = {**JSON, **send.get("headers", {})}
+        response = client.post(f"{app_url}/auth/logout", headers=headers, data=send.get("data"))
+        assert (response.status_code, response.json()["error"]) == (403, "invalid_csrf")
+        assert logged_in(client, app_url)["user"] == ALICE
+    assert provider.logouts == []
+
+
+def test_a_get_of_logout_only_shows_a_form_that_posts(broken: tuple[BrokenProvider, str]) -> None:
+    _, provider_url = broken
+    login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
+    with serve(login_app(login)) as app_url, httpx.Client() as client:
+        log_in(client, app_url)
+        page = client.get(f"{app_url}/auth/logout", params={"next": "/bye"})
+        assert page.status_code == 200
+        assert '<form method="post"' in page.text
+        assert 'name="next" value="/bye"' in page.text
+        assert logged_in(client, app_url)["user"] == ALICE
+
+
+def test_a_copied_cookie_is_useless_after_logout(broken: tuple[BrokenProvider, str]) -> None:
+    _, provider_url = broken
+    login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
+    with serve(login_app(login)) as app_url, httpx.Client() as client:
+        log_in(client, app_url)
+        copied = dict(client.cookies)
+        token = csrf_of(client, app_url)
+        assert client.post(f"{app_url}/auth/logout", data={"csrf_token": token}).status_code == 303
+        with httpx.Client(cookies=copied) as replay:
+            assert logged_in(replay, app_url) == {"user": None, "token": None}
 
 
 def test_a_configured_redirect_uri_is_sent_as_is(broken: tuple[BrokenProvider, str]) -> None:

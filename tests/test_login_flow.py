@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from html.parser import HTMLParser
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
 import pytest
+import redis
+import redis.asyncio
 from fastapi import Depends, FastAPI
 from sandboxes import TEST_SEED, Sandbox, running_sandbox
 from servers import serve
@@ -22,7 +26,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, Router
 
-from tca_gate.login import TokenpassLogin, TokenpassUser, access_token, current_user, require_user
+from tca_gate._serving import BackgroundServer
+from tca_gate.login import (
+    RedisLoginStore,
+    TokenpassLogin,
+    TokenpassUser,
+    access_token,
+    current_user,
+    require_user,
+)
 from tca_gate.sandbox import load_seed
 
 SESSION_SECRET = "test-session-secret"
@@ -84,20 +96,26 @@ class Site:
 
 
 @contextlib.contextmanager
+def sandbox_for(app_url: str, clock: SettableClock) -> Iterator[Sandbox]:
+    """A sandbox whose test app has the callback of the app at ``app_url`` registered."""
+    seed = load_seed(TEST_SEED)
+    client = dataclasses.replace(seed.clients[0], redirect_uris=(f"{app_url}/auth/callback",))
+    seed = dataclasses.replace(seed, clients=(client, *seed.clients[1:]))
+    with running_sandbox(seed, clock=clock) as sandbox:
+        yield sandbox
+
+
+@contextlib.contextmanager
 def running_site(make_app: Any = starlette_app, **login_options: Any) -> Iterator[Site]:
     """The app under uvicorn, then a sandbox whose test app has the app's callback registered."""
     auth = Router()
     clock = SettableClock()
-    with serve(make_app(auth)) as app_url:
-        seed = load_seed(TEST_SEED)
-        client = dataclasses.replace(seed.clients[0], redirect_uris=(f"{app_url}/auth/callback",))
-        seed = dataclasses.replace(seed, clients=(client, *seed.clients[1:]))
-        with running_sandbox(seed, clock=clock) as sandbox:
-            login = TokenpassLogin(
-                sandbox.url, sandbox.client_id, sandbox.client_secret, **login_options
-            )
-            auth.routes.extend(login.routes)
-            yield Site(app_url, sandbox, clock)
+    with serve(make_app(auth)) as app_url, sandbox_for(app_url, clock) as sandbox:
+        login = TokenpassLogin(
+            sandbox.url, sandbox.client_id, sandbox.client_secret, **login_options
+        )
+        auth.routes.extend(login.routes)
+        yield Site(app_url, sandbox, clock)
 
 
 class FormReader(HTMLParser):
@@ -204,13 +222,13 @@ def test_a_used_code_is_refused() -> None:
         assert session(second, site) == {"user": None, "token": None}
 
 
-def test_a_second_use_of_the_callback_is_refused_and_ends_the_login() -> None:
+def test_a_second_use_of_the_callback_is_refused_and_leaves_the_login_alone() -> None:
     with running_site() as site, httpx.Client() as client:
         callback = consent(client, site, "dana")
         assert client.get(callback).status_code == 303
         response = client.get(callback, headers=JSON)
         assert (response.status_code, response.json()["error"]) == (400, "invalid_state")
-        assert session(client, site)["user"] is None
+        assert session(client, site)["user"] == DANA
 
 
 def test_an_expired_code_is_refused() -> None:
@@ -261,5 +279,106 @@ def test_fastapi_routes_and_dependencies() -> None:
         assert client.get(consent(client, site, "dana")).status_code == 303
         assert client.get(f"{site.app_url}/me").json() == {"user": DANA}
         assert client.get(f"{site.app_url}/maybe").json() == {"username": "dana"}
-        assert client.post(f"{site.app_url}/auth/logout").status_code == 303
+        assert client.post(f"{site.app_url}/auth/logout").status_code == 403  # no CSRF token
+        logout = client.post(f"{site.app_url}/auth/logout", data=csrf(client, site.app_url))
+        assert logout.status_code == 303
         assert client.get(f"{site.app_url}/me").status_code == 401
+
+
+def csrf(client: httpx.Client, app_url: str) -> dict[str, str]:
+    """The logout form's fields (the session's CSRF token), as the logout page shows them."""
+    form = FormReader()
+    form.feed(client.get(f"{app_url}/auth/logout").text)
+    return form.fields
+
+
+def test_logout_ends_the_token_at_tokenpass_and_a_copied_cookie_logs_nobody_in() -> None:
+    with running_site() as site, httpx.Client() as client:
+        assert client.get(consent(client, site, "dana")).status_code == 303
+        token = session(client, site)["token"]
+        assert site.sandbox.api("GET", "tca/check/dana", oauth_token=token).status_code == 200
+        copied = dict(client.cookies)
+        assert (
+            client.post(f"{site.app_url}/auth/logout", data=csrf(client, site.app_url)).status_code
+            == 303
+        )
+        assert site.sandbox.api("GET", "tca/check/dana", oauth_token=token).status_code in {
+            401,
+            403,
+        }
+        with httpx.Client(cookies=copied) as replay:
+            assert session(replay, site) == {"user": None, "token": None}
+
+
+class Worker:
+    """One worker of an app keeping logins in Redis: its own Redis client (closed by its
+    lifespan), its own ``TokenpassLogin`` once the sandbox runs, and ``/me``."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis = redis.asyncio.Redis.from_url(redis_url)
+        self.auth = Router()
+        self.login: TokenpassLogin | None = None
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            yield
+            await self.redis.aclose()
+
+        self.app = Starlette(
+            routes=[Mount("/auth", app=self.auth), Route("/me", self.me)],
+            middleware=[Middleware(SessionMiddleware, secret_key=SESSION_SECRET)],
+            lifespan=lifespan,
+        )
+
+    def log_in_with(self, sandbox: Sandbox) -> None:
+        store = RedisLoginStore(self.redis)
+        self.login = TokenpassLogin(
+            sandbox.url, sandbox.client_id, sandbox.client_secret, store=store
+        )
+        self.auth.routes.extend(self.login.routes)
+
+    async def me(self, request: Request) -> JSONResponse:
+        assert self.login is not None
+        user = await self.login.current_user(request)
+        return JSONResponse({"user": None if user is None else user.to_json()})
+
+
+@contextlib.contextmanager
+def served(app: Starlette) -> Iterator[str]:
+    """``app`` under uvicorn with its lifespan, on a free loopback port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    with BackgroundServer(app, listener) as server:
+        yield f"http://127.0.0.1:{server.port}"
+
+
+def test_logins_kept_in_redis_are_shared_by_workers_and_end_at_logout(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    """Two workers of one app on the same Redis: a login made on one is read on the
+    other, kept under a key that is neither the token nor the session id, and a logout
+    on the other ends it for both and at Tokenpass."""
+    first, second = Worker(redis_url), Worker(redis_url)
+    with (
+        served(first.app) as first_url,
+        served(second.app) as second_url,
+        sandbox_for(first_url, SettableClock()) as sandbox,
+        httpx.Client() as client,
+    ):
+        first.log_in_with(sandbox)
+        second.log_in_with(sandbox)
+        site = Site(first_url, sandbox, SettableClock())
+        assert client.get(consent(client, site, "dana")).status_code == 303
+        assert client.get(f"{second_url}/me").json() == {"user": DANA}
+        (key,) = redis_client.keys("tca_gate:login:*")
+        record = redis_client.get(key)
+        assert record is not None
+        token = json.loads(record)["access_token"]
+        assert token.encode() not in key
+        assert len(key.removeprefix(b"tca_gate:login:")) == 64  # a SHA-256, not the session id
+        copied = dict(client.cookies)
+        logout = client.post(f"{second_url}/auth/logout", data=csrf(client, second_url))
+        assert logout.status_code == 303
+        assert redis_client.keys("tca_gate:login:*") == []
+        with httpx.Client(cookies=copied) as replay:
+            assert replay.get(f"{first_url}/me").json() == {"user": None}
+        assert sandbox.api("GET", "tca/check/dana", oauth_token=token).status_code in {401, 403}

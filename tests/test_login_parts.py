@@ -24,6 +24,8 @@ from tca_gate.login import (
 )
 from tca_gate.login._next import safe_next
 from tca_gate.login._responses import prefers_json
+from tca_gate.login._session import MEMORY
+from tca_gate.login._store import LoginRecord, MemoryLoginStore, new_session_id
 
 ALICE = {
     "id": "u-1",
@@ -130,6 +132,10 @@ def test_user_must_be_an_object() -> None:
         ({"scopes": ("user", "a b")}, "bad: ['a b']"),
         ({"default_next": "https://evil.example/"}, "default_next: 'next' must be a path"),
         ({"timeout": 0}, "timeout must be a positive number"),
+        ({"max_age": 0}, "max_age must be a positive number"),
+        ({"store": MemoryLoginStore()}, "leave store=None to keep logins in memory"),
+        ({"store": {}}, "store must be a LoginStore"),
+        ({"scopes": ("tca", "private-balances")}, "scopes must include 'user'"),
     ],
 )
 def test_configuration_errors_say_what_is_wrong(kwargs: dict[str, Any], message: str) -> None:
@@ -158,34 +164,48 @@ def _request(session: dict[str, Any] | None) -> Request:
     return Request(scope)
 
 
-def _login(**changes: Any) -> dict[str, Any]:
-    login = {"user": ALICE, "access_token": "tok", "scope": "user,tca", "expires_at": None}
-    return {SESSION_KEY: {**login, **changes}}
+def _stored(expires_in: float, token: str = "tok") -> dict[str, Any]:
+    """A session naming a login kept in the in-memory store for ``expires_in`` seconds."""
+    sid = new_session_id()
+    record = LoginRecord(
+        TokenpassUser.from_json(ALICE), token, "user,tca", time.time() + expires_in
+    )
+    asyncio.run(MEMORY.save(sid, record))
+    return {SESSION_KEY: {"sid": sid}}
 
 
 def test_readers_give_the_user_and_token_of_an_active_login() -> None:
-    request = _request(_login(expires_at=int(time.time()) + 60))
+    request = _request(_stored(60))
     assert current_user(request) == TokenpassUser.from_json(ALICE)
     assert access_token(request) == "tok"
     assert asyncio.run(require_user(request)) == TokenpassUser.from_json(ALICE)
 
 
+def test_the_session_names_the_login_by_a_random_id_only() -> None:
+    session = _stored(60, token="the-token")
+    ((_, value),) = session.items()
+    assert set(value) == {"sid"}
+    assert "the-token" not in repr(session)
+    assert len(value["sid"]) >= 43  # 256 random bits
+
+
 @pytest.mark.parametrize(
     "session",
     [
-        {},
-        {SESSION_KEY: "alice"},
-        _login(expires_at=int(time.time()) - 1),
-        _login(expires_at="soon"),
-        _login(expires_at=True),
-        _login(access_token=""),
-        _login(access_token=None),
-        _login(user={**ALICE, "email_is_confirmed": "yes"}),
-        _login(user=None),
+        dict,
+        lambda: {SESSION_KEY: "alice"},
+        lambda: {SESSION_KEY: {"sid": ""}},
+        lambda: {SESSION_KEY: {"sid": 7}},
+        lambda: {SESSION_KEY: {"sid": "never-issued"}},
+        lambda: _stored(-1),
+        # a login as older versions kept it, token and all, in the cookie: no longer counts
+        lambda: {
+            SESSION_KEY: {"user": ALICE, "access_token": "tok", "scope": "user", "expires_at": None}
+        },
     ],
 )
-def test_no_login_when_missing_expired_or_malformed(session: dict[str, Any]) -> None:
-    request = _request(session)
+def test_no_login_when_missing_expired_or_malformed(session: Any) -> None:
+    request = _request(session())
     assert current_user(request) is None
     assert access_token(request) is None
     with pytest.raises(HTTPException) as caught:
@@ -193,6 +213,34 @@ def test_no_login_when_missing_expired_or_malformed(session: dict[str, Any]) -> 
     assert caught.value.status_code == 401
 
 
+def test_a_login_kept_in_redis_is_not_read_synchronously_and_the_error_says_what_to_use() -> None:
+    request = _request({SESSION_KEY: {"sid": new_session_id(), "kept": "shared"}})
+    with pytest.raises(LoginConfigError, match=r"identity=login\.identity\(\)"):
+        current_user(request)
+
+
 def test_readers_need_the_session_middleware() -> None:
     with pytest.raises(LoginConfigError, match="SessionMiddleware"):
         current_user(_request(None))
+
+
+@pytest.mark.parametrize(
+    ("scopes", "scope", "missing"),
+    [
+        (("user", "tca"), "protected", "'private-balances'"),
+        (("user",), "protected", "'tca' and 'private-balances'"),
+        (("user", "private-balances"), "public", "'tca'"),
+    ],
+)
+def test_the_gate_identity_names_the_scope_the_login_lacks(
+    scopes: tuple[str, ...], scope: Any, missing: str
+) -> None:
+    login = TokenpassLogin("https://tokenpass.example", "app", "secret", scopes=scopes)
+    with pytest.raises(LoginConfigError, match=f"needs the {missing} scope: add it"):
+        login.identity(scope)
+
+
+def test_the_default_scopes_let_the_gate_count_private_addresses() -> None:
+    login = TokenpassLogin("https://tokenpass.example", "app", "secret")
+    assert login.scopes == ("user", "tca", "private-balances")
+    assert callable(login.identity("protected"))

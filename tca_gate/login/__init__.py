@@ -11,8 +11,12 @@
 ...     middleware=[Middleware(SessionMiddleware, secret_key="a long random secret")],
 ... )
 
-Then ``current_user(request)`` and ``access_token(request)`` read the login, and
-``Depends(require_user)`` guards a FastAPI route (401 without a login).
+Then ``current_user(request)`` reads the login, ``Depends(require_user)`` guards a
+FastAPI route (401 without a login) and ``Gate(balances, identity=login.identity())``
+gates by the user's tokens. The session cookie holds only a random id: the token stays
+server side (in memory; ``store=RedisLoginStore(redis)`` for several workers, read
+with ``await login.current_user(request)``). Logging out is a POST carrying
+``csrf_token(request)``; ``check_csrf`` protects the app's own forms the same way.
 """
 
 try:
@@ -23,19 +27,30 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
         f"Tokenpass login needs {error.name}: pip install 'tca-gate[login]'"
     ) from error
 
+from ._csrf import CSRF_FIELD, CSRF_HEADER, check_csrf, csrf_field, csrf_token
 from ._errors import LoginConfigError, LoginError
-from ._login import TokenpassLogin
+from ._login import DEFAULT_SCOPES, TokenpassLogin
 from ._session import NEXT_KEY, SESSION_KEY, access_token, current_user, require_user
+from ._store import LoginRecord, LoginStore, RedisLoginStore
 from ._user import TokenpassUser
 
 __all__ = [
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "DEFAULT_SCOPES",
     "NEXT_KEY",
     "SESSION_KEY",
     "LoginConfigError",
     "LoginError",
+    "LoginRecord",
+    "LoginStore",
+    "RedisLoginStore",
     "TokenpassLogin",
     "TokenpassUser",
     "access_token",
+    "check_csrf",
+    "csrf_field",
+    "csrf_token",
     "current_user",
     "require_user",
 ]

@@ -2,11 +2,13 @@
 
 authlib keeps the state (and PKCE verifier) in the session and exchanges the code with
 ``client_secret_post``; this module maps every way that can fail to a ``LoginError``.
+The user's token travels in ``Authorization: Bearer`` headers, never in a URL.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import time
 import warnings
 from collections.abc import Awaitable, Sequence
@@ -17,6 +19,8 @@ from typing import Any
 import authlib.deprecate  # type: ignore[import-untyped]
 from starlette.requests import Request
 from starlette.responses import Response
+
+from tca_gate._tokenly_auth import TokenlyAuth
 
 from ._errors import LoginError
 from ._user import TokenpassUser
@@ -46,6 +50,10 @@ _HTTP = _http_library()
 _UNREACHABLE: tuple[type[Exception], ...] = (_HTTP.TransportError,)
 _GARBLED: tuple[type[Exception], ...] = (_HTTP.HTTPStatusError, ValueError)
 _PROVIDER_DOWN = ("server_error", "temporarily_unavailable")
+#: Where Tokenpass ends a user's token (the official client's ``oauth/logout``).
+LOGOUT_PATH = "api/v1/oauth/logout"
+
+_log = logging.getLogger("tca_gate.login")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +83,12 @@ class TokenpassProvider:
         client_kwargs: dict[str, Any] = {
             "scope": self._scope,
             "token_endpoint_auth_method": "client_secret_post",
-            "token_placement": "uri",
+            "token_placement": "header",
             "timeout": timeout,
         }
         if pkce:
             client_kwargs["code_challenge_method"] = "S256"
+        self._signer = TokenlyAuth(client_id, client_secret)
         self._client = OAuth().register(
             "tokenpass",
             client_id=client_id,
@@ -130,6 +139,27 @@ class TokenpassProvider:
         expires_at = None if expires_in is None else int(time.time()) + expires_in
         return Grant(user, access_token, scope, expires_at)
 
+    async def revoke(self, access_token: str) -> bool:
+        """Have Tokenpass end ``access_token`` (``POST api/v1/oauth/logout``, signed by the
+        app, the token as Bearer); whether it did. A failure is logged, without the token."""
+        try:
+            response = await self._client.post(
+                LOGOUT_PATH,
+                withhold_token=True,
+                json={},
+                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+                auth=self._signer,
+            )
+        except _UNREACHABLE as error:
+            _log.warning("Tokenpass could not be reached to end a token at logout: %s", error)
+            return False
+        if response.status_code != 200:
+            _log.warning(
+                "Tokenpass did not end a token at logout: it answered %s", response.status_code
+            )
+            return False
+        return True
+
     @staticmethod
     async def _guarded(call: Awaitable[Any]) -> Any:
         """Await an authlib call, turning its failures into ``LoginError``s."""
@@ -154,12 +184,7 @@ def _refusal(error: Any) -> LoginError:
     if code == "access_denied":
         return LoginError(code, "You did not allow this site to use your Tokenpass account.", 403)
     if code == "mismatching_state":
-        return LoginError(
-            "invalid_state",
-            "This login does not match one started in this browser (its state is missing "
-            "or wrong); start again.",
-            400,
-        )
+        return state_mismatch()
     if code == "invalid_grant":
         return LoginError(
             code, f"The login code has expired or was already used; start again.{said}", 400
@@ -167,6 +192,16 @@ def _refusal(error: Any) -> LoginError:
     if code in _PROVIDER_DOWN:
         return LoginError(code, f"Tokenpass could not finish the login, try later.{said}", 503)
     return LoginError(code, f"Tokenpass refused the login: {code}.{said}", 400)
+
+
+def state_mismatch() -> LoginError:
+    """The refusal of a callback whose ``state`` is not one this browser's logins sent."""
+    return LoginError(
+        "invalid_state",
+        "This login does not match one started in this browser (its state is missing "
+        "or wrong); start again.",
+        400,
+    )
 
 
 def _garbled() -> LoginError:
