@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
@@ -31,10 +31,34 @@ from ._log import DECISION_LOGGER, log_decision
 from ._responses import is_same_origin_path, mark_private, refusal
 from ._verdict import Outcome, Verdict
 
-#: Makes the answer to a refusal; ``None`` keeps the gate's own (JSON, page or redirect).
-RefusalRenderer = Callable[
-    [HTTPConnection, Verdict], "Response | Awaitable[Response | None] | None"
-]
+
+class RefusalRenderer(Protocol):
+    """``Gate(on_refusal=...)``: answers refused requests the app's own way, sync or async.
+
+    It is called with the request (a ``WebSocket`` for a websocket) and the ``Verdict``
+    for every refusal, whatever its status:
+
+    - 401 (``unauthenticated``, ``identity-error``): ``verdict.holder`` may be ``None``;
+    - 403 (``insufficient-tokens``): ``verdict.decision`` says what is missing
+      (``decision.summary``); ``unknown-holder`` and ``rule-error`` have no decision;
+    - 503 (``balances-unavailable``): nothing was read, ``verdict.decision`` is ``None``.
+
+    Return a ``Response`` (made private and uncacheable, whatever its status) or ``None``
+    to keep the gate's own answer (JSON, a page, or a 303 to the login); if it raises,
+    the gate's own answer is sent and the error logged.
+
+    >>> from starlette.responses import PlainTextResponse
+    >>> async def refusal_page(request, verdict):
+    ...     if verdict.decision is None:  # 401 and 503: the gate's own answer
+    ...         return None
+    ...     return PlainTextResponse(verdict.decision.summary, status_code=verdict.status)
+    """
+
+    def __call__(
+        self, request: HTTPConnection, verdict: Verdict, /
+    ) -> Response | Awaitable[Response | None] | None:
+        """The response to ``request``, refused as ``verdict`` says, or ``None``."""
+
 
 _log = logging.getLogger(__name__)
 
@@ -66,10 +90,11 @@ class Gate:
 
     Nothing but a rule that passes on balances actually read lets a request in.
     ``login_url`` (a path on this site, or ``""`` for none) is where browsers without a
-    login are sent; ``on_refusal(request, verdict)`` may answer refusals itself (return
-    ``None`` to keep the gate's own); ``decision_log`` receives a record of every refusal,
-    and of every allow too with ``log_allows=True`` (off by default: allows are the bulk
-    of the traffic, and the hot path then does no logging work at all).
+    login are sent; ``on_refusal(request, verdict)`` (a ``RefusalRenderer``) may answer
+    refusals itself, 401, 403 and 503 alike (return ``None`` to keep the gate's own);
+    ``decision_log`` receives a record of every refusal, and of every allow too with
+    ``log_allows=True`` (off by default: allows are the bulk of the traffic, and the hot
+    path then does no logging work at all).
     ``shadow=True`` judges and logs as usual but lets refused requests through (the
     verdict says ``shadow``), to try a rule on live traffic before enforcing it.
     """

@@ -4,8 +4,10 @@ Requests to paths no rule guards pass straight through, untouched. A guarded req
 is judged by the ``Gate``; allowed, it goes on with the verdict on ``request.state.tca_gate``
 and the scopes ``tca`` and ``tca:<name>`` added to ``request.auth`` (so Starlette's
 ``requires("tca:members")`` works with it); refused, it gets the gate's 401, 403 or 503
-(a websocket is refused before it is accepted). Every answer on a guarded path is
-``Cache-Control: private, no-store`` and varies by ``Accept``, ``Cookie`` and ``Authorization``.
+(a websocket is refused before it is accepted). A refusal shadow mode lets through gains
+no scope (``request.auth`` is empty if the app had none), so ``requires`` refuses it.
+Every answer on a guarded path is ``Cache-Control: private, no-store`` and varies by
+``Accept``, ``Cookie`` and ``Authorization``, each named once in one ``Vary`` header.
 """
 
 from __future__ import annotations
@@ -151,6 +153,8 @@ class TcaGateMiddleware:
             elif not verdict.shadow:
                 await send_refusal(gate, conn, verdict, receive, send)
                 return
+            elif "auth" not in scope:  # shadow: no scopes, so requires("tca:...") is a 403
+                scope["auth"] = NO_SCOPES
             if kind == "websocket":
                 await self.app(scope, receive, send)
                 return
@@ -234,16 +238,24 @@ class GrantedScopes(AuthCredentials):
         return f"GrantedScopes({self.scopes!r})"
 
 
+#: ``request.auth`` of a refusal shadow mode lets through, on a request with no auth of its
+#: own: Starlette's ``requires`` then refuses it (403) instead of failing (500).
+NO_SCOPES = GrantedScopes(())
+
+
 def admit(scope: Scope, verdict: Verdict) -> None:
-    """Record ``verdict`` on ``request.state`` and, when allowed, add its scopes to the auth."""
+    """Record ``verdict`` on ``request.state`` and, when allowed, add its scopes to the
+    auth; a refusal (let through in shadow mode) gets no scopes, but an auth all the same."""
     state = scope.get("state")
     if state is None:
         scope["state"] = state = {}
     state[STATE_KEY] = verdict
+    existing = scope.get("auth")
     if verdict.outcome is Outcome.ALLOWED:
-        existing = scope.get("auth")
         held = existing.scopes if isinstance(existing, AuthCredentials) else ()
         scope["auth"] = AuthCredentials([*held, *granted_scopes(verdict.name)])
+    elif existing is None:
+        scope["auth"] = NO_SCOPES
 
 
 async def send_refusal(

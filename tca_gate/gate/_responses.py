@@ -8,6 +8,7 @@ and get JSON). Every answer about a gated path is private to its user and never 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -25,7 +26,8 @@ VARY = ("Accept", "Cookie", "Authorization")
 RETRY_AFTER = 5
 
 _CACHE_CONTROL_RAW = (b"cache-control", CACHE_CONTROL.encode())
-_VARY_RAW = ", ".join(VARY).encode()
+_VARY_TEXT = ", ".join(VARY)
+_VARY_RAW = _VARY_TEXT.encode()
 #: The raw headers that make a response private, for a response that has neither yet.
 PRIVATE_HEADERS = (_CACHE_CONTROL_RAW, (b"vary", _VARY_RAW))
 
@@ -70,7 +72,7 @@ def refusal(conn: HTTPConnection, verdict: Verdict, login_url: str) -> Response:
 def refusal_headers(verdict: Verdict, login_url: str) -> dict[str, str]:
     """The headers of every refusal of ``verdict``: private, uncacheable, and
     ``WWW-Authenticate`` for 401, ``Retry-After`` for 503."""
-    headers = {"Cache-Control": CACHE_CONTROL, "Vary": ", ".join(VARY)}
+    headers = {"Cache-Control": CACHE_CONTROL, "Vary": _VARY_TEXT}
     if verdict.status == 401:
         headers["WWW-Authenticate"] = f'Tokenpass login="{login_url or "/"}"'
     elif verdict.status == 503:
@@ -122,12 +124,10 @@ def _quality(params: list[str]) -> float:
 
 
 def mark_private(headers: MutableHeaders) -> None:
-    """Make a response private and uncacheable, varying by who asks."""
+    """Make a response private and uncacheable, varying by who asks: one ``Vary`` header,
+    the response's own names first, each name once (in any case)."""
     headers["Cache-Control"] = CACHE_CONTROL
-    present = {part.strip().lower() for part in headers.get("vary", "").split(",") if part.strip()}
-    for name in VARY:
-        if name.lower() not in present:
-            headers.append("Vary", name)
+    headers["Vary"] = merged_vary(headers.getlist("vary"))
 
 
 def mark_private_message(message: Message) -> None:
@@ -143,17 +143,26 @@ def mark_private_message(message: Message) -> None:
     headers = [
         (name, value) for name, value in raw if name.lower() not in (b"cache-control", b"vary")
     ]
-    vary = [value for name, value in raw if name.lower() == b"vary"]
+    vary = [value.decode("latin-1") for name, value in raw if name.lower() == b"vary"]
     headers.append(_CACHE_CONTROL_RAW)
-    if vary:
-        named = {part.strip().lower() for value in vary for part in value.split(b",")}
-        missing = [name.encode() for name in VARY if name.lower().encode() not in named]
-        headers.extend((b"vary", value) for value in vary)
-        if missing:
-            headers.append((b"vary", b", ".join(missing)))
-    else:
-        headers.append((b"vary", _VARY_RAW))
+    headers.append((b"vary", merged_vary(vary).encode("latin-1")))
     message["headers"] = headers
+
+
+def merged_vary(values: Iterable[str]) -> str:
+    """The names of ``Vary`` headers ``values`` and the gate's, each once (compared
+    ignoring case, the first spelling kept), in one header value.
+
+    >>> merged_vary(["accept-encoding, Accept", "ACCEPT"])
+    'accept-encoding, Accept, Cookie, Authorization'
+    """
+    names: dict[str, str] = {}
+    for value in (*values, _VARY_TEXT):
+        for part in value.split(","):
+            name = part.strip()
+            if name:
+                names.setdefault(name.lower(), name)
+    return ", ".join(names.values())
 
 
 def is_same_origin_path(value: str) -> bool:

@@ -8,7 +8,7 @@ from enum import Enum
 
 from tca_gate._explain import Decision
 from tca_gate._rule import Rule
-from tca_gate.balances import Holder
+from tca_gate.balances import Holder, HolderKind
 
 _log = logging.getLogger(__name__)
 
@@ -105,6 +105,29 @@ class Verdict:
     def reason(self) -> str:
         """The machine-readable code of the outcome, e.g. ``insufficient-tokens``."""
         return self.outcome.value
+
+    @property
+    def username(self) -> str:
+        """The Tokenpass username of who asked: the logged-in user (``login_identity``,
+        the default identity), ``request.user``'s name (``auth_user_identity``) or the
+        name a header gave (``header_identity``). There is none for an address list, a
+        token without an ``owner`` (``header_identity(kind="token")``) or a request
+        without an identity: those raise ``AttributeError`` (``getattr(verdict,
+        "username", None)`` asks safely). Use it rather than ``holder.value``, which for
+        a login is the user's OAuth token."""
+        holder = self.holder
+        if holder is not None:
+            if holder.kind is HolderKind.USERNAME and isinstance(holder.value, str):
+                return holder.value
+            if holder.kind is HolderKind.TOKEN and holder.owner:
+                return holder.owner
+        if holder is None:
+            what = "no identity"
+        elif holder.kind is HolderKind.ADDRESSES:
+            what = "addresses for an identity"
+        else:
+            what = "an OAuth token whose user is not known for an identity"
+        raise AttributeError(f"this verdict has no username: the request had {what}")
 
     @property
     def decision(self) -> Decision | None:
