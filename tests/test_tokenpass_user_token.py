@@ -190,9 +190,37 @@ def test_a_token_missing_from_both_forms_is_refused_and_nothing_is_learned() -> 
 
 
 @pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(401, json=MISSING),
+        httpx.Response(403, json={"error": "Invalid user oauth token", "result": False}),
+        httpx.Response(422, json={"message": "The oauth token field is required.",
+                                  "errors": {"oauth_token": ["required"]}}),
+        httpx.Response(401, json={"error": "invalid_token",
+                                  "error_description": "the access token is missing"}),
+    ],
+    ids=["sandbox", "tokenpass", "laravel-validation", "oauth"],
+)  # fmt: skip
+def test_answers_that_the_token_is_missing_bring_the_parameter(answer: httpx.Response) -> None:
+    script = Script(answer, httpx.Response(200, json=[]), httpx.Response(200, json=[]))
+    with scripted(script) as tokenpass:
+        assert tokenpass.get_combined_public_balances("the-token") == ()
+        assert tokenpass.get_combined_public_balances("the-token") == ()
+    assert [request.url.params.get("oauth_token") for request in script.requests] == [
+        None,
+        "the-token",
+        "the-token",
+    ]
+
+
+@pytest.mark.parametrize(
     ("status", "answer", "error"),
     [
         (403, {"error": "the oauth_token lacks the 'tca' scope", "field": "oauth_token"},
+         PermissionDeniedError),
+        (403, {"error": "User does not have TCA scope applied for this client application"},
+         PermissionDeniedError),
+        (403, {"error": "the oauth_token was issued to another app", "field": "oauth_token"},
          PermissionDeniedError),
         (401, {"error": "the oauth_token is unknown or expired", "field": "oauth_token"},
          AuthenticationError),

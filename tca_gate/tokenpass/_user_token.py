@@ -32,7 +32,9 @@ FALLBACK_EXTENSION = "tca_gate.tokenpass.parameter_form"
 
 #: The statuses of a refusal that may be for a missing token.
 _REFUSED = frozenset({400, 401, 403, 422})
-_MISSING = ("missing", "required", "not provided", "no token", "no access token")
+#: How a refusal names the user's token, and says it had none it could use.
+_TOKEN_NAMES = ("oauth", "access token", "access_token")
+_MISSING = ("missing", "required", "not provided", "invalid")
 #: A token parameter's value in a logged URL (up to the next parameter or the URL's end).
 _TOKEN_PARAMETER = re.compile(r"(?i)\b((?:oauth_token|access_token)=)[^&#\s\"'<>]+")
 _HIDDEN = r"\1[hidden]"
@@ -67,12 +69,21 @@ def with_parameter(call: UserCall[T]) -> Call[T]:
 
 
 def token_missing(response: httpx.Response) -> bool:
-    """Whether an answer refuses a call for carrying no user token (so none was read)."""
+    """Whether an answer refuses a call for want of a user token where the server looked.
+
+    A 400, 401, 403 or 422 naming the token as missing, required or invalid (Tokenpass
+    answered a call without the parameter "Invalid user oauth token"), but not its scope
+    (a refusal of the scope shows the token was read).
+    """
     if response.status_code not in _REFUSED:
         return False
     error = refusal("Tokenpass", response)
     words = f"{error.field or ''} {error.message}".lower()
-    return "token" in words and any(missing in words for missing in _MISSING)
+    return (
+        any(name in words for name in _TOKEN_NAMES)
+        and any(missing in words for missing in _MISSING)
+        and "scope" not in words
+    )
 
 
 class UserTokenAuth(httpx.Auth):
