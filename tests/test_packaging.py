@@ -136,11 +136,6 @@ def blocked(modules: list[str], statement: str) -> str:
     return done.stdout.strip()
 
 
-#: The guard tca_gate/tokensoft/__init__.py (owned elsewhere) does not have yet.
-NO_TOKENSOFT_GUARD = pytest.mark.xfail(
-    reason="tca_gate.tokensoft has no import guard naming its extra yet", strict=True
-)
-
 #: What needs each extra: importing its module, or making a Redis-backed store from a URL.
 NEEDS = [
     ("tokenpass", "import tca_gate.tokenpass"),
@@ -157,18 +152,9 @@ NEEDS = [
 ]
 
 
-def _marks(statement: str, missing: str = "") -> list[pytest.MarkDecorator]:
-    """The xfail of what waits for the Tokensoft guard (its client needs no graphql-core)."""
-    waits = "tokensoft" in statement and (missing != "graphql" or "testing" in statement)
-    return [NO_TOKENSOFT_GUARD] if waits else []
-
-
 @pytest.mark.parametrize(
     ("extra", "statement"),
-    [
-        pytest.param(extra, statement, id=statement.split("(")[0], marks=_marks(statement))
-        for extra, statement in NEEDS
-    ],
+    [pytest.param(extra, statement, id=statement.split("(")[0]) for extra, statement in NEEDS],
 )
 def test_what_needs_an_extra_names_it_when_the_extra_is_missing(extra: str, statement: str) -> None:
     assert f"pip install 'tca-gate[{extra}]'" in blocked(extra_modules(extra), statement)
@@ -182,7 +168,6 @@ def test_what_needs_an_extra_names_it_when_the_extra_is_missing(extra: str, stat
             statement,
             missing,
             id=f"{statement.split('(')[0]}-without-{missing}",
-            marks=_marks(statement, missing),
         )
         for extra, statement in NEEDS
         for missing in extra_modules(extra)

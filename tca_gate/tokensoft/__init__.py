@@ -13,6 +13,15 @@ Servers verify with ``verify_tokensoft_request`` or ``TokensoftAuthMiddleware``;
 ``tca_gate.tokensoft.testing`` is an emulator for tests.
 """
 
+try:
+    import httpx
+    import stamina
+except ImportError as error:
+    raise ImportError(
+        f"tca_gate.tokensoft needs httpx and stamina ({error.name} is missing): "
+        "pip install 'tca-gate[tokensoft]'"
+    ) from error
+
 from ._auth import DEFAULT_TIME_CACHE, TokensoftAuth
 from ._client import AsyncTokensoftClient, TokensoftClient
 from ._errors import GraphQLProblem, TokensoftGraphQLError
@@ -26,6 +35,8 @@ from ._verify import (
     verify_tokensoft_request,
 )
 from ._wire import graphql_body, tokensoft_signature
+
+del httpx, stamina
 
 __all__ = [
     "DEFAULT_TIME_CACHE",

@@ -37,9 +37,9 @@ from typing import Any
 
 try:
     from graphql import GraphQLError, build_schema, graphql_sync
-except ImportError as error:  # pragma: no cover - graphql-core comes with the dev extra
+except ImportError as error:
     raise ImportError(
-        "the Tokensoft emulator needs graphql-core: pip install graphql-core"
+        "the Tokensoft emulator needs graphql-core: pip install 'tca-gate[tokensoft]'"
     ) from error
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
