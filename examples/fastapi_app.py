@@ -24,7 +24,7 @@ from starlette.routing import Router
 from tca_gate.balances import CachedBalances, TokenpassBalances
 from tca_gate.fastapi import require_tokens
 from tca_gate.gate import Gate, Verdict
-from tca_gate.login import TokenpassLogin, current_user
+from tca_gate.login import TokenpassLogin, csrf_field, current_user
 from tca_gate.tokenpass import AsyncTokenpassClient
 
 Members = Annotated[
@@ -33,10 +33,13 @@ Members = Annotated[
 Lounge = Annotated[Verdict, Depends(require_tokens("LTBCOIN >= 1000", name="lounge"))]
 LOG_IN = '<a href="/auth/login">Log in with Tokenpass</a>'
 LINKS = '<a href="/members">members</a> · <a href="/lounge">lounge</a>'
+#: Logging out is a POST carrying the session's CSRF token (filled in per request).
+LOG_OUT = '<form method="post" action="/auth/logout">{csrf}<button>Log out</button></form>'
 
 
 def create_app(tokenpass_url: str, client_id: str, client_secret: str) -> FastAPI:
     client = AsyncTokenpassClient(tokenpass_url, client_id, client_secret)
+    # The login keeps the user's token server side; the cookie holds a random id only.
     login = TokenpassLogin(tokenpass_url, client_id, client_secret)
 
     @asynccontextmanager
@@ -45,15 +48,20 @@ def create_app(tokenpass_url: str, client_id: str, client_secret: str) -> FastAP
         await client.aclose()
 
     app = FastAPI(lifespan=lifespan)
-    app.state.tca_gate = Gate(CachedBalances(TokenpassBalances(client), ttl=30))
+    # login.identity(): every verified address of the user counts, as in Tokenpass's tca/check
+    app.state.tca_gate = Gate(
+        CachedBalances(TokenpassBalances(client), ttl=30), identity=login.identity()
+    )
     app.add_middleware(SessionMiddleware, secret_key=secrets.token_urlsafe(32))
     app.mount("/auth", Router(login.routes))
 
     @app.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> str:
-        user = current_user(request)
-        who = f"You are {escape(user.username)}." if user else LOG_IN
-        return f"<p>{who}</p><p>{LINKS}</p>"
+        user = current_user(request)  # the user only: the token never goes to the page
+        if user is None:
+            return f"<p>{LOG_IN}</p><p>{LINKS}</p>"
+        log_out = LOG_OUT.format(csrf=csrf_field(request))
+        return f"<p>You are {escape(user.username)}.</p>{log_out}<p>{LINKS}</p>"
 
     @app.get("/members")
     async def members(verdict: Members) -> dict[str, str]:

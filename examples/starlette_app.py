@@ -23,17 +23,21 @@ from starlette.routing import Mount, Route
 
 from tca_gate.balances import CachedBalances, TokenpassBalances
 from tca_gate.gate import Gate, TcaGateMiddleware, requires_tokens
-from tca_gate.login import TokenpassLogin, current_user
+from tca_gate.login import TokenpassLogin, csrf_field, current_user
 from tca_gate.tokenpass import AsyncTokenpassClient
 
 LOG_IN = '<a href="/auth/login">Log in with Tokenpass</a>'
 LINKS = '<a href="/members">members</a> · <a href="/lounge">lounge</a>'
+#: Logging out is a POST carrying the session's CSRF token (filled in per request).
+LOG_OUT = '<form method="post" action="/auth/logout">{csrf}<button>Log out</button></form>'
 
 
 async def home(request: Request) -> HTMLResponse:
-    user = current_user(request)
-    who = f"You are {escape(user.username)}." if user else LOG_IN
-    return HTMLResponse(f"<p>{who}</p><p>{LINKS}</p>")
+    user = current_user(request)  # the user only: the token never goes to the page
+    if user is None:
+        return HTMLResponse(f"<p>{LOG_IN}</p><p>{LINKS}</p>")
+    log_out = LOG_OUT.format(csrf=csrf_field(request))
+    return HTMLResponse(f"<p>You are {escape(user.username)}.</p>{log_out}<p>{LINKS}</p>")
 
 
 async def members(request: Request) -> PlainTextResponse:
@@ -50,8 +54,10 @@ async def lounge(request: Request) -> PlainTextResponse:
 
 def create_app(tokenpass_url: str, client_id: str, client_secret: str) -> Starlette:
     client = AsyncTokenpassClient(tokenpass_url, client_id, client_secret)
-    gate = Gate(CachedBalances(TokenpassBalances(client), ttl=30))
+    # The login keeps the user's token server side; the cookie holds a random id only.
     login = TokenpassLogin(tokenpass_url, client_id, client_secret)
+    # login.identity(): every verified address of the user counts, as in Tokenpass's tca/check
+    gate = Gate(CachedBalances(TokenpassBalances(client), ttl=30), identity=login.identity())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -45,6 +45,19 @@ def text_of(response: httpx.Response, element_id: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", "", found[1]).split())
 
 
+def promise(http: httpx.Client, form: dict[str, str], **options: bool) -> httpx.Response:
+    """Post the promise form as the refusal page does: with the session's CSRF token."""
+    return http.post("/promise", data={**form, "csrf_token": csrf_of(http)}, **options)
+
+
+def csrf_of(http: httpx.Client) -> str:
+    """The session's CSRF token, as the forms of the demo's pages (and the logout page,
+    for visitors not logged in) carry it."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/auth/logout").text)
+    assert found is not None
+    return found[1]
+
+
 def buttons(response: httpx.Response) -> dict[str, str]:
     """The promise buttons of a refusal page: their labels by group."""
     return dict(re.findall(r'class="promise" name="group" value="(\d+)">([^<]*)<', response.text))
@@ -74,7 +87,8 @@ def test_a_visitor_is_sent_to_log_in_and_comes_back_to_the_page(demo: DemoServer
 
 def test_alice_gets_into_both_pages(demo: DemoServer) -> None:
     with logged_in(demo, "alice") as http:
-        assert text_of(http.get("/"), "balances") == "12,500.5 LTBCOIN, 2 TOKENLY"
+        # her private address counts, as in Tokenpass's own tca/check
+        assert text_of(http.get("/"), "balances") == "15,500.5 LTBCOIN, 2 TOKENLY"
         assert http.get("/").text.count("you get in") == 2
         for path in ("/lounge", "/members"):
             page = http.get(path)
@@ -100,7 +114,7 @@ def test_bob_is_refused_the_members_page_then_promised_the_tokens_and_let_in(
         assert buttons(refused) == {"0": "Receive 1 TOKENLY", "1": "Receive 1,200 LTBCOIN"}
         assert http.get("/members", headers=JSON).json()["detail"] == BOB_SHORT
 
-        let_in = http.post("/promise", data={"page": "members", "group": "1"})
+        let_in = promise(http, {"page": "members", "group": "1"})
         assert (let_in.status_code, let_in.headers["location"]) == (303, "/members")
         members = http.get("/members")
         assert members.status_code == 200
@@ -132,31 +146,57 @@ def test_carol_is_refused_both_pages_and_one_promise_opens_one(demo: DemoServer)
         body = http.get("/members", headers=JSON).json()
         assert (body["error"], body["decision"]["allowed"]) == ("insufficient-tokens", False)
 
-        http.post("/promise", data={"page": "members", "group": "0"})
+        promise(http, {"page": "members", "group": "0"})
         assert http.get("/members").status_code == 200
         assert http.get("/lounge").status_code == 403  # a TOKENLY is no LTBCOIN
 
 
 def test_a_promise_takes_a_login_and_an_offer_the_page_makes(demo: DemoServer) -> None:
     with httpx.Client(base_url=demo.url) as anonymous:
-        sent = anonymous.post("/promise", data={"page": "members", "group": "1"})
+        sent = promise(anonymous, {"page": "members", "group": "1"})
         assert (sent.status_code, sent.headers["location"]) == (303, "/auth/login?next=%2Fmembers")
     with logged_in(demo, "bob") as http:
         for form in ({"page": "members", "group": "7"}, {"page": "lounge", "group": "0"}):
-            wrong = http.post("/promise", data=form, follow_redirects=True)
+            wrong = promise(http, form, follow_redirects=True)
             if form["page"] == "lounge":  # bob already passes: nothing is promised
                 assert text_of(wrong, "flash") == "You already hold what this page asks for."
             else:
                 assert (wrong.status_code, text_of(wrong, "problem")) == (400, "No such promise")
-        nowhere = http.post("/promise", data={"page": "vault", "group": "0"})
+        nowhere = promise(http, {"page": "vault", "group": "0"})
         assert nowhere.status_code == 400
     assert demo.sandbox.api("GET", "tca/provisional/tx").json()["list"] == []
+
+
+@pytest.mark.parametrize("token", [None, "", "forged-token"])
+def test_a_promise_without_the_sessions_csrf_token_is_refused(
+    demo: DemoServer, token: str | None
+) -> None:
+    """Another site's page can make bob's browser post the form, not carry the token."""
+    with logged_in(demo, "bob") as http:
+        form = {"page": "members", "group": "1"} | ({} if token is None else {"csrf_token": token})
+        refused = http.post("/promise", data=form)
+        assert (refused.status_code, text_of(refused, "problem")) == (403, "Form refused")
+        assert http.get("/members").status_code == 403
+    assert demo.sandbox.api("GET", "tca/provisional/tx").json()["list"] == []
+
+
+def test_logging_out_takes_the_pages_form_and_ends_the_login(demo: DemoServer) -> None:
+    with logged_in(demo, "alice") as http:
+        copied = dict(http.cookies)
+        assert http.get("/auth/logout").status_code == 200  # a page with the form, no logout
+        assert http.get("/members").status_code == 200
+        assert http.post("/auth/logout").status_code == 403
+        out = http.post("/auth/logout", data={"csrf_token": csrf_of(http)})
+        assert (out.status_code, out.headers["location"]) == (303, "/")
+        assert text_of(http.get("/"), "who") == "Not logged in"
+    with httpx.Client(base_url=demo.url, cookies=copied, headers=JSON) as replay:
+        assert replay.get("/members").status_code == 401
 
 
 def test_a_promise_the_sandbox_refuses_is_shown_and_lets_nobody_in(demo: DemoServer) -> None:
     demo.sandbox.set_balance(TREASURY, "LTBCOIN", 0)  # the treasury runs dry
     with logged_in(demo, "bob") as http:
-        refused = http.post("/promise", data={"page": "members", "group": "1"})
+        refused = promise(http, {"page": "members", "group": "1"})
         assert refused.status_code == 502
         assert text_of(refused, "problem") == "The sandbox refused the promise"
         assert http.get("/members").status_code == 403

@@ -4,8 +4,10 @@ against a real sandbox through the real login."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib.util
+import json
 import os
 import queue
 import re
@@ -197,6 +199,37 @@ def test_an_example_app_refuses_and_allows_by_holdings(name: str) -> None:
             lounge = carol.get("/lounge", headers=JSON)
             assert lounge.status_code == 403
             assert refusal(lounge)["detail"] == "Needs 1,000 LTBCOIN."
+
+
+CAROL_PRIVATE = "1Nxsa2QBncYNwX4ckWDMvcCP2qcwsp49Zi"  # carol's one address, not public
+
+
+@pytest.mark.parametrize("name", APPS)
+def test_an_example_app_decides_as_tokenpass_counting_private_addresses(name: str) -> None:
+    with running_example(name) as (url, sandbox), httpx.Client(base_url=url) as http:
+        sandbox.set_balance(CAROL_PRIVATE, "LTBCOIN", tokens=1000)
+        log_in(http, f"{url}/auth/login", "carol", sandbox.password_of("carol"))
+        token = sandbox.access_token("carol", ["user", "tca"])
+        check = sandbox.api("GET", "tca/check/carol", params={"LTBCOIN": "1000"}, oauth_token=token)
+        assert check.json() == {"result": True}
+        assert http.get("/lounge", headers=JSON).status_code == 200
+
+
+@pytest.mark.parametrize("name", APPS)
+def test_an_example_app_keeps_the_token_off_the_cookie_and_logs_out_by_post(name: str) -> None:
+    with running_example(name) as (url, sandbox), httpx.Client(base_url=url) as http:
+        home = log_in(http, f"{url}/auth/login", "bob", sandbox.password_of("bob"))
+        cookie = http.cookies["session"]
+        session = json.loads(base64.b64decode(cookie.split(".")[0] + "=="))
+        assert list(session["tca_gate.login"]) == ["sid"]  # a random id: the token is not there
+        found = re.search(r'name="csrf_token" value="([^"]+)"', home.text)
+        assert found is not None, home.text
+        copied = dict(http.cookies)
+        assert http.post("/auth/logout").status_code == 403  # without the form's token
+        out = http.post("/auth/logout", data={"csrf_token": found[1]}, follow_redirects=True)
+        assert "Log in with Tokenpass" in out.text
+        with httpx.Client(base_url=url, cookies=copied) as replay:
+            assert replay.get("/lounge", headers=JSON).status_code == 401
 
 
 def test_the_starlette_example_sends_browsers_to_log_in_and_back() -> None:

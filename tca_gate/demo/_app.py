@@ -21,16 +21,9 @@ from starlette.routing import Mount, Route
 from tca_gate._amounts import format_tokens
 from tca_gate._negotiation import prefers_json
 from tca_gate._service_errors import ServiceError
-from tca_gate.balances import CachedBalances, Holder, TokenpassBalances
-from tca_gate.gate import (
-    BalanceWebhook,
-    Gate,
-    Outcome,
-    TcaGateMiddleware,
-    Verdict,
-    login_identity,
-)
-from tca_gate.login import TokenpassLogin
+from tca_gate.balances import CachedBalances, TokenpassBalances
+from tca_gate.gate import BalanceWebhook, Gate, Outcome, TcaGateMiddleware, Verdict
+from tca_gate.login import LoginError, TokenpassLogin, check_csrf, csrf_token
 from tca_gate.login._session import session_login
 from tca_gate.tokenpass import AsyncTokenpassClient
 
@@ -77,8 +70,8 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
         settings.tokenpass_url, settings.client_id, settings.client_secret
     )
     cache = CachedBalances(TokenpassBalances(client), ttl=settings.cache_ttl)
-    demo = _Demo(settings, client, cache)
     login = TokenpassLogin(settings.tokenpass_url, settings.client_id, settings.client_secret)
+    demo = _Demo(settings, client, cache, login)
     webhook = BalanceWebhook(cache, api_token=settings.client_id, api_secret=settings.client_secret)
 
     @contextlib.asynccontextmanager
@@ -119,12 +112,17 @@ class _Demo:
     """The demo's endpoints, sharing the settings, the Tokenpass client and the cache."""
 
     def __init__(
-        self, settings: DemoSettings, client: AsyncTokenpassClient, cache: CachedBalances
+        self,
+        settings: DemoSettings,
+        client: AsyncTokenpassClient,
+        cache: CachedBalances,
+        login: TokenpassLogin,
     ) -> None:
         self.settings = settings
         self.client = client
         self.cache = cache
-        self.gate = Gate(cache, identity=login_identity("public"), on_refusal=self.refusal)
+        self.identity = login.identity()
+        self.gate = Gate(cache, identity=self.identity, on_refusal=self.refusal)
 
     async def home(self, request: Request) -> Response:
         """Who you are, your balances, the gated pages and the logins to try."""
@@ -171,6 +169,10 @@ class _Demo:
 
     async def promise(self, request: Request) -> Response:
         """Have the sandbox promise the logged-in user what a page's rule says they lack."""
+        try:
+            await check_csrf(request)
+        except LoginError as error:
+            return self._problem(request, error.status, "Form refused", error.description)
         form = await request.form()
         page = page_named(str(form.get("page", "")))
         if page is None:
@@ -208,12 +210,14 @@ class _Demo:
         return RedirectResponse(page.path, status_code=303)
 
     async def _balances(self, request: Request) -> Mapping[str, int] | None:
-        login = session_login(request)
-        if login is None:
+        """The viewer's balances as the gate reads them; ``None`` without a login."""
+        holder = self.identity(request)
+        if isinstance(holder, Awaitable):
+            holder = await holder
+        if holder is None:
             return None
-        user, token = login
         try:
-            return await self.cache.balances(Holder.token(token, "public", owner=user.username))
+            return await self.cache.balances(holder)
         except Exception:  # shown as "cannot be read"; the gate itself fails closed
             return None
 
@@ -236,7 +240,8 @@ def holdings_text(balances: Mapping[str, int]) -> str:
 
 def _viewer(conn: HTTPConnection) -> _pages.Viewer:
     login = session_login(conn)
-    return _pages.Viewer(None if login is None else login[0].username, conn.url.path)
+    username = None if login is None else login[0].username
+    return _pages.Viewer(username, conn.url.path, csrf_token(conn))
 
 
 def _chosen(offers: tuple[Offer, ...], form: Mapping[str, Any]) -> Offer | None:

@@ -1,6 +1,6 @@
 """The demo's HTML: plain server-rendered pages with stable ids for people and tests.
 
-Every page has a header (``#who``, ``#login`` or ``#logout``), an optional ``#flash``
+Every page has a header (``#who``, ``#login`` or the ``#logout`` form), an optional ``#flash``
 message, and a ``main`` whose id names the page: ``#home``, ``#page-<name>`` for a
 gated page let in, ``#refused`` for a refusal (``#explanation``, ``#promise-form`` with
 one ``button.promise`` per offer), ``#problem`` for anything that went wrong.
@@ -9,9 +9,11 @@ one ``button.promise`` per offer), ``#problem`` for anything that went wrong.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import urlencode
+
+from tca_gate.login import CSRF_FIELD
 
 from ._offers import Offer
 from ._story import PAGES, DemoLogin, GatedPage
@@ -34,6 +36,9 @@ td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e4e7ee;verti
 button{font:inherit;padding:.45rem .9rem;margin:.2rem .5rem .2rem 0;border-radius:4px;
 border:1px solid #2153b8;background:#2153b8;color:#fff;cursor:pointer}
 .quiet{color:#5b6375;font-size:.9rem}
+form.inline{display:inline;margin:0}
+button.link{background:none;border:none;color:#2153b8;padding:0;margin:0;
+text-decoration:underline}
 """
 
 _DOCUMENT = """<!doctype html>
@@ -51,11 +56,12 @@ _DOCUMENT = """<!doctype html>
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """Who is looking: their username (``None`` when not logged in) and the path shown,
-    for the login link to come back to."""
+    """Who is looking: their username (``None`` when not logged in), the path shown (for
+    the login link to come back to) and the session's CSRF token (for the forms)."""
 
     username: str | None
     path: str = "/"
+    csrf: str = field(default="", repr=False)
 
 
 def document(title: str, main: str, viewer: Viewer, flash: str | None = None) -> str:
@@ -72,7 +78,9 @@ def document(title: str, main: str, viewer: Viewer, flash: str | None = None) ->
     else:
         account = (
             f'<span id="who">Logged in as <b>{escape(viewer.username)}</b></span> · '
-            '<a id="logout" href="/auth/logout">Log out</a>'
+            '<form id="logout" class="inline" method="post" action="/auth/logout">'
+            f"{_csrf_input(viewer)}"
+            '<button type="submit" class="link">Log out</button></form>'
         )
     shown = f'<p id="flash" class="flash" role="status">{escape(flash)}</p>\n' if flash else ""
     return _DOCUMENT.format(
@@ -170,6 +178,7 @@ def refused(page: GatedPage, viewer: Viewer, explanation: str, offers: Sequence[
             for offer in offers
         )
         promise = f"""<form id="promise-form" method="post" action="/promise">
+{_csrf_input(viewer)}
 <input type="hidden" name="page" value="{page.name}">
 <p>Receive a promise through the sandbox: the demo app asks Tokenpass, with its own
 credentials, to promise you the missing tokens from the demo treasury. A promise counts
@@ -187,6 +196,11 @@ data-page="{page.name}">
 <p><a href="/">Back to the home page</a></p>
 </main>"""
     return document(f"{page.title}: refused", main, viewer)
+
+
+def _csrf_input(viewer: Viewer) -> str:
+    """The hidden field that carries the session's CSRF token back with a form."""
+    return f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(viewer.csrf)}">'
 
 
 def problem(title: str, text: str, viewer: Viewer) -> str:

@@ -58,7 +58,7 @@ PAGES: tuple[GatedPage, ...] = (
 
 #: What each seeded user meets in the demo, by username.
 STORIES = {
-    "alice": "holds 2 TOKENLY and 12,500.5 LTBCOIN: gets into both pages",
+    "alice": "holds 2 TOKENLY and 15,500.5 LTBCOIN (3,000 private): gets into both pages",
     "bob": "holds 8,800 LTBCOIN: gets into the lounge, not the members' page",
     "carol": "holds nothing: refused both pages",
 }
