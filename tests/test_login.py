@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import re
 import socket
 from collections.abc import Iterator
@@ -113,6 +114,8 @@ class BrokenProvider:
 
     async def logout(self, request: Request) -> Response:
         self.logouts.append({**request.headers, "body": (await request.body()).decode()})
+        if request.path_params["case"] == "logout-500":
+            return JSONResponse({"error": "server_error"}, 500)
         return JSONResponse({"result": True})
 
 
@@ -273,7 +276,8 @@ def test_provider_down_is_503_and_no_login() -> None:
 def test_unconfirmed_email_is_refused_only_when_configured(
     broken: tuple[BrokenProvider, str],
 ) -> None:
-    _, provider_url = broken
+    provider, provider_url = broken
+    provider.logouts.clear()
     strict = TokenpassLogin(
         f"{provider_url}/unconfirmed", "app-id", "app-secret", require_confirmed_email=True
     )
@@ -287,6 +291,8 @@ def test_unconfirmed_email_is_refused_only_when_configured(
         )
         assert (response.status_code, response.json()["error"]) == (403, "email_unconfirmed")
         assert logged_in(client, app_url) == {"user": None, "token": None}
+    # the token issued to a refused user is ended at once
+    assert [call["authorization"] for call in provider.logouts] == ["Bearer tok-1"]
     with serve(login_app(lenient)) as app_url, httpx.Client() as client:
         authorize = start_login(client, app_url)
         client.get(f"{app_url}/auth/callback", params={"code": "c", "state": authorize["state"]})
@@ -486,6 +492,25 @@ def test_logout_without_the_csrf_token_is_refused_and_keeps_the_login(
     assert provider.logouts == []
 
 
+def test_logout_ends_the_login_even_when_tokenpass_fails_to_end_the_token(
+    broken: tuple[BrokenProvider, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    provider, provider_url = broken
+    provider.logouts.clear()
+    login = TokenpassLogin(f"{provider_url}/logout-500", "app-id", "app-secret")
+    with serve(login_app(login)) as app_url, httpx.Client() as client:
+        log_in(client, app_url)
+        with caplog.at_level(logging.WARNING, logger="tca_gate.login"):
+            out = client.post(
+                f"{app_url}/auth/logout", data={"csrf_token": csrf_of(client, app_url)}
+            )
+        assert out.status_code == 303
+        assert logged_in(client, app_url) == {"user": None, "token": None}
+    assert len(provider.logouts) == 1
+    (record,) = caplog.records
+    assert record.getMessage() == "Tokenpass did not end a token at logout: it answered 500"
+
+
 def test_a_get_of_logout_only_shows_a_form_that_posts(broken: tuple[BrokenProvider, str]) -> None:
     _, provider_url = broken
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
@@ -493,9 +518,11 @@ def test_a_get_of_logout_only_shows_a_form_that_posts(broken: tuple[BrokenProvid
         log_in(client, app_url)
         page = client.get(f"{app_url}/auth/logout", params={"next": "/bye"})
         assert page.status_code == 200
-        assert '<form method="post"' in page.text
-        assert 'name="next" value="/bye"' in page.text
+        assert '<form method="post" action="">' in page.text  # back to this URL, next and all
         assert logged_in(client, app_url)["user"] == ALICE
+        response = client.post(page.url, data={"csrf_token": csrf_of(client, app_url)})
+        assert (response.status_code, response.headers["location"]) == (303, "/bye")
+        assert logged_in(client, app_url)["user"] is None
 
 
 def test_a_copied_cookie_is_useless_after_logout(broken: tuple[BrokenProvider, str]) -> None:

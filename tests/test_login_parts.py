@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import time
 from typing import Any
 
 import pytest
+import redis.asyncio
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -25,7 +27,13 @@ from tca_gate.login import (
 from tca_gate.login._next import safe_next
 from tca_gate.login._responses import prefers_json
 from tca_gate.login._session import MEMORY
-from tca_gate.login._store import LoginRecord, MemoryLoginStore, new_session_id
+from tca_gate.login._store import (
+    LoginRecord,
+    MemoryLoginStore,
+    RedisLoginStore,
+    new_session_id,
+    record_key,
+)
 
 ALICE = {
     "id": "u-1",
@@ -244,3 +252,54 @@ def test_the_default_scopes_let_the_gate_count_private_addresses() -> None:
     login = TokenpassLogin("https://tokenpass.example", "app", "secret")
     assert login.scopes == ("user", "tca", "private-balances")
     assert callable(login.identity("protected"))
+
+
+def _record(expires_in: float = 60) -> LoginRecord:
+    return LoginRecord(TokenpassUser.from_json(ALICE), "tok", "user,tca", time.time() + expires_in)
+
+
+def test_the_memory_store_drops_expired_logins_then_the_oldest_when_full() -> None:
+    store = MemoryLoginStore(max_logins=10)
+    asyncio.run(store.save("expired", _record(-1)))
+    for number in range(9):
+        store.put(f"sid-{number}", _record())
+    store.put("one-more", _record())  # full: the expired one makes room
+    assert [store.peek(f"sid-{number}") is not None for number in range(9)] == [True] * 9
+    store.put("and-another", _record())  # full of active ones: the oldest tenth ends
+    assert store.peek("sid-0") is None
+    assert store.peek("and-another") is not None
+    assert "tok" not in repr(store.peek("and-another"))
+
+
+def test_the_redis_store_fails_closed(redis_url: str, redis_client: Any) -> None:
+    """A record that is not one reads as no login; a Redis that cannot be reached is a
+    503 LoginError naming the store, never a login."""
+
+    async def go() -> tuple[LoginRecord | None, LoginRecord | None]:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        store = RedisLoginStore(client)
+        try:
+            await store.save("good", _record())
+            redis_client.set(store.prefix + record_key("junk"), b"{not json")
+            return await store.load("good"), await store.load("junk")
+        finally:
+            await client.aclose()
+
+    good, junk = asyncio.run(go())
+    assert good is not None
+    assert (good.user.username, good.access_token) == ("alice", "tok")
+    assert junk is None
+
+    async def unreachable() -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        client = redis.asyncio.Redis(host="127.0.0.1", port=port)
+        try:
+            await RedisLoginStore(client, timeout=0.5).load("any")
+        finally:
+            await client.aclose()
+
+    with pytest.raises(LoginError) as caught:
+        asyncio.run(unreachable())
+    assert (caught.value.status, caught.value.code) == (503, "login_store_unavailable")

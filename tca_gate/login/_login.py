@@ -51,7 +51,6 @@ _LOGOUT_PAGE = """<!doctype html>
 <body>
 <form method="post" action="">
 <input type="hidden" name="{field}" value="{token}">
-<input type="hidden" name="next" value="{next}">
 <button type="submit">Log out</button>
 </form>
 </body>
@@ -264,14 +263,10 @@ class TokenpassLogin:
         try:
             next_url = safe_next(request.query_params.get("next", self._default_next))
             if request.method != "POST":
-                page = _LOGOUT_PAGE.format(
-                    field=CSRF_FIELD, token=escape(csrf_token(request)), next=escape(next_url)
-                )
+                # the form posts back to this URL, ``next`` included
+                page = _LOGOUT_PAGE.format(field=CSRF_FIELD, token=escape(csrf_token(request)))
                 return HTMLResponse(page, headers=_NO_STORE)
             await check_csrf(request)
-            form = await request.form()
-            if isinstance(form.get("next"), str):
-                next_url = safe_next(str(form["next"]))
             await self._end_login(request)
         except LoginError as error:
             return error_response(request, error)
