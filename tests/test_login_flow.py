@@ -27,6 +27,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, Router
 
 from tca_gate._serving import BackgroundServer
+from tca_gate.balances import CachedBalances, TokenpassBalances
+from tca_gate.gate import Gate, TcaGateMiddleware
 from tca_gate.login import (
     RedisLoginStore,
     TokenpassLogin,
@@ -36,6 +38,7 @@ from tca_gate.login import (
     require_user,
 )
 from tca_gate.sandbox import load_seed
+from tca_gate.tokenpass import AsyncTokenpassClient
 
 SESSION_SECRET = "test-session-secret"
 DANA = {
@@ -310,75 +313,69 @@ def test_logout_ends_the_token_at_tokenpass_and_a_copied_cookie_logs_nobody_in()
             assert session(replay, site) == {"user": None, "token": None}
 
 
-class Worker:
-    """One worker of an app keeping logins in Redis: its own Redis client (closed by its
-    lifespan), its own ``TokenpassLogin`` once the sandbox runs, and ``/me``."""
+def worker(redis_url: str, sandbox: Sandbox) -> Starlette:
+    """One worker of an app keeping logins in Redis: its own Redis and Tokenpass clients
+    (closed by its lifespan), its own ``TokenpassLogin``, ``/me``, and ``/vip`` gated
+    through ``login.identity()`` (awaited: the login is read from Redis)."""
+    store = RedisLoginStore(redis.asyncio.Redis.from_url(redis_url))
+    url, client_id, secret = sandbox.url, sandbox.client_id, sandbox.client_secret
+    login = TokenpassLogin(url, client_id, secret, store=store)
+    client = AsyncTokenpassClient(url, client_id, secret)
+    gate = Gate(CachedBalances(TokenpassBalances(client), ttl=60), identity=login.identity())
 
-    def __init__(self, redis_url: str) -> None:
-        self.redis = redis.asyncio.Redis.from_url(redis_url)
-        self.auth = Router()
-        self.login: TokenpassLogin | None = None
-
-        @contextlib.asynccontextmanager
-        async def lifespan(app: Starlette) -> AsyncIterator[None]:
-            yield
-            await self.redis.aclose()
-
-        self.app = Starlette(
-            routes=[Mount("/auth", app=self.auth), Route("/me", self.me)],
-            middleware=[Middleware(SessionMiddleware, secret_key=SESSION_SECRET)],
-            lifespan=lifespan,
-        )
-
-    def log_in_with(self, sandbox: Sandbox) -> None:
-        store = RedisLoginStore(self.redis)
-        self.login = TokenpassLogin(
-            sandbox.url, sandbox.client_id, sandbox.client_secret, store=store
-        )
-        self.auth.routes.extend(self.login.routes)
-
-    async def me(self, request: Request) -> JSONResponse:
-        assert self.login is not None
-        user = await self.login.current_user(request)
+    async def me(request: Request) -> JSONResponse:
+        user = await login.current_user(request)
         return JSONResponse({"user": None if user is None else user.to_json()})
 
+    async def vip(request: Request) -> JSONResponse:
+        return JSONResponse({"page": "vip"})
 
-@contextlib.contextmanager
-def served(app: Starlette) -> Iterator[str]:
-    """``app`` under uvicorn with its lifespan, on a free loopback port."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    with BackgroundServer(app, listener) as server:
-        yield f"http://127.0.0.1:{server.port}"
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await client.aclose()
+        await store.redis.aclose()
+
+    return Starlette(
+        routes=[Mount("/auth", routes=login.routes), Route("/me", me), Route("/vip", vip)],
+        middleware=[
+            Middleware(SessionMiddleware, secret_key=SESSION_SECRET),
+            # dana holds 100 LTBCOIN on her public address and 900 on her private one
+            Middleware(TcaGateMiddleware, gate=gate, rules={"/vip": "LTBCOIN >= 1000"}),
+        ],
+        lifespan=lifespan,
+    )
 
 
 def test_logins_kept_in_redis_are_shared_by_workers_and_end_at_logout(
     redis_url: str, redis_client: redis.Redis
 ) -> None:
-    """Two workers of one app on the same Redis: a login made on one is read on the
-    other, kept under a key that is neither the token nor the session id, and a logout
-    on the other ends it for both and at Tokenpass."""
-    first, second = Worker(redis_url), Worker(redis_url)
-    with (
-        served(first.app) as first_url,
-        served(second.app) as second_url,
-        sandbox_for(first_url, SettableClock()) as sandbox,
-        httpx.Client() as client,
-    ):
-        first.log_in_with(sandbox)
-        second.log_in_with(sandbox)
-        site = Site(first_url, sandbox, SettableClock())
-        assert client.get(consent(client, site, "dana")).status_code == 303
-        assert client.get(f"{second_url}/me").json() == {"user": DANA}
-        (key,) = redis_client.keys("tca_gate:login:*")
-        record = redis_client.get(key)
-        assert record is not None
-        token = json.loads(record)["access_token"]
-        assert token.encode() not in key
-        assert len(key.removeprefix(b"tca_gate:login:")) == 64  # a SHA-256, not the session id
-        copied = dict(client.cookies)
-        logout = client.post(f"{second_url}/auth/logout", data=csrf(client, second_url))
-        assert logout.status_code == 303
-        assert redis_client.keys("tca_gate:login:*") == []
-        with httpx.Client(cookies=copied) as replay:
-            assert replay.get(f"{first_url}/me").json() == {"user": None}
+    """Two workers of one app on the same Redis: a login made on one is read (and gated
+    on) by the other, kept under a key that is neither the token nor the session id, and
+    a logout on the other ends it for both and at Tokenpass."""
+    listeners = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
+    first_url, second_url = (f"http://127.0.0.1:{s.getsockname()[1]}" for s in listeners)
+    with sandbox_for(first_url, SettableClock()) as sandbox:
+        first, second = (
+            BackgroundServer(worker(redis_url, sandbox), listener) for listener in listeners
+        )
+        with first, second, httpx.Client() as client:
+            site = Site(first_url, sandbox, SettableClock())
+            assert client.get(f"{second_url}/vip", headers=JSON).status_code == 401
+            assert client.get(consent(client, site, "dana")).status_code == 303
+            assert client.get(f"{second_url}/me").json() == {"user": DANA}
+            assert client.get(f"{second_url}/vip", headers=JSON).status_code == 200
+            (key,) = redis_client.keys("tca_gate:login:*")
+            record = redis_client.get(key)
+            assert record is not None
+            token = json.loads(record)["access_token"]
+            assert token.encode() not in key
+            assert len(key.removeprefix(b"tca_gate:login:")) == 64  # a SHA-256, not the id
+            copied = dict(client.cookies)
+            logout = client.post(f"{second_url}/auth/logout", data=csrf(client, second_url))
+            assert logout.status_code == 303
+            assert redis_client.keys("tca_gate:login:*") == []
+            with httpx.Client(cookies=copied) as replay:
+                assert replay.get(f"{first_url}/me").json() == {"user": None}
+                assert replay.get(f"{first_url}/vip", headers=JSON).status_code == 401
         assert sandbox.api("GET", "tca/check/dana", oauth_token=token).status_code in {401, 403}
