@@ -93,3 +93,10 @@ def test_bob_logs_in_is_refused_receives_a_promise_and_is_let_in(browser: Browse
         page.wait_for_url(f"{demo.url}/")
         assert text(page, "#balances") == "10,000 LTBCOIN"
         assert text(page, "#pages li[data-page=members] .verdict") == "you get in"
+
+        page.click("#logout button")  # a POST form carrying the session's CSRF token
+        page.wait_for_url(f"{demo.url}/")
+        assert text(page, "#who") == "Not logged in"
+        with page.expect_response(f"{demo.url}/members") as after:
+            page.goto(f"{demo.url}/members")
+        assert after.value.status == 303  # sent to log in again
