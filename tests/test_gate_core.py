@@ -506,16 +506,23 @@ def test_holders_judged_together_each_get_their_own_verdict(
 
 def test_the_default_identity_counts_request_user_only_in_the_public_scope() -> None:
     """A username reaches public balances only: in the protected scope, judging it would
-    read fewer balances than asked for, so without a Tokenpass login it is a 401."""
+    read fewer balances than asked for, so without a Tokenpass login it is a 401, and an
+    app without sessions at all is set up wrong."""
     from starlette.authentication import SimpleUser
+
+    from tca_gate.gate import GateConfigError
 
     holdings = StaticBalances({"users": {"alice": {"public": {"TOKENLY": 100_000_000}}}})
     rule = compile_rule("TOKENLY >= 1")
     conn = connection()
     conn.scope["user"] = SimpleUser("alice")
     public = asyncio.run(Gate(holdings).check(conn, rule))
-    protected = asyncio.run(Gate(holdings, scope="protected").check(conn, rule))
     assert (public.outcome, public.holder) == (Outcome.ALLOWED, Holder.user("alice"))
+    protected_gate = Gate(holdings, scope="protected")
+    with pytest.raises(GateConfigError, match="the request has no session"):
+        asyncio.run(protected_gate.check(conn, rule))
+    conn.scope["session"] = {}  # sessions, but nobody logged in
+    protected = asyncio.run(protected_gate.check(conn, rule))
     assert (protected.outcome, protected.holder) == (Outcome.UNAUTHENTICATED, None)
 
 

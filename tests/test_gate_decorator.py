@@ -212,7 +212,9 @@ def test_the_gate_is_found_from_the_middleware() -> None:
         return JSONResponse(summary(request, "from the middleware"))
 
     middleware = [Middleware(TcaGateMiddleware, gate=GATE, rules={"/other": "XCP >= 1"})]
-    app = Starlette(routes=[Route("/here", endpoint)], middleware=middleware)
+    app = Starlette(
+        routes=[Route("/here", endpoint), Route("/other", endpoint)], middleware=middleware
+    )
     assert call(app, "/here", "bob").json()["kind"] == "from the middleware"
     assert call(app, "/here", "alice").status_code == 403
 

@@ -418,9 +418,10 @@ def test_a_token_tokenpass_no_longer_accepts_is_a_401() -> None:
     assert revoked.headers["location"] == "/auth/login?next=%2Fmembers"
 
 
-def test_login_identity_without_sessions_refuses() -> None:
+def test_login_identity_without_sessions_is_an_error_naming_the_fix_not_a_401() -> None:
     app = make_app(Gate(StaticBalances(HOLDINGS), identity=login_identity()))
-    assert get(app, "/members", "alice").status_code == 401
+    with pytest.raises(GateConfigError, match=r"no session: add SessionMiddleware and list it"):
+        get(app, "/members", "alice")
 
 
 def test_on_refusal_may_answer_and_its_answer_is_private() -> None:

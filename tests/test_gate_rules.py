@@ -152,7 +152,12 @@ def test_load_rules_reads_a_toml_file(tmp_path: Path) -> None:
     assert rules.entries[1].name == "vault"
     entry = rules.match({"path": "/members/x"}) if rules.resolved else None
     assert entry is None  # route names wait for the app
-    rules.resolve([Route("/vault", PlainTextResponse("x"), name="vault")])
+    rules.resolve(
+        [
+            Route("/vault", PlainTextResponse("x"), name="vault"),
+            Route("/members/{page}", PlainTextResponse("x")),
+        ]
+    )
     assert rules.match({"path": "/members/x"}) is not None
     assert rules.match({"path": "/vault"}) is not None
 

@@ -26,7 +26,7 @@ from tca_gate.balances import (
 )
 from tca_gate.balances._source import read_only_balances
 
-from ._identity import IdentityResolver, default_identity
+from ._identity import IdentityResolver, check_wiring, default_identity
 from ._log import DECISION_LOGGER, log_decision
 from ._responses import is_same_origin_path, mark_private, refusal
 from ._verdict import Outcome, Verdict
@@ -151,7 +151,9 @@ class Gate:
 
     async def check(self, conn: HTTPConnection, rule: Rule, name: str | None = None) -> Verdict:
         """Judge the request ``conn`` against ``rule``; never raises for a request's sake
-        (a failure anywhere is a refusal), and logs the decision.
+        (a failure anywhere is a refusal), and logs the decision. An app set up wrong (the
+        login identity, but no session in the request) raises ``GateConfigError``: a 500
+        naming the fix, not a 401 that would send browsers round the login for ever.
 
         The common case (a resolver answering at once, a fresh answer in an in-process
         cache, a rule that passes) is decided without awaiting anything.
@@ -166,6 +168,8 @@ class Gate:
     ) -> Verdict:
         """``check`` past ``_at_once``: the verdict the long way, shadowed and logged."""
         verdict = await self._judge(rule, name, answer)
+        if verdict.outcome is Outcome.UNAUTHENTICATED:
+            check_wiring(self.identity, conn.scope)
         if self.shadow and verdict.outcome is not Outcome.ALLOWED:
             verdict.shadow = True
         if verdict.outcome is not Outcome.ALLOWED or self.log_allows:

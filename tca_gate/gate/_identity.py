@@ -8,16 +8,65 @@ authenticating proxy.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
+from weakref import WeakKeyDictionary
 
 from starlette.requests import HTTPConnection
 
 from tca_gate._errors import InvalidArgumentError
 from tca_gate.balances import SCOPES, Holder, Scope
 
+from ._rules import GateConfigError
+
 #: Turns a request into the holder whose balances the rule reads; ``None``: nobody.
 IdentityResolver = Callable[[HTTPConnection], "Holder | Awaitable[Holder | None] | None"]
+
+#: What the built-in resolvers read from the ASGI scope (any one of), for the gate to
+#: check the app's middleware order: ``session`` (SessionMiddleware), ``user``
+#: (AuthenticationMiddleware).
+_NEEDS: WeakKeyDictionary[Callable[..., object], tuple[str, ...]] = WeakKeyDictionary()
+
+#: Where to put the middleware the built-in resolvers read from.
+ORDER_HINT = (
+    "list it before (outside) TcaGateMiddleware: middleware=[Middleware(SessionMiddleware, "
+    "secret_key=...), Middleware(AuthenticationMiddleware, backend=...), "
+    "Middleware(TcaGateMiddleware, ...)]"
+)
+NO_SESSION = (
+    "the gate's identity is the Tokenpass login, kept in the session, but the request "
+    "has no session: add SessionMiddleware and " + ORDER_HINT
+)
+NO_USER = (
+    "the gate's identity is request.user, but the request has none: add "
+    "AuthenticationMiddleware and " + ORDER_HINT
+)
+NO_SESSION_OR_USER = (
+    "the gate's identity is the Tokenpass login (in the session) or request.user, but the "
+    "request has neither: add SessionMiddleware (for the login) or AuthenticationMiddleware "
+    "and " + ORDER_HINT + "; or pass Gate(identity=...)"
+)
+_MISSING: dict[tuple[str, ...], str] = {("session",): NO_SESSION, ("user",): NO_USER}
+
+
+def check_wiring(resolver: object, scope: Mapping[str, Any]) -> None:
+    """Raise ``GateConfigError`` when a built-in ``resolver`` found nobody because the
+    request lacks everything it reads (a session, ``request.user``): the app is set up
+    wrong, and a 401 would send browsers round the login for ever."""
+    needs = identity_needs(resolver)
+    if needs and not any(need in scope for need in needs):
+        raise GateConfigError(_MISSING.get(needs, NO_SESSION_OR_USER))
+
+
+def identity_needs(resolver: object) -> tuple[str, ...]:
+    """What a built-in resolver reads from the scope (any one of): ``session``, ``user``;
+    nothing for the app's own resolvers."""
+    if not callable(resolver):
+        return ()
+    try:
+        return _NEEDS.get(resolver, ())
+    except TypeError:  # not weakly referable: not one of ours
+        return ()
 
 
 def login_identity(scope: Scope = "public") -> IdentityResolver:
@@ -26,12 +75,16 @@ def login_identity(scope: Scope = "public") -> IdentityResolver:
     ``public`` counts their public balances (the login needs the ``tca`` scope),
     ``protected`` every verified address (``private-balances``). The holder carries
     the username as ``owner``, so a webhook naming the user forgets their balances.
-    Needs ``SessionMiddleware`` and the ``login`` extra.
+    Needs the ``login`` extra and ``SessionMiddleware`` listed before ``TcaGateMiddleware``:
+    a request without a session has no identity, and the gate then raises
+    ``GateConfigError`` (a 500 naming the fix, not a 401 sending browsers round the login).
     """
     _check_scope(scope)
     from tca_gate.login._session import session_login  # noqa: PLC0415 (the login extra)
 
     def from_login(conn: HTTPConnection) -> Holder | None:
+        if "session" not in conn.scope:  # the gate names the fix (check_wiring)
+            return None
         login = session_login(conn)
         if login is None:
             return None
@@ -39,6 +92,7 @@ def login_identity(scope: Scope = "public") -> IdentityResolver:
         return Holder.token(token, scope, owner=user.username)
 
     from_login.__qualname__ = f"login_identity({scope!r})"
+    _NEEDS[from_login] = ("session",)
     return from_login
 
 
@@ -47,6 +101,7 @@ def auth_user_identity() -> IdentityResolver:
     by username: its ``username`` attribute, else its ``display_name``.
 
     Tokenpass gives a user's balances by name from their public addresses only.
+    Needs ``AuthenticationMiddleware`` (listed before ``TcaGateMiddleware``).
     """
 
     def from_auth_user(conn: HTTPConnection) -> Holder | None:
@@ -59,6 +114,7 @@ def auth_user_identity() -> IdentityResolver:
         return Holder.user(name)
 
     from_auth_user.__qualname__ = "auth_user_identity()"
+    _NEEDS[from_auth_user] = ("user",)
     return from_auth_user
 
 
@@ -117,6 +173,9 @@ _KNOWN_HOLDERS = 4096
 
 def default_identity(scope: Scope = "public") -> IdentityResolver:
     """The Tokenpass login when the app keeps sessions and has one, else ``request.user``.
+    A request with neither a session nor ``request.user`` (the middleware missing, or
+    listed after ``TcaGateMiddleware``) has no identity, and the gate then raises
+    ``GateConfigError``, naming the fix.
 
     In the ``protected`` scope only the login counts: a username reaches public balances
     only, and a rule with an upper bound ("fewer than 10 TOKENLY") must never be judged
@@ -128,6 +187,10 @@ def default_identity(scope: Scope = "public") -> IdentityResolver:
     except ImportError:  # no login extra: only request.user can name someone
         from_login = None
     from_auth_user = auth_user_identity() if scope == "public" else None
+
+    needs = (("session",) if from_login is not None else ()) + (
+        ("user",) if from_auth_user is not None else ()
+    )
 
     def from_session_or_user(conn: HTTPConnection) -> Holder | None:
         if from_login is not None and "session" in conn.scope:
@@ -142,6 +205,7 @@ def default_identity(scope: Scope = "public") -> IdentityResolver:
         return answer
 
     from_session_or_user.__qualname__ = f"default_identity({scope!r})"
+    _NEEDS[from_session_or_user] = needs
     return from_session_or_user
 
 

@@ -13,11 +13,13 @@ Every answer on a guarded path is ``Cache-Control: private, no-store`` and varie
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from os import PathLike
 from typing import Any
 
 from starlette.authentication import AuthCredentials
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -26,6 +28,7 @@ from tca_gate._compile import RuleSource
 from tca_gate.balances import Holder
 
 from ._gate import IDENTITY_FAILED, Gate
+from ._identity import ORDER_HINT, identity_needs
 from ._responses import PRIVATE_HEADERS, mark_private_message
 from ._rules import GateConfigError, GateRules, granted_scopes, load_rules, route_path
 from ._verdict import Outcome, Verdict
@@ -52,13 +55,16 @@ _log = logging.getLogger(__name__)
 
 class TcaGateMiddleware:
     """Guard the paths in ``rules`` (a ``GateRules``, a mapping it is built from, or the
-    path of a TOML rules file for ``load_rules``) with ``gate``. ``route:<name>`` keys
-    are looked up in the app's routes at start-up (the lifespan). A configuration error
-    (a rule that does not compile, a route name the app lacks, an unreadable file) fails
-    the app's start-up with a ``GateConfigError`` naming the rule; served without a
-    lifespan, every request raises it (a 500, never an allow).
+    path of a TOML rules file for ``load_rules``) with ``gate``. Once the app's own
+    start-up ran (the lifespan; routes it adds count), ``route:<name>`` keys are looked
+    up in the app's routes and every path pattern is checked to reach a route. A
+    configuration error (a rule that does not compile, a route name the app lacks, a
+    pattern no route answers, an unreadable file, the session or authentication
+    middleware listed after the gate) fails the app's start-up with a ``GateConfigError``
+    naming the fix; served without a lifespan, the first request makes the same checks
+    and every request raises it (a 500, never an allow).
 
-    Put it inside (after) ``SessionMiddleware`` and ``AuthenticationMiddleware``: it
+    List it after (inside) ``SessionMiddleware`` and ``AuthenticationMiddleware``: it
     reads the session and ``request.user``, and adds to ``request.auth``.
 
     >>> from starlette.applications import Starlette
@@ -98,9 +104,7 @@ class TcaGateMiddleware:
         except GateConfigError as error:
             _log.error("the gate's configuration is wrong: %s", error)
             self._config_error = error
-        self._ready = self._config_error is None and self.rules.resolved
-        if self._ready:
-            self._match, self._by_group = self.rules.lookup
+        self._ready = False  # checked against the app's routes at start-up, or first request
         self._granted = {entry.key: GrantedScopes(entry.scopes) for entry in self.rules.entries}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -180,36 +184,58 @@ class TcaGateMiddleware:
             await self.app(scope, receive, send)
 
     def _resolve(self, scope: Scope) -> None:
-        """Resolve ``route:`` keys from the app in ``scope``; raise the configuration error."""
+        """Check the configuration against the app in ``scope`` (its routes, its middleware
+        order) and resolve ``route:`` keys; raise the configuration error if any."""
         if self._config_error is not None:
             raise self._config_error
         app = scope.get("app")
         routes = getattr(app, "routes", None)
-        if routes is None:
+        if routes is not None:
+            self.rules.resolve(routes)
+        elif not self.rules.resolved:
             raise GateConfigError(
                 "rules name routes ('route:...') but the app's routes cannot be found: "
                 "use TcaGateMiddleware inside a Starlette or FastAPI app"
             )
-        self.rules.resolve(routes)
+        self._check_order(getattr(app, "user_middleware", None) or ())
         self._match, self._by_group = self.rules.lookup
         self._ready = True
 
-    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the lifespan through, checking the configuration at start-up (or failing it)."""
-        failure: list[GateConfigError] = []
+    def _check_order(self, stack: Iterable[object]) -> None:
+        """Raise ``GateConfigError`` when the middleware the gate's identity reads (sessions,
+        ``request.user``) is listed after the gate in the app's ``middleware``: inside it,
+        so the gate never sees what it adds."""
+        needs = identity_needs(self.gate.identity)
+        listed = [(getattr(entry, "cls", None), getattr(entry, "kwargs", {})) for entry in stack]
+        ours = [
+            index
+            for index, (kind, options) in enumerate(listed)
+            if isinstance(kind, type)
+            and issubclass(kind, TcaGateMiddleware)
+            and options.get("gate") is self.gate
+        ]
+        if not needs or not ours:
+            return
+        for kind, _ in listed[ours[0] + 1 :]:
+            for need in needs:
+                provider = _PROVIDERS[need]
+                if isinstance(kind, type) and issubclass(kind, provider):
+                    raise GateConfigError(
+                        f"{kind.__name__} is listed after TcaGateMiddleware in the app's "
+                        f"middleware, so the gate never sees {_WHAT[need]}: {ORDER_HINT}"
+                    )
 
-        async def receive_startup() -> Message:
-            message = await receive()
-            if message["type"] == "lifespan.startup" and not self._ready:
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the lifespan through; once the app's own start-up ran (routes it added
+        included), check the configuration, failing the start-up if it is wrong."""
+
+        async def send_startup(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete" and not self._ready:
                 try:
                     self._resolve(scope)
                 except GateConfigError as error:
-                    failure.append(error)
-            return message
-
-        async def send_startup(message: Message) -> None:
-            if message["type"] == "lifespan.startup.complete" and failure:
-                raise failure[0]  # the app reports lifespan.startup.failed and stops
+                    _log.error("the gate's configuration is wrong: %s", error)
+                    raise  # the app reports lifespan.startup.failed and stops
             await send(message)
 
         if self._config_error is not None:  # the app below was never asked to start
@@ -217,7 +243,12 @@ class TcaGateMiddleware:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.failed", "message": str(self._config_error)})
             return
-        await self.app(scope, receive_startup, send_startup)
+        await self.app(scope, receive, send_startup)
+
+
+#: The middleware that puts in the scope what an identity reads.
+_PROVIDERS: dict[str, type] = {"session": SessionMiddleware, "user": AuthenticationMiddleware}
+_WHAT = {"session": "the session (the Tokenpass login)", "user": "request.user"}
 
 
 class GrantedScopes(AuthCredentials):

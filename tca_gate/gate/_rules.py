@@ -3,13 +3,15 @@
 Keys are Starlette path patterns (``/members``, ``/members/{rest:path}``,
 ``/users/{id:int}``), matched against the whole path in the order given (the first
 match wins), or ``route:<name>`` for the Starlette route of that name, found in the
-app's routes when it starts. Values are rule text in any form ``compile_rule``
+app's routes when it starts (and every pattern is checked to reach one of them, so a
+typo never guards nothing in silence). Values are rule text in any form ``compile_rule``
 reads, a compiled ``Rule``, or ``{"rule": ..., "name": ...}``. A rule's ``name``
 (by default the route's name) becomes the ``tca:<name>`` scope of allowed requests.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
@@ -19,7 +21,7 @@ from pathlib import Path
 from re import Pattern
 from typing import Any
 
-from starlette.routing import BaseRoute, Mount, compile_path
+from starlette.routing import PARAM_REGEX, BaseRoute, Host, Mount, compile_path
 from starlette.types import Scope
 
 from tca_gate._compile import RuleSource, compile_rule
@@ -109,8 +111,11 @@ class GateRules:
 
     def resolve(self, routes: Iterable[BaseRoute]) -> None:
         """Find each ``route:<name>`` key's paths in ``routes`` (Mounts included: a route
-        inside a named Mount answers to ``mount:route`` and to its own name). Every route
-        of that name is guarded; a name no route has raises ``GateConfigError``."""
+        inside a named Mount answers to ``mount:route`` and to its own name), and check
+        that each path pattern reaches a route. Every route of that name is guarded; a
+        name no route has, or a pattern no route answers, raises ``GateConfigError``
+        (with the near matches)."""
+        routes = list(routes)
         paths: dict[str, list[str]] = {}
         for name, path in _route_paths(routes, ""):
             paths.setdefault(name, [])
@@ -124,16 +129,38 @@ class GateRules:
             name = entry.key.removeprefix(ROUTE_PREFIX)
             if name not in paths:
                 known = ", ".join(sorted(paths)) or "none"
+                near = difflib.get_close_matches(name, paths, n=3, cutoff=0.6)
+                hint = f" (did you mean {_listed(near)}?)" if near else ""
                 raise GateConfigError(
-                    f"{self.origin}: {entry.key!r} names no route of the app "
+                    f"{self.origin}: {entry.key!r} names no route of the app{hint} "
                     f"(named routes: {known})"
                 )
             entries.extend(
                 GuardedPath(entry.key, entry.rule, entry.name, _pattern(path, self.origin))
                 for path in paths[name]
             )
+        self._check_patterns(routes)
         self._entries = entries
         self._compile()
+
+    def _check_patterns(self, routes: list[BaseRoute]) -> None:
+        """Raise ``GateConfigError`` for a path pattern that no route answers."""
+        patterns = list(dict.fromkeys(_route_patterns(routes, "")))
+        for entry in self._entries:
+            if not entry.key.startswith("/") or entry.pattern is None:
+                continue
+            matches = entry.pattern.match
+            if any(matches(path) for known in patterns for path in _examples(known)):
+                continue
+            if any(_routed(routes, path) for path in _examples(entry.key)):
+                continue
+            near = difflib.get_close_matches(entry.key, patterns, n=3, cutoff=0.5)
+            raise GateConfigError(
+                f"{self.origin}: the path rule {entry.key!r} matches no route of the app, "
+                f"so it would guard nothing: correct the pattern"
+                + (f" (routes like it: {_listed(near)})" if near else "")
+                + " or name the route ('route:<name>')"
+            )
 
     @property
     def lookup(
@@ -258,6 +285,78 @@ def _route_paths(routes: Iterable[BaseRoute], prefix: str) -> Iterable[tuple[str
                     yield f"{name}:{inner}", inner_path
         elif name:
             yield name, prefix + path
+
+
+def _route_patterns(routes: Iterable[BaseRoute], prefix: str) -> Iterable[str]:
+    """The full path pattern of every route, named or not (a Mount of another app: its
+    prefix and anything under it)."""
+    for route in routes:
+        if isinstance(route, Host):
+            yield from _route_patterns(route.routes, prefix)
+            continue
+        path = getattr(route, "path", None)
+        if not isinstance(path, str):
+            continue
+        if isinstance(route, Mount):
+            if route.routes:
+                yield from _route_patterns(route.routes, prefix + path)
+            else:
+                yield prefix + path + "/{path:path}"
+        else:
+            yield prefix + path
+
+
+def _routed(routes: Iterable[BaseRoute], path: str) -> bool:
+    """Whether some route answers ``path`` (a route of a kind not known here: assumed so)."""
+    for route in routes:
+        if isinstance(route, Host):
+            if _routed(route.routes, path):
+                return True
+        elif isinstance(route, Mount):
+            found = route.path_regex.match(path)
+            if found is not None and (
+                not route.routes or _routed(route.routes, "/" + found["path"])
+            ):
+                return True
+        else:
+            regex = getattr(route, "path_regex", None)
+            if not isinstance(regex, Pattern) or regex.match(path):
+                return True
+    return False
+
+
+#: Sample values of each Starlette convertor, to make paths a pattern matches.
+_SAMPLES = {
+    "str": ("x",),
+    "path": ("x", "x/y", ""),
+    "int": ("1",),
+    "float": ("1.5",),
+    "uuid": ("00000000-0000-0000-0000-000000000000",),
+}
+
+
+def _examples(pattern: str) -> list[str]:
+    """A few paths the Starlette path ``pattern`` matches (its parameters filled in).
+
+    >>> _examples("/files/{name}/{rest:path}")
+    ['/files/x/x', '/files/x/x/y', '/files/x/']
+    """
+    pieces = PARAM_REGEX.split(pattern)  # text, name, convertor, text, name, ...
+    texts, kinds = pieces[0::3], pieces[2::3]
+    samples = [_SAMPLES.get((kind or ":str")[1:], ("x", "1")) for kind in kinds]
+    paths: list[str] = []
+    for index in range(max((len(options) for options in samples), default=1)):
+        values = [options[min(index, len(options) - 1)] for options in samples]
+        path = texts[0] + "".join(
+            value + text for value, text in zip(values, texts[1:], strict=True)
+        )
+        if path not in paths:
+            paths.append(path)
+    return paths
+
+
+def _listed(names: Iterable[str]) -> str:
+    return ", ".join(repr(name) for name in names)
 
 
 def _match_nothing(path: str) -> None:
