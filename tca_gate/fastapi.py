@@ -8,7 +8,7 @@ holders who pass the rule, and shows in the OpenAPI document as a security requi
 >>> app.state.tca_gate = Gate(StaticBalances({}))
 >>> @app.get("/members")
 ... async def members(verdict=Depends(require_tokens("TOKENLY >= 1", name="members"))):
-...     return {"welcome": verdict.holder.value}
+...     return {"welcome": verdict.username}
 >>> app.openapi()["paths"]["/members"]["get"]["security"]
 [{'TokenpassLogin': []}]
 
@@ -24,7 +24,7 @@ try:
 except ImportError as error:  # pragma: no cover - depends on what is installed
     raise ImportError("tca_gate.fastapi needs FastAPI: pip install fastapi") from error
 
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from tca_gate._compile import RuleSource, compile_rule
@@ -32,19 +32,50 @@ from tca_gate._stack import Dialect
 from tca_gate.gate._decorator import gate_of
 from tca_gate.gate._gate import Gate
 from tca_gate.gate._middleware import admit
-from tca_gate.gate._responses import mark_private, refusal_body, refusal_headers
+from tca_gate.gate._responses import mark_private, refusal_headers
 from tca_gate.gate._verdict import Outcome, Verdict
 
-__all__ = ["TokenGuard", "require_tokens"]
+__all__ = ["TokenGuard", "TokenRefusal", "refusal_handler", "require_tokens"]
 
 #: The security scheme's name in the OpenAPI document.
 SCHEME_NAME = "TokenpassLogin"
 
+#: Where Starlette's routing finds the app's exception handlers, per request.
+_HANDLERS_KEY = "starlette.exception_handlers"
+
+
+class TokenRefusal(HTTPException):
+    """A request ``require_tokens`` refused: ``verdict`` says why, ``detail`` for people.
+
+    ``refusal_handler`` answers it as the gate answers everywhere else (the JSON
+    ``{"error", "detail", "rule", "rule_hash", "decision"}``, a page or a login redirect
+    for browsers, or the gate's ``on_refusal``); without it, FastAPI's own handler gives
+    ``{"detail": ...}``."""
+
+    def __init__(self, gate: Gate, verdict: Verdict) -> None:
+        super().__init__(
+            verdict.status, detail=verdict.detail, headers=refusal_headers(verdict, gate.login_url)
+        )
+        self.gate = gate
+        self.verdict = verdict
+
+
+async def refusal_handler(request: Request, error: Exception) -> Response:
+    """The exception handler of ``TokenRefusal``: the gate's own refusal (or its
+    ``on_refusal``'s). ``require_tokens`` puts it in the app's handlers when a request is
+    first refused, unless the app registered one for ``TokenRefusal`` itself."""
+    if not isinstance(error, TokenRefusal):
+        raise error
+    return await error.gate.refuse(request, error.verdict)
+
 
 class TokenGuard(SecurityBase):
     """The dependency ``require_tokens`` makes: call it with the request, get the
-    ``Verdict`` when allowed; 401, 403 or 503 ``HTTPException`` otherwise, its ``detail``
-    the gate's JSON refusal (a websocket is closed with code 1008 before it is accepted).
+    ``Verdict`` when allowed; otherwise a ``TokenRefusal`` (401, 403 or 503), answered as
+    the gate answers everywhere: the JSON ``{"error", "detail", "rule", "rule_hash",
+    "decision"}`` (flat, as ``TcaGateMiddleware`` gives it), a page or a login redirect
+    for browsers, or the gate's ``on_refusal``. A websocket is closed with code 1008
+    before it is accepted.
 
     The route's answer is made ``Cache-Control: private, no-store`` (with ``Vary``) when
     FastAPI builds the response from what the route returns; a route that returns a
@@ -87,8 +118,10 @@ class TokenGuard(SecurityBase):
             return verdict
         if connection.scope["type"] == "websocket":
             raise WebSocketException(code=1008, reason=verdict.outcome.value)
-        headers = refusal_headers(verdict, gate.login_url)
-        raise HTTPException(verdict.status, detail=refusal_body(verdict), headers=headers)
+        handlers = connection.scope.get(_HANDLERS_KEY)
+        if handlers:  # the app's own handlers, as Starlette's routing reads them
+            handlers[0].setdefault(TokenRefusal, refusal_handler)
+        raise TokenRefusal(gate, verdict)
 
 
 def require_tokens(

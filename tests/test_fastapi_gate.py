@@ -10,14 +10,15 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI, Security, WebSocket
-from fastapi.responses import PlainTextResponse
+from fastapi import Depends, FastAPI, Request, Security, WebSocket
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from servers import serve
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
 from starlette.types import Message
 
 from tca_gate.balances import BalanceUnavailableError, CachedBalances, Holder, StaticBalances
-from tca_gate.fastapi import require_tokens
+from tca_gate.fastapi import TokenRefusal, require_tokens
 from tca_gate.gate import Gate, GateConfigError, TcaGateMiddleware, Verdict
 
 SAT = 100_000_000
@@ -108,20 +109,22 @@ def test_the_route_runs_for_holders_who_pass_with_the_verdict(path: str) -> None
     }
 
 
-def test_a_refusal_is_a_403_with_the_gates_explanation() -> None:
+def test_a_refusal_is_a_403_with_the_gates_explanation_flat_as_the_middlewares() -> None:
     response = get(APP, "/members", "bob")
     assert response.status_code == 403
-    detail = response.json()["detail"]
-    assert detail["error"] == "insufficient-tokens"
-    assert detail["detail"] == "Needs 1 TOKENLY, or 1,200 more LTBCOIN."
-    assert detail["decision"]["allowed"] is False
+    body = response.json()
+    assert body["error"] == "insufficient-tokens"
+    assert body["detail"] == "Needs 1 TOKENLY, or 1,200 more LTBCOIN."
+    assert body["decision"]["allowed"] is False
+    assert set(body) == {"error", "detail", "rule", "rule_hash", "decision"}
     assert response.headers["cache-control"] == "private, no-store"
+    assert response.headers.get_list("vary") == ["Accept, Cookie, Authorization"]
 
 
 def test_no_login_is_a_401_with_www_authenticate() -> None:
     response = get(APP, "/members")
     assert response.status_code == 401
-    assert response.json()["detail"]["error"] == "unauthenticated"
+    assert response.json() == {"error": "unauthenticated", "detail": "Log in to see this page."}
     assert response.headers["www-authenticate"] == 'Tokenpass login="/auth/login"'
 
 
@@ -129,7 +132,7 @@ def test_unreadable_balances_are_a_503_with_retry_after() -> None:
     app = make_app(Gate(CachedBalances(Down()), identity=by_header))
     response = get(app, "/members", "alice")
     assert response.status_code == 503
-    assert response.json()["detail"]["error"] == "balances-unavailable"
+    assert response.json()["error"] == "balances-unavailable"
     assert response.headers["retry-after"] == "5"
 
 
@@ -138,7 +141,7 @@ def test_a_failing_resolver_is_a_401() -> None:
         raise RuntimeError("down")
 
     response = get(make_app(Gate(StaticBalances(HOLDINGS), identity=broken)), "/members", "alice")
-    assert (response.status_code, response.json()["detail"]["error"]) == (401, "identity-error")
+    assert (response.status_code, response.json()["error"]) == (401, "identity-error")
 
 
 def test_security_dependencies_guard_too() -> None:
@@ -233,3 +236,42 @@ def test_a_websocket_route_is_guarded_before_it_accepts() -> None:
         assert refused[0]["type"] == "websocket.close"
         assert refused[0]["code"] == 1008
         assert all(message["type"] != "websocket.accept" for message in refused)
+
+
+BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+def test_refusals_served_by_uvicorn_read_as_the_gates_everywhere() -> None:
+    """Flat JSON for API clients, the gate's page for browsers, and ``on_refusal``
+    answering FastAPI's refusals as it answers the middleware's."""
+
+    async def own(request: HTTPConnection, verdict: Verdict) -> Response | None:
+        if verdict.status == 503:
+            return PlainTextResponse("back soon", status_code=503)
+        return None
+
+    with serve(make_app()) as url:
+        refused = httpx.get(f"{url}/members", headers={"x-user": "bob"})
+        page = httpx.get(f"{url}/members", headers={"x-user": "bob", **BROWSER})
+        login = httpx.get(f"{url}/members", headers=BROWSER)
+    with serve(make_app(Gate(Down(), identity=by_header, on_refusal=own))) as url:
+        down = httpx.get(f"{url}/members", headers={"x-user": "alice"})
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "Needs 1 TOKENLY, or 1,200 more LTBCOIN."
+    assert refused.json()["decision"]["allowed"] is False
+    assert (page.status_code, page.headers["content-type"]) == (403, "text/html; charset=utf-8")
+    assert 'data-outcome="insufficient-tokens"' in page.text
+    assert (login.status_code, login.headers["location"]) == (303, "/auth/login?next=%2Fmembers")
+    assert (down.status_code, down.text) == (503, "back soon")
+    assert down.headers["cache-control"] == "private, no-store"
+
+
+def test_an_apps_own_handler_for_token_refusals_is_kept() -> None:
+    app = make_app()
+
+    @app.exception_handler(TokenRefusal)
+    async def mine(request: Request, error: TokenRefusal) -> JSONResponse:
+        return JSONResponse({"no": error.verdict.reason}, status_code=error.status_code)
+
+    response = get(app, "/members", "bob")
+    assert (response.status_code, response.json()) == (403, {"no": "insufficient-tokens"})
