@@ -96,7 +96,8 @@ class Gate:
     ``log_allows=True`` (off by default: allows are the bulk of the traffic, and the hot
     path then does no logging work at all).
     ``shadow=True`` judges and logs as usual but lets refused requests through (the
-    verdict says ``shadow``), to try a rule on live traffic before enforcing it.
+    verdict says ``shadow``; they gain no ``tca`` scope, so Starlette's ``requires``
+    still answers them 403), to try a rule on live traffic before enforcing it.
     """
 
     def __init__(

@@ -52,6 +52,7 @@ class Verdict:
     code) for machines, and ``decision``: the rule's full explanation, worked out when
     first asked for.
 
+    ``username`` names who asked (never ``holder.value``, a login's OAuth token).
     ``allowed`` is true only for ``Outcome.ALLOWED``; ``shadow`` marks a refusal that
     shadow mode let through. True in a boolean context exactly when ``allowed``.
     """
