@@ -149,20 +149,26 @@ def test_the_login_identity_without_sessions_is_a_500_naming_the_fix_never_a_log
     log: list[str] = []
     source = """
         from tca_gate.gate import login_identity
+        from tca_gate.login import TokenpassLogin
 
+        login = TokenpassLogin("http://127.0.0.1:9", "client-id", "client-secret")
+        gated = {
+            "/members": Gate(StaticBalances(HOLDINGS)),
+            "/vip": Gate(StaticBalances(HOLDINGS), identity=login_identity()),
+            "/lounge": Gate(StaticBalances(HOLDINGS), identity=login.identity("public")),
+        }
         app = Starlette(
-            routes=[Route("/-", page), Route("/members", page), Route("/vip", page)],
-            middleware=[Middleware(TcaGateMiddleware, gate=Gate(StaticBalances(HOLDINGS)),
-                                   rules={"/members": "TOKENLY >= 1"}),
-                        Middleware(TcaGateMiddleware,
-                                   gate=Gate(StaticBalances(HOLDINGS), identity=login_identity()),
-                                   rules={"/vip": "TOKENLY >= 1"})],
+            routes=[Route("/-", page), *(Route(path, page) for path in gated)],
+            middleware=[Middleware(TcaGateMiddleware, gate=gate, rules={path: "TOKENLY >= 1"})
+                        for path, gate in gated.items()],
         )
         """
     with running(tmp_path, source, log) as url:
-        by_default = httpx.get(url + "/members", headers=BROWSER)
-        by_login = httpx.get(url + "/vip", headers=BROWSER)
+        answers = [
+            httpx.get(url + path, headers=BROWSER) for path in ("/members", "/vip", "/lounge")
+        ]
         assert httpx.get(url + "/-").status_code == 200  # ungated paths are untouched
-    assert (by_default.status_code, by_login.status_code) == (500, 500)  # not 303 to log in
+    assert [answer.status_code for answer in answers] == [500, 500, 500]  # not 303 to log in
     assert "request has neither: add SessionMiddleware (for the login)" in log[0]
     assert "the request has no session: add SessionMiddleware and list it before" in log[0]
+    assert "LoginConfigError: Tokenpass login keeps the login in the session: add" in log[0]

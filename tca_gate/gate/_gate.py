@@ -26,7 +26,7 @@ from tca_gate.balances import (
 )
 from tca_gate.balances._source import read_only_balances
 
-from ._identity import IdentityResolver, check_wiring, default_identity
+from ._identity import IdentityResolver, check_wiring, config_errors, default_identity
 from ._log import DECISION_LOGGER, log_decision
 from ._responses import is_same_origin_path, mark_private, refusal
 from ._verdict import Outcome, Verdict
@@ -136,6 +136,8 @@ class Gate:
         self.decision_log = decision_log or logging.getLogger(DECISION_LOGGER)
         self.log_allows = bool(log_allows)
         self.on_refusal = on_refusal
+        #: What a resolver raises for a mistake in the app's setup: let through, as a 500.
+        self.config_errors = config_errors()
         # a cache's own methods only: not ones a wrapper source passes on from what it wraps
         # (through __getattr__), which would skip the wrapper's own judgement
         peek = _own_method(balances, "peek")
@@ -186,6 +188,8 @@ class Gate:
         """
         try:
             answer: object = self.identity(conn)
+        except self.config_errors:
+            raise  # the app is set up wrong: a 500 naming the fix, not a refusal
         except Exception:
             _log.exception("the identity resolver failed: refusing the request")
             return IDENTITY_FAILED
@@ -246,6 +250,8 @@ class Gate:
             return unread
         try:
             holder = answer if answer is None else await self._awaited_holder(answer)
+        except self.config_errors:
+            raise
         except Exception:
             _log.exception("the identity resolver failed: refusing the request")
             return unread

@@ -49,6 +49,17 @@ NO_SESSION_OR_USER = (
 _MISSING: dict[tuple[str, ...], str] = {("session",): NO_SESSION, ("user",): NO_USER}
 
 
+def config_errors() -> tuple[type[Exception], ...]:
+    """What a resolver raises when the app is set up wrong (not the request): the gate's
+    ``GateConfigError`` and, with the login extra, ``LoginConfigError`` (no session).
+    The gate lets these through as a 500 naming the fix, never a 401 to log in again."""
+    try:
+        from tca_gate.login import LoginConfigError  # noqa: PLC0415 (the login extra)
+    except ImportError:
+        return (GateConfigError,)
+    return (GateConfigError, LoginConfigError)
+
+
 def check_wiring(resolver: object, scope: Mapping[str, Any]) -> None:
     """Raise ``GateConfigError`` when a built-in ``resolver`` found nobody because the
     request lacks everything it reads (a session, ``request.user``): the app is set up

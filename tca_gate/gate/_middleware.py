@@ -129,6 +129,8 @@ class TcaGateMiddleware:
             verdict: Verdict | None = None
             try:
                 answer: object = gate.identity(conn)
+            except gate.config_errors:
+                raise  # the app is set up wrong: a 500 naming the fix, not a refusal
             except Exception:
                 _log.exception("the identity resolver failed: refusing the request")
                 answer = IDENTITY_FAILED
