@@ -6,8 +6,10 @@ Injected: upstream timeouts, 5xx, 429 with ``Retry-After``, malformed answers, r
 connections and a Redis that dies mid-run. Every request gets a refusal (401, 403,
 503) or, within the stale window only, the stale answer; none gets an allow it should
 not; the app recovers when the upstream does. Fifty users at once never see each
-other's decisions. The test client gives every request 10 s: a gate hanging for the
-Tokenpass client's own retry budget (45 s) would fail these tests.
+other's decisions. A balance webhook answered by one worker while another is fetching
+the same user's balances lets no request in on what it withdrew. The test client gives
+every request 10 s: a gate hanging for the Tokenpass client's own retry budget (45 s)
+would fail these tests.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import contextlib
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +35,9 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from tca_gate import InvalidArgumentError
+from tca_gate import InvalidArgumentError, sign_tokenly_request
 from tca_gate.balances import CachedBalances, Holder, RedisCachedBalances, TokenpassBalances
-from tca_gate.gate import Gate, TcaGateMiddleware
+from tca_gate.gate import BalanceWebhook, Gate, TcaGateMiddleware, header_identity
 from tca_gate.sandbox import SandboxServer
 from tca_gate.sandbox._bitcoin import address_from_private_key
 from tca_gate.tokenpass import AsyncTokenpassClient
@@ -424,3 +427,66 @@ def test_many_users_at_once_never_see_each_others_decisions(
                 assert held == {"TOKENLY": 0, "LTBCOIN": 500 * number * 100_000_000}
         upstream = httpx.get(f"{url}/stats").json()["upstream_calls"]
     assert upstream == USERS + len(tokens)  # one call per holder however many asked
+
+
+class HeldSource:
+    """Bob's holdings as they are when asked; the first fetch is held (announced on
+    ``asked``) until ``release`` is set, as a slow Tokenpass would be."""
+
+    def __init__(self) -> None:
+        self.held: dict[str, Mapping[str, int]] = {"bob": {"TOKENLY": 100_000_000}}
+        self.asked = threading.Event()
+        self.release = threading.Event()
+        self.calls = 0
+
+    async def balances(self, holder: Holder) -> Mapping[str, int]:
+        answer = dict(self.held[str(holder.value)])
+        self.calls += 1
+        if self.calls == 1:
+            self.asked.set()
+            await asyncio.to_thread(self.release.wait, 10)
+        return answer
+
+
+def hooked_worker(cache: RedisCachedBalances) -> Starlette:
+    """One worker of an app: ``/members`` gated, the balance webhook; closes the cache."""
+
+    async def members(request: Request) -> Response:
+        return PlainTextResponse("welcome")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await cache.aclose()
+
+    hook = BalanceWebhook(cache, api_token=CLIENT_ID, api_secret=CLIENT_SECRET)
+    gate = Gate(cache, identity=header_identity("X-User"))
+    return Starlette(
+        routes=[Route("/members", members), Route("/hooks/balances", hook)],
+        middleware=[Middleware(TcaGateMiddleware, gate=gate, rules={"/members": RULE})],
+        lifespan=lifespan,
+    )
+
+
+def test_no_request_is_let_in_on_balances_a_webhook_withdrew_mid_fetch(redis_url: str) -> None:
+    """Worker one is fetching bob's balances (1 TOKENLY) when he sends the token away and
+    the webhook reaches worker two: once it has answered, bob is refused everywhere,
+    the request waiting on the withdrawn fetch included."""
+    source = HeldSource()
+    prefix = f"race-{uuid.uuid4().hex[:8]}:"
+    caches = [RedisCachedBalances.from_url(source, redis_url, prefix=prefix) for _ in range(2)]
+    bob = {"x-user": "bob"}
+    with served(hooked_worker(caches[0])) as one, served(hooked_worker(caches[1])) as two:
+        with ThreadPoolExecutor(1) as pool:
+            early = pool.submit(httpx.get, f"{one}/members", headers=bob, timeout=20)
+            assert source.asked.wait(10)
+            source.held["bob"] = {}
+            event = {"event": "balances.changed", "usernames": ["bob"]}
+            url = f"{two}/hooks/balances"
+            signed = sign_tokenly_request("POST", url, event, CLIENT_ID, CLIENT_SECRET)
+            assert httpx.post(url, json=event, headers=signed, timeout=10).status_code == 200
+            source.release.set()
+            assert early.result().status_code == 403
+        assert httpx.get(f"{one}/members", headers=bob).status_code == 403
+        assert httpx.get(f"{two}/members", headers=bob).status_code == 403
+    assert source.calls == 2  # the withdrawn fetch, and the one after the webhook
