@@ -419,3 +419,19 @@ def test_logout_ends_the_token(sandbox: Sandbox, method: str) -> None:
     assert sandbox.api("GET", "tca/addresses", oauth_token=token).status_code == 401
     assert _php(sandbox, method, "oauth/logout", token=token).status_code == 401
     assert _php(sandbox, "GET", "tca/addresses", token=kept).status_code == 200
+
+
+def test_seeded_sources_and_promises_keep_their_chain(sandbox: Sandbox) -> None:
+    other = ("other-app", "other-app-secret")
+    whitelist = _php(sandbox, "GET", "tca/provisional", client=other).json()["whitelist"]
+    assert whitelist == [
+        {"address": TREASURY, "assets": None, "chain": "bitcoinTestnet", "protocol": "counterparty"}
+    ]
+    promise = _php(sandbox, "GET", "tca/provisional/tx/seeded-txid", client=other).json()["tx"]
+    assert (promise["destination"], promise["chain"], promise["protocol"]) == (
+        "user:fay",
+        "bitcoinTestnet",
+        "counterparty",
+    )
+    # Another app's promise is not this app's to read, by id or by txid.
+    assert _php(sandbox, "GET", "tca/provisional/tx/seeded-txid").status_code == 404

@@ -245,3 +245,9 @@ def test_the_seed_example_of_the_docs_is_a_seed() -> None:
 def test_bad_asset_entries_are_named(entry: str, problem: str) -> None:
     with pytest.raises(SeedError, match=re.escape(problem)):
         parse_seed(entry, "seed")
+
+
+def test_a_bad_chain_of_a_source_is_named() -> None:
+    entry = '[[provisional_source]]\naddress = "1MqU5zdT8kg6dpfjHMKyijtvCbxc8zbfeq"\nclient = "a"\n'
+    with pytest.raises(SeedError, match=re.escape("provisional_source[1]: protocol")):
+        parse_seed(entry + 'protocol = "no protocol"\n', "seed")

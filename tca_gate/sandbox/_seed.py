@@ -32,6 +32,8 @@ A seed is TOML; every table and key below except the ``[[client]]`` and
     client = "demo-app"                          # defaults to the first client
     address = "18BF18zG8x13tXrJ6H9bbbFAGbRofqK6y8"
     assets = ["LTBCOIN"]                         # defaults to any asset
+    chain = "bitcoin"                            # the defaults: bitcoin, counterparty
+    protocol = "counterparty"                    # (also for a [[promise]])
 
     [[promise]]
     client = "demo-app"                          # defaults to the first client
@@ -71,7 +73,14 @@ from tca_gate._amounts import tokens_to_sat
 from tca_gate._errors import AmountError, TcaGateError, shorten
 
 from ._bitcoin import is_valid_address
-from ._limits import DEFAULT_CHAIN, MAX_SAT, is_asset_name, is_chain_name, is_username
+from ._limits import (
+    DEFAULT_CHAIN,
+    DEFAULT_PROTOCOL,
+    MAX_SAT,
+    is_asset_name,
+    is_chain_name,
+    is_username,
+)
 
 DEMO_SEED = "demo_seed.toml"
 
@@ -125,6 +134,8 @@ class SeedSource:
     client: str
     address: str
     assets: tuple[str, ...] | None
+    chain: str = DEFAULT_CHAIN
+    protocol: str = DEFAULT_PROTOCOL
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +152,8 @@ class SeedPromise:
     note: str | None
     txid: str | None
     fingerprint: str | None
+    chain: str = DEFAULT_CHAIN
+    protocol: str = DEFAULT_PROTOCOL
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +358,7 @@ def _address(entry: _Entry) -> SeedAddress:
 
 
 def _source(entry: _Entry, default_client: str | None) -> SeedSource:
-    entry.only({"client", "address", "assets"})
+    entry.only({"client", "address", "assets", "chain", "protocol"})
     assets = entry.table.get("assets")
     if assets is not None and (
         not isinstance(assets, list)
@@ -359,12 +372,14 @@ def _source(entry: _Entry, default_client: str | None) -> SeedSource:
         client=entry.text("client", default_client),
         address=address,
         assets=None if assets is None else tuple(assets),
+        chain=_chain_name(entry, "chain", DEFAULT_CHAIN),
+        protocol=_chain_name(entry, "protocol", DEFAULT_PROTOCOL),
     )
 
 
 def _promise(entry: _Entry, default_client: str | None) -> SeedPromise:
     keys = {"client", "source", "destination", "asset", "quantity", "expiration"}
-    entry.only(keys | {"ref", "note", "txid", "fingerprint"})
+    entry.only(keys | {"ref", "note", "txid", "fingerprint", "chain", "protocol"})
     expiration = entry.table.get("expiration")
     if expiration is not None and (not isinstance(expiration, int) or isinstance(expiration, bool)):
         raise entry.fail("expiration", "must be a unix time in seconds")
@@ -388,6 +403,8 @@ def _promise(entry: _Entry, default_client: str | None) -> SeedPromise:
         note=entry.optional_text("note"),
         txid=entry.optional_text("txid"),
         fingerprint=entry.optional_text("fingerprint"),
+        chain=_chain_name(entry, "chain", DEFAULT_CHAIN),
+        protocol=_chain_name(entry, "protocol", DEFAULT_PROTOCOL),
     )
 
 
@@ -399,13 +416,18 @@ def _perk(entry: _Entry) -> SeedPerk:
     return SeedPerk(entry.text("token"), count)
 
 
+def _chain_name(entry: _Entry, key: str, default: str) -> str:
+    name = entry.text(key, default)
+    if not is_chain_name(name):
+        raise entry.fail(key, f"{shorten(name)!r} is not a chain or protocol name")
+    return name
+
+
 def _asset(entry: _Entry) -> SeedAsset:
     entry.only({"asset", "chain", "divisible"})
-    asset, chain = entry.text("asset"), entry.text("chain", DEFAULT_CHAIN)
+    asset, chain = entry.text("asset"), _chain_name(entry, "chain", DEFAULT_CHAIN)
     if not is_asset_name(asset):
         raise entry.fail("asset", "is not an asset name")
-    if not is_chain_name(chain):
-        raise entry.fail("chain", "is not a chain name")
     if not isinstance(entry.table.get("divisible"), bool):
         raise entry.fail("divisible", "is required: true or false")
     return SeedAsset(chain, asset, entry.flag("divisible", True))

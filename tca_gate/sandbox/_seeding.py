@@ -72,6 +72,8 @@ def apply_seed(state: SandboxState, seed: Seed) -> None:
                     source.client,
                     source.address,
                     None if source.assets is None else list(source.assets),
+                    chain=source.chain,
+                    protocol=source.protocol,
                 )
             for promise in seed.promises:
                 fields: dict[str, object] = {
@@ -84,6 +86,8 @@ def apply_seed(state: SandboxState, seed: Seed) -> None:
                     "fingerprint": promise.fingerprint,
                     "ref": promise.ref,
                     "note": promise.note,
+                    "chain": promise.chain,
+                    "protocol": promise.protocol,
                 }
                 insert_promise(db, promise.client, fields, now)
             db.executemany(
