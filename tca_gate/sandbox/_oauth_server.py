@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import secrets
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,26 @@ from authlib.oauth2.rfc7636 import CodeChallenge  # type: ignore[import-untyped]
 from starlette.responses import JSONResponse, Response
 
 from ._state import SandboxState
+
+
+class _NoIssuedTokens(logging.Filter):
+    """Drops authlib's DEBUG record of each token it issues ("Issue token %r to %r",
+    "Grant token %r to %r"), which carries the access token in clear."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Issue token", "Grant token"))
+
+
+# authlib's grants log through loggers named after their modules; filters on a logger
+# do not reach records of its children, so the filter sits on each grant's own logger.
+for _grant_logger in (
+    "authlib.oauth2.rfc6749.grants.authorization_code",
+    "authlib.oauth2.rfc6749.grants.refresh_token",
+    "authlib.oauth2.rfc6749.grants.client_credentials",
+    "authlib.oauth2.rfc6749.grants.implicit",
+    "authlib.oauth2.rfc6749.grants.resource_owner_password_credentials",
+):
+    logging.getLogger(_grant_logger).addFilter(_NoIssuedTokens())
 
 SCOPES = (
     "user",
