@@ -43,7 +43,7 @@ async def home(request: Request) -> HTMLResponse:
 async def members(request: Request) -> PlainTextResponse:
     """Guarded by the middleware's rule for the route named "members"."""
     verdict = request.state.tca_gate  # the gate's Verdict: who, what they hold, why allowed
-    return PlainTextResponse(f"Welcome to the members' page, {verdict.holder.owner}.")
+    return PlainTextResponse(f"Welcome to the members' page, {verdict.username}.")
 
 
 @requires_tokens("LTBCOIN >= 1000", name="lounge")
