@@ -12,7 +12,7 @@ holders who pass the rule, and shows in the OpenAPI document as a security requi
 >>> app.openapi()["paths"]["/members"]["get"]["security"]
 [{'TokenpassLogin': []}]
 
-Needs FastAPI (``pip install fastapi``); the rest of tca-gate does not.
+Needs FastAPI (``pip install 'tca-gate[fastapi]'``); the rest of tca-gate does not.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ try:
     from fastapi.openapi.models import APIKey, APIKeyIn
     from fastapi.security.base import SecurityBase
 except ImportError as error:  # pragma: no cover - depends on what is installed
-    raise ImportError("tca_gate.fastapi needs FastAPI: pip install fastapi") from error
+    raise ImportError("tca_gate.fastapi needs FastAPI: pip install 'tca-gate[fastapi]'") from error
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response

@@ -19,7 +19,6 @@ from typing import Any
 
 from starlette.authentication import AuthCredentials
 from starlette.middleware.authentication import AuthenticationMiddleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -220,8 +219,8 @@ class TcaGateMiddleware:
             return
         for kind, _ in listed[ours[0] + 1 :]:
             for need in needs:
-                provider = _PROVIDERS[need]
-                if isinstance(kind, type) and issubclass(kind, provider):
+                provider = _provider(need)
+                if provider is not None and isinstance(kind, type) and issubclass(kind, provider):
                     raise GateConfigError(
                         f"{kind.__name__} is listed after TcaGateMiddleware in the app's "
                         f"middleware, so the gate never sees {_WHAT[need]}: {ORDER_HINT}"
@@ -248,8 +247,18 @@ class TcaGateMiddleware:
         await self.app(scope, receive, send_startup)
 
 
-#: The middleware that puts in the scope what an identity reads.
-_PROVIDERS: dict[str, type] = {"session": SessionMiddleware, "user": AuthenticationMiddleware}
+def _provider(need: str) -> type | None:
+    """The middleware that puts in the scope what an identity reads (``None``: not
+    installed, so not in the app either: sessions need itsdangerous, the login extra)."""
+    if need == "user":
+        return AuthenticationMiddleware
+    try:
+        from starlette.middleware.sessions import SessionMiddleware  # noqa: PLC0415
+    except ImportError:
+        return None
+    return SessionMiddleware
+
+
 _WHAT = {"session": "the session (the Tokenpass login)", "user": "request.user"}
 
 
