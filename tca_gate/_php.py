@@ -118,17 +118,24 @@ def php_variables(parts: Iterable[tuple[str, str, int]]) -> list[tuple[str, str,
     return [(key, value, pos) for key, (value, pos) in entries.items() if value is not None]
 
 
-def _register(
-    entries: dict[str, tuple[str | None, int]], key: str, value: str, position: int
-) -> None:
-    """Mirror ``php_register_variable_ex`` for the top level of the array."""
+def _variable_name(key: str) -> tuple[str, str, int]:
+    """The key as PHP reads it (cut at a NUL, leading spaces gone), its variable name
+    (``.`` and space as ``_`` up to the first ``[``; empty: dropped) and that ``[``'s
+    place (-1: none)."""
     nul = key.find("\0")
     if nul >= 0:
         key = key[:nul]
     key = key.lstrip(" ")
     bracket = key.find("[")
     head = key if bracket < 0 else key[:bracket]
-    name = head.replace(" ", "_").replace(".", "_")
+    return key, head.replace(" ", "_").replace(".", "_"), bracket
+
+
+def _register(
+    entries: dict[str, tuple[str | None, int]], key: str, value: str, position: int
+) -> None:
+    """Mirror ``php_register_variable_ex`` for the top level of the array."""
+    key, name, bracket = _variable_name(key)
     if not name:
         return
     new_value: str | None = value
@@ -236,13 +243,7 @@ def php_parse_str(query: str) -> dict[str, object]:
 
 def _register_nested(top: _PhpArray, key: str, value: str) -> None:
     """Mirror ``php_register_variable_ex``, nested arrays and all."""
-    nul = key.find("\0")
-    if nul >= 0:
-        key = key[:nul]
-    key = key.lstrip(" ")
-    bracket = key.find("[")
-    head = key if bracket < 0 else key[:bracket]
-    name = head.replace(" ", "_").replace(".", "_")
+    key, name, bracket = _variable_name(key)
     if not name:
         return
     if bracket < 0:
