@@ -67,28 +67,43 @@ OPERATORS: Mapping[str, Op] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Clause:
     """``asset OP amount``, the amount in base units (1 token = 10^8).
 
-    ``position`` is where the clause was written in the rule's text (for
-    errors and lint); it takes no part in equality.
+    ``op`` is an ``Op`` or its text (``">"``, ``"<="``, ``"="``, ...: any spelling of
+    ``OPERATORS``). ``position`` is where the clause was written in the rule's text
+    (for errors and lint); it takes no part in equality.
+
+    >>> Clause("TOKENLY", 100_000_000, ">") == Clause("TOKENLY", 100_000_000, Op.GT)
+    True
     """
 
     asset: str
     amount: int
-    op: Op = Op.GE
-    position: int | None = field(default=None, compare=False, repr=False)
+    op: Op
+    position: int | None = field(compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.asset, str) or not self.asset:
-            raise TypeError(f"a clause's asset must be a non-empty str, not {self.asset!r}")
-        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+    def __init__(
+        self, asset: str, amount: int, op: Op | str = Op.GE, position: int | None = None
+    ) -> None:
+        if not isinstance(asset, str) or not asset:
+            raise TypeError(f"a clause's asset must be a non-empty str, not {asset!r}")
+        if isinstance(amount, bool) or not isinstance(amount, int):
             raise TypeError(
-                f"a clause's amount must be an int of base units, not {type(self.amount).__name__}"
+                f"a clause's amount must be an int of base units, not {type(amount).__name__}"
             )
-        if not isinstance(self.op, Op):
-            raise TypeError(f"a clause's op must be an Op, not {self.op!r}")
+        if isinstance(op, str) and not isinstance(op, Op):
+            found = OPERATORS.get(op)
+            if found is None:
+                raise ValueError(f"a clause's op must be one of {', '.join(OPERATORS)}, not {op!r}")
+            op = found
+        if not isinstance(op, Op):
+            raise TypeError(f"a clause's op must be an Op or its text, not {op!r}")
+        object.__setattr__(self, "asset", asset)
+        object.__setattr__(self, "amount", amount)
+        object.__setattr__(self, "op", op)
+        object.__setattr__(self, "position", position)
 
     def passes(self, balance: int) -> bool:
         """Whether a holder with ``balance`` base units of the asset meets this clause."""

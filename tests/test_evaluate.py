@@ -154,6 +154,33 @@ def test_rule_constructor_checks_its_parts() -> None:
         Clause("", 1)
 
 
+@pytest.mark.parametrize(
+    ("text", "op"),
+    [
+        (">=", Op.GE),
+        (">", Op.GT),
+        ("=", Op.EQ),
+        ("==", Op.EQ),
+        ("!=", Op.NE),
+        ("!", Op.NE),
+        ("<", Op.LT),
+        ("<=", Op.LE),
+    ],
+)
+def test_a_clause_takes_its_operator_as_text(text: str, op: Op) -> None:
+    clause = Clause("TOKENLY", 10**8, text)
+    assert clause == Clause("TOKENLY", 10**8, op)
+    assert clause.op is op
+    assert Rule([[clause]]).evaluate({"TOKENLY": 10**8}) is op.holds(10**8, 10**8)
+
+
+def test_an_operator_text_the_language_does_not_have_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="'=>'"):
+        Clause("TOKENLY", 1, "=>")
+    with pytest.raises(TypeError, match="Op or its text"):
+        Clause("TOKENLY", 1, 3)  # type: ignore[arg-type]
+
+
 def test_compiled_rules_are_cached_by_text() -> None:
     text = "LTBCOIN=10000&TOKENLY=1&stackop_1=OR"
     assert compile_rule(text) is compile_rule(text)
