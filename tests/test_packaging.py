@@ -185,6 +185,11 @@ def test_one_missing_package_of_an_extra_is_named_with_the_extra(
         assert missing in answer
 
 
+@pytest.mark.parametrize("missing", ["uvicorn", "itsdangerous"])
+def test_the_demo_names_both_extras_it_needs(missing: str) -> None:
+    assert "pip install 'tca-gate[sandbox,login]'" in blocked([missing], "import tca_gate.demo")
+
+
 CORE = """
 from tca_gate import Gate, StaticBalances, compile_rule
 from tca_gate.gate import TcaGateMiddleware

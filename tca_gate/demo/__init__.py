@@ -15,6 +15,15 @@ serves any ASGI app on a bound socket for the length of a ``with`` block. Needs 
 ``sandbox`` and ``login`` extras.
 """
 
+try:
+    import itsdangerous
+    import uvicorn
+except ImportError as error:
+    raise ImportError(
+        f"tca_gate.demo needs the sandbox and login extras ({error.name} is missing): "
+        "pip install 'tca-gate[sandbox,login]'"
+    ) from error
+
 from tca_gate._serving import BackgroundServer
 
 from ._app import DemoSettings, create_demo_app
@@ -24,6 +33,8 @@ from ._seed import app_urls, demo_seed
 from ._server import DemoServer
 from ._serving import DemoError
 from ._story import PAGES, DemoLogin, GatedPage
+
+del itsdangerous, uvicorn
 
 __all__ = [
     "PAGES",
