@@ -20,17 +20,18 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from cachetools import TTLCache
 
 from ._errors import TcaGateError, shorten
-from ._php import php_json_encode, php_parse_str
+from ._php import MAX_INPUT_VARS, php_json_encode, php_parse_str, php_urldecode
 
 API_TOKEN_HEADER = "X-Tokenly-Auth-Api-Token"  # noqa: S105 (a header's name)
 NONCE_HEADER = "X-Tokenly-Auth-Nonce"
@@ -235,7 +236,12 @@ def check_tokenly_signature(
     if nonce > clock + window:
         raise TokenlySignatureError("future-nonce", f"the nonce is more than {window:g} s ahead")
     method = method.upper()
-    prefix = f"{method}\n{signing_url(url)}\n"
+    try:
+        prefix = f"{method}\n{signing_url(url)}\n"
+    except ValueError:  # a Host whose port is no port
+        raise TokenlySignatureError(
+            "malformed-header", "the request's host cannot be read as a URL's"
+        ) from None
     suffix = f"\n{api_token}\n{nonce}"
     given = signature.encode()
     for signed in signed_params(method, headers, params=params, body=body, query=query):
@@ -281,35 +287,69 @@ def signed_params(
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise TokenlySignatureError("malformed-body", "the request body is not UTF-8") from None
+    if text.startswith("\ufeff"):  # a JSON reader may skip it: the text signed would differ
+        raise TokenlySignatureError("malformed-body", "the request body starts with a BOM")
     if params is not None:
-        yield params_json(params)
+        yield _safe(params_json, params)
     yield text
-    if _media_type(headers) == "application/x-www-form-urlencoded":
+    media_type = _media_type(headers)
+    if media_type == "application/x-www-form-urlencoded":
         yield params_json(dict(parse_qsl(text, keep_blank_values=True)))
         yield from _php_form(text)
         return
     try:
         document = json.loads(text)
-    except (ValueError, RecursionError):
+    except RecursionError:
+        raise TokenlySignatureError(
+            "malformed-body", "the request body is nested too deep"
+        ) from None
+    except ValueError:
         document = _NOT_JSON
-    if not isinstance(document, dict) and params is None:
-        yield "{}"  # no parameters in it: signed as none (a non-form, as PHP reads it)
     if document is _NOT_JSON:
+        if params is None and not media_type.startswith("multipart/"):
+            yield "{}"  # no parameters an app could read in it: signed as none, as PHP does
         return
     if isinstance(document, dict) and params is None:
-        yield params_json(document)
-    try:
-        yield php_json_encode(document)
-    except ValueError:
-        return
+        yield _safe(params_json, document)
+    yield _safe(php_json_encode, document)
 
 
 _NOT_JSON = object()
 
 
+def _safe(encode: Callable[[Any], str], value: object) -> str:
+    """``encode(value)``, or ``""`` (which no signer signs) for a value it cannot write:
+    nested past the limits, say, which must refuse the request rather than fail it."""
+    try:
+        return encode(value)
+    except (ValueError, TypeError, RecursionError):
+        return ""
+
+
+#: A form or query key PHP reads exactly as written: a name with no space, dot or
+#: bracket, then at most 64 ``[index]`` groups.
+_PLAIN_KEY = re.compile(r"[^ .\[\]\x00][^ .\[\]\x00]*(?:\[[^\[\]\x00]*\]){0,64}")
+
+
 def _php_form(text: str) -> Iterator[str]:
-    """Form or query text as PHP reads and Tokenly's signers encode it (valid UTF-8 only:
-    PHP's ``json_encode`` fails on anything else, so nothing was signed over it)."""
+    """Form or query text as PHP reads and Tokenly's signers encode it, only when PHP's
+    reading loses nothing an app would see (no NUL, at most ``MAX_INPUT_VARS`` parts,
+    no key PHP renames, drops or cuts) and the text is UTF-8 (else ``json_encode``
+    fails and nothing was signed over it)."""
+    parts = [part for part in text.split("&") if part]
+    if len(parts) > MAX_INPUT_VARS:
+        return
+    plain: set[str] = set()
+    arrays: set[str] = set()
+    for part in parts:
+        raw_key, _, raw_value = part.partition("=")
+        key = php_urldecode(raw_key)
+        if not _PLAIN_KEY.fullmatch(key) or "\0" in php_urldecode(raw_value):
+            return
+        name, bracket, _ = key.partition("[")
+        (arrays if bracket else plain).add(name)
+    if plain & arrays:  # PHP keeps one of a=1&a[x]=2; the app sees both
+        return
     parsed = php_parse_str(text)
     try:
         encoded = php_json_encode(parsed) if parsed else "{}"
