@@ -303,3 +303,28 @@ def test_the_redis_store_fails_closed(redis_url: str, redis_client: Any) -> None
     with pytest.raises(LoginError) as caught:
         asyncio.run(unreachable())
     assert (caught.value.status, caught.value.code) == (503, "login_store_unavailable")
+
+
+def test_a_store_failing_at_logout_leaves_the_session_its_login() -> None:
+    """Logout deletes the record before it forgets the session's id: if the store fails
+    (a 503), the id stays, so the user can log out again, and no record is left that a
+    copied cookie could still open while the browser believes it logged out."""
+
+    class FailingStore(RedisLoginStore):
+        def __init__(self) -> None:
+            pass
+
+        async def delete(self, session_id: str) -> LoginRecord | None:
+            raise LoginError("login_store_unavailable", "the store is down", 503)
+
+    from tca_gate.login import TokenpassLogin
+    from tca_gate.login._session import SESSION_KEY, name_login
+
+    login = TokenpassLogin("https://tokenpass.example", "app", "app-secret", store=FailingStore())
+    session: dict[str, Any] = {}
+    name_login(session, "sid-1", shared=True)
+    request = Request({"type": "http", "session": session, "headers": []})
+    with pytest.raises(LoginError) as caught:
+        asyncio.run(login._end_login(request))
+    assert caught.value.status == 503
+    assert session[SESSION_KEY]["sid"] == "sid-1"

@@ -278,11 +278,14 @@ class TokenpassLogin:
         """Forget the session's login: its record deleted, its token ended at Tokenpass."""
         session = session_of(request)
         found = session_id(session)
-        session.pop(SESSION_KEY, None)
         if found is None:
+            session.pop(SESSION_KEY, None)
             return
         store = self.store if found[1] == self._shared else None
+        # the record goes first: if the store fails, the session keeps its id (a 503, and
+        # the user can log out again) rather than leave a record a copied cookie still opens
         record = None if store is None else await store.delete(found[0])
+        session.pop(SESSION_KEY, None)
         if record is not None:
             await self._provider.revoke(record.access_token)
 
