@@ -1,11 +1,17 @@
 """``TokenpassBalances``: balances read from Tokenpass through an ``AsyncTokenpassClient``.
 
-- a token, ``public``: the combined public balances (scope ``tca``); ``protected``:
-  the combined protected balances (scope ``private-balances``). Both count promises.
-- a username, ``public``: the sum over the user's public addresses (no promises).
+- a token, ``protected`` (scope ``private-balances``): what ``tca/check`` decides on,
+  every active, verified address, public and private, plus promises received (to an
+  address of theirs or to ``user:{name}``), minus promises made from them (loans).
+- a token, ``public`` (scope ``tca``): the same over public addresses only: private
+  addresses are not seen.
+- a username, ``public``: the sum over the user's public, active, verified addresses,
+  with the promises to and from those addresses; private addresses and promises to
+  ``user:{name}`` are not seen, so a rule may refuse whom ``tca/check`` lets in.
 - addresses, ``public``: each address's owner is looked up, then the address's
-  public details are read and summed. Tokenpass gives no balances for an address
-  that is not public, active and verified, so such an address is an unknown holder.
+  public details (promises to and from it included) are read and summed. Tokenpass
+  gives no balances for an address that is not public, active and verified, so such
+  an address is an unknown holder; promises to ``user:{name}`` are not seen.
 
 Tokenpass gives a username's or an address's protected balances only through the
 user's token: the ``protected`` scope for those is refused as a wrong argument.
