@@ -49,8 +49,11 @@ SAT = 100_000_000
 MEMBERS = "TOKENLY >= 1 or LTBCOIN >= 10000"
 HOLDINGS = {
     "users": {
-        "alice": {"public": {"TOKENLY": 2 * SAT, "LTBCOIN": 12_500 * SAT}},
-        "bob": {"public": {"LTBCOIN": 8_800 * SAT}},
+        "alice": {
+            "public": {"TOKENLY": 2 * SAT, "LTBCOIN": 12_500 * SAT},
+            "protected": {"TOKENLY": 2 * SAT, "LTBCOIN": 12_500 * SAT},
+        },
+        "bob": {"public": {"LTBCOIN": 8_800 * SAT}, "protected": {"LTBCOIN": 8_800 * SAT}},
         "carol": {},
     },
     "tokens": {"alice-token": "alice", "bob-token": "bob"},
@@ -365,7 +368,9 @@ async def log_in(request: Request) -> Response:
     """A stand-in for the Tokenpass callback: store the login the query names."""
     user = TokenpassUser("7", request.query_params["user"], None, None, True)
     expires = int(time.time()) + int(request.query_params.get("for", "3600"))
-    store_login(request.session, user, request.query_params["token"], "user,tca", expires)
+    store_login(
+        request.session, user, request.query_params["token"], "user,tca,private-balances", expires
+    )
     return PlainTextResponse("logged in")
 
 
@@ -395,7 +400,7 @@ def test_the_tokenpass_login_session_is_the_identity_by_default() -> None:
     app = session_app(Gate(StaticBalances(HOLDINGS)))
     (alice,) = with_login(app, "user=alice&token=alice-token", ("/members", JSON))
     assert alice.status_code == 200
-    assert alice.json()["holder"] == repr(Holder.token("alice-token", owner="alice"))
+    assert alice.json()["holder"] == repr(Holder.token("alice-token", "protected", owner="alice"))
     (bob,) = with_login(app, "user=bob&token=bob-token", ("/members", JSON))
     assert bob.status_code == 403
     # no login in the session: request.user is asked instead

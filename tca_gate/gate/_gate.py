@@ -98,6 +98,11 @@ class Gate:
     ``shadow=True`` judges and logs as usual but lets refused requests through (the
     verdict says ``shadow``; they gain no ``tca`` scope, so Starlette's ``requires``
     still answers them 403), to try a rule on live traffic before enforcing it.
+    With neither ``identity`` nor ``scope`` the gate decides as Tokenpass's ``tca/check``: the
+    login is read in the ``protected`` scope (private addresses included; a login not
+    granted ``private-balances`` is a 500 naming the fix), else ``request.user``, by
+    username: public addresses only; private addresses and promises to user:{name} are
+    not seen. ``scope`` picks the balances the default identity reads instead.
     """
 
     def __init__(
@@ -105,7 +110,7 @@ class Gate:
         balances: BalanceSource,
         *,
         identity: IdentityResolver | None = None,
-        scope: Scope = "public",
+        scope: Scope | None = None,
         login_url: str = "/auth/login",
         shadow: bool = False,
         dialect: Dialect = "strict",

@@ -8,6 +8,7 @@ authenticating proxy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
 from weakref import WeakKeyDictionary
@@ -47,6 +48,8 @@ NO_SESSION_OR_USER = (
     "and " + ORDER_HINT + "; or pass Gate(identity=...)"
 )
 _MISSING: dict[tuple[str, ...], str] = {("session",): NO_SESSION, ("user",): NO_USER}
+#: The login scope Tokenpass needs to give a token's private balances.
+_PRIVATE = "private-balances"
 
 
 def config_errors() -> tuple[type[Exception], ...]:
@@ -84,23 +87,30 @@ def login_identity(scope: Scope = "public") -> IdentityResolver:
     """The user logged in with Tokenpass (``tca_gate.login``), by their OAuth token.
 
     ``public`` counts their public balances (the login needs the ``tca`` scope),
-    ``protected`` every verified address (``private-balances``). The holder carries
-    the username as ``owner``, so a webhook naming the user forgets their balances.
-    Needs the ``login`` extra and ``SessionMiddleware`` listed before ``TcaGateMiddleware``:
-    a request without a session has no identity, and the gate then raises
-    ``GateConfigError`` (a 500 naming the fix, not a 401 sending browsers round the login).
+    ``protected`` every verified address (``private-balances``): a login granted less
+    raises ``GateConfigError`` naming the scope to add, never a silently smaller answer.
+    The holder carries the username as ``owner``, so a webhook naming the user forgets
+    their balances. Needs the ``login`` extra and ``SessionMiddleware`` listed before
+    ``TcaGateMiddleware``: a request without a session has no identity, and the gate then
+    raises ``GateConfigError`` (a 500 naming the fix, not a 401 sending browsers round
+    the login).
     """
     _check_scope(scope)
-    from tca_gate.login._session import session_login  # noqa: PLC0415 (the login extra)
+    from tca_gate.login._session import memory_record  # noqa: PLC0415 (the login extra)
 
     def from_login(conn: HTTPConnection) -> Holder | None:
         if "session" not in conn.scope:  # the gate names the fix (check_wiring)
             return None
-        login = session_login(conn)
-        if login is None:
+        record = memory_record(conn)
+        if record is None:
             return None
-        user, token = login
-        return Holder.token(token, scope, owner=user.username)
+        if scope == "protected" and _PRIVATE not in _granted(record.scope):
+            raise GateConfigError(
+                "the gate reads the login's protected balances (private addresses "
+                f"included), but Tokenpass did not grant the {_PRIVATE!r} scope: add "
+                f"{_PRIVATE!r} to TokenpassLogin(scopes=...)"
+            )
+        return Holder.token(record.access_token, scope, owner=record.user.username)
 
     from_login.__qualname__ = f"login_identity({scope!r})"
     _NEEDS[from_login] = ("session",)
@@ -182,22 +192,27 @@ def header_identity(
 _KNOWN_HOLDERS = 4096
 
 
-def default_identity(scope: Scope = "public") -> IdentityResolver:
+def default_identity(scope: Scope | None = None) -> IdentityResolver:
     """The Tokenpass login when the app keeps sessions and has one, else ``request.user``.
     A request with neither a session nor ``request.user`` (the middleware missing, or
     listed after ``TcaGateMiddleware``) has no identity, and the gate then raises
     ``GateConfigError``, naming the fix.
 
-    In the ``protected`` scope only the login counts: a username reaches public balances
-    only, and a rule with an upper bound ("fewer than 10 TOKENLY") must never be judged
-    on fewer balances than asked for.
+    By default (no ``scope``) the login is read in the ``protected`` scope, as Tokenpass's
+    ``tca/check`` decides: a login not granted ``private-balances`` raises
+    ``GateConfigError``. ``request.user`` is the fallback, by username: public addresses
+    only; private addresses and promises to user:{name} are not seen.
+    ``scope="public"`` reads the login's public balances too; in the ``protected`` scope
+    only the login counts: a rule with an upper bound ("fewer than 10 TOKENLY") must never
+    be judged on fewer balances than asked for.
     """
-    _check_scope(scope)
+    if scope is not None:
+        _check_scope(scope)
     try:
-        from_login: IdentityResolver | None = login_identity(scope)
+        from_login: IdentityResolver | None = login_identity(scope or "protected")
     except ImportError:  # no login extra: only request.user can name someone
         from_login = None
-    from_auth_user = auth_user_identity() if scope == "public" else None
+    from_auth_user = auth_user_identity() if scope != "protected" else None
 
     needs = (("session",) if from_login is not None else ()) + (
         ("user",) if from_auth_user is not None else ()
@@ -215,7 +230,8 @@ def default_identity(scope: Scope = "public") -> IdentityResolver:
         assert not isinstance(answer, Awaitable)
         return answer
 
-    from_session_or_user.__qualname__ = f"default_identity({scope!r})"
+    shown = "" if scope is None else repr(scope)
+    from_session_or_user.__qualname__ = f"default_identity({shown})"
     _NEEDS[from_session_or_user] = needs
     return from_session_or_user
 
@@ -223,3 +239,8 @@ def default_identity(scope: Scope = "public") -> IdentityResolver:
 def _check_scope(scope: object) -> None:
     if scope not in SCOPES:
         raise InvalidArgumentError(f"scope must be 'public' or 'protected', not {scope!r}")
+
+
+def _granted(scopes: str) -> frozenset[str]:
+    """The scopes of a login record (Tokenpass joins them with commas)."""
+    return frozenset(re.split(r"[,\s]+", scopes.strip()))
