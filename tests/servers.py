@@ -12,14 +12,20 @@ from starlette.types import ASGIApp
 
 
 @contextlib.contextmanager
-def serve(app: ASGIApp, *, root_path: str = "") -> Iterator[str]:
+def serve(app: ASGIApp, *, root_path: str = "", lifespan: bool = False) -> Iterator[str]:
     """Run ``app`` under uvicorn on 127.0.0.1 (a free port) and yield its base URL.
 
     ``root_path`` serves it as behind a proxy that strips that prefix (the URL yielded
-    is the one the proxy forwards to, without it).
+    is the one the proxy forwards to, without it); ``lifespan`` runs the app's start-up
+    and shut-down.
     """
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", root_path=root_path
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on" if lifespan else "off",
+        root_path=root_path,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

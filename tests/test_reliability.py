@@ -26,7 +26,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from redis_server import free_port, redis_server
 from servers import serve
 from starlette.applications import Starlette
@@ -154,26 +153,6 @@ def gated_app(source: TokenpassBalances, cache: Cache, *, close_client: bool = F
     )
 
 
-@contextlib.contextmanager
-def served(app: Starlette) -> Iterator[str]:
-    """``app`` under uvicorn on a free loopback port, lifespan on (closing its clients)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    host, port = server.servers[0].sockets[0].getsockname()[:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def make_cache(
     kind: str, source: TokenpassBalances, redis_url: str | None, **options: Any
 ) -> Cache:
@@ -250,7 +229,7 @@ def test_upstream_faults_are_refused_and_the_gate_recovers(
         ("429", lambda: sandbox.inject_faults(429, count=200, retry_after=30), (23, 6)),
         ("slow", lambda: sandbox.inject_faults(200, count=200, delay=2.0), (24, 8)),
     ]
-    with served(gated_app(source, cache)) as url:
+    with serve(gated_app(source, cache), lifespan=True) as url:
         healthy = (25, 1)
         assert statuses(ask_all(url, by_name(*healthy))) == [200, 403]
         for name, inject, numbers in faults:
@@ -272,7 +251,7 @@ def test_a_slow_tokenpass_behind_a_default_client_is_cut_at_the_deadline(
     client = AsyncTokenpassClient(sandbox.url, CLIENT_ID, CLIENT_SECRET)  # 45 s retry budget
     source = TokenpassBalances(client, deadline=1.0)
     sandbox.inject_faults(200, count=50, delay=3.0)
-    with served(gated_app(source, CachedBalances(source), close_client=True)) as url:
+    with serve(gated_app(source, CachedBalances(source), close_client=True), lifespan=True) as url:
         asks = by_name(30, 31, 2)
         during = ask_all(url, asks)
         assert statuses(during) == [503, 503, 503]
@@ -313,7 +292,7 @@ def test_malformed_answers_are_refused(sandbox: SandboxServer) -> None:
     liar = Starlette(routes=[Route("/{path:path}", garbage)])
     with serve(liar) as liar_url:
         source = gate_source(liar_url)
-        with served(gated_app(source, CachedBalances(source))) as url:
+        with serve(gated_app(source, CachedBalances(source)), lifespan=True) as url:
             for number, (status, body) in enumerate(GARBAGE):
                 answer[:] = [(status, body)]
                 asks = [*by_name(20 + number, number), ("x-token", f"token-{number}")]
@@ -325,7 +304,7 @@ def test_malformed_answers_are_refused(sandbox: SandboxServer) -> None:
 def test_refused_connections_are_refused_until_tokenpass_comes_back(seed: Path) -> None:
     port = free_port()
     source = gate_source(f"http://127.0.0.1:{port}")
-    with served(gated_app(source, CachedBalances(source))) as url:
+    with serve(gated_app(source, CachedBalances(source)), lifespan=True) as url:
         asks = by_name(26, 27, 7, 9)
         assert statuses(ask_all(url, asks)) == [503] * 4
         with SandboxServer(seed, port=port):
@@ -339,7 +318,7 @@ def test_stale_answers_are_served_only_within_the_window(
     clock = Clock()
     source = gate_source(sandbox.url)
     cache = make_cache(kind, source, redis_url, ttl=30.0, stale_for=60.0, clock=clock)
-    with served(gated_app(source, cache)) as url:
+    with serve(gated_app(source, cache), lifespan=True) as url:
         warm = ask_all(url, by_name(28, 9))
         assert statuses(warm) == [200, 403]
         assert warm[0].json()["stale"] is False
@@ -367,7 +346,7 @@ def test_a_redis_that_dies_mid_run_is_refused_and_the_gate_recovers(
         redis_url = first.enter_context(redis_server(tmp_path / "first", port=port))
         source = gate_source(sandbox.url)
         cache = make_cache("redis", source, redis_url, ttl=300.0)
-        with served(gated_app(source, cache)) as url:
+        with serve(gated_app(source, cache), lifespan=True) as url:
             numbers = tuple(range(USERS))
             assert statuses(ask_all(url, by_name(*numbers))) == expected_statuses(numbers)
 
@@ -412,7 +391,7 @@ def test_many_users_at_once_never_see_each_others_decisions(
         for number, token in tokens.items():
             asks.append(("x-token", token))
             expected.append((200 if passes(number) else 403, repr(Holder.token(token)), number))
-    with served(gated_app(source, cache)) as url:
+    with serve(gated_app(source, cache), lifespan=True) as url:
         responses = ask_all(url, asks)
         for response, (status, holder, number) in zip(responses, expected, strict=True):
             assert response.status_code == status, response.text
@@ -476,7 +455,10 @@ def test_no_request_is_let_in_on_balances_a_webhook_withdrew_mid_fetch(redis_url
     prefix = f"race-{uuid.uuid4().hex[:8]}:"
     caches = [RedisCachedBalances.from_url(source, redis_url, prefix=prefix) for _ in range(2)]
     bob = {"x-user": "bob"}
-    with served(hooked_worker(caches[0])) as one, served(hooked_worker(caches[1])) as two:
+    with (
+        serve(hooked_worker(caches[0]), lifespan=True) as one,
+        serve(hooked_worker(caches[1]), lifespan=True) as two,
+    ):
         with ThreadPoolExecutor(1) as pool:
             early = pool.submit(httpx.get, f"{one}/members", headers=bob, timeout=20)
             assert source.asked.wait(10)
