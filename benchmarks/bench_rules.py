@@ -28,10 +28,10 @@ from typing import Any
 
 import tca_gate
 from tca_gate import Rule, compile_rule
-from tca_gate._compile import _compile_text
-from tca_gate._evaluator import _template
-from tca_gate._expr import read_expression
-from tca_gate._strict import read_strict_query
+from tca_gate.rules._compile import _compile_text
+from tca_gate.rules._dialect_strict import read_strict_query
+from tca_gate.rules._evaluator import _template
+from tca_gate.rules._readable import read_expression
 
 SAT = 100_000_000
 

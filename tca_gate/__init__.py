@@ -6,46 +6,40 @@
 True
 """
 
-from ._amounts import SATOSHIS_PER_TOKEN, format_tokens, sat_to_tokens, tokens_to_sat
-from ._clause import OPERATORS, Clause, Op
-from ._compile import compile_rule
-from ._errors import (
-    AmountError,
-    InvalidArgumentError,
-    InvalidBalancesError,
-    RuleFormatError,
-    RuleSyntaxError,
-    TcaGateError,
+from tca_gate.errors import TokenlySignatureError
+from tca_gate.rules import (
+    LINT_CODES,
+    OPERATORS,
+    SATOSHIS_PER_TOKEN,
+    Clause,
+    ClauseResult,
+    Decision,
+    Dialect,
+    GroupResult,
+    LintWarning,
+    Op,
+    Rule,
+    compile_rule,
+    format_tokens,
+    sat_to_tokens,
+    tokens_to_sat,
 )
-from ._explain import ClauseResult, Decision, GroupResult
-from ._lint import LINT_CODES, LintWarning
-from ._redis_replay import AsyncRedisReplayStore, RedisReplayStore
-from ._rule import Rule
-from ._service_errors import (
-    AuthenticationError,
-    ClientClosedError,
-    ConflictError,
-    InvalidRequestError,
-    MalformedResponseError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    ServiceError,
-    ServiceUnavailableError,
-)
-from ._stack import Dialect
-from ._tokenly_hmac import (
+from tca_gate.signing.replay import (
+    AsyncRedisReplayStore,
     AsyncReplayStore,
     MemoryReplayStore,
+    RedisReplayStore,
     ReplayStore,
+)
+from tca_gate.signing.tokenly import (
     SignedRequest,
-    TokenlySignatureError,
+    TokenlyAuthMiddleware,
     check_tokenly_signature,
     sign_tokenly_request,
     verify_tokenly_request,
 )
-from ._tokenly_middleware import TokenlyAuthMiddleware
+
+from .__version__ import __version__
 from .balances import (
     BalanceCache,
     BalanceSource,
@@ -56,6 +50,25 @@ from .balances import (
     StaticBalances,
     TokenpassBalances,
     UnknownHolderError,
+)
+from .errors import (
+    AmountError,
+    AuthenticationError,
+    ClientClosedError,
+    ConflictError,
+    InvalidArgumentError,
+    InvalidBalancesError,
+    InvalidRequestError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RuleFormatError,
+    RuleSyntaxError,
+    ServerError,
+    ServiceError,
+    ServiceUnavailableError,
+    TcaGateError,
 )
 from .gate import (
     BalanceWebhook,
@@ -68,8 +81,6 @@ from .gate import (
     load_rules,
     requires_tokens,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "LINT_CODES",

@@ -1,5 +1,5 @@
 """``python -m tca_gate``: the ``tca-gate`` command line."""
 
-from ._cli import main
+from .cli import main
 
 raise SystemExit(main())

@@ -27,13 +27,8 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from tca_gate._compile import RuleSource, compile_rule
-from tca_gate._stack import Dialect
-from tca_gate.gate._decorator import gate_of
-from tca_gate.gate._gate import Gate
-from tca_gate.gate._middleware import admit
-from tca_gate.gate._responses import mark_private, refusal_headers
-from tca_gate.gate._verdict import Outcome, Verdict
+from tca_gate.gate import Gate, Outcome, Verdict, admit, gate_of, mark_private, refusal_headers
+from tca_gate.rules import Dialect, RuleSource, compile_rule
 
 __all__ = ["TokenGuard", "TokenRefusal", "refusal_handler", "require_tokens"]
 

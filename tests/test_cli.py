@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tca_gate import __version__, _amounts, _cli, _errors, _stack, _strict, compile_rule
-from tca_gate._cli import _balances, _check, _echo, _lint_fmt, _testrun, main
+from tca_gate import __version__, cli, compile_rule, errors
+from tca_gate.cli import _balances, _check, _echo, _lint_fmt, _testrun, main
+from tca_gate.rules import _amounts, _stack
+from tca_gate.rules import _dialect_strict as _strict
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cli"
 #: The modules whose commands compile a rule, each with its own ``compile_rule``.
@@ -479,8 +481,8 @@ def test_json_results(capsys: pytest.CaptureFixture[str]) -> None:
 def test_the_documented_example_file_passes(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    assert _cli.__doc__ is not None
-    example = _cli.__doc__.split("allow or deny it:\n", 1)[1].split("\nBalances are", 1)[0]
+    assert cli.__doc__ is not None
+    example = cli.__doc__.split("allow or deny it:\n", 1)[1].split("\nBalances are", 1)[0]
     code, out, _ = run(capsys, "test", write(tmp_path, example))
     assert code == 0
     assert out.splitlines()[-1] == "3 passed, 0 failed"
@@ -790,8 +792,8 @@ def test_an_internal_error_exits_70_as_a_process(tmp_path: Path) -> None:
     script = tmp_path / "boom.py"
     script.write_text(
         "import sys\n"
-        "import tca_gate._cli as cli\n"
-        "import tca_gate._cli._check as check\n"
+        "import tca_gate.cli as cli\n"
+        "import tca_gate.cli._check as check\n"
         "def boom(*args, **kwargs):\n"
         "    raise RuntimeError('boom')\n"
         "check.compile_rule = boom\n"
@@ -822,8 +824,8 @@ def test_help_documents_exit_status_70(
 
 
 def test_the_module_documents_every_exit_status() -> None:
-    assert _cli.__doc__ is not None
-    statuses = " ".join(_cli.__doc__.split("Exit codes:", 1)[1].split("\n\n", 1)[0].split())
+    assert cli.__doc__ is not None
+    statuses = " ".join(cli.__doc__.split("Exit codes:", 1)[1].split("\n\n", 1)[0].split())
     for status in ("0 allowed", "1 denied", "2 a usage error", "3 a rule", "4 a test case"):
         assert status in statuses
     for status in ("70 an internal error", "130 interrupted (Ctrl-C)", "141 stdout was closed"):
@@ -1227,7 +1229,7 @@ def test_echoed_values_are_cut_at_60_characters(
 def test_the_cli_uses_the_packages_own_shorten_and_digit_limit() -> None:
     assert not hasattr(_echo, "clip")
     assert not hasattr(_balances, "MAX_WHOLE_DIGITS")
-    assert vars(_echo)["shorten"] is _errors.shorten
+    assert vars(_echo)["shorten"] is errors.shorten
     assert vars(_balances)["MAX_DIGITS"] is _amounts.MAX_DIGITS
 
 
@@ -1240,7 +1242,7 @@ def test_zero_written_any_way_is_a_balance(capsys: pytest.CaptureFixture[str], z
     assert (code, out) == (0, "allowed\n")
 
 
-_LARGEST = "9" * 40 + ".99999999"  # 40 digits before the point: tca_gate._amounts.MAX_DIGITS
+_LARGEST = "9" * 40 + ".99999999"  # 40 digits before the point: tca_gate.rules._amounts.MAX_DIGITS
 
 
 @pytest.mark.parametrize(
@@ -1563,7 +1565,7 @@ def test_ctrl_c_while_reading_stdin_exits_130_as_a_process(tmp_path: Path) -> No
     script = tmp_path / "interrupted.py"
     script.write_text(
         "import sys\n"
-        "import tca_gate._cli as cli\n"
+        "import tca_gate.cli as cli\n"
         "class Interrupted:\n"
         "    def read(self, size=-1):\n"
         "        raise KeyboardInterrupt\n"

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from servers import serve
 
-from tca_gate._tokenly_auth import TokenlyAuth
-from tca_gate._tokenly_hmac import MemoryReplayStore
 from tca_gate.delivery.testing import DeliveryEmulator
+from tca_gate.signing.replay import MemoryReplayStore
+from tca_gate.signing.tokenly.auth import TokenlyAuth
 
 TOKEN, SECRET = "Tauth-user", "Kauth-secret"
 

@@ -13,7 +13,6 @@ import pytest
 from servers import serve
 
 from tca_gate import InvalidArgumentError
-from tca_gate._service_errors import NotFoundError
 from tca_gate.delivery import (
     AsyncDeliveryClient,
     Delivery,
@@ -24,6 +23,7 @@ from tca_gate.delivery import (
     UnprocessableEntityError,
 )
 from tca_gate.delivery.testing import DeliveryEmulator
+from tca_gate.errors import NotFoundError
 
 TOKEN, SECRET = "Tdelivery-user", "Kdelivery-secret"
 BOB_ADDRESS = "1AAAA1111xxxxxxxxxxxxxxxxxxy43CZ9j"

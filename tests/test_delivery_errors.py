@@ -14,16 +14,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tca_gate._service import Call
-from tca_gate._service_errors import (
-    AuthenticationError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-    ServiceError,
-)
 from tca_gate.delivery import (
     AsyncDeliveryClient,
     DeliveryClient,
@@ -34,6 +24,16 @@ from tca_gate.delivery import (
 )
 from tca_gate.delivery._read import done
 from tca_gate.delivery.testing import DeliveryEmulator
+from tca_gate.errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ServiceError,
+)
+from tca_gate.service import Call
 
 TOKEN, SECRET = "Terrors", "Kerrors"
 

@@ -24,15 +24,15 @@ import pytest
 from servers import serve
 
 from tca_gate import sign_tokenly_request
-from tca_gate._tokenly_hmac import (
+from tca_gate.delivery.testing import DeliveryEmulator
+from tca_gate.signing.tokenly._scheme import (
     API_TOKEN_HEADER,
     NONCE_HEADER,
     SIGNATURE_HEADER,
     params_json,
-    signing_url,
     tokenly_signature,
 )
-from tca_gate.delivery.testing import DeliveryEmulator
+from tca_gate.wire.urls import signing_url
 
 TOKEN, SECRET = "Tphp-client", "Kphp-client-secret"
 BOB_ADDRESS = "1AAAA1111xxxxxxxxxxxxxxxxxxy43CZ9j"

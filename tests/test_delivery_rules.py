@@ -13,11 +13,11 @@ import httpx
 import pytest
 from servers import serve
 
-from tca_gate._service_errors import InvalidRequestError
-from tca_gate._tokenly_auth import TokenlyAuth
-from tca_gate._tokenly_hmac import params_json
 from tca_gate.delivery import DeliveryClient, DeliveryState, UnprocessableEntityError
 from tca_gate.delivery.testing import DeliveryEmulator
+from tca_gate.errors import InvalidRequestError
+from tca_gate.signing.tokenly._scheme import params_json
+from tca_gate.signing.tokenly.auth import TokenlyAuth
 
 TOKEN, SECRET = "Trules-user", "Krules-secret"
 BOB_ADDRESS = "1AAAA1111xxxxxxxxxxxxxxxxxxy43CZ9j"

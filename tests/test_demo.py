@@ -14,7 +14,7 @@ import httpx
 import pytest
 from test_examples import HTML, JSON, Started, log_in
 
-from tca_gate._cli import main
+from tca_gate.cli import main
 from tca_gate.demo import DemoServer
 
 TREASURY = "18BF18zG8x13tXrJ6H9bbbFAGbRofqK6y8"

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tca_gate import Clause, InvalidBalancesError, Op, Rule, compile_rule
-from tca_gate._evaluator import CODEGEN_LIMIT, _looping_evaluator
+from tca_gate.rules._evaluator import CODEGEN_LIMIT, _looping_evaluator
 
 ASSETS = ["AAAA", "BBBB", "CCCC", "DDDD"]
 clauses = st.builds(

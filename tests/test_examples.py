@@ -98,7 +98,7 @@ def test_the_demo_exits_1_naming_each_step_that_went_wrong(
 
 
 def test_example_rule_set_passes() -> None:
-    from tca_gate._cli import main
+    from tca_gate.cli import main
 
     assert main(["test", str(ROOT / "examples" / "rules.toml")]) == 0
 

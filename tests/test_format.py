@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tca_gate import Clause, Op, Rule, RuleFormatError, compile_rule
-from tca_gate._format import _spellings
+from tca_gate.rules._format import _spellings
 
 ASSETS = ["LTBCOIN", "TOKENLY", "BTC", "A12345", "PEPE.Rare", "XCP"]
 STRICT_OPS = [op for op in Op if op is not Op.UNKNOWN]

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tca_gate import Rule, RuleSyntaxError, compile_rule
-from tca_gate._stack import MAX_RULE_LENGTH
+from tca_gate.rules._stack import MAX_RULE_LENGTH
 
 RULE_ALPHABET = string.ascii_letters + string.digits + "&=_.,%+-<>!()| \t\n#[]\x00é"
 rule_like = st.text(alphabet=RULE_ALPHABET, max_size=200)

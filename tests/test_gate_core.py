@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from starlette.requests import HTTPConnection
 
 from tca_gate import InvalidArgumentError, compile_rule
-from tca_gate._rule import Rule
 from tca_gate.balances import (
     BalanceReading,
     BalanceUnavailableError,
@@ -29,6 +28,7 @@ from tca_gate.balances import (
     UnknownHolderError,
 )
 from tca_gate.gate import DECISION_LOGGER, Gate, Outcome, Verdict
+from tca_gate.rules._rule import Rule
 
 SAT = 100_000_000
 TOKEN = "secret-oauth-token-of-alice"

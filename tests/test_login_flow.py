@@ -26,7 +26,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, Router
 
-from tca_gate._serving import BackgroundServer
 from tca_gate.balances import CachedBalances, TokenpassBalances
 from tca_gate.gate import Gate, TcaGateMiddleware
 from tca_gate.login import (
@@ -39,6 +38,7 @@ from tca_gate.login import (
 )
 from tca_gate.sandbox import load_seed
 from tca_gate.tokenpass import AsyncTokenpassClient
+from tca_gate.wire.serving import BackgroundServer
 
 SESSION_SECRET = "test-session-secret"
 DANA = {

@@ -27,15 +27,15 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
 from test_examples import JSON, log_in
 
-import tca_gate._tokenly_auth
+import tca_gate.signing.tokenly.auth
 from tca_gate import sign_tokenly_request
-from tca_gate._serving import BackgroundServer
-from tca_gate._tokenly_hmac import SIGNATURE_HEADER
 from tca_gate.balances import CachedBalances, TokenpassBalances
 from tca_gate.demo import demo_seed
 from tca_gate.gate import BalanceWebhook, Gate, TcaGateMiddleware
 from tca_gate.login import TokenpassLogin
+from tca_gate.signing.tokenly._scheme import SIGNATURE_HEADER
 from tca_gate.tokenpass import AsyncTokenpassClient
+from tca_gate.wire.serving import BackgroundServer
 
 #: The attributes every LogRecord has; any others were passed as ``extra`` and are checked.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -198,14 +198,14 @@ def leaky_app(tokenpass: Tokenpass, secrets: Secrets) -> Starlette:
 def signatures(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every X-Tokenly-Auth-Signature the app's clients compute (the real signer runs)."""
     made: list[str] = []
-    real = tca_gate._tokenly_auth.sign_tokenly_request
+    real = tca_gate.signing.tokenly.auth.sign_tokenly_request
 
     def recording(*args: Any, **kwargs: Any) -> dict[str, str]:
         headers = real(*args, **kwargs)
         made.append(headers[SIGNATURE_HEADER])
         return headers
 
-    monkeypatch.setattr(tca_gate._tokenly_auth, "sign_tokenly_request", recording)
+    monkeypatch.setattr(tca_gate.signing.tokenly.auth, "sign_tokenly_request", recording)
     return made
 
 

@@ -51,10 +51,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_ships_the_grammar_and_type_information(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "tca_gate/grammar/tca.lark" in names
+    assert "tca_gate/rules/tca.lark" in names
     assert "tca_gate/py.typed" in names
-    shipped = zipfile.ZipFile(wheel).read("tca_gate/grammar/tca.lark")
-    assert shipped == (ROOT / "grammar" / "tca.lark").read_bytes()
+    shipped = zipfile.ZipFile(wheel).read("tca_gate/rules/tca.lark")
+    assert shipped == (ROOT / "tca_gate" / "rules" / "tca.lark").read_bytes()
     assert not any(name.startswith(("tests/", "grammar/")) for name in names)
 
 
@@ -70,7 +70,7 @@ def test_installed_wheel_runs_the_cli_from_a_fresh_venv(wheel: Path, tmp_path: P
         [
             str(python),
             "-c",
-            "import tca_gate, tca_gate._grammar as g; "
+            "import tca_gate, tca_gate.rules._grammar as g; "
             "print(tca_gate.__file__); print(g.grammar_text()[:40])",
         ],
         cwd=tmp_path,
@@ -193,7 +193,7 @@ def test_the_demo_names_both_extras_it_needs(missing: str) -> None:
 CORE = """
 from tca_gate import Gate, StaticBalances, compile_rule
 from tca_gate.gate import TcaGateMiddleware
-from tca_gate._cli import main
+from tca_gate.cli import main
 assert compile_rule("LTBCOIN >= 1").evaluate({"LTBCOIN": 100000000})
 assert main(["check", "LTBCOIN >= 1", "--balances", '{"LTBCOIN": 1}']) == 0
 import tca_gate.tdx

@@ -16,7 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support import php_text as text
 
-from tca_gate._php import (
+from tca_gate.rules._stack import query_segments
+from tca_gate.wire.php import (
     MAX_INPUT_NESTING_LEVEL,
     MAX_INPUT_VARS,
     php_c_string,
@@ -29,7 +30,6 @@ from tca_gate._php import (
     php_variables,
     tokenpass_amount,
 )
-from tca_gate._stack import query_segments
 
 
 def php_query_pairs(query: str) -> list[tuple[str, str, int]]:

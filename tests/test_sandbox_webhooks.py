@@ -25,7 +25,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from tca_gate import InvalidArgumentError
 from tca_gate.balances import CachedBalances, Holder, TokenpassBalances
-from tca_gate.gate._webhook import BalanceWebhook
+from tca_gate.balances._webhook import BalanceWebhook
 from tca_gate.sandbox import SeedError, create_app, load_seed, parse_seed
 from tca_gate.tokenpass import AsyncTokenpassClient
 

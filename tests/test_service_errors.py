@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tca_gate import TcaGateError
-from tca_gate._service_errors import (
+from tca_gate.errors import (
     AuthenticationError,
     ConflictError,
     InvalidRequestError,

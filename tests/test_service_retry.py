@@ -19,8 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tca_gate import InvalidArgumentError
-from tca_gate._service import RetryPolicy, parse_retry_after
-from tca_gate._service_errors import (
+from tca_gate.errors import (
     AuthenticationError,
     InvalidRequestError,
     NotFoundError,
@@ -29,7 +28,8 @@ from tca_gate._service_errors import (
     ServiceError,
     ServiceUnavailableError,
 )
-from tca_gate._tokenly_hmac import NONCE_HEADER, SIGNATURE_HEADER
+from tca_gate.service import RetryPolicy, parse_retry_after
+from tca_gate.signing.tokenly._scheme import NONCE_HEADER, SIGNATURE_HEADER
 from tca_gate.tokenpass import AsyncTokenpassClient, TokenpassClient
 
 BASE = "https://tokenpass.example"

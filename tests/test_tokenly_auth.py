@@ -21,8 +21,8 @@ from tca_gate import (
     TokenlySignatureError,
     verify_tokenly_request,
 )
-from tca_gate._tokenly_auth import TokenlyAuth
-from tca_gate._tokenly_hmac import NONCE_HEADER, SIGNATURE_HEADER, params_json
+from tca_gate.signing.tokenly._scheme import NONCE_HEADER, SIGNATURE_HEADER, params_json
+from tca_gate.signing.tokenly.auth import TokenlyAuth
 
 TOKEN, SECRET = "TWKTkwIQDTvirh6D", "Kun2M2UladalYAeUvXyiKWhFuwrsmSreM841K45O"
 

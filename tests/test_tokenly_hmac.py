@@ -21,7 +21,8 @@ from tca_gate import (
     sign_tokenly_request,
     verify_tokenly_request,
 )
-from tca_gate._tokenly_hmac import params_json, signing_url, tokenly_message
+from tca_gate.signing.tokenly._scheme import params_json, tokenly_message
+from tca_gate.wire.urls import signing_url
 
 # services.md's published check value
 TOKEN, SECRET, NONCE = "TWKTkwIQDTvirh6D", "Kun2M2UladalYAeUvXyiKWhFuwrsmSreM841K45O", 1457530047
@@ -96,7 +97,7 @@ def test_the_body_as_sent_is_accepted_too() -> None:
     """The service's own curl examples sign the body text exactly as sent, spaces and all."""
     body = b'{"type": "2:2", "label": "Game Fountain"}'
     message = f"POST\n{CHECK_URL}\n{body.decode()}\n{TOKEN}\n{NONCE}"
-    from tca_gate._tokenly_hmac import tokenly_signature
+    from tca_gate.signing.tokenly._scheme import tokenly_signature
 
     headers = signed_headers() | {"X-Tokenly-Auth-Signature": tokenly_signature(message, SECRET)}
     params = json.loads(body)

@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from tca_gate import TokenlySignatureError, verify_tokenly_request
-from tca_gate._tokenly_middleware import TokenlyAuthMiddleware
+from tca_gate.signing.tokenly._middleware import TokenlyAuthMiddleware
 from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
 from tests.servers import serve
 

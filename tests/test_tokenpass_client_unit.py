@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from tca_gate import InvalidArgumentError, __version__, compile_rule
-from tca_gate._service import Endpoint
-from tca_gate._service_errors import ClientClosedError, MalformedResponseError, ServiceError
-from tca_gate._tokenly_hmac import API_TOKEN_HEADER, SIGNATURE_HEADER
+from tca_gate.errors import ClientClosedError, MalformedResponseError, ServiceError
+from tca_gate.service import Endpoint
+from tca_gate.signing.tokenly._scheme import API_TOKEN_HEADER, SIGNATURE_HEADER
 from tca_gate.tokenpass import (
     UNCHANGED,
     Address,

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tca_gate._service import Endpoint
+from tca_gate.service import Endpoint
 from tca_gate.tokenpass import TokenpassClient
 from tests import tokenpass_calls
 from tests.sandboxes import TEST_SEED, running_sandbox

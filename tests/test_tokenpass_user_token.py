@@ -30,7 +30,7 @@ from tca_gate import (
     PermissionDeniedError,
     ServerError,
 )
-from tca_gate._tokenly_hmac import NONCE_HEADER, SIGNATURE_HEADER
+from tca_gate.signing.tokenly._scheme import NONCE_HEADER, SIGNATURE_HEADER
 from tca_gate.tokenpass import AsyncTokenpassClient, TokenpassClient
 from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
 from tests.servers import serve

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tca_gate._errors import InvalidArgumentError
+from tca_gate.errors import InvalidArgumentError
 from tca_gate.tokensnet import (
     AccountBalance,
     AccountBalances,

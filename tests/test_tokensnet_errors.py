@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tca_gate._service_errors import (
+from tca_gate.errors import (
     AuthenticationError,
     InvalidRequestError,
     MalformedResponseError,
@@ -25,6 +25,7 @@ from tca_gate._service_errors import (
     RateLimitError,
     ServerError,
 )
+from tca_gate.signing.tokensnet import REASONS
 from tca_gate.tokensnet import (
     ApiKeyMissingError,
     AsyncTokensNetClient,
@@ -44,7 +45,6 @@ from tca_gate.tokensnet import (
     TokensNetError,
     TokensNetRateLimitError,
 )
-from tca_gate.tokensnet._errors import REASONS
 from tca_gate.tokensnet.testing import TokensNetEmulator
 from tests.servers import serve
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tca_gate._errors import InvalidArgumentError
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.signing.tokensnet._scheme import signing_headers
 from tca_gate.tokensnet import (
     AsyncTokensNetClient,
     FileNonces,
@@ -26,7 +27,6 @@ from tca_gate.tokensnet import (
     TokensNetClient,
     TokensNetRateLimitError,
 )
-from tca_gate.tokensnet._signing import signing_headers
 from tca_gate.tokensnet.testing import TokensNetEmulator
 from tests.servers import serve
 

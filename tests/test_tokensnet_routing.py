@@ -16,8 +16,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
+from tca_gate.signing.tokensnet._scheme import signing_headers
 from tca_gate.tokensnet import TokensNetAuthMiddleware, TokensNetClient
-from tca_gate.tokensnet._signing import signing_headers
 from tca_gate.tokensnet.testing import TokensNetEmulator
 
 SECRETS = {"mount-key": "mount-secret"}

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from tca_gate.signing.tokensnet._scheme import signing_headers
 from tca_gate.tokensnet import (
     NonceLedger,
     TokensNetSignatureError,
@@ -19,7 +20,6 @@ from tca_gate.tokensnet import (
     tokensnet_signature,
     verify_tokensnet_request,
 )
-from tca_gate.tokensnet._signing import signing_headers
 from tca_gate.tokensnet.testing import TokensNetEmulator
 from tests.servers import serve
 

@@ -21,7 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tca_gate import AuthenticationError, InvalidArgumentError, ServerError
-from tca_gate._service import RetryPolicy
+from tca_gate.service import RetryPolicy
+from tca_gate.signing.tokensoft._scheme import is_time_query
 from tca_gate.tokensoft import (
     AsyncTokensoftClient,
     CurrentUser,
@@ -30,7 +31,6 @@ from tca_gate.tokensoft import (
     TokensoftGraphQLError,
     server_time_ms,
 )
-from tca_gate.tokensoft._wire import is_time_query
 from tca_gate.tokensoft.examples import ASSET_PRICES, WHITELIST_INVESTOR
 from tca_gate.tokensoft.testing import emulator_app
 

@@ -19,7 +19,6 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from tca_gate import InvalidArgumentError, MemoryReplayStore, sign_tokenly_request
-from tca_gate._tokenly_hmac import tokenly_signature
 from tca_gate.balances import (
     BalanceUnavailableError,
     CachedBalances,
@@ -27,7 +26,8 @@ from tca_gate.balances import (
     RedisCachedBalances,
     StaticBalances,
 )
-from tca_gate.gate._webhook import BalanceWebhook, read_event
+from tca_gate.balances._webhook import BalanceWebhook, read_event
+from tca_gate.signing.tokenly._scheme import tokenly_signature
 
 TOKEN, SECRET = "webhook-sender", "webhook-secret-never-shown"
 SOURCE = "18BF18zG8x13tXrJ6H9bbbFAGbRofqK6y8"

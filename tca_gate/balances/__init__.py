@@ -11,33 +11,49 @@
 
 from typing import TYPE_CHECKING
 
-from ._cache import CachedBalances
-from ._caching import MAX_STALE_FOR, BalanceCache, BalanceReading, CacheStats
-from ._errors import BalanceFileError, BalanceUnavailableError, UnknownHolderError
-from ._holder import SCOPES, Holder, HolderKind, Scope
+from tca_gate.errors import (
+    BalanceFileError,
+    BalanceUnavailableError,
+    UnknownHolderError,
+    WebhookPayloadError,
+)
+from tca_gate.public import publish
+
+from ._cache_protocol import MAX_STALE_FOR, BalanceCache, BalanceReading, CacheStats
+from ._holder import BALANCE_SCOPES, Holder, HolderKind, IdentityResolver, Scope
+from ._memory_cache import CachedBalances
 from ._redis import RedisCachedBalances
 from ._source import BalanceSource
+from ._source import read_only_balances as read_only_balances  # for the gate, not __all__
 from ._static import StaticBalances
 from ._tokenpass import TokenpassBalances
+from ._webhook import BalanceEvent, BalanceWebhook, read_event
 
 __all__ = [
+    "BALANCE_SCOPES",
     "MAX_STALE_FOR",
-    "SCOPES",
     "BalanceCache",
+    "BalanceEvent",
     "BalanceFileError",
     "BalanceReading",
     "BalanceSource",
     "BalanceUnavailableError",
+    "BalanceWebhook",
     "CacheStats",
     "CachedBalances",
     "Holder",
     "HolderKind",
+    "IdentityResolver",
     "RedisCachedBalances",
     "Scope",
     "StaticBalances",
     "TokenpassBalances",
     "UnknownHolderError",
+    "WebhookPayloadError",
+    "read_event",
 ]
+
+publish(__name__, globals(), __all__)
 
 if TYPE_CHECKING:
 

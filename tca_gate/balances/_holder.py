@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from enum import Enum
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
-from tca_gate._errors import InvalidArgumentError, shorten
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
+
+from tca_gate.errors import InvalidArgumentError, shorten
 
 #: ``public`` counts public addresses only; ``protected`` every verified address.
 Scope = Literal["public", "protected"]
-SCOPES: tuple[Scope, ...] = get_args(Scope)
+BALANCE_SCOPES: tuple[Scope, ...] = get_args(Scope)
+
+#: Turns a request into the holder whose balances the rule reads; ``None``: nobody.
+IdentityResolver = Callable[["HTTPConnection"], "Holder | Awaitable[Holder | None] | None"]
 
 _FINGERPRINT_HEX = 12
 

@@ -25,10 +25,15 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tca_gate._errors import InvalidArgumentError, shorten
+from tca_gate.balances import _redis_scripts as scripts
+from tca_gate.errors import (
+    BalanceUnavailableError,
+    InvalidArgumentError,
+    UnknownHolderError,
+    shorten,
+)
 
-from . import _redis_scripts as scripts
-from ._caching import (
+from ._cache_protocol import (
     FETCH_ATTEMPTS,
     MAX_STALE_FOR,
     BalanceReading,
@@ -38,8 +43,7 @@ from ._caching import (
     forget_targets,
     identity_names,
 )
-from ._errors import BalanceUnavailableError, UnknownHolderError
-from ._holder import SCOPES, Holder
+from ._holder import BALANCE_SCOPES, Holder
 from ._source import BalanceSource, read_only_balances
 
 if TYPE_CHECKING:
@@ -201,7 +205,7 @@ class RedisCachedBalances:
     async def invalidate(self, holder: Holder) -> int:
         """Forget the holder's answers in every scope, in every worker; fetches under way
         no longer store theirs. How many answers were dropped."""
-        every = [self._keys(holder.in_scope(scope)) for scope in SCOPES]
+        every = [self._keys(holder.in_scope(scope)) for scope in BALANCE_SCOPES]
         for keys in every:
             self._flights.pop(keys.digest, None)
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -6,9 +6,8 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Protocol
 
-from tca_gate._errors import shorten
+from tca_gate.errors import BalanceUnavailableError, shorten
 
-from ._errors import BalanceUnavailableError
 from ._holder import Holder
 
 
@@ -32,7 +31,7 @@ def read_only_balances(answer: object, source: str) -> Mapping[str, int]:
     >>> read_only_balances({"TOKENLY": True}, "a test")
     Traceback (most recent call last):
     ...
-    tca_gate.balances._errors.BalanceUnavailableError: a test gave TOKENLY as bool True, not an int
+    tca_gate.errors.BalanceUnavailableError: a test gave TOKENLY as bool True, not an int
     """
     if not isinstance(answer, Mapping):
         raise BalanceUnavailableError(

@@ -22,10 +22,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import NoReturn
 
-from tca_gate._errors import shorten
+from tca_gate.errors import BalanceFileError, UnknownHolderError, shorten
 
-from ._errors import BalanceFileError, UnknownHolderError
-from ._holder import SCOPES, Holder, HolderKind
+from ._holder import BALANCE_SCOPES, Holder, HolderKind
 from ._source import summed
 
 _SECTIONS = ("users", "tokens", "addresses")
@@ -153,7 +152,7 @@ class _Checker:
     def user(self, value: object, where: str) -> dict[str, Held]:
         scopes = self.mapping(value, where)
         for scope in scopes:
-            if scope not in SCOPES:
+            if scope not in BALANCE_SCOPES:
                 raise self.fail(f"{where}.{scope}", "unknown scope; expected public or protected")
         return {scope: self.held(held, f"{where}.{scope}") for scope, held in scopes.items()}
 

@@ -40,17 +40,18 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate._service_errors import (
+from tca_gate.errors import (
     AuthenticationError,
+    BalanceUnavailableError,
+    InvalidArgumentError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
     ServiceError,
+    UnknownHolderError,
 )
 
-from ._caching import check_seconds
-from ._errors import BalanceUnavailableError, UnknownHolderError
+from ._cache_protocol import check_seconds
 from ._holder import Holder, HolderKind
 from ._source import read_only_balances, summed
 

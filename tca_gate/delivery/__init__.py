@@ -22,22 +22,23 @@ except ImportError as error:
         "pip install 'tca-gate[delivery]'"
     ) from error
 
-from tca_gate._service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
-from tca_gate._tokenly_auth import TokenlyAuth
-from tca_gate.tokenpass import UNCHANGED
-
-from ._account import DeliveryAccount
-from ._client import AsyncDeliveryClient, DeliveryClient
-from ._errors import (
+from tca_gate.errors import (
     ForbiddenError,
     MaintenanceError,
     MethodNotAllowedError,
     UnprocessableEntityError,
 )
+from tca_gate.service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, UNCHANGED, RetryPolicy
+from tca_gate.signing.tokenly.auth import TokenlyAuth
+
+from ._account import DeliveryAccount
+from ._client import AsyncDeliveryClient, DeliveryClient
 from ._models import Delivery, DeliveryNotification, DeliveryState, Issuance, SourceAddress
 from ._webhook import DeliveryWebhook, read_notification
 
 del httpx, stamina
+
+from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "DEFAULT_RETRIES",
@@ -60,3 +61,5 @@ __all__ = [
     "UnprocessableEntityError",
     "read_notification",
 ]
+
+publish(__name__, globals(), __all__)

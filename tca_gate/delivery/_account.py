@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tca_gate._errors import InvalidArgumentError
+from tca_gate.errors import InvalidArgumentError
 
 
 @dataclass(frozen=True, slots=True)

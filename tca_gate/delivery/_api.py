@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from tca_gate._service import Endpoint
+from tca_gate.delivery import _deliveries, _sources
+from tca_gate.service import Endpoint
 
-from . import _deliveries, _sources
 from ._account import DeliveryAccount
 
 

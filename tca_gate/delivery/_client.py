@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tca_gate._service import (
+from tca_gate.service import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncServiceClient,
@@ -12,7 +12,7 @@ from tca_gate._service import (
     ServiceCore,
     SyncServiceClient,
 )
-from tca_gate._tokenly_auth import TokenlyAuth
+from tca_gate.signing.tokenly.auth import TokenlyAuth
 
 from ._account import DeliveryAccount
 from ._api import DeliveryAPI

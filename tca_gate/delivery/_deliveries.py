@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from tca_gate._service import Call, path
+from tca_gate.service import Call, path
 
 from . import _read as read
 from ._account import DeliveryAccount

@@ -17,32 +17,13 @@ document's codes is told apart (catching the parent still catches them):
 
 from __future__ import annotations
 
-from tca_gate._service_errors import (
-    AuthenticationError,
-    InvalidRequestError,
-    PermissionDeniedError,
-    ServerError,
+from tca_gate.errors import (
+    ForbiddenError,
+    MaintenanceError,
+    MethodNotAllowedError,
     ServiceError,
+    UnprocessableEntityError,
 )
-
-
-class ForbiddenError(AuthenticationError, PermissionDeniedError):
-    """403: the API token, nonce or signature is wrong or missing (the service's 403)."""
-
-
-class MethodNotAllowedError(ServiceError):
-    """405: the endpoint does not take this HTTP method."""
-
-
-class UnprocessableEntityError(InvalidRequestError):
-    """422: the data was valid but broke a validation rule (e.g. not enough inventory)."""
-
-
-class MaintenanceError(ServerError):
-    """503: the service is offline for maintenance; ``retry_after`` when it said."""
-
-    verb = "is down for maintenance and refused"
-
 
 #: The service's own classes by status, for its client's core (the shared ones otherwise).
 DELIVERY_ERRORS: dict[int, type[ServiceError]] = {

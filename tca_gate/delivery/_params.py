@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate.tokenpass._params import (
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.service import (
     UNCHANGED,
     Change,
     amount,

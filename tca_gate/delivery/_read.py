@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TypeVar
 
-from tca_gate._service import Fields, ShapeError
+from tca_gate.service import Fields, ShapeError
 
 from ._models import Delivery, DeliveryState, Issuance, SourceAddress
 

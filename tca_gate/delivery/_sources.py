@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tca_gate._service import Call, path
+from tca_gate.delivery import _read as read
+from tca_gate.service import Call, path
 
-from . import _read as read
 from ._account import DeliveryAccount
 from ._models import SourceAddress
 from ._params import (

@@ -25,12 +25,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate._service import Fields, ShapeError
-from tca_gate._tokenly_hmac import DEFAULT_WINDOW, AsyncReplayStore, ReplayStore
-from tca_gate._tokenly_middleware import TokenlyAuthMiddleware
-from tca_gate.balances import BalanceCache
-from tca_gate.gate import WebhookPayloadError, read_event
+from tca_gate.balances import BalanceCache, WebhookPayloadError, read_event
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.service import Fields, ShapeError
+from tca_gate.signing.replay import AsyncReplayStore, ReplayStore
+from tca_gate.signing.tokenly import DEFAULT_WINDOW, TokenlyAuthMiddleware
 
 from . import _read as read
 from ._models import DeliveryNotification

@@ -38,9 +38,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from tca_gate._asgi_body import respond_json
-from tca_gate._tokenly_hmac import ReplayStore
-from tca_gate._tokenly_middleware import TokenlyAuthMiddleware
+from tca_gate.signing.replay import ReplayStore
+from tca_gate.signing.tokenly import TokenlyAuthMiddleware
+from tca_gate.wire.asgi import respond_json
 
 _STAMP = "%Y-%m-%dT%H:%M:%S+0000"
 _ADDRESS_TYPES = ("2:2", "2:3")
@@ -126,7 +126,7 @@ class DeliveryEmulator:
     @contextlib.contextmanager
     def running(self) -> Iterator[str]:
         """Serve on a free loopback port (needs uvicorn); yields the base URL."""
-        from tca_gate._serving import BackgroundServer  # noqa: PLC0415 (needs uvicorn)
+        from tca_gate.wire.serving import BackgroundServer  # noqa: PLC0415 (needs uvicorn)
 
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))

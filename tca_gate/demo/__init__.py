@@ -24,17 +24,19 @@ except ImportError as error:
         "pip install 'tca-gate[sandbox,login]'"
     ) from error
 
-from tca_gate._serving import BackgroundServer
+from tca_gate.errors import DemoError
+from tca_gate.wire.serving import BackgroundServer
 
 from ._app import DemoSettings, create_demo_app
 from ._example import AppFactory, run_example
 from ._offers import Offer, offers_for
 from ._seed import app_urls, demo_seed
 from ._server import DemoServer
-from ._serving import DemoError
 from ._story import PAGES, DemoLogin, GatedPage
 
 del itsdangerous, uvicorn
+
+from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "PAGES",
@@ -52,3 +54,5 @@ __all__ = [
     "offers_for",
     "run_example",
 ]
+
+publish(__name__, globals(), __all__)

@@ -18,16 +18,15 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from tca_gate._amounts import format_tokens
-from tca_gate._negotiation import prefers_json
-from tca_gate._service_errors import ServiceError
 from tca_gate.balances import CachedBalances, TokenpassBalances
+from tca_gate.demo import _pages
+from tca_gate.errors import ServiceError
 from tca_gate.gate import BalanceWebhook, Gate, Outcome, TcaGateMiddleware, Verdict
-from tca_gate.login import LoginError, TokenpassLogin, check_csrf, csrf_token
-from tca_gate.login._session import session_login
+from tca_gate.login import LoginError, TokenpassLogin, check_csrf, csrf_token, session_login
+from tca_gate.rules import format_tokens
 from tca_gate.tokenpass import AsyncTokenpassClient
+from tca_gate.wire.negotiation import prefers_json
 
-from . import _pages
 from ._offers import Offer, offers_for
 from ._story import PAGES, TREASURY, TREASURY_ASSETS, DemoLogin, GatedPage, page_named
 

@@ -8,10 +8,11 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp
 
+from tca_gate.errors import DemoError
 from tca_gate.sandbox import SandboxError, SandboxServer
 
 from ._seed import app_urls, demo_seed
-from ._serving import DemoError, listen, serve_in_foreground
+from ._serving import listen, serve_in_foreground
 
 #: Makes the app from Tokenpass's URL and the app's client id and secret.
 AppFactory = Callable[[str, str, str], ASGIApp]

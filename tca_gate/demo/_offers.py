@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from tca_gate._amounts import format_tokens
-from tca_gate._explain import Decision
+from tca_gate.rules import Decision, format_tokens
 
 _MORE = (">=", ">")
 

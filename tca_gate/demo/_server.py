@@ -9,19 +9,14 @@ from typing import Self
 
 from starlette.applications import Starlette
 
-from tca_gate._serving import BackgroundServer
 from tca_gate.balances import CachedBalances
+from tca_gate.errors import DemoError
 from tca_gate.sandbox import SandboxError, SandboxServer, Seed
+from tca_gate.wire.serving import BackgroundServer
 
 from ._app import WEBHOOK_PATH, DemoSettings, create_demo_app
 from ._seed import app_urls, demo_seed
-from ._serving import (
-    DemoError,
-    background_server,
-    is_loopback,
-    listen,
-    serve_in_foreground,
-)
+from ._serving import background_server, is_loopback, listen, serve_in_foreground
 from ._story import PAGES, STORIES, DemoLogin
 
 

@@ -12,15 +12,11 @@ from types import FrameType
 import uvicorn
 from starlette.types import ASGIApp
 
-from tca_gate._errors import TcaGateError
-from tca_gate._serving import BackgroundServer
+from tca_gate.errors import DemoError
+from tca_gate.wire.serving import BackgroundServer
 
 _START_TIMEOUT = 10.0
 _STOP_TIMEOUT = 30.0
-
-
-class DemoError(TcaGateError, RuntimeError):
-    """The demo (or an example's server) could not start; the message says why."""
 
 
 def listen(host: str, port: int) -> socket.socket:

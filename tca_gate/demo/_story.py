@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tca_gate._compile import compile_rule
-from tca_gate._rule import Rule
+from tca_gate.rules import Rule, compile_rule
 
 #: The demo seed's treasury: a promise source for the demo app (no user owns it).
 TREASURY = "18BF18zG8x13tXrJ6H9bbbFAGbRofqK6y8"

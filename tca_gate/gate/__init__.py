@@ -6,10 +6,21 @@ answer alike: 401 without an identity, 403 when the rule refuses (with what is
 missing), 503 when the balances cannot be read; never an accidental allow.
 """
 
+from tca_gate.balances import (
+    BalanceEvent,
+    BalanceWebhook,
+    IdentityResolver,
+    WebhookPayloadError,
+    read_event,
+)
+from tca_gate.errors import GateConfigError
+from tca_gate.public import publish
+
+# Shared with tca_gate.fastapi, tca_gate.demo and tca_gate.delivery; not in ``__all__``.
+from ._decorator import gate_of as gate_of
 from ._decorator import requires_tokens
 from ._gate import Gate, RefusalRenderer
 from ._identity import (
-    IdentityResolver,
     auth_user_identity,
     default_identity,
     header_identity,
@@ -17,9 +28,11 @@ from ._identity import (
 )
 from ._log import DECISION_LOGGER
 from ._middleware import TcaGateMiddleware
-from ._rules import GateConfigError, GateRules, GuardedPath, load_rules
+from ._middleware import admit as admit
+from ._path_rules import GateRules, GuardedPath, load_rules
+from ._responses import mark_private as mark_private
+from ._responses import refusal_headers as refusal_headers
 from ._verdict import Outcome, Verdict
-from ._webhook import BalanceEvent, BalanceWebhook, WebhookPayloadError, read_event
 
 __all__ = [
     "DECISION_LOGGER",
@@ -43,3 +56,5 @@ __all__ = [
     "read_event",
     "requires_tokens",
 ]
+
+publish(__name__, globals(), __all__)

@@ -15,13 +15,12 @@ from starlette.responses import Response
 from starlette.routing import NoMatchFound
 from starlette.websockets import WebSocket
 
-from tca_gate._compile import RuleSource, compile_rule
-from tca_gate._stack import Dialect
+from tca_gate.errors import GateConfigError
+from tca_gate.rules import Dialect, RuleSource, compile_rule
 
 from ._gate import Gate
 from ._middleware import GATE_SCOPE_KEY, admit, send_refusal
 from ._responses import is_same_origin_path, mark_private
-from ._rules import GateConfigError
 from ._verdict import Outcome
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])

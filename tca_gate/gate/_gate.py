@@ -11,22 +11,21 @@ from typing import Any, Protocol
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from tca_gate._compile import RuleSource, compile_rule
-from tca_gate._errors import InvalidArgumentError
-from tca_gate._rule import Rule
-from tca_gate._stack import DIALECTS, Dialect
 from tca_gate.balances import (
     BalanceReading,
     BalanceSource,
     BalanceUnavailableError,
     Holder,
     HolderKind,
+    IdentityResolver,
     Scope,
     UnknownHolderError,
+    read_only_balances,
 )
-from tca_gate.balances._source import read_only_balances
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.rules import DIALECTS, Dialect, Rule, RuleSource, compile_rule
 
-from ._identity import IdentityResolver, check_wiring, config_errors, default_identity
+from ._identity import check_wiring, config_errors, default_identity
 from ._log import DECISION_LOGGER, log_decision
 from ._responses import is_same_origin_path, mark_private, refusal
 from ._verdict import Outcome, Verdict

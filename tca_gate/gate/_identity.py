@@ -15,13 +15,8 @@ from weakref import WeakKeyDictionary
 
 from starlette.requests import HTTPConnection
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate.balances import SCOPES, Holder, Scope
-
-from ._rules import GateConfigError
-
-#: Turns a request into the holder whose balances the rule reads; ``None``: nobody.
-IdentityResolver = Callable[[HTTPConnection], "Holder | Awaitable[Holder | None] | None"]
+from tca_gate.balances import BALANCE_SCOPES, Holder, IdentityResolver, Scope
+from tca_gate.errors import GateConfigError, InvalidArgumentError, LoginConfigError
 
 #: What the built-in resolvers read from the ASGI scope (any one of), for the gate to
 #: check the app's middleware order: ``session`` (SessionMiddleware), ``user``
@@ -54,12 +49,8 @@ _PRIVATE = "private-balances"
 
 def config_errors() -> tuple[type[Exception], ...]:
     """What a resolver raises when the app is set up wrong (not the request): the gate's
-    ``GateConfigError`` and, with the login extra, ``LoginConfigError`` (no session).
+    ``GateConfigError`` and the login's ``LoginConfigError`` (no session).
     The gate lets these through as a 500 naming the fix, never a 401 to log in again."""
-    try:
-        from tca_gate.login import LoginConfigError  # noqa: PLC0415 (the login extra)
-    except ImportError:
-        return (GateConfigError,)
     return (GateConfigError, LoginConfigError)
 
 
@@ -96,7 +87,7 @@ def login_identity(scope: Scope = "public") -> IdentityResolver:
     the login).
     """
     _check_scope(scope)
-    from tca_gate.login._session import memory_record  # noqa: PLC0415 (the login extra)
+    from tca_gate.login import memory_record  # noqa: PLC0415 (the login extra)
 
     def from_login(conn: HTTPConnection) -> Holder | None:
         if "session" not in conn.scope:  # the gate names the fix (check_wiring)
@@ -237,7 +228,7 @@ def default_identity(scope: Scope | None = None) -> IdentityResolver:
 
 
 def _check_scope(scope: object) -> None:
-    if scope not in SCOPES:
+    if scope not in BALANCE_SCOPES:
         raise InvalidArgumentError(f"scope must be 'public' or 'protected', not {scope!r}")
 
 

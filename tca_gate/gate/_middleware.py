@@ -23,13 +23,15 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from tca_gate._compile import RuleSource
 from tca_gate.balances import Holder
+from tca_gate.errors import GateConfigError
+from tca_gate.rules import RuleSource
+from tca_gate.wire.asgi import route_path
 
 from ._gate import IDENTITY_FAILED, Gate
 from ._identity import ORDER_HINT, identity_needs
+from ._path_rules import GateRules, granted_scopes, load_rules
 from ._responses import PRIVATE_HEADERS, mark_private_message
-from ._rules import GateConfigError, GateRules, granted_scopes, load_rules, route_path
 from ._verdict import Outcome, Verdict
 
 #: The response headers the gate sets on guarded paths, replacing the app's own.
@@ -43,8 +45,6 @@ GATE_SCOPE_KEY = "tca_gate.gate"
 #: The ``request.state`` attribute holding the request's ``Verdict``.
 STATE_KEY = "tca_gate"
 
-#: What ``rules`` may be: ``GateRules``, a mapping of pattern to rule, or a TOML file's path.
-RulesConfig = GateRules | Mapping[str, RuleSource | Mapping[str, Any]] | str | PathLike[str]
 
 #: The ASGI scope types the gate guards.
 _GUARDED_KINDS = frozenset({"http", "websocket"})
@@ -319,14 +319,3 @@ async def send_refusal(
             await send({"type": "websocket.close", "code": 1008, "reason": verdict.outcome.value})
         return
     await response(conn.scope, receive, send)
-
-
-def private_send(send: Send) -> Send:
-    """``send`` that marks the response private and uncacheable."""
-
-    async def send_private(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            mark_private_message(message)
-        await send(message)
-
-    return send_private

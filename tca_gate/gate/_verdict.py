@@ -6,9 +6,8 @@ import logging
 from collections.abc import Mapping
 from enum import Enum
 
-from tca_gate._explain import Decision
-from tca_gate._rule import Rule
 from tca_gate.balances import Holder, HolderKind
+from tca_gate.rules import Decision, Rule
 
 _log = logging.getLogger(__name__)
 

@@ -27,10 +27,16 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
         f"Tokenpass login needs {error.name}: pip install 'tca-gate[login]'"
     ) from error
 
+from tca_gate.errors import LoginConfigError, LoginError
+from tca_gate.public import publish
+
 from ._csrf import CSRF_FIELD, CSRF_HEADER, check_csrf, csrf_field, csrf_token
-from ._errors import LoginConfigError, LoginError
 from ._login import DEFAULT_SCOPES, TokenpassLogin
 from ._session import NEXT_KEY, SESSION_KEY, access_token, current_user, require_user
+
+# Shared with tca_gate.gate and tca_gate.demo; not in ``__all__``.
+from ._session import memory_record as memory_record
+from ._session import session_login as session_login
 from ._store import LoginRecord, LoginStore, RedisLoginStore
 from ._user import TokenpassUser
 
@@ -54,3 +60,5 @@ __all__ = [
     "current_user",
     "require_user",
 ]
+
+publish(__name__, globals(), __all__)

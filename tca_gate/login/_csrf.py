@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import HTTPConnection, Request
 
-from ._errors import LoginError
+from tca_gate.errors import LoginError
+
 from ._session import session_of
 
 #: The form field and the header that carry the token back.

@@ -15,11 +15,10 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from tca_gate.balances import Holder
-from tca_gate.gate import IdentityResolver
+from tca_gate.balances import Holder, IdentityResolver
+from tca_gate.errors import LoginConfigError, LoginError
 
 from ._csrf import CSRF_FIELD, check_csrf, csrf_token, renew_csrf_token
-from ._errors import LoginConfigError, LoginError
 from ._next import safe_next
 from ._provider import TokenpassProvider, state_mismatch
 from ._responses import error_response

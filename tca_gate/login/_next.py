@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ._errors import LoginError
+from tca_gate.errors import LoginError
 
 
 def safe_next(value: str) -> str:

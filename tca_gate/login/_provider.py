@@ -20,9 +20,9 @@ import authlib.deprecate  # type: ignore[import-untyped]
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tca_gate._tokenly_auth import TokenlyAuth
+from tca_gate.errors import LoginError
+from tca_gate.signing.tokenly.auth import TokenlyAuth
 
-from ._errors import LoginError
 from ._user import TokenpassUser
 
 # authlib warns that httpx is deprecated in favour of httpx2 when only httpx is installed;

@@ -7,9 +7,8 @@ from html import escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from tca_gate._negotiation import prefers_json
-
-from ._errors import LoginError
+from tca_gate.errors import LoginError
+from tca_gate.wire.negotiation import prefers_json
 
 _NO_STORE = {"Cache-Control": "no-store"}
 _PAGE = """<!doctype html>

@@ -23,7 +23,8 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 
-from ._errors import LoginConfigError
+from tca_gate.errors import LoginConfigError
+
 from ._store import DEFAULT_MAX_AGE, LoginRecord, MemoryLoginStore, new_session_id
 from ._user import TokenpassUser
 

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._errors import LoginConfigError, LoginError
+from tca_gate.errors import LoginConfigError, LoginError
+
 from ._user import TokenpassUser
 
 if TYPE_CHECKING:

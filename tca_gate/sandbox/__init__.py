@@ -16,9 +16,13 @@ if _missing:
         f"tca_gate.sandbox needs {', '.join(_missing)}: pip install 'tca-gate[sandbox]'"
     )
 
-from ._app import create_app  # noqa: E402 (after the check that its dependencies exist)
-from ._seed import Seed, SeedError, load_seed, parse_seed  # noqa: E402
-from ._server import SandboxError, SandboxServer  # noqa: E402
+from tca_gate.errors import SandboxError, SeedError  # noqa: E402 (after the dependency check)
+from tca_gate.public import publish  # noqa: E402
+
+from ._app import create_app  # noqa: E402
+from ._seed_file import Seed, load_seed, parse_seed  # noqa: E402
+from ._server import SandboxServer  # noqa: E402
+from ._welcome import welcome as welcome  # noqa: E402 (for the command line; not in __all__)
 
 __all__ = [
     "SandboxError",
@@ -29,3 +33,5 @@ __all__ = [
     "load_seed",
     "parse_seed",
 ]
+
+publish(__name__, globals(), __all__)

@@ -6,10 +6,8 @@ from collections.abc import Mapping
 
 from starlette.responses import JSONResponse
 
-from tca_gate._errors import TcaGateError
 
-
-class ApiError(TcaGateError):
+class ApiError(Exception):
     """Refuses a request with ``status``; ``field`` names the parameter at fault, if one is."""
 
     def __init__(

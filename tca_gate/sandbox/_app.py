@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tca_gate._tokenly_hmac import MemoryReplayStore
+from tca_gate.signing.replay import MemoryReplayStore
 
 from ._clock import Clock, system_clock
 from ._faults import FaultMiddleware
@@ -20,8 +20,8 @@ from ._oauth_routes import access_token, authorize, oauth_user
 from ._oauth_server import SandboxAuthorizationServer
 from ._openapi import openapi_document
 from ._routes import API_ROUTES
-from ._seed import Seed, load_seed
-from ._seeding import apply_seed
+from ._seed_database import apply_seed
+from ._seed_file import Seed, load_seed
 from ._state import DEFAULT_TOKEN_LIFETIME, SandboxState
 from ._store import Store
 from ._webhooks import WebhookSender, check_clients, merged_webhook_urls

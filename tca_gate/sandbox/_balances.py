@@ -12,7 +12,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from tca_gate._amounts import SATOSHIS_PER_TOKEN
+from tca_gate.rules import SATOSHIS_PER_TOKEN
 
 #: An SQL condition: the promise has not expired at the time bound to ``:now``.
 LIVE = "(expiration IS NULL OR expiration > :now)"

@@ -13,7 +13,7 @@ import sqlite3
 import uuid
 from collections.abc import Mapping
 
-from tca_gate._errors import shorten
+from tca_gate.errors import shorten
 
 from ._api_error import ApiError, invalid, not_found
 from ._balances import user_balances

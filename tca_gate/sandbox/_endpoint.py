@@ -20,8 +20,9 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from tca_gate._tokenly_hmac import TokenlySignatureError, verify_tokenly_request
-from tca_gate._tokenly_middleware import signed_url
+from tca_gate.errors import TokenlySignatureError
+from tca_gate.signing.tokenly import verify_tokenly_request
+from tca_gate.wire.urls import signed_url
 
 from ._api_error import ApiError
 from ._bodies import MAX_BODY, read_body

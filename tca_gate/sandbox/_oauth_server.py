@@ -32,6 +32,8 @@ from authlib.oauth2.rfc6749.grants import (  # type: ignore[import-untyped]
 from authlib.oauth2.rfc7636 import CodeChallenge  # type: ignore[import-untyped]
 from starlette.responses import JSONResponse, Response
 
+from tca_gate.tokenpass import SCOPES
+
 from ._state import SandboxState
 
 
@@ -54,14 +56,6 @@ for _grant_logger in (
 ):
     logging.getLogger(_grant_logger).addFilter(_NoIssuedTokens())
 
-SCOPES = (
-    "user",
-    "tca",
-    "private-balances",
-    "private-address",
-    "manage-address",
-    "manage-chats",
-)
 CODE_LIFETIME = 600
 
 

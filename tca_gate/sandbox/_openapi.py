@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from tca_gate import __version__
+from tca_gate.__version__ import __version__
 
 from ._endpoint import BODY_METHODS, Auth
 from ._routes import ROUTE_TABLE, ApiRoute

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tca_gate._errors import shorten
+from tca_gate.errors import shorten
 
 from ._api_error import ApiError, invalid
 from ._bitcoin import is_valid_address

@@ -21,22 +21,18 @@ import httpx
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 
-from tca_gate._amounts import tokens_to_sat
-from tca_gate._errors import TcaGateError, shorten
-from tca_gate._serving import BackgroundServer
-from tca_gate._tokenly_hmac import sign_tokenly_request
+from tca_gate.errors import SandboxError, shorten
+from tca_gate.rules import tokens_to_sat
+from tca_gate.signing.tokenly import sign_tokenly_request
+from tca_gate.wire.serving import BackgroundServer
 
 from ._app import create_app
 from ._clock import Clock, system_clock
 from ._endpoint import BODY_METHODS
-from ._seed import Seed, SeedClient, load_seed
+from ._seed_file import Seed, SeedClient, load_seed
 from ._state import DEFAULT_TOKEN_LIFETIME
 
 _STOP_TIMEOUT = 60.0
-
-
-class SandboxError(TcaGateError, RuntimeError):
-    """The sandbox did not start, or refused a helper's call; the message says which and why."""
 
 
 class SandboxServer:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tca_gate._tokenly_hmac import DEFAULT_WINDOW, ReplayStore
+from tca_gate.signing.replay import ReplayStore
+from tca_gate.signing.tokenly import DEFAULT_WINDOW
 
 from ._clock import Clock, system_clock
 from ._faults import FaultQueue

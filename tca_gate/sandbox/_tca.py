@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import unquote_plus
 
-from tca_gate._compile import compile_rule
-from tca_gate._errors import TcaGateError
-from tca_gate._stack import is_credential
+from tca_gate.errors import TcaGateError
+from tca_gate.rules import compile_rule, is_credential
 
 from ._accounts import named_user, user_by_email
 from ._api_error import ApiError

@@ -24,10 +24,11 @@ from collections.abc import Mapping
 import httpx
 import stamina
 
-from tca_gate._errors import InvalidArgumentError, shorten
-from tca_gate._tokenly_hmac import params_json, sign_tokenly_request, signing_url
+from tca_gate.errors import InvalidArgumentError, shorten
+from tca_gate.signing.tokenly import params_json, sign_tokenly_request
+from tca_gate.wire.urls import signing_url
 
-from ._seed import Seed, is_webhook_url
+from ._seed_file import Seed, is_webhook_url
 
 logger = logging.getLogger("tca_gate.sandbox.webhooks")
 

@@ -6,7 +6,7 @@ import json
 
 from starlette.applications import Starlette
 
-from ._seed import Seed
+from ._seed_file import Seed
 from ._state import SandboxState
 
 

@@ -26,29 +26,30 @@ except ImportError as error:
         "pip install 'tca-gate[tdx]'"
     ) from error
 
-from ._auth import TDXAuth, TDXBearerAuth
-from ._client import JSON, AsyncTDXClient, TDXClient, read_tdx_answer
-from ._middleware import TDXAuthMiddleware, TDXBearerRequest
-from ._scheme import (
+from tca_gate.errors import AmbiguousRequestError, TDXSignatureError
+from tca_gate.errors import TDXRefusalReason as RefusalReason
+from tca_gate.signing.tdx import (
     SCHEME,
     WINDOW,
-    AmbiguousRequestError,
+    TDXAuthMiddleware,
+    TDXBearerRequest,
+    TDXCredentials,
+    TDXSignedRequest,
+    check_tdx_signature,
     hash_to_sign,
+    parse_authorization,
     sign_tdx_request,
     string_to_hash,
     tdx_signature,
-)
-from ._verify import (
-    RefusalReason,
-    TDXCredentials,
-    TDXSignatureError,
-    TDXSignedRequest,
-    check_tdx_signature,
-    parse_authorization,
     verify_tdx_request,
 )
+from tca_gate.signing.tdx.auth import TDXAuth, TDXBearerAuth
+
+from ._client import JSON, AsyncTDXClient, TDXClient, read_tdx_answer
 
 del httpx, stamina
+
+from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "JSON",
@@ -74,3 +75,5 @@ __all__ = [
     "tdx_signature",
     "verify_tdx_request",
 ]
+
+publish(__name__, globals(), __all__)

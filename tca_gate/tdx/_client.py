@@ -14,8 +14,8 @@ from typing import TypeAlias, TypeVar
 
 import httpx
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate._service import (
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.service import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncServiceClient,
@@ -24,10 +24,10 @@ from tca_gate._service import (
     RetryPolicy,
     ServiceCore,
     SyncServiceClient,
+    malformed,
+    refusal,
 )
-from tca_gate._service._answer import malformed, refusal
-
-from ._auth import TDXAuth, TDXBearerAuth
+from tca_gate.signing.tdx.auth import TDXAuth, TDXBearerAuth
 
 SERVICE = "TDX"
 

@@ -29,10 +29,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tca_gate._tokenly_hmac import AsyncReplayStore, ReplayStore
-
-from ._middleware import TDXAuthMiddleware, TDXBearerRequest
-from ._scheme import WINDOW
+from tca_gate.signing.replay import AsyncReplayStore, ReplayStore
+from tca_gate.signing.tdx import WINDOW, TDXAuthMiddleware, TDXBearerRequest
 
 #: The price every emulated order gets, written as an exact JSON number.
 PRICE = Decimal("0.25")

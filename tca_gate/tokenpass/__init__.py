@@ -16,8 +16,8 @@ except ImportError as error:
         "pip install 'tca-gate[tokenpass]'"
     ) from error
 
-from tca_gate._service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
-from tca_gate._tokenly_auth import TokenlyAuth
+from tca_gate.service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, UNCHANGED, RetryPolicy
+from tca_gate.signing.tokenly.auth import TokenlyAuth
 
 from ._client import AsyncTokenpassClient, TokenpassClient
 from ._models import (
@@ -45,9 +45,11 @@ from ._models import (
     balances_by_asset,
 )
 from ._oauth import SCOPES
-from ._params import UNCHANGED, RuleParams
+from ._params import RuleParams
 
 del httpx, stamina
+
+from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "DEFAULT_RETRIES",
@@ -82,3 +84,5 @@ __all__ = [
     "UserLookup",
     "balances_by_asset",
 ]
+
+publish(__name__, globals(), __all__)

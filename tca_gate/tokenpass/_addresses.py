@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from tca_gate._service import Call, path
+from tca_gate.service import UNCHANGED, Call, Change, changes, flag, optional_text, path, text
+from tca_gate.tokenpass import _read as read
 
-from . import _read as read
 from ._app import TokenpassApp
 from ._models import Address
-from ._params import UNCHANGED, Change, changes, flag, optional_text, text
 from ._user_token import UserCall, user_token
 
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 import httpx
 
-from tca_gate._service import Endpoint
+from tca_gate.service import Endpoint
+from tca_gate.tokenpass import _addresses, _chats, _credits, _lookups, _oauth, _promises, _tca
 
-from . import _addresses, _chats, _credits, _lookups, _oauth, _promises, _tca
 from ._app import TokenpassApp
 
 

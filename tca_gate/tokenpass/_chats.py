@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate._service import Call, path
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.service import UNCHANGED, Call, Change, amount, changes, flag, path, text
+from tca_gate.tokenpass import _read as read
 
-from . import _read as read
 from ._app import TokenpassApp
 from ._models import Chat, ChatRule
-from ._params import UNCHANGED, Change, amount, changes, flag, text
 from ._user_token import UserCall, user_token
 
 _CHAT = "/api/v1/chat/{chat_id}"

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tca_gate._service import (
+from tca_gate.service import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncServiceClient,
@@ -15,12 +15,12 @@ from tca_gate._service import (
     RetryPolicy,
     ServiceCore,
     SyncServiceClient,
+    flag,
 )
-from tca_gate._tokenly_auth import TokenlyAuth
+from tca_gate.signing.tokenly.auth import TokenlyAuth
 
 from ._api import TokenpassAPI
 from ._app import TokenpassApp
-from ._params import flag
 from ._user_token import (
     FALLBACK_EXTENSION,
     UserCall,

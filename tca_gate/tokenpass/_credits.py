@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate._service import Call, path
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.service import UNCHANGED, Call, Change, amount, changes, path, some, text, texts
+from tca_gate.tokenpass import _read as read
 
-from . import _read as read
 from ._app import TokenpassApp
 from ._models import (
     CreditAccount,
@@ -16,7 +16,6 @@ from ._models import (
     CreditGroupHistory,
     CreditTransfer,
 )
-from ._params import UNCHANGED, Change, amount, changes, some, text, texts
 
 _GROUP = "/api/v1/credits/{group}"
 _ACCOUNT = "/api/v1/credits/{group}/accounts/{account}"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tca_gate._service import Call, path
+from tca_gate.service import Call, addresses, path, text
+from tca_gate.tokenpass import _read as read
 
-from . import _read as read
 from ._app import TokenpassApp
 from ._models import NewUser, UserLookup
-from ._params import addresses, text
 
 
 def lookup_user_by_address(app: TokenpassApp, address: str) -> Call[UserLookup]:

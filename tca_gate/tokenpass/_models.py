@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tca_gate._errors import InvalidArgumentError
+from tca_gate.errors import InvalidArgumentError
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,12 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate._service import Call
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.service import Call, text
+from tca_gate.tokenpass import _read as read
 
-from . import _read as read
 from ._app import TokenpassApp
 from ._models import OAuthToken, OAuthUser
-from ._params import text
 from ._user_token import UserCall, user_token
 
 #: Every scope Tokenpass grants.

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate._service import Call, path
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.service import (
+    UNCHANGED,
+    Call,
+    Change,
+    amount,
+    changes,
+    optional_text,
+    path,
+    some,
+    text,
+    texts,
+)
+from tca_gate.tokenpass import _read as read
 
-from . import _read as read
 from ._app import TokenpassApp
 from ._models import Promise, ProvisionalSources
-from ._params import UNCHANGED, Change, amount, changes, optional_text, some, text, texts
 
 
 def register_provisional_source(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import TypeVar
 
-from tca_gate._service import Fields, ShapeError, elements
+from tca_gate.service import Fields, ShapeError, elements
 
 from ._models import (
     Address,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tca_gate._service import Call, path
+from tca_gate.service import Call, path
+from tca_gate.tokenpass import _read as read
 
-from . import _read as read
 from ._app import TokenpassApp
 from ._models import AssetInfo, Balance, MessagingPermission, TokenPerks
 from ._params import RuleParams, rule_pairs

@@ -18,12 +18,9 @@ from typing import TypeVar
 
 import httpx
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate._service import Call
-from tca_gate._service._answer import refusal
-from tca_gate._tokenly_auth import NONCE_EXTENSION
-
-from ._params import text
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.service import Call, refusal, text
+from tca_gate.signing.tokenly.auth import NONCE_EXTENSION
 
 T = TypeVar("T")
 

@@ -24,11 +24,7 @@ except ImportError as error:
         "pip install 'tca-gate[tokensnet]'"
     ) from error
 
-from tca_gate._service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
-
-from ._auth import TokensNetAuth
-from ._client import DEFAULT_BASE_URL, AsyncTokensNetClient, TokensNetClient
-from ._errors import (
+from tca_gate.errors import (
     ApiKeyMissingError,
     InvalidApiKeyError,
     InvalidCurrencyError,
@@ -43,9 +39,23 @@ from ._errors import (
     SignatureMissingError,
     TokensNetError,
     TokensNetRateLimitError,
-    error_class_for_code,
+    TokensNetSignatureError,
 )
-from ._middleware import TokensNetAuthMiddleware
+from tca_gate.service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
+from tca_gate.signing.tokensnet import (
+    FileNonces,
+    MemoryNonces,
+    NonceLedger,
+    NonceSource,
+    TokensNetAuthMiddleware,
+    VerifiedRequest,
+    tokensnet_signature,
+    verify_tokensnet_request,
+)
+from tca_gate.signing.tokensnet.auth import TokensNetAuth
+
+from ._client import DEFAULT_BASE_URL, AsyncTokensNetClient, TokensNetClient
+from ._errors import error_class_for_code
 from ._models import (
     AccountBalance,
     AccountBalances,
@@ -67,11 +77,10 @@ from ._models import (
     VotingCandidate,
     VotingWinner,
 )
-from ._nonces import FileNonces, MemoryNonces, NonceSource
-from ._signing import tokensnet_signature
-from ._verify import NonceLedger, TokensNetSignatureError, VerifiedRequest, verify_tokensnet_request
 
 del httpx, stamina
+
+from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -125,3 +134,5 @@ __all__ = [
     "tokensnet_signature",
     "verify_tokensnet_request",
 ]
+
+publish(__name__, globals(), __all__)

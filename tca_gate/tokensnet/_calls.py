@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate._service import Call, path
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.service import Call, path
+from tca_gate.tokensnet import _read
 
-from . import _read
 from ._models import (
     AccountBalance,
     AccountBalances,

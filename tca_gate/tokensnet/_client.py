@@ -7,8 +7,8 @@ from typing import TypeVar
 
 import httpx
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate._service import (
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.service import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncServiceClient,
@@ -17,11 +17,11 @@ from tca_gate._service import (
     ServiceCore,
     SyncServiceClient,
 )
+from tca_gate.signing.tokensnet import NonceSource
+from tca_gate.signing.tokensnet.auth import DEFAULT_NONCE_RETRIES, TokensNetAuth
+from tca_gate.tokensnet import _calls
 
-from . import _calls
-from ._auth import DEFAULT_NONCE_RETRIES, TokensNetAuth
 from ._calls import Account
-from ._nonces import NonceSource
 from ._read import SERVICE, read_tokensnet_answer
 
 #: Where Tokens.net's API is.

@@ -91,20 +91,22 @@ class AccountBalance:
 @dataclass(frozen=True, slots=True)
 class AccountBalances:
     """The account's balances of every currency it holds (the non-zero ones), in the
-    answer's order."""
+    answer's order; ``of`` finds one, in any case.
+
+    >>> from datetime import UTC, datetime
+    >>> from decimal import Decimal
+    >>> from tca_gate.tokensnet import AccountBalance, AccountBalances
+    >>> when = datetime.fromtimestamp(0, UTC)
+    >>> btc = AccountBalance(when, "BTC", Decimal("0.5"), Decimal("0.25"))
+    >>> AccountBalances(when, (btc,)).of("btc").available, AccountBalances(when, ()).of("btc")
+    (Decimal('0.25'), None)
+    """
 
     timestamp: datetime
     balances: tuple[AccountBalance, ...]
 
     def of(self, currency: str) -> AccountBalance | None:
-        """The balance of ``currency`` (``btc`` or ``BTC``); ``None`` when it holds none.
-
-        >>> from datetime import UTC
-        >>> when = datetime.fromtimestamp(0, UTC)
-        >>> btc = AccountBalance(when, "BTC", Decimal("0.5"), Decimal("0.25"))
-        >>> AccountBalances(when, (btc,)).of("btc").available, AccountBalances(when, ()).of("btc")
-        (Decimal('0.25'), None)
-        """
+        """The balance of ``currency`` (``btc`` or ``BTC``); ``None`` when it holds none."""
         wanted = currency.upper()
         return next((found for found in self.balances if found.currency.upper() == wanted), None)
 

@@ -11,12 +11,20 @@ from typing import TypeVar, cast
 
 import httpx
 
-from tca_gate._service import Call, Fields, ShapeError, elements
-from tca_gate._service._answer import malformed, refusal
-from tca_gate._service._retry import parse_retry_after
-from tca_gate._tokenly_hmac import signing_url
+from tca_gate.errors import TokensNetError
+from tca_gate.service import (
+    Call,
+    Fields,
+    ShapeError,
+    elements,
+    malformed,
+    parse_retry_after,
+    refusal,
+)
+from tca_gate.signing.tokensnet import REASONS
+from tca_gate.wire.urls import signing_url
 
-from ._errors import REASONS, TokensNetError, error_class_for_code, parameter_of
+from ._errors import error_class_for_code, parameter_of
 from ._models import (
     AccountBalance,
     AccountBalances,

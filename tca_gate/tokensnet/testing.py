@@ -34,9 +34,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from ._errors import REASONS
-from ._middleware import TokensNetAuthMiddleware, error_body, send_error
-from ._verify import NonceLedger
+from tca_gate.signing.tokensnet import (
+    REASONS,
+    NonceLedger,
+    TokensNetAuthMiddleware,
+    error_body,
+    send_error,
+)
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 NOW = 1234567890
@@ -135,7 +139,7 @@ class TokensNetEmulator:
     @contextlib.contextmanager
     def running(self) -> Iterator[str]:
         """Serve on a free loopback port (needs uvicorn); yields the base URL."""
-        from tca_gate._serving import BackgroundServer  # noqa: PLC0415 (needs uvicorn)
+        from tca_gate.wire.serving import BackgroundServer  # noqa: PLC0415 (needs uvicorn)
 
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))

@@ -22,21 +22,24 @@ except ImportError as error:
         "pip install 'tca-gate[tokensoft]'"
     ) from error
 
-from ._auth import DEFAULT_TIME_CACHE, TokensoftAuth
-from ._client import AsyncTokensoftClient, TokensoftClient
-from ._errors import GraphQLProblem, TokensoftGraphQLError
-from ._middleware import TokensoftAuthMiddleware
-from ._models import CurrentUser, KycAddress, KycInfo
-from ._verify import (
+from tca_gate.errors import GraphQLProblem, TokensoftGraphQLError, TokensoftSignatureError
+from tca_gate.signing.tokensoft import (
     DEFAULT_WINDOW,
-    TokensoftSignatureError,
+    TokensoftAuthMiddleware,
     TokensoftSignedRequest,
+    graphql_body,
     server_time_ms,
+    tokensoft_signature,
     verify_tokensoft_request,
 )
-from ._wire import graphql_body, tokensoft_signature
+
+from ._auth import DEFAULT_TIME_CACHE, TokensoftAuth
+from ._client import AsyncTokensoftClient, TokensoftClient
+from ._models import CurrentUser, KycAddress, KycInfo
 
 del httpx, stamina
+
+from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "DEFAULT_TIME_CACHE",
@@ -57,3 +60,5 @@ __all__ = [
     "tokensoft_signature",
     "verify_tokensoft_request",
 ]
+
+publish(__name__, globals(), __all__)

@@ -7,10 +7,16 @@ from collections.abc import Callable, Generator
 
 import httpx
 
-from tca_gate._errors import InvalidArgumentError
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.signing.tokensoft import (
+    KEY_HEADER,
+    SIGN_HEADER,
+    TIMESTAMP_HEADER,
+    time_body,
+    tokensoft_signature,
+)
 
 from ._read import server_time
-from ._wire import KEY_HEADER, SIGN_HEADER, TIMESTAMP_HEADER, time_body, tokensoft_signature
 
 #: How long the server's time is trusted after it was asked, in seconds.
 DEFAULT_TIME_CACHE = 60.0

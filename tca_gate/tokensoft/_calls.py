@@ -7,11 +7,11 @@ from typing import Any
 
 import httpx
 
-from tca_gate._errors import InvalidArgumentError
-from tca_gate._service import Call, Fields
+from tca_gate.errors import InvalidArgumentError
+from tca_gate.service import Call, Fields
+from tca_gate.signing.tokensoft import graphql_body, graphql_string
 
 from ._models import CurrentUser, KycInfo
-from ._wire import graphql_body, graphql_string
 
 #: The seed's own example query.
 CURRENT_USER_QUERY = "{ currentUser { id email } }"

@@ -7,21 +7,21 @@ from typing import Any, TypeVar
 
 import httpx
 
-from tca_gate._service import (
+from tca_gate.service import (
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     AsyncServiceClient,
+    Call,
     Endpoint,
     RetryPolicy,
     ServiceCore,
     SyncServiceClient,
 )
-from tca_gate._service._call import Call
+from tca_gate.signing.tokensoft import SERVICE, graphql_body, is_mutation
 
 from . import _calls
 from ._auth import DEFAULT_TIME_CACHE, TokensoftAuth
 from ._read import read_answer
-from ._wire import SERVICE, graphql_body, is_mutation
 
 T = TypeVar("T")
 

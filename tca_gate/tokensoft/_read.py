@@ -9,13 +9,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from tca_gate._service._answer import malformed, refusal
-from tca_gate._service._call import Call
-from tca_gate._service._shape import ShapeError
-from tca_gate._tokenly_hmac import signing_url
-
-from ._errors import GraphQLProblem, TokensoftGraphQLError
-from ._wire import SERVICE
+from tca_gate.errors import GraphQLProblem, TokensoftGraphQLError
+from tca_gate.service import Call, ShapeError, malformed, refusal
+from tca_gate.signing.tokensoft import SERVICE
+from tca_gate.wire.urls import signing_url
 
 T = TypeVar("T")
 

@@ -47,9 +47,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ._middleware import TokensoftAuthMiddleware
-from ._verify import DEFAULT_WINDOW, TokensoftSignedRequest, server_time_ms
-from ._wire import is_time_query
+from tca_gate.signing.tokensoft import (
+    DEFAULT_WINDOW,
+    TokensoftAuthMiddleware,
+    TokensoftSignedRequest,
+    is_time_query,
+    server_time_ms,
+)
 
 #: The contracts the emulator knows (ERC-1404 assets), by id.
 CONTRACTS = frozenset({"arca-1404"})

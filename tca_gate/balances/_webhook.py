@@ -1,0 +1,281 @@
+"""``BalanceWebhook``: a signed POST saying whose balances changed makes the cache forget them.
+
+Tokenpass promises and Token Delivery events change what a holder has before any cache
+expires; the service (or the sandbox) POSTs an event, signed with Tokenly HMAC auth as
+API calls are, and the cache drops every answer for the holders it names. The body is
+JSON (see ``docs/webhooks.md``)::
+
+    {"event": "promise.created", "usernames": ["bob"], "addresses": ["1…"],
+     "promise": {"source": "1…", "destination": "user:bob", …}}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import Message, Receive, Scope, Send
+
+from tca_gate.errors import (
+    InvalidArgumentError,
+    ReplayStoreUnavailableError,
+    TokenlySignatureError,
+    WebhookPayloadError,
+    shorten,
+)
+from tca_gate.signing.replay import AsyncReplayStore, ReplayStore, claim
+from tca_gate.signing.tokenly import DEFAULT_WINDOW, check_tokenly_signature, replayed
+from tca_gate.wire.asgi import read_body
+from tca_gate.wire.urls import signed_url
+
+from ._cache_protocol import BalanceCache
+
+#: The largest body accepted, in bytes.
+DEFAULT_MAX_BODY = 64 * 1024
+#: The most usernames and addresses one event may name, together.
+MAX_HOLDERS = 1000
+#: What ``Retry-After`` says when the cache cannot forget now.
+RETRY_AFTER = 5
+
+_EVENT = re.compile(r"(?:promise|delivery)\.[a-z][a-z_]{0,39}|balances\.changed")
+_MAX_NAME = 128
+_USER_PREFIX = "user:"
+
+logger = logging.getLogger("tca_gate.webhook")
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceEvent:
+    """A webhook event read and checked: its name and the holders whose balances changed."""
+
+    event: str
+    usernames: tuple[str, ...]
+    addresses: tuple[str, ...]
+
+
+def read_event(document: object) -> BalanceEvent:
+    """The event a webhook body describes; ``WebhookPayloadError`` naming the field at fault.
+
+    >>> read_event({"event": "promise.created",
+    ...             "promise": {"source": "1Src", "destination": "user:bob"}})
+    BalanceEvent(event='promise.created', usernames=('bob',), addresses=('1Src',))
+    >>> read_event({"event": "delivery.updated", "usernames": "bob"})
+    Traceback (most recent call last):
+    ...
+    tca_gate.errors.WebhookPayloadError: usernames: must be a list of usernames
+    """
+    if not isinstance(document, Mapping):
+        raise WebhookPayloadError("body", "must be a JSON object")
+    event = document.get("event")
+    if not isinstance(event, str) or not _EVENT.fullmatch(event):
+        raise WebhookPayloadError(
+            "event",
+            "must be promise.<action>, delivery.<action> or balances.changed, "
+            f"not {shorten(repr(event))}",
+        )
+    usernames = _names(document, "usernames", "usernames")
+    addresses = _names(document, "addresses", "addresses")
+    for part in ("promise", "delivery"):
+        if document.get(part) is None:
+            continue
+        found = document[part]
+        if not isinstance(found, Mapping):
+            raise WebhookPayloadError(part, "must be an object")
+        ends = ("source", "destination") if part == "promise" else ("destination",)
+        for end in ends:
+            holder = found.get(end)
+            if holder is None:
+                continue
+            where = f"{part}.{end}"
+            if not isinstance(holder, str):
+                raise WebhookPayloadError(where, "must be an address or user:{username}")
+            if holder.startswith(_USER_PREFIX):
+                usernames.append(_name(holder.removeprefix(_USER_PREFIX), where))
+            else:
+                addresses.append(_name(holder, where))
+    if not usernames and not addresses:
+        raise WebhookPayloadError(
+            "usernames",
+            "the event names no holder: give usernames, addresses, a promise or a delivery",
+        )
+    if len(usernames) + len(addresses) > MAX_HOLDERS:
+        raise WebhookPayloadError("usernames", f"an event may name at most {MAX_HOLDERS} holders")
+    return BalanceEvent(event, tuple(dict.fromkeys(usernames)), tuple(dict.fromkeys(addresses)))
+
+
+def _names(document: Mapping[str, Any], key: str, what: str) -> list[str]:
+    found = document.get(key)
+    if found is None:
+        return []
+    if not isinstance(found, list):
+        raise WebhookPayloadError(key, f"must be a list of {what}")
+    if len(found) > MAX_HOLDERS:
+        raise WebhookPayloadError(key, f"an event may name at most {MAX_HOLDERS} holders")
+    return [_name(name, f"{key}[{index}]") for index, name in enumerate(found)]
+
+
+def _name(value: object, where: str) -> str:
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > _MAX_NAME
+        or value.strip() != value
+        or any(character.isspace() for character in value)
+    ):
+        raise WebhookPayloadError(
+            where, f"must be a name without spaces, 1 to {_MAX_NAME} characters"
+        )
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise WebhookPayloadError(where, "is not valid Unicode text") from None
+    return value
+
+
+class BalanceWebhook:
+    """An ASGI endpoint (POST only) that makes ``cache`` forget the holders an event names.
+
+    Mount it where the service sends its webhooks, e.g.
+    ``Route("/hooks/balances", BalanceWebhook(cache, api_token=..., api_secret=...))``.
+    Each request must carry Tokenly HMAC auth made with ``api_token`` and
+    ``api_secret`` (nonce within ``window`` seconds of ``clock``; with a
+    ``replay_store``, each signed request is accepted once). Behind a proxy pass
+    ``public_url``, the scheme and host the sender signs.
+
+    Answers: 200 ``{"event", "forgotten": n}``; 401 ``{"error": reason, "message"}`` for
+    auth; 400 ``{"error": "malformed-body", "field", "message"}``; 405 for other methods;
+    413 for a body over ``max_body``; 503 with ``Retry-After`` when the cache (or the
+    replay store) fails. No answer shows the secret or what a signature should be.
+    """
+
+    def __init__(
+        self,
+        cache: BalanceCache,
+        *,
+        api_token: str,
+        api_secret: str,
+        replay_store: ReplayStore | AsyncReplayStore | None = None,
+        clock: Callable[[], float] = time.time,
+        window: float = DEFAULT_WINDOW,
+        public_url: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        for name, value in (("api_token", api_token), ("api_secret", api_secret)):
+            if not isinstance(value, str) or not value:
+                raise InvalidArgumentError(f"{name} must be a non-empty string")
+        self.cache = cache
+        self.api_token = api_token
+        self._secrets = {api_token: api_secret}
+        self.replay_store = replay_store
+        self.clock = clock
+        self.window = window
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.max_body = max_body
+
+    def __repr__(self) -> str:
+        return f"BalanceWebhook({self.cache!r}, api_token={self.api_token!r})"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["type"] != "http":
+            return
+        answer = await self._answer(scope, receive)
+        await answer(scope, _no_receive, send)
+
+    async def _answer(self, scope: Scope, receive: Receive) -> JSONResponse:
+        if scope["method"] != "POST":
+            return _refusal(405, "method-not-allowed", "use POST", headers={"Allow": "POST"})
+        body, too_large = await read_body(receive, self.max_body)
+        if too_large:
+            return _refusal(413, "body-too-large", f"the body is over {self.max_body} bytes")
+        try:
+            signed = check_tokenly_signature(
+                "POST",
+                signed_url(scope, self.public_url),
+                Headers(scope=scope),
+                secret_for=self._secrets,
+                body=body,
+                query=scope.get("query_string"),
+                now=self.clock(),
+                window=self.window,
+            )
+            if self.replay_store is not None and not await claim(
+                self.replay_store, signed.replay_key, 2 * self.window
+            ):
+                raise replayed()
+        except TokenlySignatureError as error:
+            logger.warning("balance webhook refused: %s", error.reason)
+            return _refusal(401, error.reason, str(error))
+        except ReplayStoreUnavailableError:
+            return _refusal(
+                503,
+                "replay-store-unavailable",
+                "the replay store cannot be reached",
+                headers={"Retry-After": str(RETRY_AFTER)},
+            )
+        document = _json(body)
+        try:
+            if document is _NOT_JSON:
+                raise WebhookPayloadError("body", "is not JSON")
+            event = read_event(document)
+        except WebhookPayloadError as error:
+            return JSONResponse(
+                {"error": "malformed-body", "field": error.field, "message": str(error)}, 400
+            )
+        return await self._forget(event)
+
+    async def _forget(self, event: BalanceEvent) -> JSONResponse:
+        try:
+            forgotten = await self.cache.forget(
+                usernames=event.usernames, addresses=event.addresses
+            )
+        except Exception as error:
+            logger.warning(
+                "balance webhook %s: the cache could not forget (%s)",
+                event.event,
+                type(error).__name__,
+                exc_info=True,
+            )
+            return _refusal(
+                503,
+                "cache-unavailable",
+                "the balance cache could not forget the holders; send the event again",
+                headers={"Retry-After": str(RETRY_AFTER)},
+            )
+        logger.info(
+            "balance webhook %s: %d usernames, %d addresses, %d answers forgotten",
+            event.event,
+            len(event.usernames),
+            len(event.addresses),
+            forgotten,
+        )
+        return JSONResponse({"event": event.event, "forgotten": forgotten})
+
+
+_NOT_JSON = object()
+
+
+def _json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
+def _refusal(
+    status: int, reason: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": reason, "message": message}, status, headers=headers)
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,159 @@
+"""Replay stores: a signed request is accepted once, then refused as a replay.
+
+``claim`` is the one way a verifier asks a store: sync or async, any failure of the
+store becomes ``ReplayStoreUnavailableError`` (the request is refused with a 503, never
+let through unchecked). ``MemoryReplayStore`` serves one process; the Redis stores,
+one atomic ``SET NX PX`` per request, serve every worker.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import threading
+from collections.abc import Awaitable
+from typing import Any, Protocol
+
+from cachetools import TTLCache
+
+from tca_gate.errors import ReplayStoreUnavailableError
+
+#: How long ``MemoryReplayStore`` keeps a claim by default, in seconds (twice the usual window).
+DEFAULT_TTL = 600.0
+
+#: The prefix of every key the stores write, so they are easy to find and never collide.
+DEFAULT_PREFIX = "tca-gate:replay:"
+
+
+class ReplayStore(Protocol):
+    """Remembers signed requests for a while, so the same one is accepted only once."""
+
+    def claim(self, key: str, ttl: float) -> bool:
+        """Record ``key`` for ``ttl`` seconds; False when it is already recorded."""
+        ...
+
+
+class AsyncReplayStore(Protocol):
+    """A ``ReplayStore`` whose claims are awaited (Redis through ``redis.asyncio``, say)."""
+
+    async def claim(self, key: str, ttl: float) -> bool:
+        """Record ``key`` for ``ttl`` seconds; False when it is already recorded."""
+        ...
+
+
+async def claim(store: ReplayStore | AsyncReplayStore, key: str, ttl: float) -> bool:
+    """Claim ``key`` in ``store`` (sync or async): True the first time, False for a replay.
+
+    Any failure of the store raises ``ReplayStoreUnavailableError``, so a caller refuses
+    the request rather than accept one whose freshness cannot be known.
+    """
+    try:
+        fresh = store.claim(key, ttl)
+        if inspect.isawaitable(fresh):
+            fresh = await fresh
+    except Exception as error:
+        raise ReplayStoreUnavailableError("the replay store cannot be reached") from error
+    return bool(fresh)
+
+
+class MemoryReplayStore:
+    """A ``ReplayStore`` in this process's memory (one worker; use Redis for several).
+
+    Bounded: past ``maxsize`` live entries the oldest are forgotten early, so keep
+    ``maxsize`` above the requests a window can bring.
+    """
+
+    def __init__(self, maxsize: int = 100_000, ttl: float = DEFAULT_TTL) -> None:
+        self._seen: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl)
+        self._lock = threading.Lock()
+
+    def claim(self, key: str, ttl: float) -> bool:
+        with self._lock:
+            if key in self._seen:
+                return False
+            self._seen[key] = True
+            return True
+
+
+class SyncRedis(Protocol):
+    """The one call of ``redis.Redis`` the store makes."""
+
+    def set(self, name: str, value: bytes, *, nx: bool, px: int) -> Any:
+        """Set ``name`` only if absent, expiring after ``px`` milliseconds."""
+        ...
+
+
+class AsyncRedis(Protocol):
+    """The one call of ``redis.asyncio.Redis`` the store makes."""
+
+    def set(self, name: str, value: bytes, *, nx: bool, px: int) -> Awaitable[Any]:
+        """Set ``name`` only if absent, expiring after ``px`` milliseconds."""
+        ...
+
+
+class RedisReplayStore:
+    """A ``ReplayStore`` in Redis for apps on several workers or machines.
+
+    Each claim is one atomic set-if-absent with an expiry, so two workers that see
+    the same signed request at once cannot both accept it. A Redis error propagates:
+    the request is refused, never let through unchecked.
+    """
+
+    def __init__(self, redis: SyncRedis, *, prefix: str = DEFAULT_PREFIX) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX) -> RedisReplayStore:
+        """A store on a new ``redis.Redis`` client for ``url`` (``redis://host:port/db``)."""
+        return cls(_redis_module().Redis.from_url(url), prefix=prefix)
+
+    def close(self) -> None:
+        """Close the client, when it has a ``close`` (those made by ``from_url`` do)."""
+        close = getattr(self._redis, "close", None)
+        if close is not None:
+            close()
+
+    def claim(self, key: str, ttl: float) -> bool:
+        """Record ``key`` for ``ttl`` seconds; False when another request recorded it first."""
+        return bool(self._redis.set(self._prefix + key, b"1", nx=True, px=_milliseconds(ttl)))
+
+
+class AsyncRedisReplayStore:
+    """``RedisReplayStore`` for ``redis.asyncio`` clients (the middleware awaits it)."""
+
+    def __init__(self, redis: AsyncRedis, *, prefix: str = DEFAULT_PREFIX) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX) -> AsyncRedisReplayStore:
+        """A store on a new ``redis.asyncio.Redis`` client for ``url``."""
+        return cls(_redis_module().asyncio.Redis.from_url(url), prefix=prefix)
+
+    async def aclose(self) -> None:
+        """Close the client, when it has an ``aclose`` (those made by ``from_url`` do)."""
+        aclose = getattr(self._redis, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+    async def claim(self, key: str, ttl: float) -> bool:
+        """Record ``key`` for ``ttl`` seconds; False when another request recorded it first."""
+        return bool(await self._redis.set(self._prefix + key, b"1", nx=True, px=_milliseconds(ttl)))
+
+
+def _milliseconds(ttl: float) -> int:
+    if not ttl > 0:
+        raise ValueError(f"a replay window must be positive, not {ttl!r} s")
+    return max(1, math.ceil(ttl * 1000))
+
+
+def _redis_module() -> Any:
+    try:
+        import redis  # noqa: PLC0415
+        import redis.asyncio  # noqa: PLC0415
+    except ImportError as error:
+        raise ImportError(
+            "the Redis replay store needs redis-py: pip install 'tca-gate[redis]'"
+        ) from error
+    return redis
