@@ -56,6 +56,27 @@ def test_the_benchmark_imports_and_offers_its_options(
         assert option in shown
 
 
+def test_the_rules_benchmark_measures_and_prints_every_section(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = load("bench_rules", monkeypatch)
+    # Tiny sizes: what the run measures and prints, not how fast the rules are.
+    monkeypatch.setattr(bench, "EVAL_ROUNDS", 2)
+    monkeypatch.setattr(bench, "COMPILE_CALLS", 4)
+    assert bench.main(["--json"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    sections = [r["section"] for r in results]
+    assert sections == ["evaluate"] * 7 + ["compile"] * 8 + ["lookup"] + ["explain"] * 2
+    assert all(r["value"] > 0 for r in results)
+
+    assert bench.main([]) == 0
+    shown = capsys.readouterr().out
+    for heading in ("1. rule.evaluate", "2. Parse + compile", "3. Cached compile", "4. rule."):
+        assert heading in shown
+    assert "  rule                       evaluate  lambda" in shown
+    assert shown.rstrip().splitlines()[-1].startswith("run time ")
+
+
 def test_the_gate_benchmark_quick_run_measures_every_part() -> None:
     quick = ["--quick", "--json", "--herd", "50", "--identities", "500"]
     done = subprocess.run(
