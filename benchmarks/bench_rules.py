@@ -24,9 +24,15 @@ import timeit
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+if not __package__:
+    # Run as a file: import the benchmarks from the repository root, as ``-m`` does.
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 import tca_gate
+from benchmarks.table import table
 from tca_gate import Rule, compile_rule
 from tca_gate.rules._compile import _compile_text
 from tca_gate.rules._dialect_strict import read_strict_query
@@ -109,7 +115,8 @@ def _balances(held: Mapping[str, int]) -> dict[str, int]:
     """Balances as they arrive from an API: unrelated assets too, keys fresh from JSON."""
     sheet = dict.fromkeys(_UNRELATED, 7 * SAT + 12345)
     sheet.update(held)
-    return json.loads(json.dumps(sheet))
+    fresh: dict[str, int] = json.loads(json.dumps(sheet))
+    return fresh
 
 
 def and_case(size: int, *, deny: bool = False) -> Case:
@@ -313,6 +320,11 @@ def bench_compile(rows: list[Row]) -> None:
         ("stack query", Case.query),
         ("readable expr", Case.expression),
     ]
+
+    def compiling(texts: Sequence[str]) -> Callable[[int], object]:
+        """The timed call: compile the ``i``th of ``texts``."""
+        return lambda i: compile_text(texts[i], "strict")
+
     for form, render in forms:
         # Distinct texts of one shape (other amounts), so no call repeats a text.
         warm = [render(vary_amounts(base, 2 * i)) for i in range(COMPILE_CALLS)]
@@ -323,8 +335,8 @@ def bench_compile(rows: list[Row]) -> None:
         compile_text(warm[0], "strict")  # the shape's template is now cached
         samples = interleaved_single_ns(
             {
-                "seen": (None, lambda i, w=warm: compile_text(w[i], "strict")),
-                "cold": (_template.cache_clear, lambda i, c=cold: compile_text(c[i], "strict")),
+                "seen": (None, compiling(warm)),
+                "cold": (_template.cache_clear, compiling(cold)),
             },
             COMPILE_CALLS,
         )
@@ -461,17 +473,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _table(headers: Sequence[str], body: Sequence[Sequence[str]], indent: str = "  ") -> str:
-    widths = [max(len(row[i]) for row in (headers, *body)) for i in range(len(headers))]
-    lines = [indent + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append(indent + "  ".join("-" * w for w in widths))
-    lines.extend(
-        indent + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-        for row in body
-    )
-    return "\n".join(lines)
-
-
 def render(rows: Sequence[Row], info: Mapping[str, Any], elapsed: float) -> str:
     out: list[str] = []
     affinity = f", {info['cpu_affinity']} usable" if info["cpu_affinity"] is not None else ""
@@ -505,7 +506,7 @@ def render(rows: Sequence[Row], info: Mapping[str, Any], elapsed: float) -> str:
                 r.verdict,
             ]
         )
-    out.append(_table(["rule", "evaluate", "lambda", "ratio", "median", "target", "result"], body))
+    out.append(table(["rule", "evaluate", "lambda", "ratio", "median", "target", "result"], body))
 
     out.append("")
     out.append("2. Parse + compile a 10-clause rule text, compile_rule's text cache bypassed")
@@ -521,7 +522,7 @@ def render(rows: Sequence[Row], info: Mapping[str, Any], elapsed: float) -> str:
                 r.verdict,
             ]
         )
-    out.append(_table(["case", "best", "median", "target", "result"], body))
+    out.append(table(["case", "best", "median", "target", "result"], body))
 
     out.append("")
     out.append("3. Cached compile")
@@ -530,7 +531,7 @@ def render(rows: Sequence[Row], info: Mapping[str, Any], elapsed: float) -> str:
         for r in rows
         if r.section == "lookup"
     ]
-    out.append(_table(["case", "best", "median", "target", "result"], body))
+    out.append(table(["case", "best", "median", "target", "result"], body))
 
     out.append("")
     out.append("4. rule.explain(balances)")
@@ -546,7 +547,7 @@ def render(rows: Sequence[Row], info: Mapping[str, Any], elapsed: float) -> str:
         for r in rows
         if r.section == "explain"
     ]
-    out.append(_table(["case", "best", "median", "cost", "target", "result"], body))
+    out.append(table(["case", "best", "median", "cost", "target", "result"], body))
 
     missed = [r for r in rows if r.gated and not r.passed]
     out.append("")

@@ -1,9 +1,9 @@
-"""The benchmark scripts still load against the package they measure (they are run by
-hand), and the gate benchmark's quick run measures what it says it does."""
+"""The benchmarks still load against the package they measure (they are run by hand),
+print their tables alike, and the gate benchmark's quick run measures what it says it does."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import subprocess
 import sys
@@ -12,17 +12,26 @@ from types import ModuleType
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def load(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, name, module)  # dataclasses look themselves up
-    spec.loader.exec_module(module)
-    return module
+    """``benchmarks.<name>``, imported from the repository root as ``python -m`` does."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    return importlib.import_module(f"benchmarks.{name}")
+
+
+def test_the_one_table_printer_aligns_columns_under_a_rule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    table = load("table", monkeypatch).table
+    shown = table(["case", "best"], [["a long case", "1 µs"], ["short", "12 µs"]], indent="> ")
+    assert shown.splitlines() == [
+        "> case         best",
+        "> -----------  -----",
+        "> a long case  1 µs",
+        "> short        12 µs",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -47,10 +56,31 @@ def test_the_benchmark_imports_and_offers_its_options(
         assert option in shown
 
 
+def test_the_rules_benchmark_measures_and_prints_every_section(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = load("bench_rules", monkeypatch)
+    # Tiny sizes: what the run measures and prints, not how fast the rules are.
+    monkeypatch.setattr(bench, "EVAL_ROUNDS", 2)
+    monkeypatch.setattr(bench, "COMPILE_CALLS", 4)
+    assert bench.main(["--json"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    sections = [r["section"] for r in results]
+    assert sections == ["evaluate"] * 7 + ["compile"] * 8 + ["lookup"] + ["explain"] * 2
+    assert all(r["value"] > 0 for r in results)
+
+    assert bench.main([]) == 0
+    shown = capsys.readouterr().out
+    for heading in ("1. rule.evaluate", "2. Parse + compile", "3. Cached compile", "4. rule."):
+        assert heading in shown
+    assert "  rule                       evaluate  lambda" in shown
+    assert shown.rstrip().splitlines()[-1].startswith("run time ")
+
+
 def test_the_gate_benchmark_quick_run_measures_every_part() -> None:
     quick = ["--quick", "--json", "--herd", "50", "--identities", "500"]
     done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "bench_gate.py"), *quick],
+        [sys.executable, str(ROOT / "benchmarks" / "bench_gate.py"), *quick],
         capture_output=True,
         text=True,
         timeout=120,

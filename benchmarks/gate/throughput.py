@@ -1,0 +1,249 @@
+"""Part 1: requests/s and latency (``wrk``) of a bare app, an un-gated route behind the
+middleware and a gated route on a cache hit, taking turns over rounds; medians compared."""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from benchmarks.gate.harness import (
+    RULE,
+    SAT,
+    USER_HEADER,
+    Log,
+    ServerProcess,
+    Settings,
+    cpu_plan,
+    hello,
+    servers,
+)
+from tca_gate.balances import CachedBalances, StaticBalances
+from tca_gate.gate import Gate, TcaGateMiddleware, header_identity
+
+GATED_TARGET = 0.85
+UNGATED_TARGET = 0.97
+#: Below this share of a core, the server was not alone on its core during a run.
+BUSY_CORE = 0.9
+
+VARIANTS = {
+    "bare": "bare Starlette app",
+    "ungated": "un-gated route, middleware",
+    "gated": "gated route, cache hit",
+}
+_PATHS = {"bare": "/members", "ungated": "/open", "gated": "/members"}
+
+# wrk's report as one line: requests, µs, errors (connect read write status timeout),
+# then the latency's p50, p90, p99 and max in µs.
+_WRK_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH %d %d %d %d %d %d %d %d %d %d %d\\n",
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+#: The identity resolver behind the gate: the user the ``x-user`` header names, as an
+#: authenticating proxy would pass it on (``tca_gate.gate.header_identity``).
+user_identity = header_identity(USER_HEADER)
+
+
+async def no_stats(_: Request) -> Response:
+    return JSONResponse({})
+
+
+def throughput_app(kind: str) -> Starlette:
+    """``bare``: /open and /members, no middleware. ``gate``: the same routes, with
+    ``TcaGateMiddleware`` guarding /members on an in-memory cache of static balances."""
+    routes = [Route("/open", hello), Route("/members", hello)]
+    if kind == "bare":
+        return Starlette(routes=[*routes, Route("/_stats", no_stats)])
+    holdings = {"alice": {"TOKENLY": 2 * SAT, "LTBCOIN": 12_500 * SAT}, "carol": {}}
+    source = StaticBalances({"users": {n: {"public": b} for n, b in holdings.items()}})
+    # A TTL far longer than the run: every gated request after the first is a cache hit.
+    cache = CachedBalances(source, ttl=3600.0)
+
+    async def stats(_: Request) -> Response:
+        return JSONResponse({"cache": asdict(cache.stats), "sent": 0})
+
+    gate = Gate(cache, identity=user_identity)
+    return Starlette(
+        routes=[*routes, Route("/_stats", stats)],
+        middleware=[Middleware(TcaGateMiddleware, gate=gate, rules={"/members": RULE})],
+    )
+
+
+@dataclass
+class WrkRun:
+    """One ``wrk`` run against one variant."""
+
+    variant: str
+    round: int
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: int  # connect, read, write and timeout errors
+    non_2xx: int
+    server_cpu: float  # the server's CPU use during the run, in cores
+    wrk_cpu: float  # the load generator's
+    cpu_us: float  # the server's CPU time per request, in µs
+
+
+def run_wrk(
+    server: ServerProcess,
+    variant: str,
+    round_: int,
+    *,
+    script: Path,
+    duration: int,
+    connections: int,
+    cpu: int | None,
+) -> WrkRun:
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None and shutil.which("taskset") else []
+    command = [
+        *pin,
+        *("wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script)),
+        *("-H", f"{USER_HEADER}: alice", server.url + _PATHS[variant]),
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = server.cpu_seconds()
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    server_used = server.cpu_seconds() - server_before
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
+    requests, micros, connect, read, write, status, timeout, p50, p90, p99, worst = (
+        int(x) for x in line.split()[1:]
+    )
+    return WrkRun(
+        variant=variant,
+        round=round_,
+        requests=requests,
+        seconds=micros / 1e6,
+        rps=requests * 1e6 / micros,
+        p50_ms=p50 / 1000,
+        p90_ms=p90 / 1000,
+        p99_ms=p99 / 1000,
+        max_ms=worst / 1000,
+        errors=connect + read + write + timeout,
+        non_2xx=status,
+        server_cpu=server_used / wall,
+        wrk_cpu=wrk_used / wall,
+        cpu_us=server_used * 1e6 / max(1, requests),
+    )
+
+
+def check_apps(bare: ServerProcess, ungated: ServerProcess, gated: ServerProcess) -> None:
+    """Before timing: every variant answers as it should, and the gate really gates."""
+    alice = {USER_HEADER: "alice", "accept": "application/json"}
+    answer = httpx.get(bare.url + "/members", headers=alice)
+    assert answer.status_code == 200, answer
+    assert answer.text == "hello alice", answer.text
+    answer = httpx.get(ungated.url + "/open", headers=alice)
+    assert answer.status_code == 200, answer
+    assert "cache-control" not in answer.headers, answer.headers
+    for server in (ungated, gated):
+        answer = httpx.get(server.url + "/members", headers=alice)
+        assert answer.status_code == 200, answer
+        assert answer.text == "hello alice", answer.text
+        assert answer.headers["cache-control"] == "private, no-store", answer.headers
+        nobody = httpx.get(server.url + "/members", headers={"accept": "application/json"})
+        assert nobody.status_code == 401, nobody
+        carol = httpx.get(server.url + "/members", headers={**alice, USER_HEADER: "carol"})
+        assert carol.status_code == 403, carol
+
+
+@dataclass
+class Throughput:
+    """Every recorded run, and the gated app's cache counters afterwards."""
+
+    runs: list[WrkRun]
+    cache: dict[str, int]
+    settings: Settings
+    cpus: tuple[int | None, int | None]
+
+    def of(self, variant: str) -> list[WrkRun]:
+        return [run for run in self.runs if run.variant == variant]
+
+    def median(self, variant: str, metric: str) -> float:
+        return statistics.median(float(getattr(run, metric)) for run in self.of(variant))
+
+    def ratio(self, variant: str) -> float:
+        """Median requests/s over the bare app's median: what the targets judge."""
+        return self.median(variant, "rps") / self.median("bare", "rps")
+
+    def paired(self, variant: str) -> float:
+        """The median of each round's ratio (runs next to each other in time)."""
+        pairs = zip(self.of(variant), self.of("bare"), strict=True)
+        return statistics.median(run.rps / bare.rps for run, bare in pairs)
+
+    def cpu_ratio(self, variant: str) -> float:
+        """The bare app's CPU time per request over this variant's: the throughput ratio
+        if each server had its core to itself (steadier when the machine is shared)."""
+        return self.median("bare", "cpu_us") / self.median(variant, "cpu_us")
+
+    def shared_core(self) -> bool:
+        return any(self.median(v, "server_cpu") < BUSY_CORE for v in VARIANTS)
+
+
+def bench_throughput(settings: Settings, log: Log) -> Throughput:
+    server_cpu, wrk_cpu = cpu_plan()
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        servers(
+            ({"app": "bare"}, server_cpu),
+            ({"app": "gate"}, server_cpu),
+            ({"app": "gate"}, server_cpu),
+        ) as (bare, ungated, gated),
+    ):
+        script = Path(scratch) / "report.lua"
+        script.write_text(_WRK_REPORT)
+        check_apps(bare, ungated, gated)
+        by_variant = {"bare": bare, "ungated": ungated, "gated": gated}
+
+        def run(variant: str, round_: int, duration: int) -> WrkRun:
+            return run_wrk(
+                by_variant[variant],
+                variant,
+                round_,
+                script=script,
+                duration=duration,
+                connections=settings.connections,
+                cpu=wrk_cpu,
+            )
+
+        if settings.warmup:
+            for variant in VARIANTS:
+                run(variant, -1, settings.warmup)
+        runs: list[WrkRun] = []
+        order = list(VARIANTS)
+        for round_ in range(settings.rounds):
+            for variant in order if round_ % 2 == 0 else reversed(order):
+                done = run(variant, round_, settings.duration)
+                log(
+                    f"  round {round_ + 1}/{settings.rounds} {variant:8} {done.rps:7.0f} req/s"
+                    f"  p50 {done.p50_ms:.2f} ms  p99 {done.p99_ms:.2f} ms"
+                    f"  server {done.server_cpu:.2f} core, {done.cpu_us:.1f} µs/request"
+                )
+                runs.append(done)
+        cache = gated.stats()["cache"]
+    return Throughput(runs, cache, settings, (server_cpu, wrk_cpu))
