@@ -15,6 +15,7 @@ import pytest
 
 from tca_gate.demo import BackgroundServer, demo_seed
 from tca_gate.sandbox import SandboxServer
+from tests.docs import transcripts
 from tests.docs.browsing import JSON, browser, log_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,13 @@ def test_the_rule_example_runs() -> None:
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
     assert (runner.failures, len(test.examples)) == (0, 5)
+
+
+@pytest.mark.parametrize(("command", "status", "output"), transcripts.console_examples(README))
+def test_the_console_example_prints_what_the_readme_shows(
+    command: str, status: int, output: str
+) -> None:
+    assert transcripts.run(command) == (status, output)
 
 
 def test_the_recipe_is_the_example_the_docs_show() -> None:

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.docs import transcripts
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
 EXAMPLES = sorted((DOCS / "examples").glob("*.py"))
 BLOCK = re.compile(r"^```(\w+)(?: [^\n]*)?\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 INCLUDE = re.compile(r'--8<-- "(docs/examples/[\w]+\.py)"')
-EXITS = re.compile(r"\s+# exits (\d+)$")
 
 
 def blocks(page: Path, language: str) -> list[tuple[int, str]]:
@@ -75,28 +76,18 @@ def test_the_python_examples_of_a_page_run(page: Path) -> None:
 
 def console_examples() -> list[tuple[str, str, int, str]]:
     """(page, command, expected exit status, expected output) for every ``$`` line."""
-    examples: list[tuple[str, str, int, str]] = []
-    for page in PAGES:
-        for _, body in blocks(page, "console"):
-            for chunk in re.split(r"^\$ ", body, flags=re.MULTILINE)[1:]:
-                command, _, output = chunk.partition("\n")
-                status = EXITS.search(command)
-                code = int(status.group(1)) if status else 0
-                examples.append((name(page), EXITS.sub("", command), code, output))
-    return examples
+    return [
+        (name(page), *example)
+        for page in PAGES
+        for example in transcripts.console_examples(page.read_text(encoding="utf-8"))
+    ]
 
 
 @pytest.mark.parametrize(("page", "command", "status", "output"), console_examples())
 def test_the_console_examples_print_what_the_page_shows(
     page: str, command: str, status: int, output: str
 ) -> None:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("NO_COLOR", None)
-    result = subprocess.run(
-        ["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    assert result.stdout + result.stderr == output
-    assert result.returncode == status
+    assert transcripts.run(command) == (status, output), page
 
 
 def test_every_example_file_is_shown_on_a_page() -> None:
