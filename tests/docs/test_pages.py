@@ -20,6 +20,18 @@ DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
 EXAMPLES = sorted((DOCS / "examples").glob("*.py"))
 BLOCK = re.compile(r"^```(\w+)(?: [^\n]*)?\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+PUBLIC_MODULES = (
+    "gate",
+    "balances",
+    "login",
+    "fastapi",
+    "tokenpass",
+    "delivery",
+    "tokensnet",
+    "tdx",
+    "tokensoft",
+    "sandbox",
+)
 INCLUDE = re.compile(r'--8<-- "(docs/examples/[\w]+\.py)"')
 
 
@@ -102,3 +114,14 @@ def test_every_public_name_is_in_the_guide() -> None:
     guide = "".join(page.read_text("utf-8") for page in PAGES if "reference" not in page.parts)
     missing = [n for n in tca_gate.__all__ if not re.search(rf"\b{re.escape(n)}\b", guide)]
     assert missing == []
+
+
+def test_the_api_reference_names_public_paths_only() -> None:
+    """The reference documents what users import: a private module may move any day."""
+    public = {"tca_gate"} | {f"tca_gate.{name}" for name in PUBLIC_MODULES}
+    shown = [
+        found
+        for page in (DOCS / "reference").glob("*.md")
+        for found in re.findall(r"^::: ([\w.]+)$", page.read_text("utf-8"), re.MULTILINE)
+    ]
+    assert sorted(shown) == sorted(public)
