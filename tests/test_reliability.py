@@ -38,7 +38,7 @@ from tca_gate import InvalidArgumentError, sign_tokenly_request
 from tca_gate.balances import CachedBalances, Holder, RedisCachedBalances, TokenpassBalances
 from tca_gate.gate import BalanceWebhook, Gate, TcaGateMiddleware, header_identity
 from tca_gate.sandbox import SandboxServer
-from tca_gate.sandbox._bitcoin import address_from_private_key
+from tca_gate.signing.bitcoin import address_from_private_key
 from tca_gate.tokenpass import AsyncTokenpassClient
 
 RULE = "TOKENLY >= 1 or LTBCOIN >= 10000"

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import load_toml
 
-from tca_gate.sandbox._bitcoin import (
+from tca_gate.signing.bitcoin import (
     _compact_size,
     address_from_private_key,
     is_valid_address,

@@ -19,7 +19,7 @@ import httpx2
 import pytest
 
 from tca_gate import sign_tokenly_request
-from tca_gate.sandbox._bitcoin import address_from_private_key, sign_message
+from tca_gate.signing.bitcoin import address_from_private_key, sign_message
 from tests.sandboxes import Sandbox, running_sandbox
 
 SEED = Path(__file__).parent / "fixtures" / "sandbox" / "official.toml"

@@ -6,7 +6,9 @@ verifier and verifying middleware:
 - ``tokensnet``: Tokens.net's nonce and key signature;
 - ``tokensoft``: Tokensoft's ``access-sign`` (its ``httpx2.Auth`` lives with the client);
 
-and ``replay``: the stores that let a signed request through once, and ``claim``, the
-one way every verifier asks them. Users import these from ``tca_gate`` or the client
-packages (``tca_gate.tdx``, ...); the layers above import them from here.
+``replay``: the stores that let a signed request through once, and ``claim``, the one
+way every verifier asks them; and ``bitcoin``: Bitcoin signed messages (BIP-137, P2PKH),
+which the sandbox and "Sign in with a wallet" verify (needs the ``wallet`` extra).
+Users import these from ``tca_gate`` or the client packages (``tca_gate.tdx``, ...);
+the layers above import them from here.
 """

@@ -1,4 +1,5 @@
-"""Bitcoin P2PKH addresses and signed messages: how the sandbox checks proof of address ownership.
+"""Bitcoin P2PKH addresses and signed messages: how the sandbox checks proof of address
+ownership, and how "Sign in with a wallet" checks a signed challenge.
 
 A signed message is the standard one (Bitcoin Core ``signmessage``, Electrum, BIP-137):
 ``base64(header || r || s)`` over ``sha256d("\\x18Bitcoin Signed Message:\\n" || varint(len) ||
@@ -13,8 +14,13 @@ import base64
 import binascii
 import hashlib
 
-import base58
-from coincurve import PrivateKey, PublicKey
+try:
+    import base58
+    from coincurve import PrivateKey, PublicKey
+except ImportError as error:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        f"Bitcoin signed messages need {error.name}: pip install 'tca-gate[wallet]'"
+    ) from error
 
 MAINNET_P2PKH = 0x00
 TESTNET_P2PKH = 0x6F
