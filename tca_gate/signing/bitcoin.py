@@ -41,6 +41,13 @@ def is_valid_address(address: str) -> bool:
     return _address_hash(address) is not None
 
 
+def is_signature_text(signature: object) -> bool:
+    """Whether ``signature`` has the form of a P2PKH signed-message signature (base64 of
+    65 bytes, header 27-34), so a refusal can tell a garbled paste from a wrong key."""
+    compact = _decode_signature(signature)
+    return compact is not None and _HEADER_UNCOMPRESSED <= compact[0] < _HEADER_END
+
+
 def address_from_private_key(
     private_key: bytes, *, compressed: bool = True, testnet: bool = False
 ) -> str:

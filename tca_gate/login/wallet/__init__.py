@@ -1,0 +1,35 @@
+"""Sign in with a Bitcoin wallet, no Tokenpass needed: the user signs a one-time challenge.
+
+>>> from starlette.applications import Starlette
+>>> from starlette.middleware import Middleware
+>>> from starlette.middleware.sessions import SessionMiddleware
+>>> from starlette.routing import Mount
+>>> from tca_gate.login.wallet import WalletLogin
+>>> wallet = WalletLogin(origin="https://shop.example")
+>>> app = Starlette(
+...     routes=[Mount("/wallet", routes=wallet.routes)],
+...     middleware=[Middleware(SessionMiddleware, secret_key="a long random secret")],
+... )
+
+Then ``Gate(balances, identity=wallet.identity())`` gates by the proven address's
+balances, ``wallet.address(request)`` reads it and ``Depends(wallet.require_address)``
+guards a FastAPI route. Needs the ``wallet`` extra (coincurve, base58).
+"""
+
+try:
+    import base58  # noqa: F401
+    import coincurve  # noqa: F401
+except ImportError as error:  # pragma: no cover - depends on the installed extras
+    raise ImportError(
+        f"Sign in with a wallet needs {error.name}: pip install 'tca-gate[wallet]'"
+    ) from error
+
+from tca_gate.public import publish
+
+from ._challenge import DEFAULT_CHALLENGE_TTL, WalletChallenge
+from ._login import WalletLogin
+from ._store import WALLET_KEY
+
+__all__ = ["DEFAULT_CHALLENGE_TTL", "WALLET_KEY", "WalletChallenge", "WalletLogin"]
+
+publish(__name__, globals(), __all__)
