@@ -23,12 +23,12 @@ from tca_gate.demo import _pages
 from tca_gate.errors import ServiceError
 from tca_gate.gate import BalanceWebhook, Gate, Outcome, TcaGateMiddleware, Verdict
 from tca_gate.login import LoginError, TokenpassLogin, check_csrf, csrf_token, session_login
-from tca_gate.rules import format_tokens
 from tca_gate.tokenpass import AsyncTokenpassClient
 from tca_gate.wire.negotiation import prefers_json
 
 from ._offers import Offer, offers_for
 from ._story import PAGES, TREASURY, TREASURY_ASSETS, DemoLogin, GatedPage, page_named
+from ._wallet import WalletDemo
 
 #: The session cookie of the demo (apart from other apps on 127.0.0.1, whatever their port).
 SESSION_COOKIE = "tca_gate_demo"
@@ -61,7 +61,8 @@ class DemoSettings:
 
 def create_demo_app(settings: DemoSettings) -> Starlette:
     """The demo app: ``/`` (home), the gated pages, ``POST /promise``, the balance
-    webhook at ``/hooks/balances`` and the login under ``/auth``.
+    webhook at ``/hooks/balances``, the login under ``/auth``, and "Sign in with your
+    wallet" at ``/wallet`` with its gated page ``/wallet/vault``.
 
     The Tokenpass client is closed when the app's lifespan ends.
     """
@@ -71,6 +72,7 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
     cache = CachedBalances(TokenpassBalances(client), ttl=settings.cache_ttl)
     login = TokenpassLogin(settings.tokenpass_url, settings.client_id, settings.client_secret)
     demo = _Demo(settings, client, cache, login)
+    wallet = WalletDemo(cache, _viewer)
     webhook = BalanceWebhook(cache, api_token=settings.client_id, api_secret=settings.client_secret)
 
     @contextlib.asynccontextmanager
@@ -87,6 +89,7 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
             Route("/promise", demo.promise, methods=["POST"], name="promise"),
             Route(WEBHOOK_PATH, webhook, name="balance_webhook"),
             Mount("/auth", routes=login.routes),
+            *wallet.routes,
         ],
         middleware=[
             Middleware(
@@ -131,7 +134,7 @@ class _Demo:
             _pages.PageStatus(page, None if balances is None else page.rule.evaluate(balances))
             for page in PAGES
         ]
-        holdings = None if balances is None else holdings_text(balances)
+        holdings = None if balances is None else _pages.holdings_text(balances)
         page = _pages.home(
             viewer, holdings, statuses, self.settings.logins, self.settings.tokenpass_url
         )
@@ -142,7 +145,7 @@ class _Demo:
 
         async def show(request: Request) -> Response:
             verdict: Verdict = request.state.tca_gate
-            holdings = holdings_text(verdict.balances or {})
+            holdings = _pages.holdings_text(verdict.balances or {})
             flash = request.session.pop(_FLASH, None)
             html = _pages.gated(page, _viewer(request), holdings, flash)
             return HTMLResponse(html)
@@ -223,18 +226,6 @@ class _Demo:
     def _problem(self, request: Request, status: int, title: str, text: str) -> Response:
         html = _pages.problem(title, text, _viewer(request))
         return HTMLResponse(html, status_code=status, headers=_PRIVATE)
-
-
-def holdings_text(balances: Mapping[str, int]) -> str:
-    """Balances for people, by asset name: ``12,500.5 LTBCOIN, 2 TOKENLY``.
-
-    >>> holdings_text({"TOKENLY": 200_000_000, "LTBCOIN": 1_250_050_000_000})
-    '12,500.5 LTBCOIN, 2 TOKENLY'
-    >>> holdings_text({"LTBCOIN": 0})
-    'no tokens'
-    """
-    held = [f"{format_tokens(sat)} {asset}" for asset, sat in sorted(balances.items()) if sat]
-    return ", ".join(held) or "no tokens"
 
 
 def _viewer(conn: HTTPConnection) -> _pages.Viewer:
