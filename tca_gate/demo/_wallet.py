@@ -41,7 +41,7 @@ class WalletDemo:
 
     async def sign_in_page(self, request: Request) -> Response:
         """A new challenge and the form, or the signed-in address and its balances."""
-        address = self.login.address(request)
+        address = await self.login.address(request)
         holdings = challenge = None
         if address is None:
             challenge = self.login.challenge(request).message
@@ -58,7 +58,7 @@ class WalletDemo:
         if not verdict.allowed:
             return await self.gate.refuse(request, verdict)
         holdings = _pages.holdings_text(verdict.balances or {})
-        who = self.login.address(request)
+        who = await self.login.address(request)
         page = _pages.gated(WALLET_PAGE, self.viewer(request), holdings, None, who)
         return HTMLResponse(page, headers=_PRIVATE)
 

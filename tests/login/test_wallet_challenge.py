@@ -10,17 +10,20 @@ import asyncio
 import copy
 import logging
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+import redis
+import redis.asyncio
 from starlette.requests import Request
 
 from tca_gate.balances import Holder
 from tca_gate.errors import LoginConfigError, LoginError
-from tca_gate.login.wallet import WALLET_KEY, WalletLogin
+from tca_gate.login.wallet import WALLET_KEY, RedisWalletStore, WalletLogin
 from tca_gate.signing.bitcoin import address_from_private_key, sign_message
 from tca_gate.signing.replay import AsyncRedisReplayStore, MemoryReplayStore
 
+T = TypeVar("T")
 KEY = (0xA11CE).to_bytes(32, "big")
 OTHER_KEY = (0xB0B).to_bytes(32, "big")
 ADDRESS = address_from_private_key(KEY)
@@ -55,8 +58,8 @@ def request(session: dict[str, Any], host: str = "shop.example", scheme: str = "
     )
 
 
-def run(sign_in: Coroutine[Any, Any, str]) -> str:
-    return asyncio.run(sign_in)
+def run(step: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(step)
 
 
 def refusal(error: pytest.ExceptionInfo[LoginError]) -> tuple[int, str]:
@@ -79,7 +82,7 @@ def test_a_signed_challenge_signs_in_and_the_gate_sees_the_address(
     session: dict[str, Any] = {}
     challenge = wallet.challenge(request(session))
     assert run(wallet.sign_in(request(session), ADDRESS, sign_message(KEY, challenge.message)))
-    assert wallet.address(request(session)) == ADDRESS
+    assert run(wallet.address(request(session))) == ADDRESS
     assert wallet.identity()(request(session)) == Holder.addresses([ADDRESS])
     # the cookie names the sign-in by a random id only: no address, no signature
     assert set(session[WALLET_KEY]) == {"sid"}
@@ -233,17 +236,17 @@ def test_the_sign_in_ends_after_max_age_and_on_sign_out(clock: Clock) -> None:
     signature = sign_message(KEY, wallet.challenge(request(session)).message)
     run(wallet.sign_in(request(session), ADDRESS, signature))
     clock.now += 3599
-    assert wallet.address(request(session)) == ADDRESS
+    assert run(wallet.address(request(session))) == ADDRESS
     clock.now += 1
-    assert wallet.address(request(session)) is None
+    assert run(wallet.address(request(session))) is None
     assert wallet.identity()(request(session)) is None
 
     signature = sign_message(KEY, wallet.challenge(request(session)).message)
     run(wallet.sign_in(request(session), ADDRESS, signature))
     kept = copy.deepcopy(session)
-    wallet.sign_out(request(session))
+    run(wallet.sign_out(request(session)))
     assert WALLET_KEY not in session
-    assert wallet.address(request(kept)) is None  # the old cookie opens nothing
+    assert run(wallet.address(request(kept))) is None  # the old cookie opens nothing
 
 
 def test_a_replay_store_that_fails_refuses_the_sign_in(clock: Clock) -> None:
@@ -260,13 +263,22 @@ def test_a_replay_store_that_fails_refuses_the_sign_in(clock: Clock) -> None:
     assert WALLET_KEY not in session
 
 
-def test_workers_sharing_redis_accept_a_challenge_once(redis_url: str) -> None:
+def test_workers_sharing_redis_accept_a_challenge_once_and_share_the_sign_in(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
     asyncio.run(two_workers(redis_url))
 
 
 async def two_workers(redis_url: str) -> None:
-    stores = [AsyncRedisReplayStore.from_url(redis_url) for _ in range(2)]
-    first, second = (WalletLogin(origin=SITE, replay_store=store) for store in stores)
+    clients = [redis.asyncio.Redis.from_url(redis_url) for _ in range(2)]
+    first, second = (
+        WalletLogin(
+            origin=SITE,
+            replay_store=AsyncRedisReplayStore(client),
+            store=RedisWalletStore(client),
+        )
+        for client in clients
+    )
     session: dict[str, Any] = {}
     signature = sign_message(KEY, first.challenge(request(session)).message)
     copied_cookie = copy.deepcopy(session)
@@ -275,9 +287,58 @@ async def two_workers(redis_url: str) -> None:
         with pytest.raises(LoginError) as replayed:
             await second.sign_in(request(copied_cookie), ADDRESS, signature)
         assert refusal(replayed) == (403, "challenge_used")
+
+        assert await second.address(request(session)) == ADDRESS
+        assert await second.identity()(request(session)) == Holder.addresses([ADDRESS])
+        stored = await clients[0].keys("tca_gate:wallet:*")
+        assert len(stored) == 1
+        assert session[WALLET_KEY]["sid"].encode() not in stored[0]  # keyed by its digest
+
+        kept = copy.deepcopy(session)
+        await second.sign_out(request(session))
+        assert await first.address(request(kept)) is None  # ended on every worker
+        assert await clients[0].keys("tca_gate:wallet:*") == []
     finally:
-        for store in stores:
-            await store.aclose()
+        for client in clients:
+            await client.aclose()
+
+
+def test_a_garbled_stored_sign_in_counts_for_nobody(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    async def garbled() -> str | None:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        wallet = WalletLogin(origin=SITE, store=RedisWalletStore(client))
+        session: dict[str, Any] = {}
+        signature = sign_message(KEY, wallet.challenge(request(session)).message)
+        try:
+            await wallet.sign_in(request(session), ADDRESS, signature)
+            (key,) = await client.keys("tca_gate:wallet:*")
+            await client.set(key, b'{"address": 7}')
+            return await wallet.address(request(session))
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(garbled()) is None
+
+
+def test_a_sign_in_store_that_fails_refuses_with_a_503() -> None:
+    async def unreachable() -> tuple[LoginError, dict[str, Any]]:
+        client = redis.asyncio.Redis.from_url("redis://127.0.0.1:1")
+        wallet = WalletLogin(origin=SITE, store=RedisWalletStore(client, timeout=0.5))
+        session: dict[str, Any] = {}
+        signature = sign_message(KEY, wallet.challenge(request(session)).message)
+        try:
+            await wallet.sign_in(request(session), ADDRESS, signature)
+        except LoginError as error:
+            return error, session
+        finally:
+            await client.aclose()
+        raise AssertionError("signed in without a store")
+
+    error, session = asyncio.run(unreachable())
+    assert (error.status, error.code) == (503, "login_store_unavailable")
+    assert WALLET_KEY not in session
 
 
 def test_the_log_says_who_and_why_never_the_signature(
@@ -309,6 +370,7 @@ def test_the_log_says_who_and_why_never_the_signature(
         ({"max_age": -1}, "max_age"),
         ({"default_next": "https://evil.example/"}, "default_next"),
         ({"replay_store": object()}, "replay_store"),
+        ({"store": object()}, "store"),
     ],
 )
 def test_a_wrong_setting_is_named_at_start_up(options: dict[str, Any], named: str) -> None:
@@ -320,3 +382,5 @@ def test_a_configured_origin_is_kept_without_its_trailing_slash() -> None:
     assert WalletLogin(origin="https://shop.example/").origin == "https://shop.example"
     memory = MemoryReplayStore()
     assert WalletLogin(replay_store=memory).origin is None
+    with pytest.raises(LoginConfigError, match="redis"):
+        RedisWalletStore(object())  # type: ignore[arg-type]

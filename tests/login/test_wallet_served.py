@@ -8,11 +8,13 @@ import contextlib
 import html
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 import httpx2
 import pytest
+import redis
+import redis.asyncio
 from fastapi import Depends, FastAPI
 from pycoin.symbols.btc import network as bitcoin
 from servers import serve
@@ -27,7 +29,8 @@ from tca_gate.balances import StaticBalances
 from tca_gate.fastapi import require_tokens
 from tca_gate.gate import Gate, TcaGateMiddleware, Verdict
 from tca_gate.login import CSRF_HEADER
-from tca_gate.login.wallet import WalletLogin
+from tca_gate.login.wallet import RedisWalletStore, WalletLogin
+from tca_gate.signing.replay import AsyncRedisReplayStore
 
 RULE = "TOKENLY >= 1"
 
@@ -58,7 +61,7 @@ BALANCES = StaticBalances(
 
 
 async def me(request: Request) -> JSONResponse:
-    return JSONResponse({"address": request.app.state.wallet.address(request)})
+    return JSONResponse({"address": await request.app.state.wallet.address(request)})
 
 
 async def vip(request: Request) -> JSONResponse:
@@ -343,3 +346,46 @@ def test_fastapi_mounts_the_routes_and_guards_by_the_proven_address() -> None:
         with httpx2.Client(base_url=url, timeout=10) as http:
             sign_in(http, RICH)
             assert http.get("/vip", headers=JSON).json() == {"allowed": True}
+
+
+def worker(redis_url: str) -> Starlette:
+    """A worker of the app (of one site, whatever port it listens on) whose used
+    challenges and sign-ins are in the one Redis (its client closed by its lifespan)."""
+    client = redis.asyncio.Redis.from_url(redis_url)
+    wallet = WalletLogin(
+        origin="https://shop.example",
+        replay_store=AsyncRedisReplayStore(client),
+        store=RedisWalletStore(client),
+    )
+    app = starlette_app(wallet)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await client.aclose()
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def test_two_workers_sharing_redis_share_the_sign_in_and_refuse_a_replay(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    with (
+        serve(worker(redis_url), lifespan=True) as first,
+        serve(worker(redis_url), lifespan=True) as second,
+        httpx2.Client(base_url=first, timeout=10) as http,
+    ):
+        asked = challenge(http)
+        signature = RICH.sign(asked["message"])
+        old_cookie = dict(http.cookies)
+        assert verify(http, RICH.address, signature, asked["csrf_token"]).status_code == 200
+        # the same browser on the other worker (cookies go by host, not port)
+        assert http.get(f"{second}/vip", headers=JSON).json() == {"welcome": [RICH.address]}
+        with httpx2.Client(base_url=second, cookies=old_cookie) as thief:
+            replayed = verify(thief, RICH.address, signature, asked["csrf_token"])
+        assert (replayed.status_code, replayed.json()["error"]) == (403, "challenge_used")
+
+        csrf = hidden_fields(http.get(f"{second}/wallet/logout").text)
+        assert http.post(f"{second}/wallet/logout", data=csrf).status_code == 303
+        assert http.get("/vip", headers=JSON).status_code == 401

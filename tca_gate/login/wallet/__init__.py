@@ -12,8 +12,10 @@
 ... )
 
 Then ``Gate(balances, identity=wallet.identity())`` gates by the proven address's
-balances, ``wallet.address(request)`` reads it and ``Depends(wallet.require_address)``
-guards a FastAPI route. Needs the ``wallet`` extra (coincurve, base58).
+balances, ``await wallet.address(request)`` reads it and
+``Depends(wallet.require_address)`` guards a FastAPI route. Sign-ins are kept in this
+process's memory; ``store=RedisWalletStore(redis)`` and a Redis ``replay_store`` share
+them between workers. Needs the ``wallet`` extra (coincurve, base58).
 """
 
 try:
@@ -28,8 +30,16 @@ from tca_gate.public import publish
 
 from ._challenge import DEFAULT_CHALLENGE_TTL, WalletChallenge
 from ._login import WalletLogin
-from ._store import WALLET_KEY
+from ._store import WALLET_KEY, RedisWalletStore, WalletRecord, WalletStore
 
-__all__ = ["DEFAULT_CHALLENGE_TTL", "WALLET_KEY", "WalletChallenge", "WalletLogin"]
+__all__ = [
+    "DEFAULT_CHALLENGE_TTL",
+    "WALLET_KEY",
+    "RedisWalletStore",
+    "WalletChallenge",
+    "WalletLogin",
+    "WalletRecord",
+    "WalletStore",
+]
 
 publish(__name__, globals(), __all__)

@@ -30,7 +30,7 @@ from tca_gate.wire.negotiation import prefers_json
 
 from . import _pages
 from ._challenge import DEFAULT_CHALLENGE_TTL, WalletChallenge, issue, redeem
-from ._store import WALLET_KEY, MemoryWalletStore, WalletRecord, session_sid
+from ._store import WALLET_KEY, MemoryWalletStore, WalletRecord, WalletStore, session_sid
 
 #: The largest sign-in form read (bytes): an address and a signature are a few hundred.
 MAX_FORM = 16 * 1024
@@ -55,8 +55,9 @@ class WalletLogin:
     several workers). Signatures are Bitcoin signed messages (Bitcoin Core, Electrum,
     BIP-137) by a P2PKH address. A refusal answers 4xx with a code saying why (JSON
     ``{"error", "error_description"}`` or a page, by ``Accept``). The sign-in lasts
-    ``max_age`` seconds, kept server side behind a random id in the session, in this
-    process's memory. No signature is ever logged or stored.
+    ``max_age`` seconds, kept server side behind a random id in the session, in
+    ``store`` (this process's memory by default; ``RedisWalletStore`` for several
+    workers). No signature is ever logged or stored.
 
     ``identity()`` gives the gate ``Holder.addresses([address])``; ``clock`` (unix
     seconds) is for tests.
@@ -74,6 +75,7 @@ class WalletLogin:
         max_age: float = DEFAULT_MAX_AGE,
         default_next: str = "/",
         replay_store: ReplayStore | AsyncReplayStore | None = None,
+        store: WalletStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.origin = None if origin is None else _checked_origin(origin)
@@ -90,12 +92,21 @@ class WalletLogin:
             raise LoginConfigError(
                 f"replay_store must be a ReplayStore, not {type(replay_store).__name__}"
             )
+        if store is not None and not all(
+            callable(getattr(store, name, None)) for name in ("save", "load", "delete")
+        ):
+            raise LoginConfigError(
+                f"store must be a WalletStore such as RedisWalletStore, not {type(store).__name__}"
+            )
         self.challenge_ttl = float(challenge_ttl)
         self._max_age = float(max_age)
         self._clock = clock
         # a used challenge is remembered for as long as it could still be signed
         self._replay = replay_store or MemoryReplayStore(ttl=self.challenge_ttl + 60.0)
-        self._records = MemoryWalletStore(clock)
+        self._memory: MemoryWalletStore | None = None
+        if store is None:
+            store = self._memory = MemoryWalletStore(clock)
+        self.store: WalletStore = store
         self.routes = [
             Route("/challenge", self._challenge, methods=["GET"], name="wallet_challenge"),
             Route("/verify", self._verify, methods=["POST"], name="wallet_verify"),
@@ -130,47 +141,60 @@ class WalletLogin:
         except LoginError as error:
             _log.info("wallet sign-in refused: %s", error.code)
             raise
-        self._end(session)
+        await self._end(session)
         sid = new_session_id()
-        self._records.put(sid, WalletRecord(proven, self._clock() + self._max_age))
+        await self.store.save(sid, WalletRecord(proven, self._clock() + self._max_age))
         session[WALLET_KEY] = {"sid": sid}
         renew_csrf_token(request)
         _log.info("wallet sign-in: %s", proven)
         return proven
 
-    def address(self, conn: HTTPConnection) -> str | None:
+    async def address(self, conn: HTTPConnection) -> str | None:
         """The address the session is signed in with, or ``None``."""
         sid = session_sid(session_of(conn))
-        record = None if sid is None else self._records.get(sid)
+        record = None if sid is None else await self.store.load(sid)
         return None if record is None else record.address
 
     async def require_address(self, request: Request) -> str:
         """The signed-in address, or a 401 ``HTTPException``: a FastAPI dependency."""
-        address = self.address(request)
+        address = await self.address(request)
         if address is None:
             raise HTTPException(status_code=401, detail="Sign in with your wallet first.")
         return address
 
     def identity(self) -> IdentityResolver:
         """The gate's identity resolver (``Gate(..., identity=...)``): the signed-in
-        address, as ``Holder.addresses([address])``; nobody without a sign-in."""
+        address, as ``Holder.addresses([address])``; nobody without a sign-in. With the
+        in-memory store it answers at once; with a shared store it is awaited."""
+        memory = self._memory
+        if memory is not None:
 
-        def from_wallet(conn: HTTPConnection) -> Holder | None:
-            address = self.address(conn)
+            def from_memory(conn: HTTPConnection) -> Holder | None:
+                sid = session_sid(session_of(conn))
+                record = None if sid is None else memory.get(sid)
+                return None if record is None else Holder.addresses([record.address])
+
+            from_memory.__qualname__ = "WalletLogin.identity()"
+            return from_memory
+
+        async def from_store(conn: HTTPConnection) -> Holder | None:
+            address = await self.address(conn)
             return None if address is None else Holder.addresses([address])
 
-        from_wallet.__qualname__ = "WalletLogin.identity()"
-        return from_wallet
+        from_store.__qualname__ = "WalletLogin.identity()"
+        return from_store
 
-    def sign_out(self, conn: HTTPConnection) -> None:
+    async def sign_out(self, conn: HTTPConnection) -> None:
         """End the session's wallet sign-in: its record deleted, its CSRF token renewed."""
-        self._end(session_of(conn))
+        await self._end(session_of(conn))
         renew_csrf_token(conn)
 
-    def _end(self, session: dict[str, Any]) -> None:
+    async def _end(self, session: dict[str, Any]) -> None:
+        # the record goes first: if the store fails, the session keeps its id (a 503,
+        # and the user can sign out again) rather than leave a record a copied cookie opens
         sid = session_sid(session)
         if sid is not None:
-            self._records.delete(sid)
+            await self.store.delete(sid)
         session.pop(WALLET_KEY, None)
 
     async def _challenge(self, request: Request) -> Response:
@@ -209,9 +233,9 @@ class WalletLogin:
                 page = _pages.logout_page(csrf_token(request))
                 return HTMLResponse(page, headers=_NO_STORE)
             await check_csrf(request)
+            await self.sign_out(request)
         except LoginError as error:
             return _refusal(request, error)
-        self.sign_out(request)
         return RedirectResponse(next_url, status_code=303, headers=_NO_STORE)
 
     def _next(self, value: object) -> str:
