@@ -4,6 +4,8 @@ A service's calls are written once, as functions returning a ``Call`` (request a
 answer parser), and exposed as ``Endpoint`` attributes of a shared base; the sync
 and async clients add ``SyncServiceClient`` or ``AsyncServiceClient``, which send
 each attempt. Retries follow a ``RetryPolicy``; failures raise ``ServiceError``.
+Answers are read field by field with ``Fields``; ``whole``, ``each`` and ``done`` are
+the parsers every service's calls share.
 """
 
 from tca_gate.public import publish
@@ -25,8 +27,9 @@ from ._params import (
     text,
     texts,
 )
+from ._parsers import done, whole
 from ._retry import RetryPolicy, RetrySchedule, parse_retry_after
-from ._shape import Fields, ShapeError, elements
+from ._shape import Fields, ShapeError, each, elements
 from ._shells import AsyncServiceClient, SyncServiceClient
 
 __all__ = [
@@ -47,6 +50,8 @@ __all__ = [
     "addresses",
     "amount",
     "changes",
+    "done",
+    "each",
     "elements",
     "flag",
     "malformed",
@@ -57,6 +62,7 @@ __all__ = [
     "some",
     "text",
     "texts",
+    "whole",
 ]
 
 publish(__name__, globals(), __all__)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _INTEGER_TEXT = re.compile(r"-?[0-9]{1,64}")
 
@@ -59,6 +64,11 @@ def elements(value: object, where: str) -> list[tuple[str, object]]:
         ordered = sorted(value.items(), key=lambda item: int(item[0]))
         return [(f"{where}[{key}]", item) for key, item in ordered]
     raise ShapeError(where, "a list", value)
+
+
+def each(value: object, where: str, read: Callable[[Fields], T]) -> tuple[T, ...]:
+    """``read`` applied to every object of a list (or numeric-key object) at ``where``."""
+    return tuple(read(Fields(item, place)) for place, item in elements(value, where))
 
 
 class Fields:
@@ -123,6 +133,11 @@ class Fields:
             raise self._fail(key, "an integer amount")
         return value
 
+    def amounts(self, key: str) -> Mapping[str, int]:
+        """A read-only map of names to amounts (``{asset: base units}``; ``[]`` when empty)."""
+        found = self.mapping(key)
+        return MappingProxyType({name: found.amount(name) for name in found.names()})
+
     def flag(self, key: str) -> bool:
         """A boolean field."""
         value = self.get(key)
@@ -153,6 +168,10 @@ class Fields:
     def elements(self, key: str) -> list[tuple[str, object]]:
         """A nested list (or numeric-key object), its items with their places."""
         return elements(self.get(key), self.place(key))
+
+    def each(self, key: str, read: Callable[[Fields], T]) -> tuple[T, ...]:
+        """A nested list of objects, each read by ``read``."""
+        return each(self.get(key), self.place(key), read)
 
     def texts(self, key: str) -> tuple[str, ...]:
         """A list of strings."""
