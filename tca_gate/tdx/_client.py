@@ -177,6 +177,7 @@ class TDXClient(TDXAPI, SyncServiceClient[None]):
     number of retries for GET, PUT and DELETE; ``transport`` an httpx transport.
     """
 
+    # Twin of AsyncTDXClient.__init__ (but for the transport type), as httpx's shells are.
     def __init__(
         self,
         base_url: str | httpx.URL,
@@ -192,6 +193,7 @@ class TDXClient(TDXAPI, SyncServiceClient[None]):
 class AsyncTDXClient(TDXAPI, AsyncServiceClient[None]):
     """The async ``TDXClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
 
+    # Twin of TDXClient.__init__ (but for the transport type), as httpx's shells are.
     def __init__(
         self,
         base_url: str | httpx.URL,
