@@ -5,24 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from tca_gate.service import Call, done, path, whole
+from tca_gate.service import (
+    UNCHANGED,
+    Call,
+    Change,
+    amount,
+    changes,
+    done,
+    flag,
+    optional_text,
+    path,
+    some,
+    text,
+    texts,
+    whole,
+)
 
 from . import _read as read
 from ._account import DeliveryAccount
 from ._models import Delivery, Issuance
-from ._params import (
-    UNCHANGED,
-    Change,
-    amount,
-    changes,
-    flag,
-    optional_flag,
-    optional_text,
-    some,
-    text,
-    texts,
-    timestamp,
-)
+from ._params import optional_flag, timestamp
 
 
 def new_delivery(

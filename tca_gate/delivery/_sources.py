@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from tca_gate.delivery import _read as read
-from tca_gate.service import Call, done, path, whole
+from tca_gate.service import (
+    UNCHANGED,
+    Call,
+    Change,
+    changes,
+    done,
+    flag,
+    optional_text,
+    path,
+    some,
+    text,
+    whole,
+)
 
 from ._account import DeliveryAccount
 from ._models import SourceAddress
-from ._params import (
-    UNCHANGED,
-    Change,
-    address_type,
-    changes,
-    count,
-    flag,
-    optional_flag,
-    optional_text,
-    some,
-    text,
-)
+from ._params import address_type, count, optional_flag
 
 
 def new_source_address(

@@ -26,6 +26,7 @@ from ._params import (
     some,
     text,
     texts,
+    unix_seconds,
 )
 from ._parsers import done, whole
 from ._retry import RetryPolicy, RetrySchedule, parse_retry_after
@@ -62,6 +63,7 @@ __all__ = [
     "some",
     "text",
     "texts",
+    "unix_seconds",
     "whole",
 ]
 

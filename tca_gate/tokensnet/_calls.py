@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
 from tca_gate.errors import InvalidArgumentError
-from tca_gate.service import Call, path
+from tca_gate.service import Call, path, unix_seconds
 from tca_gate.tokensnet import _read
 
 from ._models import (
@@ -180,7 +180,7 @@ def place_limit_order(
     if take_profit is not None:
         form["takeProfit"] = number_text(take_profit, "take_profit")
     if expire_date is not None:
-        form["expireDate"] = str(_unix_seconds(expire_date))
+        form["expireDate"] = str(unix_seconds("expire_date", expire_date, positive=True))
     return Call("POST", "/private/orders/add/limit/", _read.placed_order, form=form)
 
 
@@ -209,13 +209,3 @@ def number_text(value: object, what: str) -> str:
     if not number.is_finite() or number <= 0:
         raise InvalidArgumentError(f"{what} must be a positive number, not {value!r}")
     return format(number, "f")
-
-
-def _unix_seconds(value: object) -> int:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise InvalidArgumentError("expire_date must be an aware datetime (or UNIX seconds)")
-        return int(value.timestamp())
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InvalidArgumentError(f"expire_date must be a datetime or UNIX seconds, not {value!r}")
-    return value
