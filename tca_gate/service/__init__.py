@@ -10,7 +10,7 @@ the parsers every service's calls share.
 
 from tca_gate.public import publish
 
-from ._answer import malformed, refusal
+from ._answer import exact_json, malformed, refusal
 from ._call import Call, path
 from ._core import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ServiceCore
 from ._endpoint import Endpoint
@@ -54,6 +54,7 @@ __all__ = [
     "done",
     "each",
     "elements",
+    "exact_json",
     "flag",
     "malformed",
     "optional_text",

@@ -3,7 +3,6 @@ envelopes as their ``TokensNetError``, and each call's values field by field."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar, cast
@@ -16,6 +15,7 @@ from tca_gate.service import (
     Fields,
     ShapeError,
     elements,
+    exact_json,
     malformed,
     parse_retry_after,
     refusal,
@@ -53,19 +53,10 @@ _SIDES = ("buy", "sell")
 _ORDER_STATUSES = ("Open", "Filled", "Canceled", "Expired")
 
 
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a number")
-
-
-def load_json(content: bytes) -> object:
-    """JSON with every fractional number a ``Decimal``; NaN and Infinity are refused."""
-    return json.loads(content, parse_float=Decimal, parse_constant=_no_constant)
-
-
 def read_tokensnet_answer(call: Call[T], response: httpx.Response) -> T:
     """The call's value, or the ``TokensNetError`` (or shared ``ServiceError``) it means."""
     try:
-        data = load_json(response.content)
+        data = exact_json(response.content)
     except (ValueError, RecursionError):
         if not response.is_success:
             raise refusal(SERVICE, response) from None

@@ -1,13 +1,15 @@
-"""The answer readers every client shares: lists of objects, amount maps, whole answers
-and Tokenly's ``{"result": true}``, each naming the place of a wrong value."""
+"""The answer readers every client shares: exact JSON, lists of objects, amount maps, whole
+answers and Tokenly's ``{"result": true}``, each naming the place of a wrong value."""
 
 from __future__ import annotations
 
+import json
 import re
+from decimal import Decimal
 
 import pytest
 
-from tca_gate.service import Fields, ShapeError, done, each, whole
+from tca_gate.service import Fields, ShapeError, done, each, exact_json, whole
 
 
 def _name(fields: Fields) -> str:
@@ -82,3 +84,26 @@ def test_done_takes_only_result_true() -> None:
     ):
         with pytest.raises(ShapeError, match=rf"^result should be true, not {said}$"):
             done(answer)
+
+
+def test_exact_json_reads_fractions_as_decimals_and_integers_as_ints() -> None:
+    value = exact_json(b'{"price": 0.1, "big": 1e400, "count": 12345678901234567890}')
+    assert value == {
+        "price": Decimal("0.1"),
+        "big": Decimal("1E+400"),
+        "count": 12345678901234567890,
+    }
+    assert isinstance(value, dict)
+    assert isinstance(value["count"], int)
+
+
+@pytest.mark.parametrize("content", [b'{"price": NaN}', b"[Infinity]", b"-Infinity"])
+def test_exact_json_refuses_nan_and_infinity_which_json_has_not(content: bytes) -> None:
+    with pytest.raises(ValueError, match="is not a JSON number"):
+        exact_json(content)
+
+
+@pytest.mark.parametrize("content", [b"{", b"", b"0.1.2"])
+def test_exact_json_refuses_broken_json(content: bytes) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        exact_json(content)
