@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import TypeVar
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 _INTEGER_TEXT = re.compile(r"-?[0-9]{1,64}")
 
@@ -102,12 +103,16 @@ class Fields:
     def _fail(self, key: str, expected: str) -> ShapeError:
         return ShapeError(self.place(key), expected, self.get(key))
 
+    def _typed(self, key: str, kind: type[V], expected: str) -> V:
+        """The value of ``key`` if it is a ``kind`` (a bool counting only as a bool)."""
+        value = self.get(key)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise self._fail(key, expected)
+        return value
+
     def text(self, key: str) -> str:
         """A string field."""
-        value = self.get(key)
-        if not isinstance(value, str):
-            raise self._fail(key, "a string")
-        return value
+        return self._typed(key, str, "a string")
 
     def optional_text(self, key: str) -> str | None:
         """A string field that may be null or absent."""
@@ -115,10 +120,7 @@ class Fields:
 
     def integer(self, key: str) -> int:
         """An integer field (a JSON number without fraction; never a bool)."""
-        value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(key, "an integer")
-        return value
+        return self._typed(key, int, "an integer")
 
     def optional_integer(self, key: str) -> int | None:
         """An integer field that may be null or absent."""
@@ -129,9 +131,7 @@ class Fields:
         value = self.get(key)
         if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
             return int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(key, "an integer amount")
-        return value
+        return self._typed(key, int, "an integer amount")
 
     def amounts(self, key: str) -> Mapping[str, int]:
         """A read-only map of names to amounts (``{asset: base units}``; ``[]`` when empty)."""
@@ -140,10 +140,7 @@ class Fields:
 
     def flag(self, key: str) -> bool:
         """A boolean field."""
-        value = self.get(key)
-        if not isinstance(value, bool):
-            raise self._fail(key, "true or false")
-        return value
+        return self._typed(key, bool, "true or false")
 
     def optional_flag(self, key: str) -> bool | None:
         """A boolean field that may be null or absent."""

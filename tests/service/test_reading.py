@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -107,3 +108,19 @@ def test_exact_json_refuses_nan_and_infinity_which_json_has_not(content: bytes) 
 def test_exact_json_refuses_broken_json(content: bytes) -> None:
     with pytest.raises(json.JSONDecodeError):
         exact_json(content)
+
+
+@pytest.mark.parametrize(
+    ("reader", "value", "message"),
+    [
+        (Fields.integer, True, "n should be an integer, not true"),
+        (Fields.amount, False, "n should be an integer amount, not false"),
+        (Fields.flag, 1, "n should be true or false, not the number 1"),
+        (Fields.text, 1, "n should be a string, not the number 1"),
+    ],
+)
+def test_a_typed_field_takes_its_own_type_only_and_a_bool_is_never_a_number(
+    reader: Callable[[Fields, str], object], value: object, message: str
+) -> None:
+    with pytest.raises(ShapeError, match=f"^{re.escape(message)}$"):
+        reader(Fields({"n": value}), "n")
