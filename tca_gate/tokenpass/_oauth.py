@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
-import httpx
+import httpx2
 
 from tca_gate.errors import InvalidArgumentError
 from tca_gate.service import Call, done, text, whole
@@ -27,7 +27,7 @@ SCOPES = (
 
 
 def authorization_url(
-    base_url: httpx.URL, app: TokenpassApp, redirect_uri: str, scopes: Iterable[str], state: str
+    base_url: httpx2.URL, app: TokenpassApp, redirect_uri: str, scopes: Iterable[str], state: str
 ) -> str:
     """Where to send the user to log in and grant ``scopes`` (joined with commas)."""
     names = [scopes] if isinstance(scopes, str) else list(scopes)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar, cast
 
-import httpx
+import httpx2
 
 from tca_gate.errors import TokensNetError
 from tca_gate.service import (
@@ -53,7 +53,7 @@ _SIDES = ("buy", "sell")
 _ORDER_STATUSES = ("Open", "Filled", "Canceled", "Expired")
 
 
-def read_tokensnet_answer(call: Call[T], response: httpx.Response) -> T:
+def read_tokensnet_answer(call: Call[T], response: httpx2.Response) -> T:
     """The call's value, or the ``TokensNetError`` (or shared ``ServiceError``) it means."""
     try:
         data = exact_json(response.content)
@@ -71,7 +71,7 @@ def read_tokensnet_answer(call: Call[T], response: httpx.Response) -> T:
         raise malformed(SERVICE, response.request, str(error), field=error.where) from None
 
 
-def error_from(body: dict[str, object], response: httpx.Response) -> TokensNetError:
+def error_from(body: dict[str, object], response: httpx2.Response) -> TokensNetError:
     """The error an ``{"status": "error", "errorCode": N, "reason": ...}`` answer means."""
     code = body.get("errorCode")
     if isinstance(code, str) and code.isascii() and code.isdigit():
