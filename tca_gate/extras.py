@@ -1,9 +1,9 @@
 """The import guard of every optional extra: one check, one message naming what to install.
 
 >>> require_extra("tokenpass", "json", needed_by="tca_gate.tokenpass")
->>> require_extra("redis", "json", "no_such", needed_by="the Redis cache")
+>>> require_extra("redis", "json", "no_such", needed_by="the cache")
 Traceback (most recent call last):
-ImportError: the Redis cache needs json and no_such (no_such is missing): pip install 'tca-gate[redis]'
+ImportError: the cache needs json and no_such (no_such is missing): pip install 'tca-gate[redis]'
 """
 
 from __future__ import annotations
