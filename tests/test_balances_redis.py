@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 import pytest
 import redis
-from redis_server import free_port, redis_server
 
 from tca_gate import InvalidArgumentError
 from tca_gate.balances import (
@@ -26,6 +25,7 @@ from tca_gate.balances import (
     RedisCachedBalances,
     UnknownHolderError,
 )
+from tests.support.redis_server import free_port, redis_server
 
 T = TypeVar("T")
 

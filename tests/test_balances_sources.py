@@ -27,7 +27,7 @@ from tca_gate.balances import (
     UnknownHolderError,
 )
 from tca_gate.tokenpass import AsyncTokenpassClient
-from tests.sandboxes import Sandbox, running_sandbox
+from tests.support.sandboxes import Sandbox, running_sandbox
 
 T = TypeVar("T")
 

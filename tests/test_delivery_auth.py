@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from servers import serve
 
 from tca_gate.delivery.testing import DeliveryEmulator
 from tca_gate.signing.replay import MemoryReplayStore
 from tca_gate.signing.tokenly.auth import TokenlyAuth
+from tests.support.servers import serve
 
 TOKEN, SECRET = "Tauth-user", "Kauth-secret"
 

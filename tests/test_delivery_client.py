@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from servers import serve
 
 from tca_gate import InvalidArgumentError
 from tca_gate.delivery import (
@@ -24,6 +23,7 @@ from tca_gate.delivery import (
 )
 from tca_gate.delivery.testing import DeliveryEmulator
 from tca_gate.errors import NotFoundError
+from tests.support.servers import serve
 
 TOKEN, SECRET = "Tdelivery-user", "Kdelivery-secret"
 BOB_ADDRESS = "1AAAA1111xxxxxxxxxxxxxxxxxxy43CZ9j"

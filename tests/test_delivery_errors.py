@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -34,6 +33,7 @@ from tca_gate.errors import (
     ServiceError,
 )
 from tca_gate.service import Call
+from tests.support.servers import serve
 
 TOKEN, SECRET = "Terrors", "Kerrors"
 

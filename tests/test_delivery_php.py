@@ -21,7 +21,6 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from servers import serve
 
 from tca_gate import sign_tokenly_request
 from tca_gate.delivery.testing import DeliveryEmulator
@@ -33,6 +32,7 @@ from tca_gate.signing.tokenly._scheme import (
     tokenly_signature,
 )
 from tca_gate.wire.urls import signing_url
+from tests.support.servers import serve
 
 TOKEN, SECRET = "Tphp-client", "Kphp-client-secret"
 BOB_ADDRESS = "1AAAA1111xxxxxxxxxxxxxxxxxxy43CZ9j"

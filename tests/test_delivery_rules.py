@@ -11,13 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import serve
 
 from tca_gate.delivery import DeliveryClient, DeliveryState, UnprocessableEntityError
 from tca_gate.delivery.testing import DeliveryEmulator
 from tca_gate.errors import InvalidRequestError
 from tca_gate.signing.tokenly._scheme import params_json
 from tca_gate.signing.tokenly.auth import TokenlyAuth
+from tests.support.servers import serve
 
 TOKEN, SECRET = "Trules-user", "Krules-secret"
 BOB_ADDRESS = "1AAAA1111xxxxxxxxxxxxxxxxxxy43CZ9j"

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import serve
 from starlette.applications import Starlette
 from starlette.routing import Route
 
@@ -25,6 +24,7 @@ from tca_gate.delivery import (
 )
 from tca_gate.delivery.testing import DeliveryEmulator
 from tca_gate.gate import WebhookPayloadError
+from tests.support.servers import serve
 
 TOKEN, SECRET = "Thook-sender", "Khook-secret"
 BOB_ADDRESS = "1AAAA1111xxxxxxxxxxxxxxxxxxy43CZ9j"

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from test_examples import HTML, JSON, Started, log_in
 
 from tca_gate.cli import main
 from tca_gate.demo import DemoServer
+from tests.test_examples import HTML, JSON, Started, log_in
 
 TREASURY = "18BF18zG8x13tXrJ6H9bbbFAGbRofqK6y8"
 BOB_SHORT = "Needs 1 TOKENLY, or 1,200 more LTBCOIN."

@@ -12,7 +12,6 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI, Request, Security, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from servers import serve
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
 from starlette.types import Message
@@ -20,6 +19,7 @@ from starlette.types import Message
 from tca_gate.balances import BalanceUnavailableError, CachedBalances, Holder, StaticBalances
 from tca_gate.fastapi import TokenRefusal, require_tokens
 from tca_gate.gate import Gate, GateConfigError, TcaGateMiddleware, Verdict
+from tests.support.servers import serve
 
 SAT = 100_000_000
 HOLDINGS = {

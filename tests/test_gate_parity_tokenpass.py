@@ -23,8 +23,6 @@ import httpx
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from sandboxes import running_sandbox
-from servers import serve
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -32,13 +30,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
-from test_login_flow import JSON, SESSION_SECRET, SettableClock, Site, consent
 
 from tca_gate.balances import CachedBalances, TokenpassBalances
 from tca_gate.gate import Gate, TcaGateMiddleware
 from tca_gate.login import TokenpassLogin
 from tca_gate.sandbox import parse_seed
 from tca_gate.sandbox._bitcoin import address_from_private_key
+from tests.support.sandboxes import running_sandbox
+from tests.support.servers import serve
+from tests.test_login_flow import JSON, SESSION_SECRET, SettableClock, Site, consent
 
 ASSETS = ("TOKENLY", "LTBCOIN", "SOUP")
 OPERATORS = (">=", ">", "=", "==", "!=", "!", "<", "<=")

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 
 import httpx
 import pytest
-from servers import serve
 from starlette.applications import Starlette
 from starlette.authentication import requires
 from starlette.middleware import Middleware
@@ -25,6 +24,7 @@ from tca_gate.gate import (
     Verdict,
     header_identity,
 )
+from tests.support.servers import serve
 
 SAT = 100_000_000
 HOLDINGS = {

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from redis_server import free_port
+
+from tests.support.redis_server import free_port
 
 #: The start of every app module: a gate over fixed holdings, users named by a header.
 PREAMBLE = """\

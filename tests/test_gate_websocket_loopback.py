@@ -22,7 +22,7 @@ from tca_gate import (
     TcaGateMiddleware,
     requires_tokens,
 )
-from tests.servers import serve
+from tests.support.servers import serve
 
 HOLDINGS = StaticBalances(
     {

@@ -14,7 +14,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from servers import serve
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -29,6 +28,7 @@ from tca_gate.login import (
     access_token,
     current_user,
 )
+from tests.support.servers import serve
 
 ALICE = {
     "id": "u-1",

@@ -17,8 +17,6 @@ import pytest
 import redis
 import redis.asyncio
 from fastapi import Depends, FastAPI
-from sandboxes import TEST_SEED, Sandbox, running_sandbox
-from servers import serve
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -39,6 +37,8 @@ from tca_gate.login import (
 from tca_gate.sandbox import load_seed
 from tca_gate.tokenpass import AsyncTokenpassClient
 from tca_gate.wire.serving import BackgroundServer
+from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.servers import serve
 
 SESSION_SECRET = "test-session-secret"
 DANA = {

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from support import php_text as text
 
 from tca_gate.rules._stack import query_segments
 from tca_gate.wire.php import (
@@ -30,6 +29,7 @@ from tca_gate.wire.php import (
     php_variables,
     tokenpass_amount,
 )
+from tests.support.data import php_text as text
 
 
 def php_query_pairs(query: str) -> list[tuple[str, str, int]]:

@@ -12,8 +12,6 @@ import httpx
 import pytest
 import redis
 import redis.asyncio
-from redis_server import free_port, redis_server
-from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -26,6 +24,8 @@ from tca_gate import (
     sign_tokenly_request,
     verify_tokenly_request,
 )
+from tests.support.redis_server import free_port, redis_server
+from tests.support.servers import serve
 
 TOKEN, SECRET = "TWKTkwIQDTvirh6D", "Kun2M2UladalYAeUvXyiKWhFuwrsmSreM841K45O"
 

@@ -26,8 +26,6 @@ from typing import Any
 
 import httpx
 import pytest
-from redis_server import free_port, redis_server
-from servers import serve
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
@@ -40,6 +38,8 @@ from tca_gate.gate import BalanceWebhook, Gate, TcaGateMiddleware, header_identi
 from tca_gate.sandbox import SandboxServer
 from tca_gate.sandbox._bitcoin import address_from_private_key
 from tca_gate.tokenpass import AsyncTokenpassClient
+from tests.support.redis_server import free_port, redis_server
+from tests.support.servers import serve
 
 RULE = "TOKENLY >= 1 or LTBCOIN >= 10000"
 USERS = 50

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tca_gate.sandbox._bitcoin import address_from_private_key, sign_message
-from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 PUBLIC = "1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt"
 PRIVATE = "1DqupSozZdgmCGkD3vWwGEnr3txZDK45c2"

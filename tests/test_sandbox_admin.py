@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 TREASURY = "1MqU5zdT8kg6dpfjHMKyijtvCbxc8zbfeq"
 

@@ -9,7 +9,6 @@ import base58
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import load_toml
 
 from tca_gate.sandbox._bitcoin import (
     _compact_size,
@@ -18,6 +17,7 @@ from tca_gate.sandbox._bitcoin import (
     sign_message,
     verify_message,
 )
+from tests.support.data import load_toml
 
 VECTORS = load_toml("bitcoin/signed_messages.toml")
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 DANA_UUID = "11111111-2222-4333-8444-555555555501"
 OTHER = {"client_id": "other-app", "client_secret": "other-app-secret"}

@@ -13,7 +13,7 @@ import pytest
 
 from tca_gate.sandbox import _accounts
 from tca_gate.sandbox._bodies import MAX_FORM
-from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 
 class SettableClock:

@@ -20,7 +20,7 @@ import pytest
 
 from tca_gate import sign_tokenly_request
 from tca_gate.sandbox._bitcoin import address_from_private_key, sign_message
-from tests.sandboxes import Sandbox, running_sandbox
+from tests.support.sandboxes import Sandbox, running_sandbox
 
 SEED = Path(__file__).parent / "fixtures" / "sandbox" / "official.toml"
 PUBLIC = "1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tca_gate.sandbox._bitcoin import address_from_private_key, sign_message
-from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 TREASURY = "1MqU5zdT8kg6dpfjHMKyijtvCbxc8zbfeq"
 DANA_PUBLIC = "1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt"

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tca_gate import sign_tokenly_request
 from tca_gate.sandbox._routes import ROUTE_TABLE
-from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 TREASURY = "1MqU5zdT8kg6dpfjHMKyijtvCbxc8zbfeq"
 DANA_PUBLIC = "1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt"

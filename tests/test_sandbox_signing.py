@@ -11,7 +11,7 @@ import pytest
 from tca_gate import sign_tokenly_request
 from tca_gate.sandbox._bodies import MAX_BODY
 from tca_gate.tokenpass import TokenpassClient
-from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 DANAS_ADDRESS = "1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt"
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tca_gate import sign_tokenly_request
-from tests.sandboxes import Sandbox, running_sandbox
+from tests.support.sandboxes import Sandbox, running_sandbox
 
 DEMO_RULE = {"TOKENLY": "1", "LTBCOIN": "10000", "stackop_1": "OR"}
 TREASURY = "18BF18zG8x13tXrJ6H9bbbFAGbRofqK6y8"

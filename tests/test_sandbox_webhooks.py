@@ -14,9 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from redis_server import free_port
-from sandboxes import Sandbox, running_sandbox
-from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -28,6 +25,9 @@ from tca_gate.balances import CachedBalances, Holder, TokenpassBalances
 from tca_gate.balances._webhook import BalanceWebhook
 from tca_gate.sandbox import SeedError, create_app, load_seed, parse_seed
 from tca_gate.tokenpass import AsyncTokenpassClient
+from tests.support.redis_server import free_port
+from tests.support.sandboxes import Sandbox, running_sandbox
+from tests.support.servers import serve
 
 TREASURY = "18BF18zG8x13tXrJ6H9bbbFAGbRofqK6y8"
 ALICE_ADDRESS = "12Fengv9kjnt69gb27oXESKnURwBfs9P34"

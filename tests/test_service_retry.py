@@ -12,7 +12,6 @@ from email.utils import format_datetime
 import httpx
 import pytest
 import stamina
-from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -31,6 +30,7 @@ from tca_gate.errors import (
 from tca_gate.service import RetryPolicy, parse_retry_after
 from tca_gate.signing.tokenly._scheme import NONCE_HEADER, SIGNATURE_HEADER
 from tca_gate.tokenpass import AsyncTokenpassClient, TokenpassClient
+from tests.support.servers import serve
 
 BASE = "https://tokenpass.example"
 Answer = httpx.Response | Exception

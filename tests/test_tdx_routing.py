@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -17,6 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from tca_gate.tdx import TDXAuth, TDXAuthMiddleware, TDXClient, sign_tdx_request
+from tests.support.servers import serve
 
 API_KEY = "mount-key"
 SECRET = "0c3c11e3e74de307866a2d67a9c71f97"

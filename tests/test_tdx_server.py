@@ -13,7 +13,6 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from servers import serve
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -30,6 +29,7 @@ from tca_gate.tdx import (
     sign_tdx_request,
 )
 from tca_gate.tdx.testing import emulator_app
+from tests.support.servers import serve
 
 API_KEY = "fcebf5ef5-69d3-4a37-b1d3-69fd462cf54c"
 SECRET = "0c3c11e3e74de307866a2d67a9c71f97"

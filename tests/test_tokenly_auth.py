@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -23,6 +22,7 @@ from tca_gate import (
 )
 from tca_gate.signing.tokenly._scheme import NONCE_HEADER, SIGNATURE_HEADER, params_json
 from tca_gate.signing.tokenly.auth import TokenlyAuth
+from tests.support.servers import serve
 
 TOKEN, SECRET = "TWKTkwIQDTvirh6D", "Kun2M2UladalYAeUvXyiKWhFuwrsmSreM841K45O"
 

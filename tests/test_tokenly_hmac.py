@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -23,6 +22,7 @@ from tca_gate import (
 )
 from tca_gate.signing.tokenly._scheme import params_json, tokenly_message
 from tca_gate.wire.urls import signing_url
+from tests.support.servers import serve
 
 # services.md's published check value
 TOKEN, SECRET, NONCE = "TWKTkwIQDTvirh6D", "Kun2M2UladalYAeUvXyiKWhFuwrsmSreM841K45O", 1457530047

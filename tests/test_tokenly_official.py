@@ -27,8 +27,8 @@ from starlette.routing import Mount, Route
 
 from tca_gate import TokenlySignatureError, verify_tokenly_request
 from tca_gate.signing.tokenly._middleware import TokenlyAuthMiddleware
-from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
-from tests.servers import serve
+from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.servers import serve
 
 TOKEN = "TWKTkwIQDTvirh6D"
 SECRET = "Kun2M2UladalYAeUvXyiKWhFuwrsmSreM841K45O"

@@ -1,7 +1,7 @@
 """The sync Tokenpass client against the sandbox under uvicorn on loopback.
 
 Every method, every error class and the retries (scenarios shared with the async
-client in ``tests/tokenpass_calls.py``), and 200 TCA checks from 50 threads at once.
+client in ``tests/support/tokenpass_calls.py``), and 200 TCA checks from 50 threads at once.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 
 from tca_gate.service import Endpoint
 from tca_gate.tokenpass import TokenpassClient
-from tests import tokenpass_calls
-from tests.sandboxes import TEST_SEED, running_sandbox
-from tests.tokenpass_calls import ERRORS, METHODS, RETRIES, TCA_CASES, Play, params, play
+from tests.support import tokenpass_calls
+from tests.support.sandboxes import TEST_SEED, running_sandbox
+from tests.support.tokenpass_calls import ERRORS, METHODS, RETRIES, TCA_CASES, Play, params, play
 
 
 def test_the_scenarios_call_every_client_method() -> None:

@@ -1,6 +1,6 @@
 """The async Tokenpass client against the sandbox under uvicorn on loopback.
 
-The scenarios of ``tests/tokenpass_calls.py`` (every method, every error class, the
+The scenarios of ``tests/support/tokenpass_calls.py`` (every method, every error class, the
 retries), awaited, and 200 TCA checks gathered at once on one client.
 """
 
@@ -11,8 +11,8 @@ import asyncio
 import pytest
 
 from tca_gate.tokenpass import AsyncTokenpassClient
-from tests.sandboxes import TEST_SEED, running_sandbox
-from tests.tokenpass_calls import ERRORS, METHODS, RETRIES, TCA_CASES, Play, params, play
+from tests.support.sandboxes import TEST_SEED, running_sandbox
+from tests.support.tokenpass_calls import ERRORS, METHODS, RETRIES, TCA_CASES, Play, params, play
 
 
 @pytest.mark.parametrize("scenario", params(METHODS))

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import php_text as text
 
 from tca_gate import compile_rule
+from tests.support.data import php_text as text
 
 DECISIONS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "fixtures" / "php" / "decisions.json").read_text(encoding="utf-8")

@@ -32,9 +32,9 @@ from tca_gate import (
 )
 from tca_gate.signing.tokenly._scheme import NONCE_HEADER, SIGNATURE_HEADER
 from tca_gate.tokenpass import AsyncTokenpassClient, TokenpassClient
-from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
-from tests.servers import serve
-from tests.tokenpass_calls import DANA_PUBLIC, Calls
+from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.servers import serve
+from tests.support.tokenpass_calls import DANA_PUBLIC, Calls
 
 BASE = "https://tokenpass.example"
 MISSING = {"error": "oauth_token is required", "field": "oauth_token"}

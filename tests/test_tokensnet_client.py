@@ -32,7 +32,7 @@ from tca_gate.tokensnet import (
     Voting,
 )
 from tca_gate.tokensnet.testing import TokensNetEmulator
-from tests.servers import serve
+from tests.support.servers import serve
 
 KEY, SECRET = "client-key", "client-secret"
 WHEN = datetime.fromtimestamp(1234567890, UTC)

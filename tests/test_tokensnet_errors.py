@@ -46,7 +46,7 @@ from tca_gate.tokensnet import (
     TokensNetRateLimitError,
 )
 from tca_gate.tokensnet.testing import TokensNetEmulator
-from tests.servers import serve
+from tests.support.servers import serve
 
 KEY, SECRET = "errors-key", "errors-secret"
 

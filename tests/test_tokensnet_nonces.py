@@ -28,7 +28,7 @@ from tca_gate.tokensnet import (
     TokensNetRateLimitError,
 )
 from tca_gate.tokensnet.testing import TokensNetEmulator
-from tests.servers import serve
+from tests.support.servers import serve
 
 SECRETS = {
     "sync-key": "s1",

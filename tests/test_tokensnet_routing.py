@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -19,6 +18,7 @@ from starlette.types import ASGIApp
 from tca_gate.signing.tokensnet._scheme import signing_headers
 from tca_gate.tokensnet import TokensNetAuthMiddleware, TokensNetClient
 from tca_gate.tokensnet.testing import TokensNetEmulator
+from tests.support.servers import serve
 
 SECRETS = {"mount-key": "mount-secret"}
 VAULT = "the vault's contents"

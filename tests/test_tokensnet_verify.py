@@ -21,7 +21,7 @@ from tca_gate.tokensnet import (
     verify_tokensnet_request,
 )
 from tca_gate.tokensnet.testing import TokensNetEmulator
-from tests.servers import serve
+from tests.support.servers import serve
 
 SECRETS = {"alice": "alice-secret", "bob": "bob-secret"}
 BALANCE = "/private/balance/btc/"

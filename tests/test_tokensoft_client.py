@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from servers import serve
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -33,6 +32,7 @@ from tca_gate.tokensoft import (
 )
 from tca_gate.tokensoft.examples import ASSET_PRICES, WHITELIST_INVESTOR
 from tca_gate.tokensoft.testing import emulator_app
+from tests.support.servers import serve
 
 KEY, SECRET = "TS-demo-key", "TS-demo-secret"
 OTHER_KEY, OTHER_SECRET = "TS-other-key", "TS-other-secret"

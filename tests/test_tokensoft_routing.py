@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -22,6 +21,7 @@ from tca_gate.tokensoft import (
     tokensoft_signature,
 )
 from tca_gate.tokensoft.testing import emulator_app
+from tests.support.servers import serve
 
 KEY, SECRET = "TS-mount-key", "TS-mount-secret"
 ASK = b'{"query":"{ currentUser { id email } }"}'

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from servers import serve
 
 from tca_gate import MalformedResponseError, ServerError
 from tca_gate.tokensoft import (
@@ -18,6 +17,7 @@ from tca_gate.tokensoft import (
     verify_tokensoft_request,
 )
 from tca_gate.tokensoft.testing import emulator_app
+from tests.support.servers import serve
 
 KEY, SECRET = "TS-demo-key", "TS-demo-secret"
 OTHER_KEY, OTHER_SECRET = "TS-other-key", "TS-other-secret"

@@ -19,7 +19,6 @@ from graphql.language import FieldNode, OperationDefinitionNode
 from graphql.utilities import value_from_ast_untyped
 from hypothesis import given
 from hypothesis import strategies as st
-from servers import serve
 from starlette.applications import Starlette
 
 from tca_gate import InvalidArgumentError, ServerError
@@ -32,6 +31,7 @@ from tca_gate.tokensoft import (
 )
 from tca_gate.tokensoft._calls import whitelist_document
 from tca_gate.tokensoft.testing import Whitelisted, emulator_app
+from tests.support.servers import serve
 
 KEY, SECRET = "TS-whitelist-key", "TS-whitelist-secret"
 WALLET = "0x00192fb10df37c9fb26829eb2cc623cd1bf599e8"

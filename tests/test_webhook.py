@@ -11,8 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from redis_server import free_port
-from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,6 +26,8 @@ from tca_gate.balances import (
 )
 from tca_gate.balances._webhook import BalanceWebhook, read_event
 from tca_gate.signing.tokenly._scheme import tokenly_signature
+from tests.support.redis_server import free_port
+from tests.support.servers import serve
 
 TOKEN, SECRET = "webhook-sender", "webhook-secret-never-shown"
 SOURCE = "18BF18zG8x13tXrJ6H9bbbFAGbRofqK6y8"

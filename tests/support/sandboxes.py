@@ -8,12 +8,11 @@ with running_sandbox() as sandbox:                     # the demo seed
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tca_gate.sandbox import SandboxServer
+from tests.support.data import FIXTURES
 
 #: A fixed seed for tests that need more than the demo seed.
-TEST_SEED = Path(__file__).parent / "fixtures" / "sandbox" / "seed.toml"
+TEST_SEED = FIXTURES / "sandbox" / "seed.toml"
 
 #: A running sandbox (the type of what ``running_sandbox`` yields).
 Sandbox = SandboxServer

@@ -1,4 +1,4 @@
-"""Shared test helpers: fixtures are data files under tests/fixtures."""
+"""The tests' data files: everything under ``tests/fixtures``, read from one place."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).parent / "fixtures"
+#: The folder of the tests' data files.
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def load_toml(name: str) -> dict[str, Any]:

@@ -59,8 +59,8 @@ from tca_gate.tokenpass import (
     UserLookup,
     balances_by_asset,
 )
-from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
-from tests.servers import serve
+from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.servers import serve
 
 SAT = 10**8
 #: The test seed with a privileged first app and indivisible TOKENLY (and testnet LTBCOIN).
