@@ -6,8 +6,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+#: The repository's root.
+ROOT = Path(__file__).resolve().parents[2]
 #: The folder of the tests' data files.
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def load_toml(name: str) -> dict[str, Any]:

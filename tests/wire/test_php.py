@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import struct
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +28,7 @@ from tca_gate.wire.php import (
     php_variables,
     tokenpass_amount,
 )
+from tests.support.data import FIXTURES
 from tests.support.data import php_text as text
 
 
@@ -45,7 +45,7 @@ def php_query_pairs(query: str) -> list[tuple[str, str, int]]:
 
 
 VECTORS: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "fixtures" / "php" / "vectors.json").read_text(encoding="utf-8")
+    (FIXTURES / "php" / "vectors.json").read_text(encoding="utf-8")
 )
 
 

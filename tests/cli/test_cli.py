@@ -18,8 +18,10 @@ from tca_gate import __version__, cli, compile_rule, errors
 from tca_gate.cli import _balances, _check, _echo, _lint_fmt, _testrun, main
 from tca_gate.rules import _amounts, _stack
 from tca_gate.rules import _dialect_strict as _strict
+from tests.support.data import FIXTURES as DATA
+from tests.support.data import ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "cli"
+FIXTURES = DATA / "cli"
 #: The modules whose commands compile a rule, each with its own ``compile_rule``.
 COMPILING = (_check, _lint_fmt, _testrun)
 PREMIUM = "LTBCOIN=10000&LTBSTAFF=1&stackop_1=OR"
@@ -1460,7 +1462,7 @@ def test_the_examples_in_test_help_name_files_that_exist(
     examples = out.split("examples:\n", 1)[1].split("\n\n", 1)[0]
     files = re.findall(r"tca-gate test (\S+)", examples)
     assert files == ["examples/rules.toml", "examples/rules.toml"]
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     for name in files:
         assert run(capsys, "test", str(root / name))[0] == 0
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,9 +19,10 @@ import pytest
 
 from tca_gate import sign_tokenly_request
 from tca_gate.sandbox._bitcoin import address_from_private_key, sign_message
+from tests.support.data import FIXTURES
 from tests.support.sandboxes import Sandbox, running_sandbox
 
-SEED = Path(__file__).parent / "fixtures" / "sandbox" / "official.toml"
+SEED = FIXTURES / "sandbox" / "official.toml"
 PUBLIC = "1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt"
 PRIVATE = "1DqupSozZdgmCGkD3vWwGEnr3txZDK45c2"
 UNVERIFIED = "1KsgmWewaz6qT2ftw2ix55UU1SoxnNYLVY"

@@ -17,16 +17,16 @@ which gives the same bytes on every run.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tca_gate import compile_rule
+from tests.support.data import FIXTURES
 from tests.support.data import php_text as text
 
 DECISIONS: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "fixtures" / "php" / "decisions.json").read_text(encoding="utf-8")
+    (FIXTURES / "php" / "decisions.json").read_text(encoding="utf-8")
 )
 
 

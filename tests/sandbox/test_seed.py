@@ -16,6 +16,7 @@ import pytest
 from tca_gate.cli import main
 from tca_gate.sandbox import SeedError, create_app, load_seed, parse_seed
 from tca_gate.sandbox._bitcoin import is_valid_address
+from tests.support.data import ROOT
 from tests.support.sandboxes import TEST_SEED, running_sandbox
 
 _CLIENT = """
@@ -222,7 +223,7 @@ def test_a_port_in_use_is_a_usage_error_saying_so(capsys: pytest.CaptureFixture[
 
 
 def test_the_seed_example_of_the_docs_is_a_seed() -> None:
-    docs = Path(__file__).parent.parent / "docs" / "sandbox.md"
+    docs = ROOT / "docs" / "sandbox.md"
     example = docs.read_text("utf-8").split("```toml\n", 1)[1].split("```", 1)[0]
     seed = parse_seed(example, "docs/sandbox.md")
     assert seed.clients[0].privileged is True
