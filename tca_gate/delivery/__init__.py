@@ -14,11 +14,11 @@ URL('https://deliver.tokenly.com')
 """
 
 try:
-    import httpx
+    import httpx2
     import stamina
 except ImportError as error:
     raise ImportError(
-        f"tca_gate.delivery needs httpx and stamina ({error.name} is missing): "
+        f"tca_gate.delivery needs httpx2 and stamina ({error.name} is missing): "
         "pip install 'tca-gate[delivery]'"
     ) from error
 
@@ -36,7 +36,7 @@ from ._client import AsyncDeliveryClient, DeliveryClient
 from ._models import Delivery, DeliveryNotification, DeliveryState, Issuance, SourceAddress
 from ._webhook import DeliveryWebhook, read_notification
 
-del httpx, stamina
+del httpx2, stamina
 
 from tca_gate.public import publish  # noqa: E402
 

@@ -4,9 +4,9 @@ A person logs in with Tokenpass, sees a gated page, is refused another with what
 lack, receives a promise of the missing tokens through the sandbox, and is let in.
 
 >>> from tca_gate.demo import DemoServer
->>> import httpx
+>>> import httpx2
 >>> with DemoServer(port=0, sandbox_port=0) as demo:
-...     page = httpx.get(demo.url)
+...     page = httpx2.get(demo.url)
 >>> page.status_code, "Log in with Tokenpass" in page.text
 (200, True)
 

@@ -1,7 +1,7 @@
 """How the gate refuses: JSON for API clients, a page or a login redirect for browsers.
 
 A client gets a page only when its ``Accept`` asks for ``text/html`` by name and does not
-rank ``application/json`` higher (browsers do; ``fetch``, curl and httpx send ``*/*``
+rank ``application/json`` higher (browsers do; ``fetch``, curl and httpx2 send ``*/*``
 and get JSON). Every answer about a gated path is private to its user and never cached:
 ``Cache-Control: private, no-store`` and ``Vary: Accept, Cookie, Authorization``.
 """

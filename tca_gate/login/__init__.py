@@ -20,7 +20,7 @@ with ``await login.current_user(request)``). Logging out is a POST carrying
 """
 
 try:
-    import httpx  # noqa: F401
+    import httpx2  # noqa: F401
     import itsdangerous  # noqa: F401
 except ImportError as error:  # pragma: no cover - depends on the installed extras
     raise ImportError(

@@ -9,7 +9,7 @@
 
 from importlib.util import find_spec
 
-_EXTRA = ("uvicorn", "coincurve", "base58", "python_multipart", "httpx", "stamina")
+_EXTRA = ("uvicorn", "coincurve", "base58", "python_multipart", "httpx2", "stamina")
 _missing = [name for name in _EXTRA if find_spec(name) is None]
 if _missing:
     raise ImportError(

@@ -18,11 +18,11 @@ other header, and not a path's trailing slash (``/orders/`` and ``/orders`` sign
 """
 
 try:
-    import httpx
+    import httpx2
     import stamina
 except ImportError as error:
     raise ImportError(
-        f"tca_gate.tdx needs httpx and stamina ({error.name} is missing): "
+        f"tca_gate.tdx needs httpx2 and stamina ({error.name} is missing): "
         "pip install 'tca-gate[tdx]'"
     ) from error
 
@@ -47,7 +47,7 @@ from tca_gate.signing.tdx.auth import TDXAuth, TDXBearerAuth
 
 from ._client import JSON, AsyncTDXClient, TDXClient, read_tdx_answer
 
-del httpx, stamina
+del httpx2, stamina
 
 from tca_gate.public import publish  # noqa: E402
 

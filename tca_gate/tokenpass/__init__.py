@@ -8,11 +8,11 @@
 """
 
 try:
-    import httpx
+    import httpx2
     import stamina
 except ImportError as error:
     raise ImportError(
-        f"tca_gate.tokenpass needs httpx and stamina ({error.name} is missing): "
+        f"tca_gate.tokenpass needs httpx2 and stamina ({error.name} is missing): "
         "pip install 'tca-gate[tokenpass]'"
     ) from error
 
@@ -47,7 +47,7 @@ from ._models import (
 from ._oauth import SCOPES
 from ._params import RuleParams
 
-del httpx, stamina
+del httpx2, stamina
 
 from tca_gate.public import publish  # noqa: E402
 

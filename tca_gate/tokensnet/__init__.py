@@ -16,11 +16,11 @@ URL('https://api.tokens.net')
 """
 
 try:
-    import httpx
+    import httpx2
     import stamina
 except ImportError as error:
     raise ImportError(
-        f"tca_gate.tokensnet needs httpx and stamina ({error.name} is missing): "
+        f"tca_gate.tokensnet needs httpx2 and stamina ({error.name} is missing): "
         "pip install 'tca-gate[tokensnet]'"
     ) from error
 
@@ -78,7 +78,7 @@ from ._models import (
     VotingWinner,
 )
 
-del httpx, stamina
+del httpx2, stamina
 
 from tca_gate.public import publish  # noqa: E402
 

@@ -14,11 +14,11 @@ Servers verify with ``verify_tokensoft_request`` or ``TokensoftAuthMiddleware``;
 """
 
 try:
-    import httpx
+    import httpx2
     import stamina
 except ImportError as error:
     raise ImportError(
-        f"tca_gate.tokensoft needs httpx and stamina ({error.name} is missing): "
+        f"tca_gate.tokensoft needs httpx2 and stamina ({error.name} is missing): "
         "pip install 'tca-gate[tokensoft]'"
     ) from error
 
@@ -37,7 +37,7 @@ from ._auth import DEFAULT_TIME_CACHE, TokensoftAuth
 from ._client import AsyncTokensoftClient, TokensoftClient
 from ._models import CurrentUser, KycAddress, KycInfo
 
-del httpx, stamina
+del httpx2, stamina
 
 from tca_gate.public import publish  # noqa: E402
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import httpx2
 
 from tca_gate.tokenpass import (
     Address,
@@ -111,17 +111,17 @@ class Recorder:
 
     def __init__(self, answer: Any) -> None:
         self.answer = answer
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
-        return httpx.Response(200, json=self.answer)
+        return httpx2.Response(200, json=self.answer)
 
 
 def sync_client(handler: Any, **options: Any) -> TokenpassClient:
     """A ``TokenpassClient`` whose requests go to ``handler`` instead of a network."""
     return TokenpassClient(
-        BASE, "client-id", "client-secret", transport=httpx.MockTransport(handler), **options
+        BASE, "client-id", "client-secret", transport=httpx2.MockTransport(handler), **options
     )
 
 

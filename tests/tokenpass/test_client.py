@@ -1,5 +1,5 @@
 """The Tokenpass client itself: who it says is calling, closing, async tasks, OAuth, its
-configuration, and importing tca_gate without httpx."""
+configuration, and importing tca_gate without httpx2."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate import InvalidArgumentError, __version__
@@ -53,7 +53,7 @@ def test_a_closed_client_says_so_and_sends_nothing() -> None:
 
     async def run() -> ClientClosedError:
         async with AsyncTokenpassClient(
-            BASE, "i", "s", transport=httpx.MockTransport(recorder)
+            BASE, "i", "s", transport=httpx2.MockTransport(recorder)
         ) as asynchronous:
             pass
         with pytest.raises(ClientClosedError) as raised:
@@ -71,7 +71,7 @@ def test_async_methods_are_typed_as_coroutines_so_tasks_can_be_made_of_them() ->
 
     async def run() -> bool:
         recorder = Recorder({"result": False})
-        transport = httpx.MockTransport(recorder)
+        transport = httpx2.MockTransport(recorder)
         async with AsyncTokenpassClient(BASE, "i", "s", transport=transport) as tokenpass:
             task = asyncio.create_task(tokenpass.check_address_token_access(ADDRESS, "A=1"))
             return await task
@@ -125,7 +125,7 @@ def test_oauth_user_sends_the_access_token_unsigned() -> None:
 
 def test_the_authorization_url_joins_scopes_with_commas_under_the_base_path() -> None:
     with TokenpassClient("https://x.example/tp/", "client-id", "secret") as tokenpass:
-        url = httpx.URL(tokenpass.authorization_url("https://app/cb", ["user", "tca"], "s1"))
+        url = httpx2.URL(tokenpass.authorization_url("https://app/cb", ["user", "tca"], "s1"))
         with pytest.raises(ValueError, match="state"):
             tokenpass.authorization_url("https://app/cb", ["user"], "")
         with pytest.raises(ValueError, match="at least one scope"):
@@ -143,7 +143,7 @@ def test_the_authorization_url_joins_scopes_with_commas_under_the_base_path() ->
 def test_a_base_url_with_a_path_prefixes_every_call() -> None:
     recorder = Recorder({"result": True})
     with TokenpassClient(
-        "http://127.0.0.1:9/tokenpass", "id", "s", transport=httpx.MockTransport(recorder)
+        "http://127.0.0.1:9/tokenpass", "id", "s", transport=httpx2.MockTransport(recorder)
     ) as tokenpass:
         tokenpass.check_address_token_access(ADDRESS, "A=1")
     assert recorder.requests[0].url.path == f"/tokenpass/api/v1/tca/check-address/{ADDRESS}"
@@ -171,7 +171,7 @@ def test_bad_configuration_is_refused(
 
 BLOCK_HTTPX = """
 import sys
-sys.modules["httpx"] = None
+sys.modules["httpx2"] = None
 import tca_gate
 assert tca_gate.compile_rule("LTBCOIN=1").evaluate({"LTBCOIN": 100000000})
 try:
@@ -179,7 +179,7 @@ try:
 except ImportError as error:
     print(error)
 else:
-    raise SystemExit("imported without httpx")
+    raise SystemExit("imported without httpx2")
 """
 
 
@@ -188,4 +188,4 @@ def test_import_tca_gate_works_without_httpx_and_the_client_names_the_extra() ->
         [sys.executable, "-c", BLOCK_HTTPX], capture_output=True, text=True, check=True
     )
     assert "pip install 'tca-gate[tokenpass]'" in result.stdout
-    assert "httpx is missing" in result.stdout
+    assert "httpx2 is missing" in result.stdout

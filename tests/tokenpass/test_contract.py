@@ -9,7 +9,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate.errors import ServiceError
@@ -244,7 +244,7 @@ def test_the_async_client_has_every_method_with_the_same_signature() -> None:
 def test_the_async_client_sends_the_same_requests_and_reads_the_same_values() -> None:
     async def run(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], answer: Any) -> Any:
         recorder = Recorder(answer)
-        transport = httpx.MockTransport(recorder)
+        transport = httpx2.MockTransport(recorder)
         async with AsyncTokenpassClient(BASE, "client-id", "cs", transport=transport) as tokenpass:
             value = await getattr(tokenpass, name)(*args, **kwargs)
         return value, recorder.requests[0]
@@ -275,8 +275,8 @@ def test_no_secret_or_token_is_in_reprs_of_clients_calls_or_errors(bearer: bool)
             call = endpoint.build(tokenpass.context, *args, **kwargs)
             assert not [secret for secret in SECRETS if secret in repr(call)], endpoint
     failing = [
-        httpx.Response(500, json={"error": "broken"}),
-        httpx.Response(200, json={"unexpected": True}),
+        httpx2.Response(500, json={"error": "broken"}),
+        httpx2.Response(200, json={"unexpected": True}),
     ]
     for answer in failing:
         with TokenpassClient(
@@ -284,7 +284,7 @@ def test_no_secret_or_token_is_in_reprs_of_clients_calls_or_errors(bearer: bool)
             "client-id",
             "client-secret",
             retries=0,
-            transport=httpx.MockTransport(lambda _, answer=answer: answer),
+            transport=httpx2.MockTransport(lambda _, answer=answer: answer),
             bearer=bearer,
         ) as tokenpass:
             for endpoint, args, kwargs in calls:
