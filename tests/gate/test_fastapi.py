@@ -193,7 +193,7 @@ def test_shadow_mode_lets_the_route_run() -> None:
 
 def test_a_route_returning_its_own_response_keeps_its_headers() -> None:
     # documented: FastAPI does not merge a dependency's headers into a returned Response,
-    # so such a route keeps the headers it chose (the README says to set them yourself)
+    # so such a route keeps the headers it chose (docs/gating.md says to set them yourself)
     response = get(APP, "/own-response", "alice")
     assert response.text == "mine"
     assert response.headers["cache-control"] == "public, max-age=60"

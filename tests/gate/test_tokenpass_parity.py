@@ -144,7 +144,8 @@ async def page(request: Request) -> JSONResponse:
 def gated_app(
     url: str, rules: list[list[tuple[str, str]]], **login_options: Any
 ) -> tuple[Starlette, TokenpassBalances]:
-    """The README's setup, defaults everywhere: the login, and the gate over its balances."""
+    """The documented setup (docs/deploying.md), defaults everywhere: the login, and the gate
+    over its balances."""
     login = TokenpassLogin(url, CLIENT, SECRET, **login_options)
     source = TokenpassBalances.for_gate(url, CLIENT, SECRET)
     gate = Gate(CachedBalances(source))
