@@ -22,20 +22,16 @@ No Tokenpass? ``tca_gate.login.wallet.WalletLogin`` signs users in by a Bitcoin 
 they prove with a signed challenge (the ``wallet`` extra).
 """
 
-try:
-    import httpx2  # noqa: F401
-    import itsdangerous  # noqa: F401
-except ImportError as error:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        f"Tokenpass login needs {error.name}: pip install 'tca-gate[login]'"
-    ) from error
+from tca_gate.extras import require_extra
+
+require_extra("login", "httpx2", "itsdangerous", needed_by="Tokenpass login")
 
 from tca_gate.errors import LoginConfigError, LoginError
 from tca_gate.public import publish
 
+# The ``name as name`` imports are shared with tca_gate.gate, tca_gate.demo and
+# tca_gate.login.wallet; not in ``__all__``.
 from ._csrf import CSRF_FIELD, CSRF_HEADER, check_csrf, csrf_field, csrf_token
-
-# Shared with tca_gate.gate, tca_gate.demo and tca_gate.login.wallet; not in ``__all__``.
 from ._csrf import renew_csrf_token as renew_csrf_token
 from ._login import DEFAULT_SCOPES, TokenpassLogin
 from ._next import safe_next as safe_next

@@ -14,13 +14,12 @@ import base64
 import binascii
 import hashlib
 
-try:
-    import base58
-    from coincurve import PrivateKey, PublicKey
-except ImportError as error:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        f"Bitcoin signed messages need {error.name}: pip install 'tca-gate[wallet]'"
-    ) from error
+from tca_gate.extras import require_extra
+
+require_extra("wallet", "coincurve", "base58", needed_by="Bitcoin signed messages")
+
+import base58  # noqa: E402 (after the extra's check)
+from coincurve import PrivateKey, PublicKey  # noqa: E402
 
 MAINNET_P2PKH = 0x00
 TESTNET_P2PKH = 0x6F

@@ -17,7 +17,6 @@ import redis
 import redis.asyncio
 from fastapi import Depends, FastAPI
 from pycoin.symbols.btc import network as bitcoin
-from servers import serve
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -31,6 +30,7 @@ from tca_gate.gate import Gate, TcaGateMiddleware, Verdict
 from tca_gate.login import CSRF_HEADER
 from tca_gate.login.wallet import RedisWalletStore, WalletLogin
 from tca_gate.signing.replay import AsyncRedisReplayStore
+from tests.support.servers import serve
 
 RULE = "TOKENLY >= 1"
 

@@ -18,13 +18,9 @@ process's memory; ``store=RedisWalletStore(redis)`` and a Redis ``replay_store``
 them between workers. Needs the ``wallet`` extra (coincurve, base58).
 """
 
-try:
-    import base58  # noqa: F401
-    import coincurve  # noqa: F401
-except ImportError as error:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        f"Sign in with a wallet needs {error.name}: pip install 'tca-gate[wallet]'"
-    ) from error
+from tca_gate.extras import require_extra
+
+require_extra("wallet", "coincurve", "base58", needed_by="Sign in with a wallet")
 
 from tca_gate.public import publish
 
