@@ -101,8 +101,10 @@ class WalletLogin:
         self.challenge_ttl = float(challenge_ttl)
         self._max_age = float(max_age)
         self._clock = clock
-        # a used challenge is remembered for as long as it could still be signed
-        self._replay = replay_store or MemoryReplayStore(ttl=self.challenge_ttl + 60.0)
+        if replay_store is None:
+            # a used challenge is remembered for as long as it could still be signed
+            replay_store = MemoryReplayStore(ttl=self.challenge_ttl + 60.0)
+        self._replay = replay_store
         self._memory: MemoryWalletStore | None = None
         if store is None:
             store = self._memory = MemoryWalletStore(clock)
