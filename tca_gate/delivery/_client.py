@@ -47,6 +47,7 @@ class DeliveryClient(DeliveryAPI, SyncServiceClient[DeliveryAccount]):
     service's own codes.
     """
 
+    # Twin of AsyncDeliveryClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
         base_url: str | httpx2.URL,
@@ -65,6 +66,7 @@ class DeliveryClient(DeliveryAPI, SyncServiceClient[DeliveryAccount]):
 class AsyncDeliveryClient(DeliveryAPI, AsyncServiceClient[DeliveryAccount]):
     """The async ``DeliveryClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
 
+    # Twin of DeliveryClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
         base_url: str | httpx2.URL,

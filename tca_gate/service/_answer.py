@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import TypeVar
 
 import httpx2
@@ -53,6 +54,16 @@ def read_answer(
         return call.parse(data)
     except ShapeError as error:
         raise malformed(service, response.request, str(error), field=error.where) from None
+
+
+def exact_json(content: bytes) -> object:
+    """JSON with every number that has a fraction or exponent a ``Decimal``, never a float;
+    ``NaN`` and ``Infinity`` (not JSON) raise ``ValueError`` as any other bad JSON does."""
+    return json.loads(content, parse_float=Decimal, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def refusal(

@@ -38,6 +38,7 @@ def closed(service: str, request: httpx2.Request) -> ClientClosedError:
 class SyncServiceClient(Generic[C]):
     """Runs calls on an ``httpx2.Client``; ``context`` is what a service's calls are built from."""
 
+    # Twin of AsyncServiceClient (but for await and the async types), as httpx2's shells are.
     def __init__(
         self, core: ServiceCore, context: C, *, transport: httpx2.BaseTransport | None = None
     ) -> None:
@@ -88,6 +89,7 @@ class SyncServiceClient(Generic[C]):
 class AsyncServiceClient(Generic[C]):
     """Runs calls on an ``httpx2.AsyncClient``; the async twin of ``SyncServiceClient``."""
 
+    # Twin of SyncServiceClient (but for await and the async types), as httpx2's shells are.
     def __init__(
         self,
         core: ServiceCore,

@@ -7,10 +7,9 @@ each answering the JSON value (numbers with a fraction as ``Decimal``, never flo
 
 from __future__ import annotations
 
-import json as _json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar, cast
 
 import httpx2
 
@@ -24,6 +23,7 @@ from tca_gate.service import (
     RetryPolicy,
     ServiceCore,
     SyncServiceClient,
+    exact_json,
     malformed,
     refusal,
 )
@@ -126,16 +126,10 @@ def read_tdx_answer(response: httpx2.Response) -> JSON:
     if not response.content:
         return None
     try:
-        value: JSON = _json.loads(
-            response.content, parse_float=Decimal, parse_constant=_no_constant
-        )
+        value = cast(JSON, exact_json(response.content))
     except (ValueError, RecursionError):
         raise malformed(SERVICE, response.request, "the answer is not JSON") from None
     return value
-
-
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 class TDXAPI:
@@ -177,6 +171,7 @@ class TDXClient(TDXAPI, SyncServiceClient[None]):
     number of retries for GET, PUT and DELETE; ``transport`` an httpx2 transport.
     """
 
+    # Twin of AsyncTDXClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
         base_url: str | httpx2.URL,
@@ -192,6 +187,7 @@ class TDXClient(TDXAPI, SyncServiceClient[None]):
 class AsyncTDXClient(TDXAPI, AsyncServiceClient[None]):
     """The async ``TDXClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
 
+    # Twin of TDXClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
         base_url: str | httpx2.URL,

@@ -108,6 +108,7 @@ class TokenpassClient(TokenpassAPI, SyncServiceClient[TokenpassApp]):
     hooks once at start-up (``stamina.instrumentation.set_on_retry_hooks([])``).
     """
 
+    # Twin of AsyncTokenpassClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
         base_url: str | httpx2.URL,
@@ -127,6 +128,7 @@ class TokenpassClient(TokenpassAPI, SyncServiceClient[TokenpassApp]):
 class AsyncTokenpassClient(TokenpassAPI, AsyncServiceClient[TokenpassApp]):
     """The async ``TokenpassClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
 
+    # Twin of TokenpassClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
         base_url: str | httpx2.URL,

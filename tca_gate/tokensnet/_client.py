@@ -89,6 +89,7 @@ class TokensNetClient(TokensNetAPI, SyncServiceClient[Account]):
     fresh nonce. ``timeout`` and ``transport`` as for ``httpx2.Client``.
     """
 
+    # Twin of AsyncTokensNetClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
         api_key: str | None = None,
@@ -116,6 +117,7 @@ class TokensNetClient(TokensNetAPI, SyncServiceClient[Account]):
 class AsyncTokensNetClient(TokensNetAPI, AsyncServiceClient[Account]):
     """The async ``TokensNetClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
 
+    # Twin of TokensNetClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
         api_key: str | None = None,

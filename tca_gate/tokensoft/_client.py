@@ -84,6 +84,7 @@ class TokensoftClient(TokensoftAPI, SyncServiceClient[httpx2.URL]):
     ``TokensoftAuth``). ``timeout``, ``retries`` and ``transport`` as for the other clients.
     """
 
+    # Twin of AsyncTokensoftClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
         url: str | httpx2.URL,
@@ -104,6 +105,7 @@ class TokensoftClient(TokensoftAPI, SyncServiceClient[httpx2.URL]):
 class AsyncTokensoftClient(TokensoftAPI, AsyncServiceClient[httpx2.URL]):
     """The async ``TokensoftClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
 
+    # Twin of TokensoftClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
         url: str | httpx2.URL,

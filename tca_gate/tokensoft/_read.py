@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx2
 
 from tca_gate.errors import GraphQLProblem, TokensoftGraphQLError
-from tca_gate.service import Call, ShapeError, malformed, refusal
+from tca_gate.service import Call, ShapeError, exact_json, malformed, refusal
 from tca_gate.signing.tokensoft import SERVICE
 from tca_gate.wire.urls import signing_url
 
@@ -33,7 +31,7 @@ def graphql_data(response: httpx2.Response) -> dict[str, Any]:
     """The ``data`` object of a successful GraphQL answer without ``errors``."""
     if not response.is_success:
         raise refusal(SERVICE, response)
-    body = exact_json(response)
+    body = _json_of(response)
     if not isinstance(body, dict):
         raise malformed(SERVICE, response.request, "the answer is not a JSON object")
     data = body.get("data")
@@ -54,10 +52,10 @@ def graphql_data(response: httpx2.Response) -> dict[str, Any]:
     return data
 
 
-def exact_json(response: httpx2.Response) -> object:
+def _json_of(response: httpx2.Response) -> object:
     """The answer's JSON, every number with a fraction or exponent read as a ``Decimal``."""
     try:
-        return json.loads(response.content, parse_float=Decimal)
+        return exact_json(response.content)
     except (ValueError, RecursionError):
         raise malformed(SERVICE, response.request, "the answer is not JSON") from None
 
