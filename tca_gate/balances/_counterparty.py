@@ -41,6 +41,7 @@ from tca_gate.errors import (
     ServiceError,
     UnknownHolderError,
 )
+from tca_gate.extras import require_extra
 from tca_gate.rules import SATOSHIS_PER_TOKEN
 
 from ._cache_protocol import check_seconds
@@ -98,7 +99,8 @@ class CounterpartyBalances:
         tokenpass: AsyncTokenpassClient | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
-        import httpx2  # noqa: PLC0415 (the counterparty extra)
+        require_extra("counterparty", "httpx2", "stamina", needed_by="CounterpartyBalances")
+        import httpx2  # noqa: PLC0415
 
         from tca_gate.counterparty import (  # noqa: PLC0415
             MAX_LIMIT,

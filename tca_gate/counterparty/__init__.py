@@ -15,24 +15,16 @@ URL('http://127.0.0.1:4000')
 >>> node.close()
 """
 
-try:
-    import httpx2
-    import stamina
-except ImportError as error:
-    raise ImportError(
-        f"tca_gate.counterparty needs httpx2 and stamina ({error.name} is missing): "
-        "pip install 'tca-gate[counterparty]'"
-    ) from error
+from tca_gate.extras import require_extra
 
+require_extra("counterparty", "httpx2", "stamina", needed_by="tca_gate.counterparty")
+
+from tca_gate.public import publish
 from tca_gate.service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
 
 from ._calls import MAX_LIMIT, BalanceType
 from ._client import DEFAULT_BASE_URL, AsyncCounterpartyClient, CounterpartyClient
 from ._models import Asset, AssetHoldings, Balance, Holding, NodeStatus, Page
-
-del httpx2, stamina
-
-from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "DEFAULT_BASE_URL",
