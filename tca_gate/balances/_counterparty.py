@@ -275,13 +275,14 @@ class CounterpartyBalances:
 
     async def _divisibility(self, assets: list[str]) -> dict[str, bool]:
         """Whether each asset is divisible: kept ones at once, the others asked for."""
-        unknown = [asset for asset in assets if asset not in self._divisible]
+        known = {asset: self._divisible[asset] for asset in assets if asset in self._divisible}
+        unknown = [asset for asset in assets if asset not in known]
         for found in await _all([self.client.asset(asset) for asset in unknown]):
-            self._divisible[found.asset] = found.divisible
-        missing = [asset for asset in assets if asset not in self._divisible]
+            known[found.asset] = self._divisible[found.asset] = found.divisible
+        missing = [asset for asset in assets if asset not in known]
         if missing:
             raise BalanceUnavailableError(f"Counterparty did not describe asset {missing[0]}")
-        return {asset: self._divisible[asset] for asset in assets}
+        return known
 
 
 async def _all(calls: list[Coroutine[Any, Any, T]]) -> list[T]:

@@ -16,7 +16,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tca_gate import InvalidArgumentError
@@ -306,3 +306,17 @@ def test_with_tokenpass_a_login_matches_what_tokenpass_counts() -> None:
         live, official, public, public_login = asyncio.run(compare())
     assert live == official == {"TOKENLY": 850_000_000, "LTBCOIN": 1003 * SAT}
     assert public == public_login == {"TOKENLY": 850_000_000, "LTBCOIN": 103 * SAT}
+
+
+def test_a_node_answering_about_other_addresses_is_unavailable() -> None:
+    """An answer naming an address not asked about is not summed into anyone's balances."""
+
+    async def balances(request: Request) -> Response:
+        entry = {"address": "1Mallory", "utxo": None, "utxo_address": None, "quantity": 5}
+        group = {"asset": "XCP", "asset_longname": None, "total": 5, "addresses": [entry]}
+        return JSONResponse({"result": [group], "next_cursor": None, "result_count": 1})
+
+    lying = Starlette(routes=[Route("/v2/addresses/balances", balances)])
+    source = CounterpartyBalances("http://node.test", transport=httpx2.ASGITransport(app=lying))
+    with pytest.raises(BalanceUnavailableError, match="not asked about"):
+        read(source, Holder.addresses(["1Alice"]))
