@@ -198,7 +198,9 @@ class CounterpartyEmulator:
         """Serve on a free loopback port (needs uvicorn); yields the base URL."""
         from tca_gate.wire.serving import BackgroundServer  # noqa: PLC0415 (needs uvicorn)
 
-        listener = socket.socket()
+        # IPPROTO_TCP named: asyncio then sets TCP_NODELAY on the accepted connections (with
+        # proto 0 it does not, and every answer waits ~40 ms for a delayed ACK).
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         listener.bind(("127.0.0.1", 0))
         self._closing = False
         server = BackgroundServer(self, listener, name="the Counterparty emulator", lifespan="off")

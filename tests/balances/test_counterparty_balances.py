@@ -188,7 +188,7 @@ def test_the_gate_answers_on_live_balances_and_503_when_the_node_fails(
     import socket
 
     source = CounterpartyBalances(url)
-    listener = socket.socket()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     listener.bind(("127.0.0.1", 0))
     with BackgroundServer(gated(source), listener):
         app = f"http://127.0.0.1:{listener.getsockname()[1]}"
