@@ -25,7 +25,7 @@ from tca_gate.gate import BalanceWebhook, Gate, Outcome, TcaGateMiddleware, Verd
 from tca_gate.login import LoginError, TokenpassLogin, check_csrf, csrf_token, session_login
 from tca_gate.rules import format_tokens
 from tca_gate.tokenpass import AsyncTokenpassClient
-from tca_gate.wire.negotiation import prefers_json
+from tca_gate.wire.negotiation import wants_html
 
 from ._offers import Offer, offers_for
 from ._story import PAGES, TREASURY, TREASURY_ASSETS, DemoLogin, GatedPage, page_named
@@ -159,7 +159,7 @@ class _Demo:
             page is None
             or decision is None
             or verdict.outcome is not Outcome.INSUFFICIENT_TOKENS
-            or prefers_json(conn.headers.get("accept", ""))
+            or not wants_html(conn.headers.get("accept", ""))
         ):
             return None
         offers = offers_for(decision, self.settings.treasury_assets)
