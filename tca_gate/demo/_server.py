@@ -12,11 +12,10 @@ from starlette.applications import Starlette
 from tca_gate.balances import CachedBalances
 from tca_gate.errors import DemoError
 from tca_gate.sandbox import SandboxError, SandboxServer, Seed
-from tca_gate.wire.serving import BackgroundServer
+from tca_gate.wire.serving import BackgroundServer, is_loopback, listen, serve_in_foreground
 
 from ._app import WEBHOOK_PATH, DemoSettings, create_demo_app
 from ._seed import app_urls, demo_seed
-from ._serving import background_server, is_loopback, listen, serve_in_foreground
 from ._story import PAGES, STORIES, DemoLogin
 
 
@@ -64,7 +63,9 @@ class DemoServer:
         """Start the sandbox and serve the app in a background thread."""
         try:
             listener = self._open()
-            self._background = background_server(self.app, listener)
+            self._background = BackgroundServer(
+                self.app, listener, name="the tca-gate demo app", error=DemoError
+            )
             self._background.start()
         except BaseException:
             self.stop()
@@ -159,7 +160,7 @@ class DemoServer:
         of it if this fails."""
         if self._app is not None:
             raise DemoError("the demo is already running")
-        listener = self._listener = listen(self.host, self.port)
+        listener = self._listener = listen(self.host, self.port, error=DemoError)
         urls = app_urls(self.host, listener.getsockname()[1])
         self._url = urls[0]
         seed = demo_seed(urls)

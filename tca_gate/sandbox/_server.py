@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from tca_gate.errors import SandboxError, shorten
 from tca_gate.rules import tokens_to_sat
 from tca_gate.signing.tokenly import sign_tokenly_request
-from tca_gate.wire.serving import BackgroundServer
+from tca_gate.wire.serving import BackgroundServer, listen
 
 from ._app import create_app
 from ._clock import Clock, system_clock
@@ -97,17 +97,11 @@ class SandboxServer:
         if self._app is not None:
             raise SandboxError("the sandbox is already running")
         self._app = create_app(self.seed, **self._options)
-        self._socket = listener = socket.socket(
-            socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
-        )
         try:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", self._port))
-        except OSError as error:
+            self._socket = listener = listen("127.0.0.1", self._port, error=_cannot_listen)
+        except SandboxError:
             self.stop()
-            raise SandboxError(
-                f"the sandbox cannot listen on 127.0.0.1 port {self._port}: {error.strerror}"
-            ) from None
+            raise
         self._server = BackgroundServer(
             self._app,
             listener,
@@ -121,7 +115,7 @@ class SandboxServer:
         except SandboxError:
             self.stop()
             raise
-        self._url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        self._url = self._server.url
         self._http = httpx.Client(base_url=self._url, timeout=30)
 
     def stop(self) -> None:
@@ -357,6 +351,10 @@ def _hidden_fields(page: str) -> dict[str, str]:
     parser.feed(page)
     parser.close()
     return parser.fields
+
+
+def _cannot_listen(reason: str) -> SandboxError:
+    return SandboxError(f"the sandbox {reason}")
 
 
 def _refused(what: str, answer: httpx.Response) -> SandboxError:
