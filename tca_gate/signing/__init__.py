@@ -7,6 +7,8 @@ verifier and verifying middleware:
 - ``tokensoft``: Tokensoft's ``access-sign`` (its ``httpx.Auth`` lives with the client);
 
 and ``replay``: the stores that let a signed request through once, and ``claim``, the
-one way every verifier asks them. Users import these from ``tca_gate`` or the client
+one way every verifier asks them; ``verifying``: the one flow (read the body within a
+limit, verify, claim, hand on or refuse) every scheme's middleware and the balance and
+delivery webhooks run. Users import these from ``tca_gate`` or the client
 packages (``tca_gate.tdx``, ...); the layers above import them from here.
 """
