@@ -21,7 +21,7 @@ from starlette.routing import Mount, Route
 from tca_gate.balances import CachedBalances, TokenpassBalances
 from tca_gate.demo import _pages
 from tca_gate.errors import ServiceError
-from tca_gate.gate import BalanceWebhook, Gate, Outcome, TcaGateMiddleware, Verdict
+from tca_gate.gate import BalanceWebhook, Gate, Outcome, TcaGateMiddleware, Verdict, mark_private
 from tca_gate.login import LoginError, TokenpassLogin, check_csrf, csrf_token, session_login
 from tca_gate.rules import format_tokens
 from tca_gate.tokenpass import AsyncTokenpassClient
@@ -35,7 +35,6 @@ SESSION_COOKIE = "tca_gate_demo"
 #: Where the sandbox sends its balance webhooks.
 WEBHOOK_PATH = "/hooks/balances"
 _FLASH = "tca_gate.demo.flash"
-_PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Accept, Cookie, Authorization"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +134,7 @@ class _Demo:
         page = _pages.home(
             viewer, holdings, statuses, self.settings.logins, self.settings.tokenpass_url
         )
-        return HTMLResponse(page, headers=_PRIVATE)
+        return _private_page(page)
 
     def gated_endpoint(self, page: GatedPage) -> Callable[[Request], Awaitable[Response]]:
         """The endpoint of ``page``; the gate's middleware has let the request in."""
@@ -164,7 +163,7 @@ class _Demo:
             return None
         offers = offers_for(decision, self.settings.treasury_assets)
         html = _pages.refused(page, _viewer(conn), verdict.detail, offers)
-        return HTMLResponse(html, status_code=403, headers=_PRIVATE)
+        return _private_page(html, 403)
 
     async def promise(self, request: Request) -> Response:
         """Have the sandbox promise the logged-in user what a page's rule says they lack."""
@@ -222,7 +221,15 @@ class _Demo:
 
     def _problem(self, request: Request, status: int, title: str, text: str) -> Response:
         html = _pages.problem(title, text, _viewer(request))
-        return HTMLResponse(html, status_code=status, headers=_PRIVATE)
+        return _private_page(html, status)
+
+
+def _private_page(html: str, status: int = 200) -> HTMLResponse:
+    """A page for one user only, as the gate marks its answers: uncacheable, varying by
+    who asks."""
+    response = HTMLResponse(html, status_code=status)
+    mark_private(response.headers)
+    return response
 
 
 def holdings_text(balances: Mapping[str, int]) -> str:

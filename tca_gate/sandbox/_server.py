@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -24,7 +23,7 @@ from starlette.applications import Starlette
 from tca_gate.errors import SandboxError, shorten
 from tca_gate.rules import tokens_to_sat
 from tca_gate.signing.tokenly import sign_tokenly_request
-from tca_gate.wire.serving import BackgroundServer, listen
+from tca_gate.wire.serving import BackgroundServer, Startable, listen
 
 from ._app import create_app
 from ._clock import Clock, system_clock
@@ -35,7 +34,7 @@ from ._state import DEFAULT_TOKEN_LIFETIME
 _STOP_TIMEOUT = 60.0
 
 
-class SandboxServer:
+class SandboxServer(Startable):
     """A Tokenpass sandbox serving on ``127.0.0.1`` while the ``with`` block runs.
 
     ``seed`` is a ``Seed`` or a seed file (the demo seed when None); ``port`` 0 picks a
@@ -79,18 +78,6 @@ class SandboxServer:
         self._server: BackgroundServer | None = None
         self._http: httpx.Client | None = None
         self._socket: socket.socket | None = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         """Create the app (seeding a new database) and serve it; returns once it listens."""

@@ -10,6 +10,7 @@ import signal
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Literal, Self
@@ -75,7 +76,31 @@ def _server(
     return uvicorn.Server(config)
 
 
-class BackgroundServer:
+class Startable(ABC):
+    """Something started and stopped, by hand or by a ``with`` block around its use."""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start; returns once it runs."""
+
+    @abstractmethod
+    def stop(self) -> object:
+        """Stop what ``start`` started (a second call does nothing)."""
+
+
+class BackgroundServer(Startable):
     """``app`` served on ``listener`` in a daemon thread named ``name``; ``start`` returns
     once it serves (raising ``error`` if it does not within 10 s), ``stop`` lets requests
     in flight finish and closes the listener. ``lifespan`` as uvicorn takes it;
@@ -98,18 +123,6 @@ class BackgroundServer:
         self._error = error
         self._stop_timeout = stop_timeout
         self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:
