@@ -6,39 +6,6 @@
 True
 """
 
-from tca_gate.errors import TokenlySignatureError
-from tca_gate.rules import (
-    LINT_CODES,
-    OPERATORS,
-    SATOSHIS_PER_TOKEN,
-    Clause,
-    ClauseResult,
-    Decision,
-    Dialect,
-    GroupResult,
-    LintWarning,
-    Op,
-    Rule,
-    compile_rule,
-    format_tokens,
-    sat_to_tokens,
-    tokens_to_sat,
-)
-from tca_gate.signing.replay import (
-    AsyncRedisReplayStore,
-    AsyncReplayStore,
-    MemoryReplayStore,
-    RedisReplayStore,
-    ReplayStore,
-)
-from tca_gate.signing.tokenly import (
-    SignedRequest,
-    TokenlyAuthMiddleware,
-    check_tokenly_signature,
-    sign_tokenly_request,
-    verify_tokenly_request,
-)
-
 from .__version__ import __version__
 from .balances import (
     BalanceCache,
@@ -68,7 +35,9 @@ from .errors import (
     ServerError,
     ServiceError,
     ServiceUnavailableError,
+    SignatureError,
     TcaGateError,
+    TokenlySignatureError,
 )
 from .gate import (
     BalanceWebhook,
@@ -80,6 +49,37 @@ from .gate import (
     Verdict,
     load_rules,
     requires_tokens,
+)
+from .rules import (
+    LINT_CODES,
+    OPERATORS,
+    SATOSHIS_PER_TOKEN,
+    Clause,
+    ClauseResult,
+    Decision,
+    Dialect,
+    GroupResult,
+    LintWarning,
+    Op,
+    Rule,
+    compile_rule,
+    format_tokens,
+    sat_to_tokens,
+    tokens_to_sat,
+)
+from .signing.replay import (
+    AsyncRedisReplayStore,
+    AsyncReplayStore,
+    MemoryReplayStore,
+    RedisReplayStore,
+    ReplayStore,
+)
+from .signing.tokenly import (
+    SignedRequest,
+    TokenlyAuthMiddleware,
+    check_tokenly_signature,
+    sign_tokenly_request,
+    verify_tokenly_request,
 )
 
 __all__ = [
@@ -126,6 +126,7 @@ __all__ = [
     "ServerError",
     "ServiceError",
     "ServiceUnavailableError",
+    "SignatureError",
     "SignedRequest",
     "StaticBalances",
     "TcaGateError",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 
@@ -26,19 +26,19 @@ def base_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def http(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, timeout=10) as client:
+def http(base_url: str) -> Iterator[httpx2.Client]:
+    with httpx2.Client(base_url=base_url, timeout=10) as client:
         yield client
 
 
 def signed(
-    http: httpx.Client,
+    http: httpx2.Client,
     method: str,
     path: str,
     body: str | None = None,
     *,
     clock: Callable[[], float] = time.time,
-) -> httpx.Request:
+) -> httpx2.Request:
     """A request signed as ``DeliveryClient`` signs it."""
     headers = {"Content-Type": "application/json"} if body is not None else {}
     request = http.build_request(method, path, content=body, headers=headers)
@@ -46,16 +46,16 @@ def signed(
 
 
 def resent(
-    http: httpx.Client,
-    request: httpx.Request,
+    http: httpx2.Client,
+    request: httpx2.Request,
     *,
     method: str | None = None,
     url: str | None = None,
     body: str | None = None,
     headers: dict[str, str] | None = None,
-) -> httpx.Response:
+) -> httpx2.Response:
     """``request`` sent again with some parts changed after it was signed."""
-    changed = httpx.Request(
+    changed = httpx2.Request(
         method or request.method,
         url or request.url,
         content=request.content if body is None else body.encode(),
@@ -79,7 +79,7 @@ SAYS = {
 }
 
 
-def refusal(response: httpx.Response) -> str:
+def refusal(response: httpx2.Response) -> str:
     """The reason of a refusal, from its message; the answer must be laravel-api-provider's
     403 ``{"message": m, "errors": [m]}`` (no other key, no 401)."""
     assert response.status_code == 403, response.text
@@ -90,7 +90,7 @@ def refusal(response: httpx.Response) -> str:
     return reason
 
 
-def test_an_untouched_signed_request_is_accepted_once(http: httpx.Client) -> None:
+def test_an_untouched_signed_request_is_accepted_once(http: httpx2.Client) -> None:
     request = signed(http, "POST", "/api/v1/source", '{"label":"once"}')
     first = http.send(request)
     assert first.status_code == 200
@@ -98,58 +98,58 @@ def test_an_untouched_signed_request_is_accepted_once(http: httpx.Client) -> Non
     assert refusal(http.send(request)) == "replayed-request"
 
 
-def test_a_changed_method_is_a_bad_signature(http: httpx.Client) -> None:
+def test_a_changed_method_is_a_bad_signature(http: httpx2.Client) -> None:
     request = signed(http, "GET", "/api/v1/delivery/d1")
     assert refusal(resent(http, request, method="DELETE")) == "bad-signature"
 
 
-def test_a_changed_path_is_a_bad_signature(http: httpx.Client) -> None:
+def test_a_changed_path_is_a_bad_signature(http: httpx2.Client) -> None:
     request = signed(http, "GET", "/api/v1/source/mine")
     url = str(request.url).replace("/mine", "/theirs")
     assert refusal(resent(http, request, url=url)) == "bad-signature"
 
 
-def test_a_changed_query_of_a_delete_is_a_bad_signature(http: httpx.Client) -> None:
+def test_a_changed_query_of_a_delete_is_a_bad_signature(http: httpx2.Client) -> None:
     request = signed(http, "DELETE", "/api/v1/source/s1?sweep_address=1Mine")
     url = str(request.url).replace("1Mine", "1Thief")
     assert refusal(resent(http, request, url=url)) == "bad-signature"
 
 
-def test_a_get_query_is_not_covered_by_tokenly_hmac(http: httpx.Client) -> None:
+def test_a_get_query_is_not_covered_by_tokenly_hmac(http: httpx2.Client) -> None:
     """services.md: GET is signed over ``{}``, so its query is not protected (known limit)."""
     request = signed(http, "GET", "/api/v1/delivery?token=SOUP")
     url = str(request.url).replace("SOUP", "PIZZA")
     assert resent(http, request, url=url).status_code == 200
 
 
-def test_a_changed_body_is_a_bad_signature(http: httpx.Client) -> None:
+def test_a_changed_body_is_a_bad_signature(http: httpx2.Client) -> None:
     body = '{"source":"s1","destination":"1Bob","token":"SOUP","quantity":100}'
     request = signed(http, "POST", "/api/v1/delivery", body)
     tampered = body.replace("100", "100000000")
     assert refusal(resent(http, request, body=tampered)) == "bad-signature"
 
 
-def test_a_changed_nonce_is_a_bad_signature(http: httpx.Client) -> None:
+def test_a_changed_nonce_is_a_bad_signature(http: httpx2.Client) -> None:
     request = signed(http, "GET", "/api/v1/source")
     nonce = int(request.headers["X-Tokenly-Auth-Nonce"])
     answer = resent(http, request, headers={"X-Tokenly-Auth-Nonce": str(nonce + 1)})
     assert refusal(answer) == "bad-signature"
 
 
-def test_an_old_or_future_timestamp_is_refused_as_such(http: httpx.Client) -> None:
+def test_an_old_or_future_timestamp_is_refused_as_such(http: httpx2.Client) -> None:
     stale = signed(http, "GET", "/api/v1/source", clock=lambda: time.time() - 3600)
     assert refusal(http.send(stale)) == "stale-nonce"
     future = signed(http, "GET", "/api/v1/source", clock=lambda: time.time() + 3600)
     assert refusal(http.send(future)) == "future-nonce"
 
 
-def test_a_malformed_nonce_is_refused(http: httpx.Client) -> None:
+def test_a_malformed_nonce_is_refused(http: httpx2.Client) -> None:
     request = signed(http, "GET", "/api/v1/source")
     answer = resent(http, request, headers={"X-Tokenly-Auth-Nonce": "soon"})
     assert refusal(answer) == "malformed-nonce"
 
 
-def test_a_changed_signature_is_a_bad_signature(http: httpx.Client) -> None:
+def test_a_changed_signature_is_a_bad_signature(http: httpx2.Client) -> None:
     request = signed(http, "GET", "/api/v1/source")
     signature = request.headers["X-Tokenly-Auth-Signature"]
     flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
@@ -157,7 +157,7 @@ def test_a_changed_signature_is_a_bad_signature(http: httpx.Client) -> None:
     assert refusal(answer) == "bad-signature"
 
 
-def test_an_unknown_token_or_a_missing_header_is_refused(http: httpx.Client) -> None:
+def test_an_unknown_token_or_a_missing_header_is_refused(http: httpx2.Client) -> None:
     request = signed(http, "GET", "/api/v1/source")
     answer = resent(http, request, headers={"X-Tokenly-Auth-Api-Token": "Tsomeone-else"})
     assert refusal(answer) == "unknown-token"

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 
@@ -53,7 +53,7 @@ def php_json(value: object) -> str:
     return json.dumps(value, separators=(",", ":")).replace("/", "\\/")
 
 
-def php_error(answer: httpx.Response) -> str | None:
+def php_error(answer: httpx2.Response) -> str | None:
     """The message ``TokenlyAPI`` throws for an answer: ``error``, else ``message`` when
     there are ``errors`` (else those joined), else for a bad status a generic one."""
     body = answer.json()
@@ -76,7 +76,7 @@ class OfficialClient:
         self.base_url = base_url
         self.api_token = api_token
         self.secret = secret
-        self.http = httpx.Client(timeout=10)
+        self.http = httpx2.Client(timeout=10)
 
     def call(self, method: str, path: str, parameters: Mapping[str, Any] | None = None) -> Any:
         """``newAPIRequest``: the answer's JSON, or ``PhpError`` with ``TokenlyAPI``'s message."""
@@ -88,7 +88,7 @@ class OfficialClient:
 
     def send(
         self, method: str, path: str, parameters: Mapping[str, Any] | None = None
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """The request ``fetchFromAPI`` makes, signed as ``addSignatureToHeadersArray`` signs."""
         url = f"{self.base_url}/api/v1{path}"
         params = dict(parameters or {})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 
@@ -36,14 +36,14 @@ class Clock:
         return self.now
 
 
-class Recording(httpx.HTTPTransport):
+class Recording(httpx2.HTTPTransport):
     """A real loopback transport that keeps every request it sends."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.sent: list[httpx.Request] = []
+        self.sent: list[httpx2.Request] = []
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         self.sent.append(request)
         return super().handle_request(request)
 
@@ -80,16 +80,16 @@ def funded(tds: DeliveryClient, emulator: DeliveryEmulator, **kwargs: Any) -> st
     return source.id
 
 
-def signed_post(url: str, path: str, body: dict[str, Any]) -> httpx.Response:
+def signed_post(url: str, path: str, body: dict[str, Any]) -> httpx2.Response:
     """A POST of ``body`` (compact JSON) signed as ``DeliveryClient`` signs it."""
-    request = httpx.Request(
+    request = httpx2.Request(
         "POST",
         f"{url}{path}",
         content=params_json(body).encode(),
         headers={"Content-Type": "application/json"},
     )
     request = next(TokenlyAuth(TOKEN, SECRET).auth_flow(request))
-    with httpx.Client() as http:
+    with httpx2.Client() as http:
         return http.send(request)
 
 
@@ -310,14 +310,14 @@ def test_the_documents_body_form_is_taken_too_and_a_conflict_refused(
 ) -> None:
     emulator, _, url = world
 
-    def delete(path: str, body: dict[str, str]) -> httpx.Response:
-        request = httpx.Request(
+    def delete(path: str, body: dict[str, str]) -> httpx2.Response:
+        request = httpx2.Request(
             "DELETE",
             f"{url}{path}",
             content=params_json(body).encode(),
             headers={"Content-Type": "application/json"},
         )
-        with httpx.Client() as http:
+        with httpx2.Client() as http:
             return http.send(next(TokenlyAuth(TOKEN, SECRET).auth_flow(request)))
 
     source = tds.new_source_address("Closing", "2:2").id

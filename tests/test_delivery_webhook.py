@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 from starlette.applications import Starlette
@@ -63,10 +63,10 @@ def world() -> Iterator[tuple[DeliveryEmulator, DeliveryClient, str, CachedBalan
         yield emulator, tds, f"{app_url}/hooks/delivery", cache, received
 
 
-def post(url: str, payload: Any, *, secret: str = SECRET) -> httpx.Response:
+def post(url: str, payload: Any, *, secret: str = SECRET) -> httpx2.Response:
     headers = sign_tokenly_request("POST", url, payload, TOKEN, secret)
     headers["Content-Type"] = "application/json"
-    return httpx.post(url, content=json.dumps(payload, separators=(",", ":")), headers=headers)
+    return httpx2.post(url, content=json.dumps(payload, separators=(",", ":")), headers=headers)
 
 
 def cached_soup(cache: CachedBalances, holder: Holder) -> int:
@@ -121,7 +121,7 @@ def test_an_unsigned_or_badly_signed_notification_forgets_nothing(world: Any) ->
     payload = emulator.notification("delivery.fulfilled", delivery.id)
     refused = post(url, payload, secret="not-the-secret")
     assert (refused.status_code, refused.json()["error"]) == (401, "bad-signature")
-    unsigned = httpx.post(url, json=payload)
+    unsigned = httpx2.post(url, json=payload)
     assert (unsigned.status_code, unsigned.json()["error"]) == (401, "missing-header")
     assert cached_soup(cache, carol) == before
 
@@ -138,7 +138,7 @@ def test_a_malformed_notification_is_refused_naming_the_field(world: Any) -> Non
 def test_only_post_is_taken(world: Any) -> None:
     _, _, url, _, _ = world
     headers = sign_tokenly_request("GET", url, None, TOKEN, SECRET)
-    answer = httpx.get(url, headers=headers)
+    answer = httpx2.get(url, headers=headers)
     assert (answer.status_code, answer.headers["allow"]) == (405, "POST")
 
 

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from test_examples import HTML, JSON, Started, log_in
 
@@ -28,9 +28,9 @@ def demo() -> Iterator[DemoServer]:
 
 
 @contextlib.contextmanager
-def logged_in(demo: DemoServer, username: str) -> Iterator[httpx.Client]:
+def logged_in(demo: DemoServer, username: str) -> Iterator[httpx2.Client]:
     """A client with ``username``'s login, made through the sandbox's login page."""
-    with httpx.Client(base_url=demo.url, headers=HTML) as http:
+    with httpx2.Client(base_url=demo.url, headers=HTML) as http:
         password = demo.sandbox.password_of(username)
         home = log_in(http, f"{demo.url}/auth/login", username, password)
         assert (home.url.path, home.status_code) == ("/", 200)
@@ -38,19 +38,19 @@ def logged_in(demo: DemoServer, username: str) -> Iterator[httpx.Client]:
         yield http
 
 
-def text_of(response: httpx.Response, element_id: str) -> str:
+def text_of(response: httpx2.Response, element_id: str) -> str:
     """The text of the element with ``element_id`` (tags dropped, spaces collapsed)."""
     found = re.search(rf'id="{element_id}"[^>]*>(.*?)</(p|span|h1|main)>', response.text, re.S)
     assert found is not None, f"no #{element_id} in {response.text}"
     return " ".join(re.sub(r"<[^>]+>", "", found[1]).split())
 
 
-def promise(http: httpx.Client, form: dict[str, str], **options: bool) -> httpx.Response:
+def promise(http: httpx2.Client, form: dict[str, str], **options: bool) -> httpx2.Response:
     """Post the promise form as the refusal page does: with the session's CSRF token."""
     return http.post("/promise", data={**form, "csrf_token": csrf_of(http)}, **options)
 
 
-def csrf_of(http: httpx.Client) -> str:
+def csrf_of(http: httpx2.Client) -> str:
     """The session's CSRF token, as the forms of the demo's pages (and the logout page,
     for visitors not logged in) carry it."""
     found = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/auth/logout").text)
@@ -58,13 +58,13 @@ def csrf_of(http: httpx.Client) -> str:
     return found[1]
 
 
-def buttons(response: httpx.Response) -> dict[str, str]:
+def buttons(response: httpx2.Response) -> dict[str, str]:
     """The promise buttons of a refusal page: their labels by group."""
     return dict(re.findall(r'class="promise" name="group" value="(\d+)">([^<]*)<', response.text))
 
 
 def test_the_home_page_shows_the_logins_and_the_gated_pages(demo: DemoServer) -> None:
-    home = httpx.get(demo.url)
+    home = httpx2.get(demo.url)
     assert home.status_code == 200
     assert text_of(home, "who") == "Not logged in"
     assert 'id="login" href="/auth/login?next=%2F"' in home.text
@@ -76,7 +76,7 @@ def test_the_home_page_shows_the_logins_and_the_gated_pages(demo: DemoServer) ->
 
 
 def test_a_visitor_is_sent_to_log_in_and_comes_back_to_the_page(demo: DemoServer) -> None:
-    with httpx.Client(base_url=demo.url) as http:
+    with httpx2.Client(base_url=demo.url) as http:
         sent = http.get("/members", headers=HTML)
         assert (sent.status_code, sent.headers["location"]) == (303, "/auth/login?next=%2Fmembers")
         assert http.get("/members", headers=JSON).json()["error"] == "unauthenticated"
@@ -152,7 +152,7 @@ def test_carol_is_refused_both_pages_and_one_promise_opens_one(demo: DemoServer)
 
 
 def test_a_promise_takes_a_login_and_an_offer_the_page_makes(demo: DemoServer) -> None:
-    with httpx.Client(base_url=demo.url) as anonymous:
+    with httpx2.Client(base_url=demo.url) as anonymous:
         sent = promise(anonymous, {"page": "members", "group": "1"})
         assert (sent.status_code, sent.headers["location"]) == (303, "/auth/login?next=%2Fmembers")
     with logged_in(demo, "bob") as http:
@@ -189,7 +189,7 @@ def test_logging_out_takes_the_pages_form_and_ends_the_login(demo: DemoServer) -
         out = http.post("/auth/logout", data={"csrf_token": csrf_of(http)})
         assert (out.status_code, out.headers["location"]) == (303, "/")
         assert text_of(http.get("/"), "who") == "Not logged in"
-    with httpx.Client(base_url=demo.url, cookies=copied, headers=JSON) as replay:
+    with httpx2.Client(base_url=demo.url, cookies=copied, headers=JSON) as replay:
         assert replay.get("/members").status_code == 401
 
 
@@ -227,7 +227,7 @@ def test_the_demo_command_prints_its_urls_and_stops_on_ctrl_c() -> None:
     try:
         _, found = started.read_until(r"^tca-gate demo: open (http://127\.0\.0\.1:\d+) ")
         lines, _ = started.read_until(r"^press Ctrl-C to stop")
-        home = httpx.get(found[1])
+        home = httpx2.get(found[1])
         assert home.status_code == 200
         assert text_of(home, "who") == "Not logged in"
     finally:

@@ -24,7 +24,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urljoin
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate.demo import BackgroundServer, demo_seed
@@ -150,7 +150,7 @@ class LoginForm(HTMLParser):
             self.fields[found["name"]] = found.get("value", "")
 
 
-def log_in(http: httpx.Client, start: str, username: str, password: str) -> httpx.Response:
+def log_in(http: httpx2.Client, start: str, username: str, password: str) -> httpx2.Response:
     """Follow ``start`` (a login link or a gated page) to the sandbox's authorize page, log
     in there as a browser would and grant; the page the app finally sends back."""
     page = http.get(start, headers=HTML, follow_redirects=True)
@@ -162,7 +162,7 @@ def log_in(http: httpx.Client, start: str, username: str, password: str) -> http
     return http.post(action, data=fields, headers=HTML, follow_redirects=True)
 
 
-def refusal(response: httpx.Response) -> dict[str, Any]:
+def refusal(response: httpx2.Response) -> dict[str, Any]:
     """The gate's JSON refusal: the body itself, or FastAPI's ``detail``."""
     body: dict[str, Any] = response.json()
     return body["detail"] if isinstance(body.get("detail"), dict) else body
@@ -170,7 +170,7 @@ def refusal(response: httpx.Response) -> dict[str, Any]:
 
 @pytest.mark.parametrize("name", APPS)
 def test_an_example_app_refuses_and_allows_by_holdings(name: str) -> None:
-    with running_example(name) as (url, sandbox), httpx.Client(base_url=url) as http:
+    with running_example(name) as (url, sandbox), httpx2.Client(base_url=url) as http:
         anonymous = http.get("/members", headers=JSON)
         assert anonymous.status_code == 401
         assert refusal(anonymous)["error"] == "unauthenticated"
@@ -187,13 +187,13 @@ def test_an_example_app_refuses_and_allows_by_holdings(name: str) -> None:
         assert (body["error"], body["detail"]) == ("insufficient-tokens", BOB_SHORT)
         assert body["rule"] == "TOKENLY >= 1 or LTBCOIN >= 10000"
 
-    with running_example(name) as (url, sandbox), httpx.Client(base_url=url) as http:
+    with running_example(name) as (url, sandbox), httpx2.Client(base_url=url) as http:
         log_in(http, f"{url}/auth/login", "alice", sandbox.password_of("alice"))
         for path in ("/members", "/lounge"):
             allowed = http.get(path, headers=JSON)
             assert allowed.status_code == 200, allowed.text
             assert allowed.headers["cache-control"] == "private, no-store"
-        carol = httpx.Client(base_url=url)
+        carol = httpx2.Client(base_url=url)
         with carol:
             log_in(carol, f"{url}/auth/login", "carol", sandbox.password_of("carol"))
             lounge = carol.get("/lounge", headers=JSON)
@@ -206,7 +206,7 @@ CAROL_PRIVATE = "1Nxsa2QBncYNwX4ckWDMvcCP2qcwsp49Zi"  # carol's one address, not
 
 @pytest.mark.parametrize("name", APPS)
 def test_an_example_app_decides_as_tokenpass_counting_private_addresses(name: str) -> None:
-    with running_example(name) as (url, sandbox), httpx.Client(base_url=url) as http:
+    with running_example(name) as (url, sandbox), httpx2.Client(base_url=url) as http:
         sandbox.set_balance(CAROL_PRIVATE, "LTBCOIN", tokens=1000)
         log_in(http, f"{url}/auth/login", "carol", sandbox.password_of("carol"))
         token = sandbox.access_token("carol", ["user", "tca"])
@@ -217,7 +217,7 @@ def test_an_example_app_decides_as_tokenpass_counting_private_addresses(name: st
 
 @pytest.mark.parametrize("name", APPS)
 def test_an_example_app_keeps_the_token_off_the_cookie_and_logs_out_by_post(name: str) -> None:
-    with running_example(name) as (url, sandbox), httpx.Client(base_url=url) as http:
+    with running_example(name) as (url, sandbox), httpx2.Client(base_url=url) as http:
         home = log_in(http, f"{url}/auth/login", "bob", sandbox.password_of("bob"))
         cookie = http.cookies["session"]
         session = json.loads(base64.b64decode(cookie.split(".")[0] + "=="))
@@ -228,12 +228,12 @@ def test_an_example_app_keeps_the_token_off_the_cookie_and_logs_out_by_post(name
         assert http.post("/auth/logout").status_code == 403  # without the form's token
         out = http.post("/auth/logout", data={"csrf_token": found[1]}, follow_redirects=True)
         assert "Log in with Tokenpass" in out.text
-        with httpx.Client(base_url=url, cookies=copied) as replay:
+        with httpx2.Client(base_url=url, cookies=copied) as replay:
             assert replay.get("/lounge", headers=JSON).status_code == 401
 
 
 def test_the_starlette_example_sends_browsers_to_log_in_and_back() -> None:
-    with running_example("starlette_app") as (url, sandbox), httpx.Client(base_url=url) as http:
+    with running_example("starlette_app") as (url, sandbox), httpx2.Client(base_url=url) as http:
         sent = http.get("/members", headers=HTML)
         assert (sent.status_code, sent.headers["location"]) == (303, "/auth/login?next=%2Fmembers")
         page = log_in(http, f"{url}/members", "bob", sandbox.password_of("bob"))
@@ -303,7 +303,7 @@ def test_an_example_runs_alone_with_a_sandbox_of_its_own(name: str) -> None:
         _, found = started.read_until(r"^open (http://127\.0\.0\.1:\d+); Tokenpass is a sandbox")
         lines, _ = started.read_until(r"^log in as ")
         assert "bob/bob-password" in lines[-1]
-        assert "Log in with Tokenpass" in httpx.get(found[1]).text
+        assert "Log in with Tokenpass" in httpx2.get(found[1]).text
     finally:
         status, err = started.interrupt()
     assert (status, err) == (0, "")

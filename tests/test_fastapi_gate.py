@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-import httpx
+import httpx2
 import pytest
 from fastapi import Depends, FastAPI, Request, Security, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -86,10 +86,10 @@ def make_app(gate: Gate | None = None, *, on_state: bool = True) -> FastAPI:
 
 def get(
     app: FastAPI, path: str, user: str | None = None, *, raise_app_exceptions: bool = True
-) -> httpx.Response:
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+) -> httpx2.Response:
+    async def go() -> httpx2.Response:
+        transport = httpx2.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
             return await client.get(path, headers={"x-user": user} if user else {})
 
     return asyncio.run(go())
@@ -251,11 +251,11 @@ def test_refusals_served_by_uvicorn_read_as_the_gates_everywhere() -> None:
         return None
 
     with serve(make_app()) as url:
-        refused = httpx.get(f"{url}/members", headers={"x-user": "bob"})
-        page = httpx.get(f"{url}/members", headers={"x-user": "bob", **BROWSER})
-        login = httpx.get(f"{url}/members", headers=BROWSER)
+        refused = httpx2.get(f"{url}/members", headers={"x-user": "bob"})
+        page = httpx2.get(f"{url}/members", headers={"x-user": "bob", **BROWSER})
+        login = httpx2.get(f"{url}/members", headers=BROWSER)
     with serve(make_app(Gate(Down(), identity=by_header, on_refusal=own))) as url:
-        down = httpx.get(f"{url}/members", headers={"x-user": "alice"})
+        down = httpx2.get(f"{url}/members", headers={"x-user": "alice"})
     assert refused.status_code == 403
     assert refused.json()["detail"] == "Needs 1 TOKENLY, or 1,200 more LTBCOIN."
     assert refused.json()["decision"]["allowed"] is False

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.endpoints import HTTPEndpoint
@@ -115,12 +115,12 @@ def call(
     accept: Mapping[str, str] = JSON,
     *,
     raise_app_exceptions: bool = True,
-) -> httpx.Response:
+) -> httpx2.Response:
     headers = {**accept, **({"x-user": user} if user else {})}
 
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async def go() -> httpx2.Response:
+        transport = httpx2.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
             return await client.get(path, headers=headers)
 
     return asyncio.run(go())

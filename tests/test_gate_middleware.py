@@ -1,4 +1,4 @@
-"""``TcaGateMiddleware`` in real Starlette apps, called in-process (httpx's ASGI transport;
+"""``TcaGateMiddleware`` in real Starlette apps, called in-process (httpx2's ASGI transport;
 websockets by ASGI messages): what passes untouched, what is judged, how refusals read
 for browsers and API clients, what the app sees, and which headers keep answers private.
 """
@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.authentication import (
@@ -153,12 +153,12 @@ def make_app(
 
 def call(
     app: Starlette, method: str, path: str, headers: Mapping[str, str] | None = None, **options: Any
-) -> httpx.Response:
+) -> httpx2.Response:
     """One request to ``app``, in-process."""
 
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async def go() -> httpx2.Response:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
             return await client.request(method, path, headers=headers, **options)
 
     return asyncio.run(go())
@@ -166,20 +166,20 @@ def call(
 
 def get(
     app: Starlette, path: str, user: str | None = None, accept: Mapping[str, str] = JSON
-) -> httpx.Response:
+) -> httpx2.Response:
     headers = dict(accept)
     if user:
         headers["x-user"] = user
     return call(app, "GET", path, headers)
 
 
-def vary(response: httpx.Response) -> set[str]:
+def vary(response: httpx2.Response) -> set[str]:
     return {
         part.strip() for value in response.headers.get_list("vary") for part in value.split(",")
     }
 
 
-def assert_private(response: httpx.Response) -> None:
+def assert_private(response: httpx2.Response) -> None:
     assert response.headers.get_list("cache-control") == ["private, no-store"]
     assert {"Accept", "Cookie", "Authorization"} <= vary(response)
 
@@ -385,10 +385,10 @@ def session_app(gate: Gate) -> Starlette:
 
 def with_login(
     app: Starlette, query: str, *requests: tuple[str, Mapping[str, str]]
-) -> list[httpx.Response]:
-    async def go() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+) -> list[httpx2.Response]:
+    async def go() -> list[httpx2.Response]:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
             if query:
                 assert (await client.get(f"/test-login?{query}")).status_code == 200
             return [await client.get(path, headers=headers) for path, headers in requests]
@@ -477,8 +477,8 @@ def test_a_bad_configuration_fails_every_request_never_allows(rules: Any, messag
             get(app, path, "alice")
 
     async def no_raise() -> int:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
             return (await client.get("/members", headers={"x-user": "alice"})).status_code
 
     assert asyncio.run(no_raise()) == 500

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
+import httpx2
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -194,7 +194,7 @@ def tokenpass_allows(site: Site, username: str, pairs: list[tuple[str, str]]) ->
 def test_the_default_gate_allows_exactly_when_tca_check_does(number: int) -> None:
     with running_world(number) as (site, names, rules):
         for name in names:
-            with httpx.Client() as browser:
+            with httpx2.Client() as browser:
                 assert browser.get(consent(browser, site, name)).status_code == 303
                 for index, pairs in enumerate(rules):
                     answer = browser.get(f"{site.app_url}/r{index}", headers=JSON)
@@ -209,7 +209,7 @@ def test_a_login_without_private_balances_is_a_500_naming_the_scope_to_add(
     """The default gate cannot see what ``tca/check`` sees without ``private-balances``:
     it says so, rather than answer differently in silence."""
     world = running_world(0, scopes=["user", "tca"])
-    with world as (site, names, _), httpx.Client() as browser:
+    with world as (site, names, _), httpx2.Client() as browser:
         server_log = logging.getLogger("uvicorn.error")  # configured by uvicorn on start
         server_log.addHandler(caplog.handler)
         try:

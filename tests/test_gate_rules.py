@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import uvicorn
 from hypothesis import given, settings
@@ -317,7 +317,7 @@ def test_good_rules_start_uvicorn_and_guard_by_route_name(tmp_path: Path) -> Non
     running = Running(gated_app(path))
     try:
         assert running.start()
-        with httpx.Client(base_url=running.url, timeout=10) as client:
+        with httpx2.Client(base_url=running.url, timeout=10) as client:
             assert client.get("/members", headers={"x-user": "alice"}).status_code == 200
             assert client.get("/members", headers={"x-user": "bob"}).status_code == 403
             assert client.get("/members").status_code == 401

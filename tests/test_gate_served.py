@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 from starlette.applications import Starlette
@@ -71,9 +71,9 @@ def test_shadow_mode_in_front_of_requires_is_its_403_not_a_500() -> None:
     gate = Gate(StaticBalances(HOLDINGS), identity=header_identity("X-User"), shadow=True)
     app = app_with(gate, {"/members": {"rule": RULE, "name": "members"}})
     with serve(app) as url:
-        refused = httpx.get(f"{url}/members", headers={"x-user": "bob"})
-        nobody = httpx.get(f"{url}/members")
-        allowed = httpx.get(f"{url}/members", headers={"x-user": "alice"})
+        refused = httpx2.get(f"{url}/members", headers={"x-user": "bob"})
+        nobody = httpx2.get(f"{url}/members")
+        allowed = httpx2.get(f"{url}/members", headers={"x-user": "alice"})
     assert (refused.status_code, refused.text) == (403, "Forbidden")
     assert nobody.status_code == 403
     assert (allowed.status_code, allowed.text) == (200, "welcome")
@@ -82,8 +82,8 @@ def test_shadow_mode_in_front_of_requires_is_its_403_not_a_500() -> None:
 def test_vary_names_each_header_once_merged_with_the_apps_own() -> None:
     app = app_with(by_user(), {"/vary": RULE})
     with serve(app) as url:
-        allowed = httpx.get(f"{url}/vary", headers={"x-user": "alice"})
-        refused = httpx.get(f"{url}/vary", headers={"x-user": "bob"})
+        allowed = httpx2.get(f"{url}/vary", headers={"x-user": "alice"})
+        refused = httpx2.get(f"{url}/vary", headers={"x-user": "bob"})
     assert allowed.status_code == 200
     assert allowed.headers.get_list("vary") == ["accept-encoding, ACCEPT, Cookie, Authorization"]
     assert allowed.headers.get_list("cache-control") == ["private, no-store"]
@@ -103,7 +103,7 @@ def test_the_verdict_names_the_user_never_the_token(
 ) -> None:
     gate = Gate(StaticBalances(HOLDINGS), identity=identity)  # type: ignore[arg-type]
     with serve(app_with(gate, {"/who": RULE})) as url:
-        response = httpx.get(f"{url}/who", headers=headers)
+        response = httpx2.get(f"{url}/who", headers=headers)
     assert response.status_code == 200
     assert response.json() == {"username": username}
 
@@ -144,10 +144,10 @@ def test_on_refusal_answers_503s_without_a_decision_and_403s_with_one() -> None:
     up = Gate(StaticBalances(HOLDINGS), identity=header_identity("X-User"), on_refusal=renderer)
     down = Gate(Down(), identity=header_identity("X-User"), on_refusal=renderer)
     with serve(app_with(up, {"/who": RULE})) as url:
-        short = httpx.get(f"{url}/who", headers={"x-user": "bob"})
-        anonymous = httpx.get(f"{url}/who")
+        short = httpx2.get(f"{url}/who", headers={"x-user": "bob"})
+        anonymous = httpx2.get(f"{url}/who")
     with serve(app_with(down, {"/who": RULE})) as url:
-        unavailable = httpx.get(f"{url}/who", headers={"x-user": "alice"})
+        unavailable = httpx2.get(f"{url}/who", headers={"x-user": "alice"})
     assert (short.status_code, short.text) == (403, "missing: Needs 1 TOKENLY.")
     assert (anonymous.status_code, anonymous.text) == (401, "401: unauthenticated")
     assert (unavailable.status_code, unavailable.text) == (503, "503: balances-unavailable")

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 from redis_server import free_port
 
 #: The start of every app module: a gate over fixed holdings, users named by a header.
@@ -70,9 +70,9 @@ def running(tmp_path: Path, app_source: str, log: list[str]) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(url + "/-", timeout=1)
+                httpx2.get(url + "/-", timeout=1)
                 break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(process.communicate()[0]) from None
                 time.sleep(0.05)
@@ -118,9 +118,9 @@ def test_routes_the_apps_own_start_up_adds_are_guarded(tmp_path: Path) -> None:
         """
     with running(tmp_path, source, log) as url:
         for path in ("/late", "/later/lounge"):
-            assert httpx.get(url + path, headers={"x-user": "bob"}).status_code == 403
-            assert httpx.get(url + path).status_code == 401
-            allowed = httpx.get(url + path, headers={"x-user": "alice"})
+            assert httpx2.get(url + path, headers={"x-user": "bob"}).status_code == 403
+            assert httpx2.get(url + path).status_code == 401
+            allowed = httpx2.get(url + path, headers={"x-user": "alice"})
             assert (allowed.status_code, allowed.text) == (200, "welcome")
     assert "Application startup complete" in log[0]
 
@@ -165,9 +165,9 @@ def test_the_login_identity_without_sessions_is_a_500_naming_the_fix_never_a_log
         """
     with running(tmp_path, source, log) as url:
         answers = [
-            httpx.get(url + path, headers=BROWSER) for path in ("/members", "/vip", "/lounge")
+            httpx2.get(url + path, headers=BROWSER) for path in ("/members", "/vip", "/lounge")
         ]
-        assert httpx.get(url + "/-").status_code == 200  # ungated paths are untouched
+        assert httpx2.get(url + "/-").status_code == 200  # ungated paths are untouched
     assert [answer.status_code for answer in answers] == [500, 500, 500]  # not 303 to log in
     assert "request has neither: add SessionMiddleware (for the login)" in log[0]
     assert "the request has no session: add SessionMiddleware and list it before" in log[0]

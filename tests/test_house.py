@@ -20,7 +20,7 @@ PACKAGE = Path(tca_gate.__file__).parent
 
 #: Lowest first: a module may import its own package and anything on a lower layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("tca_gate.__version__", "tca_gate.errors", "tca_gate.public"),
+    ("tca_gate.__version__", "tca_gate.errors", "tca_gate.public", "tca_gate.extras"),
     ("tca_gate.wire",),
     ("tca_gate.rules",),
     ("tca_gate.signing",),

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 from starlette.applications import Starlette
@@ -133,14 +133,14 @@ def closed_port() -> int:
     return port
 
 
-def start_login(client: httpx.Client, app_url: str, **params: str) -> dict[str, str]:
+def start_login(client: httpx2.Client, app_url: str, **params: str) -> dict[str, str]:
     """Begin a login; the query of the authorize URL the app redirected to."""
     response = client.get(f"{app_url}/auth/login", params=params)
     assert response.status_code == 302, response.text
     return dict(parse_qsl(urlsplit(response.headers["location"]).query))
 
 
-def logged_in(client: httpx.Client, app_url: str) -> dict[str, Any]:
+def logged_in(client: httpx2.Client, app_url: str) -> dict[str, Any]:
     body: dict[str, Any] = client.get(f"{app_url}/me").json()
     return body
 
@@ -152,7 +152,7 @@ def test_login_redirects_to_authorize_with_comma_scopes_state_and_pkce(
     login = TokenpassLogin(
         f"{provider_url}/ok", "app-id", "app-secret", scopes=("user", "tca", "private-balances")
     )
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         response = client.get(f"{app_url}/auth/login")
         location = urlsplit(response.headers["location"])
         query = dict(parse_qsl(location.query))
@@ -177,7 +177,7 @@ def test_the_code_is_exchanged_with_client_secret_post_and_the_user_read_by_toke
     provider.token_requests.clear()
     provider.user_requests.clear()
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret", pkce=False)
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url, next="/after?x=1")
         assert "code_challenge" not in authorize
         response = client.get(
@@ -223,7 +223,7 @@ def test_a_broken_or_refusing_provider_ends_on_an_error_and_no_login(
 ) -> None:
     _, provider_url = broken
     login = TokenpassLogin(f"{provider_url}/{case}", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
         response = client.get(
             f"{app_url}/auth/callback",
@@ -240,7 +240,7 @@ def test_errors_are_a_page_for_browsers_with_the_provider_text_escaped(
 ) -> None:
     _, provider_url = broken
     login = TokenpassLogin(f"{provider_url}/token-refused", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
         response = client.get(
             f"{app_url}/auth/callback",
@@ -257,7 +257,7 @@ def test_errors_are_a_page_for_browsers_with_the_provider_text_escaped(
 
 def test_provider_down_is_503_and_no_login() -> None:
     login = TokenpassLogin(f"http://127.0.0.1:{closed_port()}", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
         response = client.get(
             f"{app_url}/auth/callback",
@@ -282,7 +282,7 @@ def test_unconfirmed_email_is_refused_only_when_configured(
         f"{provider_url}/unconfirmed", "app-id", "app-secret", require_confirmed_email=True
     )
     lenient = TokenpassLogin(f"{provider_url}/unconfirmed", "app-id", "app-secret")
-    with serve(login_app(strict)) as app_url, httpx.Client() as client:
+    with serve(login_app(strict)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
         response = client.get(
             f"{app_url}/auth/callback",
@@ -293,7 +293,7 @@ def test_unconfirmed_email_is_refused_only_when_configured(
         assert logged_in(client, app_url) == {"user": None, "token": None}
     # the token issued to a refused user is ended at once
     assert [call["authorization"] for call in provider.logouts] == ["Bearer tok-1"]
-    with serve(login_app(lenient)) as app_url, httpx.Client() as client:
+    with serve(login_app(lenient)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
         client.get(f"{app_url}/auth/callback", params={"code": "c", "state": authorize["state"]})
         assert logged_in(client, app_url)["user"]["email_is_confirmed"] is False
@@ -313,7 +313,7 @@ def test_a_missing_or_wrong_state_is_refused(
     provider, provider_url = broken
     provider.token_requests.clear()
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         start_login(client, app_url)
         response = client.get(
             f"{app_url}/auth/callback", params=params, headers={"Accept": "application/json"}
@@ -329,7 +329,7 @@ def test_a_callback_without_a_code_is_refused_before_asking_tokenpass(
     provider, provider_url = broken
     provider.token_requests.clear()
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
         response = client.get(
             f"{app_url}/auth/callback",
@@ -344,7 +344,7 @@ def test_a_callback_without_a_code_is_refused_before_asking_tokenpass(
 def test_a_callback_in_another_browser_is_refused(broken: tuple[BrokenProvider, str]) -> None:
     _, provider_url = broken
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as victim, httpx.Client() as other:
+    with serve(login_app(login)) as app_url, httpx2.Client() as victim, httpx2.Client() as other:
         authorize = start_login(victim, app_url)
         response = other.get(
             f"{app_url}/auth/callback",
@@ -355,7 +355,7 @@ def test_a_callback_in_another_browser_is_refused(broken: tuple[BrokenProvider, 
         assert logged_in(other, app_url)["user"] is None
 
 
-def log_in(client: httpx.Client, app_url: str) -> None:
+def log_in(client: httpx2.Client, app_url: str) -> None:
     """A whole login against the provider's ``ok`` case (alice, token ``tok-1``)."""
     authorize = start_login(client, app_url)
     response = client.get(
@@ -365,7 +365,7 @@ def log_in(client: httpx.Client, app_url: str) -> None:
     assert logged_in(client, app_url) == {"user": ALICE, "token": "tok-1"}
 
 
-def csrf_of(client: httpx.Client, app_url: str) -> str:
+def csrf_of(client: httpx2.Client, app_url: str) -> str:
     """The session's CSRF token, as the logout page's form carries it."""
     page = client.get(f"{app_url}/auth/logout")
     found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -376,7 +376,7 @@ def csrf_of(client: httpx.Client, app_url: str) -> str:
 def test_a_failed_login_ends_an_earlier_one(broken: tuple[BrokenProvider, str]) -> None:
     _, provider_url = broken
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         log_in(client, app_url)
         authorize = start_login(client, app_url)
         response = client.get(
@@ -401,7 +401,7 @@ def test_a_callback_with_a_wrong_or_missing_state_leaves_the_login_intact(
 ) -> None:
     provider, provider_url = broken
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         log_in(client, app_url)
         start_login(client, app_url)  # a login in progress: its state is not the one sent
         provider.token_requests.clear()
@@ -414,7 +414,7 @@ def test_a_callback_with_a_wrong_or_missing_state_leaves_the_login_intact(
 def test_the_session_cookie_holds_no_token(broken: tuple[BrokenProvider, str]) -> None:
     _, provider_url = broken
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         log_in(client, app_url)
         cookie = client.cookies["session"]
     payload = base64.b64decode(cookie.split(".")[0] + "==").decode()
@@ -431,7 +431,7 @@ def test_next_must_stay_on_this_site(
 ) -> None:
     _, provider_url = broken
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         response = client.get(
             f"{app_url}/auth/{route}",
             params={"next": target},
@@ -447,7 +447,7 @@ def test_logout_ends_the_login_revokes_the_token_and_returns_to_next(
     provider, provider_url = broken
     provider.logouts.clear()
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret", default_next="/home")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         log_in(client, app_url)
         response = client.post(
             f"{app_url}/auth/logout",
@@ -482,7 +482,7 @@ def test_logout_without_the_csrf_token_is_refused_and_keeps_the_login(
     provider, provider_url = broken
     provider.logouts.clear()
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         log_in(client, app_url)
         csrf_of(client, app_url)  # the session has a token: the request just does not carry it
         headers = {**JSON, **send.get("headers", {})}
@@ -498,7 +498,7 @@ def test_logout_ends_the_login_even_when_tokenpass_fails_to_end_the_token(
     provider, provider_url = broken
     provider.logouts.clear()
     login = TokenpassLogin(f"{provider_url}/logout-500", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         log_in(client, app_url)
         with caplog.at_level(logging.WARNING, logger="tca_gate.login"):
             out = client.post(
@@ -514,7 +514,7 @@ def test_logout_ends_the_login_even_when_tokenpass_fails_to_end_the_token(
 def test_a_get_of_logout_only_shows_a_form_that_posts(broken: tuple[BrokenProvider, str]) -> None:
     _, provider_url = broken
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         log_in(client, app_url)
         page = client.get(f"{app_url}/auth/logout", params={"next": "/bye"})
         assert page.status_code == 200
@@ -528,12 +528,12 @@ def test_a_get_of_logout_only_shows_a_form_that_posts(broken: tuple[BrokenProvid
 def test_a_copied_cookie_is_useless_after_logout(broken: tuple[BrokenProvider, str]) -> None:
     _, provider_url = broken
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         log_in(client, app_url)
         copied = dict(client.cookies)
         token = csrf_of(client, app_url)
         assert client.post(f"{app_url}/auth/logout", data={"csrf_token": token}).status_code == 303
-        with httpx.Client(cookies=copied) as replay:
+        with httpx2.Client(cookies=copied) as replay:
             assert logged_in(replay, app_url) == {"user": None, "token": None}
 
 
@@ -542,7 +542,7 @@ def test_a_configured_redirect_uri_is_sent_as_is(broken: tuple[BrokenProvider, s
     login = TokenpassLogin(
         f"{provider_url}/ok", "app", "secret", redirect_uri="https://app.example/auth/callback"
     )
-    with serve(login_app(login)) as app_url, httpx.Client() as client:
+    with serve(login_app(login)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
     assert authorize["redirect_uri"] == "https://app.example/auth/callback"
 

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
-import httpx
+import httpx2
 import pytest
 import redis
 import redis.asyncio
@@ -141,7 +141,7 @@ class FormReader(HTMLParser):
 
 
 def consent(
-    client: httpx.Client, site: Site, username: str, decision: str = "grant", **params: str
+    client: httpx2.Client, site: Site, username: str, decision: str = "grant", **params: str
 ) -> str:
     """Begin at the app's login, sign in on the sandbox's page and press ``decision``.
 
@@ -168,7 +168,7 @@ def consent(
     return callback
 
 
-def session(client: httpx.Client, site: Site) -> dict[str, Any]:
+def session(client: httpx2.Client, site: Site) -> dict[str, Any]:
     body: dict[str, Any] = client.get(f"{site.app_url}/me").json()
     return body
 
@@ -177,20 +177,20 @@ JSON = {"Accept": "application/json"}
 
 
 def test_login_end_to_end_keeps_the_user_and_a_working_token() -> None:
-    with running_site() as site, httpx.Client() as client:
+    with running_site() as site, httpx2.Client() as client:
         assert session(client, site) == {"user": None, "token": None}
         response = client.get(consent(client, site, "dana", next="/dashboard?tab=2"))
         assert (response.status_code, response.headers["location"]) == (303, "/dashboard?tab=2")
         state = session(client, site)
         assert state["user"] == DANA
-        user = httpx.get(f"{site.sandbox.url}/oauth/user", params={"access_token": state["token"]})
+        user = httpx2.get(f"{site.sandbox.url}/oauth/user", params={"access_token": state["token"]})
         assert user.json() == DANA
         check = site.sandbox.api("GET", "tca/check/dana", oauth_token=state["token"])
         assert check.status_code == 200, check.text
 
 
 def test_denied_consent_ends_on_a_403_page_without_a_login() -> None:
-    with running_site() as site, httpx.Client() as client:
+    with running_site() as site, httpx2.Client() as client:
         callback = consent(client, site, "dana", decision="deny")
         assert dict(parse_qsl(urlsplit(callback).query))["error"] == "access_denied"
         response = client.get(callback)
@@ -200,7 +200,7 @@ def test_denied_consent_ends_on_a_403_page_without_a_login() -> None:
 
 
 def test_a_scope_tokenpass_does_not_know_ends_on_its_error() -> None:
-    with running_site(scopes=("user", "no-such-scope")) as site, httpx.Client() as client:
+    with running_site(scopes=("user", "no-such-scope")) as site, httpx2.Client() as client:
         start = client.get(f"{site.app_url}/auth/login")
         back = client.get(start.headers["location"])
         assert back.status_code == 302
@@ -210,7 +210,7 @@ def test_a_scope_tokenpass_does_not_know_ends_on_its_error() -> None:
 
 
 def test_a_used_code_is_refused() -> None:
-    with running_site() as site, httpx.Client() as first, httpx.Client() as second:
+    with running_site() as site, httpx2.Client() as first, httpx2.Client() as second:
         callback = consent(first, site, "dana")
         assert first.get(callback).status_code == 303
         used_code = dict(parse_qsl(urlsplit(callback).query))["code"]
@@ -226,7 +226,7 @@ def test_a_used_code_is_refused() -> None:
 
 
 def test_a_second_use_of_the_callback_is_refused_and_leaves_the_login_alone() -> None:
-    with running_site() as site, httpx.Client() as client:
+    with running_site() as site, httpx2.Client() as client:
         callback = consent(client, site, "dana")
         assert client.get(callback).status_code == 303
         response = client.get(callback, headers=JSON)
@@ -235,7 +235,7 @@ def test_a_second_use_of_the_callback_is_refused_and_leaves_the_login_alone() ->
 
 
 def test_an_expired_code_is_refused() -> None:
-    with running_site() as site, httpx.Client() as client:
+    with running_site() as site, httpx2.Client() as client:
         callback = consent(client, site, "dana")
         site.clock.offset = 601
         response = client.get(callback, headers=JSON)
@@ -244,7 +244,7 @@ def test_an_expired_code_is_refused() -> None:
 
 
 def test_an_unconfirmed_email_is_refused_when_configured() -> None:
-    with running_site(require_confirmed_email=True) as site, httpx.Client() as client:
+    with running_site(require_confirmed_email=True) as site, httpx2.Client() as client:
         response = client.get(consent(client, site, "erin"), headers=JSON)
         assert (response.status_code, response.json()["error"]) == (403, "email_unconfirmed")
         assert session(client, site)["user"] is None
@@ -253,7 +253,7 @@ def test_an_unconfirmed_email_is_refused_when_configured() -> None:
 
 
 def test_an_unconfirmed_email_is_shown_when_allowed() -> None:
-    with running_site() as site, httpx.Client() as client:
+    with running_site() as site, httpx2.Client() as client:
         assert client.get(consent(client, site, "erin")).status_code == 303
         assert session(client, site)["user"]["email_is_confirmed"] is False
 
@@ -263,7 +263,7 @@ def test_an_unconfirmed_email_is_shown_when_allowed() -> None:
     [({"status": 500}, "provider_failed"), ({"status": 200, "delay": 1}, "provider_unreachable")],
 )
 def test_a_failing_or_slow_token_endpoint_is_503(fault: dict[str, Any], code: str) -> None:
-    with running_site(timeout=0.25) as site, httpx.Client() as client:
+    with running_site(timeout=0.25) as site, httpx2.Client() as client:
         callback = consent(client, site, "dana")
         site.sandbox.inject_faults(count=1, path_prefix="/oauth/access-token", **fault)
         response = client.get(callback, headers=JSON)
@@ -272,7 +272,7 @@ def test_a_failing_or_slow_token_endpoint_is_503(fault: dict[str, Any], code: st
 
 
 def test_fastapi_routes_and_dependencies() -> None:
-    with running_site(fastapi_app) as site, httpx.Client() as client:
+    with running_site(fastapi_app) as site, httpx2.Client() as client:
         refused = client.get(f"{site.app_url}/me")
         assert (refused.status_code, refused.json()) == (
             401,
@@ -288,7 +288,7 @@ def test_fastapi_routes_and_dependencies() -> None:
         assert client.get(f"{site.app_url}/me").status_code == 401
 
 
-def csrf(client: httpx.Client, app_url: str) -> dict[str, str]:
+def csrf(client: httpx2.Client, app_url: str) -> dict[str, str]:
     """The logout form's fields (the session's CSRF token), as the logout page shows them."""
     form = FormReader()
     form.feed(client.get(f"{app_url}/auth/logout").text)
@@ -296,7 +296,7 @@ def csrf(client: httpx.Client, app_url: str) -> dict[str, str]:
 
 
 def test_logout_ends_the_token_at_tokenpass_and_a_copied_cookie_logs_nobody_in() -> None:
-    with running_site() as site, httpx.Client() as client:
+    with running_site() as site, httpx2.Client() as client:
         assert client.get(consent(client, site, "dana")).status_code == 303
         token = session(client, site)["token"]
         assert site.sandbox.api("GET", "tca/check/dana", oauth_token=token).status_code == 200
@@ -309,7 +309,7 @@ def test_logout_ends_the_token_at_tokenpass_and_a_copied_cookie_logs_nobody_in()
             401,
             403,
         }
-        with httpx.Client(cookies=copied) as replay:
+        with httpx2.Client(cookies=copied) as replay:
             assert session(replay, site) == {"user": None, "token": None}
 
 
@@ -359,7 +359,7 @@ def test_logins_kept_in_redis_are_shared_by_workers_and_end_at_logout(
         first, second = (
             BackgroundServer(worker(redis_url, sandbox), listener) for listener in listeners
         )
-        with first, second, httpx.Client() as client:
+        with first, second, httpx2.Client() as client:
             site = Site(first_url, sandbox, SettableClock())
             assert client.get(f"{second_url}/vip", headers=JSON).status_code == 401
             assert client.get(consent(client, site, "dana")).status_code == 303
@@ -375,7 +375,7 @@ def test_logins_kept_in_redis_are_shared_by_workers_and_end_at_logout(
             logout = client.post(f"{second_url}/auth/logout", data=csrf(client, second_url))
             assert logout.status_code == 303
             assert redis_client.keys("tca_gate:login:*") == []
-            with httpx.Client(cookies=copied) as replay:
+            with httpx2.Client(cookies=copied) as replay:
                 assert replay.get(f"{first_url}/me").json() == {"user": None}
                 assert replay.get(f"{first_url}/vip", headers=JSON).status_code == 401
         assert sandbox.api("GET", "tca/check/dana", oauth_token=token).status_code in {401, 403}

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from sandboxes import running_sandbox
 from starlette.applications import Starlette
@@ -227,8 +227,8 @@ def test_no_log_record_carries_a_token_a_secret_or_a_signature(
         with (
             BackgroundServer(app, listener),
             every_logger_at_debug() as captured,
-            httpx.Client(base_url=url) as alice,
-            httpx.Client(base_url=url) as carol,
+            httpx2.Client(base_url=url) as alice,
+            httpx2.Client(base_url=url) as carol,
         ):
             log_in(alice, f"{url}/auth/login", "alice", tokenpass.passwords["alice"])
             log_in(carol, f"{url}/auth/login", "carol", tokenpass.passwords["carol"])

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 import redis
 import redis.asyncio
@@ -127,8 +127,8 @@ def test_two_app_workers_share_the_store_over_http(redis_url: str) -> None:
     )
     headers["Content-Type"] = "application/json"
     with serve(apps[0]) as first, serve(apps[1]) as second:
-        accepted = httpx.post(f"{first}/echo", content=body, headers=headers)
-        replayed = httpx.post(f"{second}/echo", content=body, headers=headers)
+        accepted = httpx2.post(f"{first}/echo", content=body, headers=headers)
+        replayed = httpx2.post(f"{second}/echo", content=body, headers=headers)
     assert accepted.status_code == 200
     assert replayed.status_code == 401
     assert replayed.json()["error"] == "replayed-request"
@@ -148,7 +148,7 @@ def test_redis_down_refuses_with_503_never_accepts() -> None:
         body = json.dumps({"amount": 1}, separators=(",", ":"))
         headers = sign_tokenly_request("POST", f"{base}/echo", {"amount": 1}, TOKEN, SECRET)
         headers["Content-Type"] = "application/json"
-        response = httpx.post(f"{base}/echo", content=body, headers=headers)
+        response = httpx2.post(f"{base}/echo", content=body, headers=headers)
     assert response.status_code == 503
     assert response.json()["error"] == "replay-store-unavailable"
     assert "ok" not in response.json()
@@ -170,7 +170,7 @@ def test_a_store_that_dies_mid_run_refuses_then_recovers(tmp_path: Path) -> None
             headers = sign_tokenly_request("POST", f"{base}/echo", params, TOKEN, SECRET)
             headers["Content-Type"] = "application/json"
             body = json.dumps(params, separators=(",", ":"))
-            return httpx.post(f"{base}/echo", content=body, headers=headers).status_code
+            return httpx2.post(f"{base}/echo", content=body, headers=headers).status_code
 
         with redis_server(tmp_path / "a", port):
             assert post() == 200

@@ -1,6 +1,6 @@
 """The real chain under faults, over loopback: the sandbox <- ``AsyncTokenpassClient`` <-
 ``TokenpassBalances`` <- ``CachedBalances`` or ``RedisCachedBalances`` <- a gated app
-under uvicorn <- httpx.
+under uvicorn <- httpx2.
 
 Injected: upstream timeouts, 5xx, 429 with ``Retry-After``, malformed answers, refused
 connections and a Redis that dies mid-run. Every request gets a refusal (401, 403,
@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from redis_server import free_port, redis_server
 from servers import serve
@@ -171,12 +171,12 @@ def gate_source(url: str, deadline: float = 1.0) -> TokenpassBalances:
 Ask = tuple[str, str]  # ("x-user" or "x-token", value)
 
 
-def ask_all(base_url: str, asks: list[Ask]) -> list[httpx.Response]:
+def ask_all(base_url: str, asks: list[Ask]) -> list[httpx2.Response]:
     """Every request at once; each gets 10 s."""
 
-    async def go() -> list[httpx.Response]:
-        limits = httpx.Limits(max_connections=200)
-        async with httpx.AsyncClient(base_url=base_url, timeout=10, limits=limits) as client:
+    async def go() -> list[httpx2.Response]:
+        limits = httpx2.Limits(max_connections=200)
+        async with httpx2.AsyncClient(base_url=base_url, timeout=10, limits=limits) as client:
             return list(
                 await asyncio.gather(
                     *(
@@ -195,7 +195,7 @@ def by_name(*numbers: int) -> list[Ask]:
     return [("x-user", username(number)) for number in numbers]
 
 
-def check_never_wrongly_allowed(asks: list[Ask], responses: list[httpx.Response]) -> None:
+def check_never_wrongly_allowed(asks: list[Ask], responses: list[httpx2.Response]) -> None:
     """An allow only for a user who passes, about that user; everything else a denial."""
     for (header, value), response in zip(asks, responses, strict=True):
         if response.status_code == 200:
@@ -206,7 +206,7 @@ def check_never_wrongly_allowed(asks: list[Ask], responses: list[httpx.Response]
             assert response.status_code in DENIALS, response.text
 
 
-def statuses(responses: list[httpx.Response]) -> list[int]:
+def statuses(responses: list[httpx2.Response]) -> list[int]:
     return [response.status_code for response in responses]
 
 
@@ -350,10 +350,10 @@ def test_a_redis_that_dies_mid_run_is_refused_and_the_gate_recovers(
             numbers = tuple(range(USERS))
             assert statuses(ask_all(url, by_name(*numbers))) == expected_statuses(numbers)
 
-            async def kill_mid_run() -> list[httpx.Response]:
-                async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            async def kill_mid_run() -> list[httpx2.Response]:
+                async with httpx2.AsyncClient(base_url=url, timeout=10) as client:
 
-                    async def one(number: int) -> httpx.Response:
+                    async def one(number: int) -> httpx2.Response:
                         await asyncio.sleep(number * 0.005)
                         name = username(number % USERS)
                         return await client.get("/members", headers={"x-user": name})
@@ -404,7 +404,7 @@ def test_many_users_at_once_never_see_each_others_decisions(
                     for clause in group["clauses"]
                 }
                 assert held == {"TOKENLY": 0, "LTBCOIN": 500 * number * 100_000_000}
-        upstream = httpx.get(f"{url}/stats").json()["upstream_calls"]
+        upstream = httpx2.get(f"{url}/stats").json()["upstream_calls"]
     assert upstream == USERS + len(tokens)  # one call per holder however many asked
 
 
@@ -460,15 +460,15 @@ def test_no_request_is_let_in_on_balances_a_webhook_withdrew_mid_fetch(redis_url
         serve(hooked_worker(caches[1]), lifespan=True) as two,
     ):
         with ThreadPoolExecutor(1) as pool:
-            early = pool.submit(httpx.get, f"{one}/members", headers=bob, timeout=20)
+            early = pool.submit(httpx2.get, f"{one}/members", headers=bob, timeout=20)
             assert source.asked.wait(10)
             source.held["bob"] = {}
             event = {"event": "balances.changed", "usernames": ["bob"]}
             url = f"{two}/hooks/balances"
             signed = sign_tokenly_request("POST", url, event, CLIENT_ID, CLIENT_SECRET)
-            assert httpx.post(url, json=event, headers=signed, timeout=10).status_code == 200
+            assert httpx2.post(url, json=event, headers=signed, timeout=10).status_code == 200
             source.release.set()
             assert early.result().status_code == 403
-        assert httpx.get(f"{one}/members", headers=bob).status_code == 403
-        assert httpx.get(f"{two}/members", headers=bob).status_code == 403
+        assert httpx2.get(f"{one}/members", headers=bob).status_code == 403
+        assert httpx2.get(f"{two}/members", headers=bob).status_code == 403
     assert source.calls == 2  # the withdrawn fetch, and the one after the webhook

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 
 from tests.sandboxes import TEST_SEED, Sandbox, running_sandbox
@@ -19,7 +19,7 @@ def sandbox() -> Iterator[Sandbox]:
         yield running
 
 
-def _check(sandbox: Sandbox, rule: dict[str, str]) -> httpx.Response:
+def _check(sandbox: Sandbox, rule: dict[str, str]) -> httpx2.Response:
     return sandbox.api("GET", f"tca/check-address/{TREASURY}", params=rule)
 
 
@@ -32,7 +32,7 @@ def test_set_balance_changes_what_checks_see(sandbox: Sandbox) -> None:
 def test_the_admin_token_guards_the_sandbox_endpoints(sandbox: Sandbox) -> None:
     url = f"{sandbox.url}/sandbox/balances/{TREASURY}/NEWCOIN"
     for headers in ({}, {"Authorization": "Bearer wrong"}):
-        answer = httpx.put(url, json={"balance_sat": 1}, headers=headers)
+        answer = httpx2.put(url, json={"balance_sat": 1}, headers=headers)
         assert answer.status_code == 401
     assert not _check(sandbox, {"NEWCOIN": "0.00000001"}).json()["result"]
 
@@ -65,7 +65,7 @@ def test_faults_can_be_cleared(sandbox: Sandbox) -> None:
 
 
 def test_bad_json_is_a_400_naming_the_body(sandbox: Sandbox) -> None:
-    answer = httpx.post(
+    answer = httpx2.post(
         f"{sandbox.url}/api/v1/tca/provisional/tx",
         content="{not json",
         headers={"Content-Type": "application/json"},
@@ -119,8 +119,8 @@ def test_unknown_ids_are_404(sandbox: Sandbox) -> None:
 
 
 def test_unknown_paths_and_methods_answer_json(sandbox: Sandbox) -> None:
-    assert httpx.get(f"{sandbox.url}/api/v1/nowhere").json() == {"error": "Not Found"}
-    assert httpx.put(f"{sandbox.url}/api/v1/perks/TOKENLY").status_code == 405
+    assert httpx2.get(f"{sandbox.url}/api/v1/nowhere").json() == {"error": "Not Found"}
+    assert httpx2.put(f"{sandbox.url}/api/v1/perks/TOKENLY").status_code == 405
 
 
 def test_bad_fault_requests_are_refused(sandbox: Sandbox) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate.sandbox import _accounts
@@ -57,7 +57,7 @@ def test_the_whole_flow_gives_a_token_for_the_user_with_the_scopes(sandbox: Sand
     assert token["token_type"] == "Bearer"
     assert token["scope"] == "user,tca,private-balances"
     assert token["expires_in"] > 0
-    user = httpx.get(f"{sandbox.url}/oauth/user", params={"access_token": token["access_token"]})
+    user = httpx2.get(f"{sandbox.url}/oauth/user", params={"access_token": token["access_token"]})
     assert user.status_code == 200
     assert user.json() == {
         "id": "5b0c3c55-8e07-4bf6-9d4b-1a2f6ad0a001",
@@ -69,7 +69,7 @@ def test_the_whole_flow_gives_a_token_for_the_user_with_the_scopes(sandbox: Sand
 
 
 def test_the_authorize_page_is_a_login_form_naming_the_app_and_scopes(sandbox: Sandbox) -> None:
-    page = httpx.get(f"{sandbox.url}/oauth/authorize", params=_authorize_params(sandbox))
+    page = httpx2.get(f"{sandbox.url}/oauth/authorize", params=_authorize_params(sandbox))
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "tca-gate demo app" in page.text
@@ -96,7 +96,7 @@ def test_a_code_is_bound_to_its_redirect_uri(sandbox: Sandbox) -> None:
 
 def test_a_wrong_client_secret_is_refused(sandbox: Sandbox) -> None:
     code = sandbox.authorization_code("bob")
-    answer = httpx.post(
+    answer = httpx2.post(
         f"{sandbox.url}/oauth/access-token",
         data={
             "grant_type": "authorization_code",
@@ -114,7 +114,7 @@ def test_a_wrong_client_secret_is_refused(sandbox: Sandbox) -> None:
 def test_a_code_is_bound_to_its_client() -> None:
     with running_sandbox(TEST_SEED) as sandbox:
         code = sandbox.authorization_code("dana")
-        answer = httpx.post(
+        answer = httpx2.post(
             f"{sandbox.url}/oauth/access-token",
             data={
                 "grant_type": "authorization_code",
@@ -152,7 +152,7 @@ def test_a_code_within_ten_minutes_is_accepted(sandbox: Sandbox, clock: Settable
 
 def test_basic_client_auth_is_refused(sandbox: Sandbox) -> None:
     code = sandbox.authorization_code("bob")
-    answer = httpx.post(
+    answer = httpx2.post(
         f"{sandbox.url}/oauth/access-token",
         data={
             "grant_type": "authorization_code",
@@ -167,7 +167,7 @@ def test_basic_client_auth_is_refused(sandbox: Sandbox) -> None:
 
 def test_deny_redirects_with_access_denied_and_the_state(sandbox: Sandbox) -> None:
     form = _authorize_params(sandbox, state="keep-me") | {"decision": "deny"}
-    answer = httpx.post(f"{sandbox.url}/oauth/authorize", data=form)
+    answer = httpx2.post(f"{sandbox.url}/oauth/authorize", data=form)
     assert answer.status_code == 302
     location = urlsplit(answer.headers["location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == sandbox.redirect_uri
@@ -183,7 +183,7 @@ def test_a_wrong_password_shows_the_form_again(sandbox: Sandbox) -> None:
         "password": "wrong",
         "decision": "grant",
     }
-    answer = httpx.post(f"{sandbox.url}/oauth/authorize", data=form)
+    answer = httpx2.post(f"{sandbox.url}/oauth/authorize", data=form)
     assert answer.status_code == 401
     assert "wrong username or password" in answer.text
     assert "location" not in answer.headers
@@ -191,13 +191,13 @@ def test_a_wrong_password_shows_the_form_again(sandbox: Sandbox) -> None:
 
 def test_an_unregistered_redirect_uri_is_not_followed(sandbox: Sandbox) -> None:
     params = _authorize_params(sandbox, redirect_uri="https://evil.example/cb")
-    answer = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
+    answer = httpx2.get(f"{sandbox.url}/oauth/authorize", params=params)
     assert answer.status_code == 400
     assert "location" not in answer.headers
 
 
 def test_an_unknown_client_is_refused_on_the_page(sandbox: Sandbox) -> None:
-    answer = httpx.get(
+    answer = httpx2.get(
         f"{sandbox.url}/oauth/authorize", params=_authorize_params(sandbox, client_id="nobody")
     )
     assert answer.status_code == 400
@@ -207,7 +207,7 @@ def test_an_unknown_client_is_refused_on_the_page(sandbox: Sandbox) -> None:
 @pytest.mark.parametrize("scope", ["user,root", "user tca", "user, tca", "user,,tca"])
 def test_an_unknown_scope_is_sent_back_as_invalid_scope(sandbox: Sandbox, scope: str) -> None:
     params = _authorize_params(sandbox, scope=scope)
-    answer = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
+    answer = httpx2.get(f"{sandbox.url}/oauth/authorize", params=params)
     assert answer.status_code == 302
     sent_back = parse_qs(urlsplit(answer.headers["location"]).query)
     assert sent_back["error"] == ["invalid_scope"]
@@ -232,7 +232,7 @@ def test_pkce_with_the_right_verifier_gives_a_token(sandbox: Sandbox) -> None:
 
 def test_the_authorize_form_carries_the_code_challenge(sandbox: Sandbox) -> None:
     params = _authorize_params(sandbox, code_challenge="c" * 43, code_challenge_method="S256")
-    page = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
+    page = httpx2.get(f"{sandbox.url}/oauth/authorize", params=params)
     assert 'name="code_challenge" value="' + "c" * 43 + '"' in page.text
     assert 'name="code_challenge_method" value="S256"' in page.text
 
@@ -262,31 +262,31 @@ def test_a_verifier_for_a_code_issued_without_a_challenge_is_refused(sandbox: Sa
 
 def test_a_plain_code_challenge_is_accepted(sandbox: Sandbox) -> None:
     params = _authorize_params(sandbox, code_challenge=VERIFIER, code_challenge_method="plain")
-    page = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
+    page = httpx2.get(f"{sandbox.url}/oauth/authorize", params=params)
     form = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
     form |= {"username": "bob", "password": sandbox.password_of("bob"), "decision": "grant"}
-    granted = httpx.post(f"{sandbox.url}/oauth/authorize", data=form)
+    granted = httpx2.post(f"{sandbox.url}/oauth/authorize", data=form)
     code = parse_qs(urlsplit(granted.headers["location"]).query)["code"][0]
     assert sandbox.exchange(code, code_verifier=VERIFIER).status_code == 200
 
 
 def test_an_unsupported_code_challenge_method_is_sent_back(sandbox: Sandbox) -> None:
     params = _authorize_params(sandbox, code_challenge="c" * 43, code_challenge_method="S512")
-    answer = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
+    answer = httpx2.get(f"{sandbox.url}/oauth/authorize", params=params)
     assert answer.status_code == 302
     assert parse_qs(urlsplit(answer.headers["location"]).query)["error"] == ["invalid_request"]
 
 
 @pytest.mark.parametrize("token", ["", "not-a-token"])
 def test_oauth_user_refuses_a_bad_token(sandbox: Sandbox, token: str) -> None:
-    answer = httpx.get(f"{sandbox.url}/oauth/user", params={"access_token": token})
+    answer = httpx2.get(f"{sandbox.url}/oauth/user", params={"access_token": token})
     assert answer.status_code == 401
     assert answer.json()["field"] == "access_token"
 
 
 def test_oauth_user_takes_a_bearer_header(sandbox: Sandbox) -> None:
     token = sandbox.access_token("bob")
-    answer = httpx.get(f"{sandbox.url}/oauth/user", headers={"Authorization": f"Bearer {token}"})
+    answer = httpx2.get(f"{sandbox.url}/oauth/user", headers={"Authorization": f"Bearer {token}"})
     assert answer.json()["username"] == "bob"
 
 
@@ -294,7 +294,7 @@ def test_an_access_token_expires(sandbox: Sandbox, clock: SettableClock) -> None
     token = sandbox.access_token("bob")
     clock.now += 31 * 24 * 3600
     try:
-        answer = httpx.get(f"{sandbox.url}/oauth/user", params={"access_token": token})
+        answer = httpx2.get(f"{sandbox.url}/oauth/user", params={"access_token": token})
     finally:
         clock.now -= 31 * 24 * 3600
     assert answer.status_code == 401
@@ -302,7 +302,7 @@ def test_an_access_token_expires(sandbox: Sandbox, clock: SettableClock) -> None
 
 def test_oauth_user_needs_the_user_scope(sandbox: Sandbox) -> None:
     token = sandbox.access_token("alice", ["tca"])
-    answer = httpx.get(f"{sandbox.url}/oauth/user", params={"access_token": token})
+    answer = httpx2.get(f"{sandbox.url}/oauth/user", params={"access_token": token})
     assert answer.status_code == 403
     assert answer.json() == {
         "error": "the access token lacks the 'user' scope",
@@ -314,10 +314,10 @@ def test_oauth_user_needs_the_user_scope(sandbox: Sandbox) -> None:
 def test_a_code_asked_for_without_redirect_uri_is_exchanged_without_it(sandbox: Sandbox) -> None:
     params = _authorize_params(sandbox)
     del params["redirect_uri"]
-    page = httpx.get(f"{sandbox.url}/oauth/authorize", params=params)
+    page = httpx2.get(f"{sandbox.url}/oauth/authorize", params=params)
     assert 'name="redirect_uri"' not in page.text
     form = params | {"username": "alice", "password": "alice-password", "decision": "grant"}
-    granted = httpx.post(f"{sandbox.url}/oauth/authorize", data=form)
+    granted = httpx2.post(f"{sandbox.url}/oauth/authorize", data=form)
     assert granted.headers["location"].startswith(sandbox.redirect_uri + "?")
     code = parse_qs(urlsplit(granted.headers["location"]).query)["code"][0]
     exchange = {
@@ -326,15 +326,15 @@ def test_a_code_asked_for_without_redirect_uri_is_exchanged_without_it(sandbox: 
         "client_id": sandbox.client_id,
         "client_secret": sandbox.client_secret,
     }
-    answer = httpx.post(f"{sandbox.url}/oauth/access-token", data=exchange)
+    answer = httpx2.post(f"{sandbox.url}/oauth/access-token", data=exchange)
     assert answer.status_code == 200, answer.text
     assert answer.json()["scope"] == "user,tca"
 
 
 def test_the_authorize_page_may_not_be_framed(sandbox: Sandbox) -> None:
     for answer in (
-        httpx.get(f"{sandbox.url}/oauth/authorize", params=_authorize_params(sandbox)),
-        httpx.post(f"{sandbox.url}/oauth/authorize", data=_authorize_params(sandbox)),
+        httpx2.get(f"{sandbox.url}/oauth/authorize", params=_authorize_params(sandbox)),
+        httpx2.post(f"{sandbox.url}/oauth/authorize", data=_authorize_params(sandbox)),
     ):
         assert answer.headers["content-security-policy"] == "frame-ancestors 'none'"
         assert answer.headers["x-frame-options"] == "DENY"
@@ -343,7 +343,7 @@ def test_the_authorize_page_may_not_be_framed(sandbox: Sandbox) -> None:
 @pytest.mark.parametrize("path", ["/oauth/authorize", "/oauth/access-token"])
 def test_an_oauth_form_over_64_kib_is_refused(sandbox: Sandbox, path: str) -> None:
     form = _authorize_params(sandbox) | {"padding": "x" * MAX_FORM}
-    answer = httpx.post(f"{sandbox.url}{path}", data=form)
+    answer = httpx2.post(f"{sandbox.url}{path}", data=form)
     assert answer.status_code == 413
     assert str(MAX_FORM) in answer.text
 
@@ -367,7 +367,7 @@ def test_a_password_check_runs_off_the_event_loop_and_outside_the_store_lock(
         "decision": "grant",
     }
     with ThreadPoolExecutor(1) as pool:
-        login = pool.submit(httpx.post, f"{sandbox.url}/oauth/authorize", data=form, timeout=15)
+        login = pool.submit(httpx2.post, f"{sandbox.url}/oauth/authorize", data=form, timeout=15)
         assert entered.wait(10)
         try:
             meanwhile = sandbox.api("GET", "perks/TOKENLY")

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate import sign_tokenly_request
@@ -61,7 +61,7 @@ def _php(
     *,
     token: str | None = None,
     client: tuple[str, str] | None = None,
-) -> httpx.Response:
+) -> httpx2.Response:
     """A call to ``/api/v1/{path}`` as the official PHP client sends it (header mode)."""
     url = f"{sandbox.url}/api/v1/{path}"
     api_token, secret = client or (sandbox.client_id, sandbox.client_secret)
@@ -70,11 +70,11 @@ def _php(
     if method in ("GET", "DELETE"):
         signed = params if method == "DELETE" else None
         headers |= sign_tokenly_request(method, url, signed, api_token, secret)
-        return httpx.request(method, url, params=params, headers=headers)
+        return httpx2.request(method, url, params=params, headers=headers)
     body = json.dumps(params, separators=(",", ":")) if params else ""
     headers |= sign_tokenly_request(method, url, _force_object(params), api_token, secret)
     headers |= {"Content-Type": "application/json", "Accept": "application/json"}
-    return httpx.request(method, url, content=body, headers=headers)
+    return httpx2.request(method, url, content=body, headers=headers)
 
 
 def _key(name: str) -> bytes:
@@ -99,9 +99,9 @@ def test_the_token_in_both_places_must_be_the_same(sandbox: Sandbox) -> None:
     url = f"{sandbox.url}/api/v1/tca/addresses"
     signed = sign_tokenly_request("GET", url, None, sandbox.client_id, sandbox.client_secret)
 
-    def call(query: dict[str, str], bearer: str | None) -> httpx.Response:
+    def call(query: dict[str, str], bearer: str | None) -> httpx2.Response:
         headers = signed | ({"Authorization": f"Bearer {bearer}"} if bearer else {})
-        return httpx.get(url, params=query, headers=headers)
+        return httpx2.get(url, params=query, headers=headers)
 
     assert call({"oauth_token": token}, token).status_code == 200
     differ = call({"oauth_token": token}, other)
@@ -137,7 +137,7 @@ def test_a_bearer_token_on_a_signed_post(sandbox: Sandbox) -> None:
 def test_admin_and_user_bearer_tokens_stay_apart() -> None:
     with running_sandbox(SEED, admin_token="the-admin-token") as sandbox:
         user = sandbox.access_token("dana", ["user", "tca"])
-        with_user_token = httpx.delete(
+        with_user_token = httpx2.delete(
             f"{sandbox.url}/sandbox/faults", headers={"Authorization": f"Bearer {user}"}
         )
         assert with_user_token.status_code == 401
@@ -163,19 +163,19 @@ def test_multi_address_lookup_as_the_official_client_sends_it(sandbox: Sandbox) 
 
 def test_calls_the_official_client_does_not_sign(sandbox: Sandbox) -> None:
     url = f"{sandbox.url}/api/v1"
-    assert httpx.get(
+    assert httpx2.get(
         f"{url}/tca/check-address/{ERIN}", params={"LTBCOIN": "0.00000001"}
     ).json() == {"result": True}
-    assert httpx.get(f"{url}/perks/TOKENLY").json() == {"token": "TOKENLY", "chatCount": 3}
+    assert httpx2.get(f"{url}/perks/TOKENLY").json() == {"token": "TOKENLY", "chatCount": 3}
     key = _key("instant")
     address, msg = address_from_private_key(key), sandbox.instant_verify_code("fay")
     body = {"msg": msg, "address": address, "sig": sign_message(key, msg)}
-    assert httpx.post(f"{url}/instant-verify/fay", json=body).json() == {"result": True}
+    assert httpx2.post(f"{url}/instant-verify/fay", json=body).json() == {"result": True}
     account = {"username": "gil", "password": "gil-password", "email": "gil@example.com"}
-    registered = httpx.post(f"{url}/register", json=account | {"client_id": "other-app"})
+    registered = httpx2.post(f"{url}/register", json=account | {"client_id": "other-app"})
     assert registered.status_code == 200, registered.text
     assert registered.json()["result"]["username"] == "gil"
-    unknown = httpx.post(
+    unknown = httpx2.post(
         f"{url}/register", json=account | {"username": "hal", "client_id": "no-such-app"}
     )
     assert unknown.status_code == 403
@@ -212,7 +212,7 @@ def test_verify_code_comes_with_manage_address_for_unverified_addresses(sandbox:
 
 
 def test_token_access_by_email_is_for_privileged_apps(sandbox: Sandbox) -> None:
-    def check(email: str, rule: dict[str, str], **options: Any) -> httpx.Response:
+    def check(email: str, rule: dict[str, str], **options: Any) -> httpx2.Response:
         return sandbox.api("GET", f"tca/checkemail/{email}", params=rule, **options)
 
     # dana holds 100 LTBCOIN on her public address and 900 on her private one.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -58,7 +58,7 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 def test_the_document_is_served_and_names_every_route(sandbox: Sandbox) -> None:
-    document = httpx.get(f"{sandbox.url}/openapi.json").json()
+    document = httpx2.get(f"{sandbox.url}/openapi.json").json()
     assert document["openapi"].startswith("3.")
     routes = {
         (method.upper(), route.path)
@@ -75,7 +75,7 @@ def test_the_document_is_served_and_names_every_route(sandbox: Sandbox) -> None:
 
 
 def test_the_document_has_the_auth_and_scope_of_every_route(sandbox: Sandbox) -> None:
-    document = httpx.get(f"{sandbox.url}/openapi.json").json()
+    document = httpx2.get(f"{sandbox.url}/openapi.json").json()
     table = {(route.path, route.method.lower()): (route.auth, route.scope) for route in ROUTE_TABLE}
     api_operations = {
         (path, method): operation

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate.cli import main
@@ -117,9 +117,9 @@ def _run_command(*arguments: str) -> tuple[str, str]:
         deadline = time.monotonic() + 15
         while True:
             try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/perks/TOKENLY")
+                answer = httpx2.get(f"http://127.0.0.1:{port}/api/v1/perks/TOKENLY")
                 break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 assert time.monotonic() < deadline, "the sandbox did not start"
                 time.sleep(0.1)
         assert answer.json() == {"token": "TOKENLY", "chatCount": 3}

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate.sandbox import SandboxError, SandboxServer, parse_seed
@@ -26,7 +26,7 @@ def test_it_serves_the_demo_seed_on_loopback(sandbox: SandboxServer) -> None:
     assert sandbox.url.startswith("http://127.0.0.1:")
     assert (sandbox.client_id, sandbox.client_secret) == ("demo-app", "demo-app-secret")
     assert sandbox.redirect_uri == "http://127.0.0.1:8000/auth/callback"
-    user = httpx.get(
+    user = httpx2.get(
         f"{sandbox.url}/oauth/user", params={"access_token": sandbox.access_token("bob")}
     )
     assert user.json()["username"] == "bob"
@@ -70,11 +70,11 @@ def test_it_stops_cleanly_and_frees_its_port() -> None:
     server = SandboxServer(port=_free_port())
     with server:
         url = server.url
-        assert httpx.get(f"{url}/api/v1/perks/TOKENLY").status_code == 200
+        assert httpx2.get(f"{url}/api/v1/perks/TOKENLY").status_code == 200
         with pytest.raises(SandboxError, match="already running"):
             server.start()
-    with pytest.raises(httpx.TransportError):
-        httpx.get(f"{url}/api/v1/perks/TOKENLY")
+    with pytest.raises(httpx2.TransportError):
+        httpx2.get(f"{url}/api/v1/perks/TOKENLY")
     with pytest.raises(SandboxError, match="not running"):
         _ = server.url
 
@@ -84,7 +84,7 @@ def test_stop_lets_a_request_in_flight_finish_before_closing_the_database() -> N
     with ThreadPoolExecutor(1) as pool:
         with server:
             server.inject_faults(200, delay=0.5, path_prefix="/api/v1/perks")
-            slow = pool.submit(httpx.get, f"{server.url}/api/v1/perks/TOKENLY", timeout=10)
+            slow = pool.submit(httpx2.get, f"{server.url}/api/v1/perks/TOKENLY", timeout=10)
             time.sleep(0.2)  # the request is in flight, waiting out its delay
         answer = slow.result()
     assert answer.json() == {"token": "TOKENLY", "chatCount": 3}

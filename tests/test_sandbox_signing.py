@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator, Mapping
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate import sign_tokenly_request
@@ -24,11 +24,11 @@ def sandbox() -> Iterator[Sandbox]:
 
 def _send(
     sandbox: Sandbox, method: str, path: str, query: Mapping[str, str], signed_over: object
-) -> httpx.Response:
+) -> httpx2.Response:
     url = f"{sandbox.url}/api/v1/{path}"
     params = signed_over if isinstance(signed_over, dict) else None
     headers = sign_tokenly_request(method, url, params, sandbox.client_id, sandbox.client_secret)
-    return httpx.request(method, url, params=query, headers=headers)
+    return httpx2.request(method, url, params=query, headers=headers)
 
 
 def test_a_delete_is_signed_over_its_query_parameters(sandbox: Sandbox) -> None:
@@ -121,6 +121,6 @@ def test_a_streamed_body_over_the_cap_is_refused(sandbox: Sandbox) -> None:
         for _ in range(MAX_BODY // 65536 + 2):
             yield b" " * 65536
 
-    answer = httpx.post(f"{sandbox.url}/api/v1/credits", content=chunks(), timeout=10)
+    answer = httpx2.post(f"{sandbox.url}/api/v1/credits", content=chunks(), timeout=10)
     assert answer.status_code == 413
     assert str(MAX_BODY) in answer.json()["error"]

@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate import sign_tokenly_request
@@ -29,7 +29,7 @@ def tokens(sandbox: Sandbox) -> dict[str, str]:
     return {name: sandbox.access_token(name, scopes) for name in ("alice", "bob", "carol")}
 
 
-def _check(sandbox: Sandbox, username: str, token: str, rule: dict[str, str]) -> httpx.Response:
+def _check(sandbox: Sandbox, username: str, token: str, rule: dict[str, str]) -> httpx2.Response:
     return sandbox.api("GET", f"tca/check/{username}", params=rule, oauth_token=token)
 
 
@@ -98,7 +98,7 @@ def test_a_missing_or_unknown_token_is_401(sandbox: Sandbox) -> None:
     ],
 )
 def test_unsigned_or_badly_signed_calls_are_401(sandbox: Sandbox, headers: dict[str, str]) -> None:
-    answer = httpx.get(f"{sandbox.url}/api/v1/lookup/user/alice", headers=headers)
+    answer = httpx2.get(f"{sandbox.url}/api/v1/lookup/user/alice", headers=headers)
     assert answer.status_code == 401
     assert answer.json()["result"] is False
 
@@ -112,8 +112,8 @@ def test_a_wrong_secret_is_401(sandbox: Sandbox) -> None:
 def test_check_address_needs_no_app_signature(sandbox: Sandbox) -> None:
     # The official client calls it without signing (api-docs: "Authentication: none").
     url = f"{sandbox.url}/api/v1/tca/check-address/{ALICE_MAIN}"
-    assert httpx.get(url, params={"TOKENLY": "2"}).json() == {"result": True}
-    assert httpx.get(url, params={"TOKENLY": "3"}).json() == {"result": False}
+    assert httpx2.get(url, params={"TOKENLY": "2"}).json() == {"result": True}
+    assert httpx2.get(url, params={"TOKENLY": "3"}).json() == {"result": False}
 
 
 def test_check_address(sandbox: Sandbox) -> None:
@@ -158,11 +158,11 @@ def test_messaging_permission(sandbox: Sandbox, tokens: dict[str, str], path: st
 
 
 def test_token_perks(sandbox: Sandbox) -> None:
-    assert httpx.get(f"{sandbox.url}/api/v1/perks/TOKENLY").json() == {
+    assert httpx2.get(f"{sandbox.url}/api/v1/perks/TOKENLY").json() == {
         "token": "TOKENLY",
         "chatCount": 3,
     }
-    assert httpx.get(f"{sandbox.url}/api/v1/perks/NOPERKS").json()["chatCount"] == 0
+    assert httpx2.get(f"{sandbox.url}/api/v1/perks/NOPERKS").json()["chatCount"] == 0
 
 
 def test_a_promise_lifts_bob_over_the_rule(sandbox: Sandbox, tokens: dict[str, str]) -> None:
@@ -191,9 +191,9 @@ def test_two_hundred_concurrent_checks_all_succeed(
 ) -> None:
     url = f"{sandbox.url}/api/v1/tca/check/alice"
 
-    async def check_all() -> list[httpx.Response]:
-        limits = httpx.Limits(max_connections=200)
-        async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+    async def check_all() -> list[httpx2.Response]:
+        limits = httpx2.Limits(max_connections=200)
+        async with httpx2.AsyncClient(limits=limits, timeout=30) as http:
             requests = [
                 http.get(
                     url,
@@ -215,7 +215,7 @@ def test_replay_protection_is_an_option() -> None:
     with running_sandbox(replay_protection=True) as sandbox:
         url = f"{sandbox.url}/api/v1/lookup/user/alice"
         headers = sign_tokenly_request("GET", url, None, sandbox.client_id, sandbox.client_secret)
-        assert httpx.get(url, headers=headers).status_code == 200
-        again = httpx.get(url, headers=headers)
+        assert httpx2.get(url, headers=headers).status_code == 200
+        again = httpx2.get(url, headers=headers)
         assert again.status_code == 401
         assert "already used" in again.json()["error"]

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from redis_server import free_port
 from sandboxes import Sandbox, running_sandbox
@@ -94,7 +94,7 @@ def hooked() -> Iterator[tuple[Sandbox, Tap, RecordingCache]]:
             yield sandbox, tap, cache
 
 
-def promise(sandbox: Sandbox, destination: str, quantity: int = 120_000_000_000) -> httpx.Response:
+def promise(sandbox: Sandbox, destination: str, quantity: int = 120_000_000_000) -> httpx2.Response:
     body = {
         "source": TREASURY,
         "destination": destination,
@@ -284,7 +284,7 @@ def test_a_promise_reaches_the_apps_cache_through_the_webhook_end_to_end() -> No
         ]
     )
     tap = Tap(app)
-    with serve(tap) as base, httpx.Client(base_url=base) as http:
+    with serve(tap) as base, httpx2.Client(base_url=base) as http:
         hooks = {CLIENT_ID: f"{base}/hooks/balances"}
         with running_sandbox(port=sandbox_port, webhook_urls=hooks) as sandbox:
             token = sandbox.access_token("bob", ["user", "tca"])

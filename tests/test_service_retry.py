@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-import httpx
+import httpx2
 import pytest
 import stamina
 from servers import serve
@@ -33,7 +33,7 @@ from tca_gate.signing.tokenly._scheme import NONCE_HEADER, SIGNATURE_HEADER
 from tca_gate.tokenpass import AsyncTokenpassClient, TokenpassClient
 
 BASE = "https://tokenpass.example"
-Answer = httpx.Response | Exception
+Answer = httpx2.Response | Exception
 
 
 class Script:
@@ -41,10 +41,10 @@ class Script:
 
     def __init__(self, *answers: Answer) -> None:
         self.answers = list(answers)
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
         self.headers: list[dict[str, str]] = []  # as each attempt was sent
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         self.headers.append(dict(request.headers))
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
@@ -55,7 +55,7 @@ class Script:
 
 def client(script: Script, retries: RetryPolicy | int = 3) -> TokenpassClient:
     return TokenpassClient(
-        BASE, "id", "secret", retries=retries, transport=httpx.MockTransport(script)
+        BASE, "id", "secret", retries=retries, transport=httpx2.MockTransport(script)
     )
 
 
@@ -74,13 +74,13 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return recorded
 
 
-def ok() -> httpx.Response:
-    return httpx.Response(200, json={"result": []})
+def ok() -> httpx2.Response:
+    return httpx2.Response(200, json={"result": []})
 
 
-def busy(status: int = 503, retry_after: str | None = None) -> httpx.Response:
+def busy(status: int = 503, retry_after: str | None = None) -> httpx2.Response:
     headers = {"Retry-After": retry_after} if retry_after is not None else {}
-    return httpx.Response(status, json={"error": "busy"}, headers=headers)
+    return httpx2.Response(status, json={"error": "busy"}, headers=headers)
 
 
 @pytest.mark.usefixtures("instant")
@@ -92,8 +92,8 @@ def busy(status: int = 503, retry_after: str | None = None) -> httpx.Response:
         busy(503),
         busy(504),
         busy(429),
-        httpx.ConnectError("down"),
-        httpx.ReadTimeout("slow"),
+        httpx2.ConnectError("down"),
+        httpx2.ReadTimeout("slow"),
     ],
 )
 def test_a_get_is_retried_until_it_passes(failure: Answer) -> None:
@@ -113,7 +113,7 @@ def test_a_get_gives_up_after_its_retries_with_the_last_error() -> None:
 
 @pytest.mark.usefixtures("instant")
 @pytest.mark.parametrize(
-    "failure", [busy(503), busy(429), httpx.ConnectError("down"), httpx.ReadTimeout("slow")]
+    "failure", [busy(503), busy(429), httpx2.ConnectError("down"), httpx2.ReadTimeout("slow")]
 )
 def test_post_and_patch_are_never_retried(failure: Answer) -> None:
     script = Script(failure, ok())
@@ -127,7 +127,7 @@ def test_post_and_patch_are_never_retried(failure: Answer) -> None:
 
 @pytest.mark.usefixtures("instant")
 def test_a_delete_is_retried() -> None:
-    script = Script(busy(503), httpx.Response(200, json={"result": True}))
+    script = Script(busy(503), httpx2.Response(200, json={"result": True}))
     with client(script) as tokenpass:
         tokenpass.delete_promised_transaction(7)
     assert [request.method for request in script.requests] == ["DELETE", "DELETE"]
@@ -216,12 +216,12 @@ def test_no_wait_ends_past_the_deadline(clock: Clock) -> None:
 
 
 def test_the_deadline_counts_the_time_spent_in_attempts(clock: Clock) -> None:
-    def slow_then_busy(request: httpx.Request) -> httpx.Response:
+    def slow_then_busy(request: httpx2.Request) -> httpx2.Response:
         clock.now += 9.5
         return busy(503)
 
     policy = RetryPolicy(retries=10, deadline=10, wait_initial=1, wait_jitter=0)
-    transport = httpx.MockTransport(slow_then_busy)
+    transport = httpx2.MockTransport(slow_then_busy)
     with (
         TokenpassClient(BASE, "id", "s", retries=policy, transport=transport) as tokenpass,
         pytest.raises(ServerError),
@@ -265,8 +265,8 @@ def test_the_async_client_retries_gets_but_not_posts() -> None:
     async def run() -> tuple[list[str], list[str]]:
         gets, posts = Script(busy(503), busy(429), ok()), Script(busy(503), ok())
         async with (
-            AsyncTokenpassClient(BASE, "i", "s", transport=httpx.MockTransport(gets)) as one,
-            AsyncTokenpassClient(BASE, "i", "s", transport=httpx.MockTransport(posts)) as two,
+            AsyncTokenpassClient(BASE, "i", "s", transport=httpx2.MockTransport(gets)) as one,
+            AsyncTokenpassClient(BASE, "i", "s", transport=httpx2.MockTransport(posts)) as two,
         ):
             assert await one.get_public_addresses("alice") == ()
             with pytest.raises(ServerError):
@@ -352,8 +352,8 @@ def test_a_retried_delete_that_finds_it_gone_is_done(name: str) -> None:
         "delete_provisional_source": ("1BoatSLRHtKNngkdXEeobR76b53LbtpyT",),
         "delete_promised_transaction": (7,),
     }[name]
-    gone = httpx.Response(404, json={"error": "not found"})
-    script = Script(httpx.ReadTimeout("the answer was lost"), gone)
+    gone = httpx2.Response(404, json={"error": "not found"})
+    script = Script(httpx2.ReadTimeout("the answer was lost"), gone)
     with client(script) as tokenpass:
         assert getattr(tokenpass, name)(*args) is None
         assert len(script.requests) == 2
@@ -363,7 +363,7 @@ def test_a_retried_delete_that_finds_it_gone_is_done(name: str) -> None:
 
 @pytest.mark.usefixtures("instant")
 def test_a_retried_get_that_finds_nothing_is_not_found() -> None:
-    script = Script(busy(503), httpx.Response(404, json={"error": "no such user"}))
+    script = Script(busy(503), httpx2.Response(404, json={"error": "no such user"}))
     with client(script) as tokenpass, pytest.raises(NotFoundError):
         tokenpass.get_public_addresses("alice")
 
@@ -379,10 +379,10 @@ def test_the_retry_log_shows_no_url_token_or_parameter(caplog: pytest.LogCapture
     assert "tokenpass.example" not in logged
 
 
-class Tracked(httpx.AsyncByteStream):
+class Tracked(httpx2.AsyncByteStream):
     """A response body that tells its transport when it is closed."""
 
-    def __init__(self, stream: httpx.AsyncByteStream, transport: CountingTransport) -> None:
+    def __init__(self, stream: httpx2.AsyncByteStream, transport: CountingTransport) -> None:
         self.stream, self.transport = stream, transport
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -394,18 +394,18 @@ class Tracked(httpx.AsyncByteStream):
         self.transport.open_responses -= 1
 
 
-class CountingTransport(httpx.AsyncBaseTransport):
+class CountingTransport(httpx2.AsyncBaseTransport):
     """A real HTTP transport counting the responses not yet closed."""
 
     def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
+        self.inner = httpx2.AsyncHTTPTransport()
         self.open_responses = 0
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         response = await self.inner.handle_async_request(request)
         self.open_responses += 1
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        return httpx.Response(
+        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        return httpx2.Response(
             response.status_code,
             headers=response.headers,
             stream=Tracked(response.stream, self),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 from starlette.applications import Starlette
@@ -68,7 +68,7 @@ def where(
 
 def test_an_unsigned_request_to_a_protected_route_is_refused(where: tuple[str, str]) -> None:
     sent, _ = where
-    answer = httpx.get(f"{sent}/api/vault")
+    answer = httpx2.get(f"{sent}/api/vault")
     assert answer.status_code == 401
     assert answer.json()["error"] == "missing-authorization"
     assert VAULT not in answer.text
@@ -77,13 +77,13 @@ def test_an_unsigned_request_to_a_protected_route_is_refused(where: tuple[str, s
 def test_a_signed_request_to_a_protected_route_passes(where: tuple[str, str]) -> None:
     sent, signed = where
     header = sign_tdx_request("GET", f"{signed}/api/vault", api_key=API_KEY, api_secret=SECRET)
-    answer = httpx.get(f"{sent}/api/vault", headers={"Authorization": header})
+    answer = httpx2.get(f"{sent}/api/vault", headers={"Authorization": header})
     assert (answer.status_code, answer.json()) == (200, {"vault": VAULT, "for": API_KEY})
 
 
 def test_a_public_route_stays_public(where: tuple[str, str]) -> None:
     sent, _ = where
-    assert httpx.get(f"{sent}/status").text == "public"
+    assert httpx2.get(f"{sent}/status").text == "public"
 
 
 def test_the_client_reaches_a_mounted_protected_route(mounted: tuple[str, str]) -> None:

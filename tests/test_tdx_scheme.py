@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate import InvalidArgumentError, MemoryReplayStore
@@ -308,9 +308,9 @@ def test_the_signer_refuses_what_the_verifier_would() -> None:
 
 
 def test_tdx_auth_never_sends_an_ambiguous_request() -> None:
-    sent: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda request: sent.append(request) or httpx.Response(200))
-    with httpx.Client(transport=transport, auth=TDXAuth(API_KEY, SECRET)) as client:
+    sent: list[httpx2.Request] = []
+    transport = httpx2.MockTransport(lambda request: sent.append(request) or httpx2.Response(200))
+    with httpx2.Client(transport=transport, auth=TDXAuth(API_KEY, SECRET)) as client:
         assert client.post("https://h/x?limit=1", json={}).status_code == 200
         with pytest.raises(AmbiguousRequestError, match="without a Content-Type"):
             client.post("https://h/x", content=b"limit=1")

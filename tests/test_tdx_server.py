@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 from starlette.applications import Starlette
@@ -139,7 +139,7 @@ def send(
     host: str | None = None,
     timestamp: int | None = None,
     nonce: str | None = None,
-) -> httpx.Response:
+) -> httpx2.Response:
     """Sign ``REQUEST`` and send it with the parts in ``sent`` changed."""
     if header is None:
         header = sign_tdx_request(
@@ -156,7 +156,7 @@ def send(
     headers = {"Authorization": header, "Content-Type": actual["content_type"]}
     if host is not None:
         headers["Host"] = host
-    return httpx.request(
+    return httpx2.request(
         actual["method"],
         base_url + actual["target"],
         content=actual["body"].encode(),
@@ -164,7 +164,7 @@ def send(
     )
 
 
-def refusal(response: httpx.Response) -> str:
+def refusal(response: httpx2.Response) -> str:
     assert response.status_code == 401, response.text
     reason: str = response.json()["error"]
     return reason
@@ -227,7 +227,7 @@ def test_two_authorization_headers_are_refused(base_url: str) -> None:
     header = sign_tdx_request(
         "GET", base_url + "/api/v1/whoami", api_key=API_KEY, api_secret=SECRET
     )
-    response = httpx.get(
+    response = httpx2.get(
         base_url + "/api/v1/whoami", headers=[("Authorization", header), ("Authorization", header)]
     )
     assert refusal(response) == "malformed-authorization"
@@ -250,12 +250,12 @@ def test_a_query_moved_into_the_content_type_is_refused(base_url: str) -> None:
     header = sign_tdx_request(
         "GET", base_url + "/api/v1/orders?limit=1", api_key=API_KEY, api_secret=SECRET
     )
-    forged = httpx.get(
+    forged = httpx2.get(
         base_url + "/api/v1/orders", headers={"Authorization": header, "Content-Type": "limit=1"}
     )
     assert refusal(forged) == "ambiguous-request"
     assert "Content-Type" in forged.json()["message"]
-    signed = httpx.get(base_url + "/api/v1/orders?limit=1", headers={"Authorization": header})
+    signed = httpx2.get(base_url + "/api/v1/orders?limit=1", headers={"Authorization": header})
     assert signed.status_code == 200
 
 
@@ -285,12 +285,12 @@ SLIDES = [
 ]
 
 
-def send_as(base_url: str, header: str, request: tuple[str, str, str, str]) -> httpx.Response:
+def send_as(base_url: str, header: str, request: tuple[str, str, str, str]) -> httpx2.Response:
     method, target, content_type, body = request
     headers = {"Authorization": header}
     if content_type:
         headers["Content-Type"] = content_type
-    return httpx.request(method, base_url + target, headers=headers, content=body.encode())
+    return httpx2.request(method, base_url + target, headers=headers, content=body.encode())
 
 
 @pytest.mark.parametrize(("signed", "forged"), SLIDES)
@@ -327,13 +327,13 @@ def test_a_repeated_content_type_is_refused(base_url: str) -> None:
         ("Content-Type", "application/x-www-form-urlencoded"),
         ("Content-Type", "application/json"),
     ]
-    response = httpx.post(base_url + "/api/v1/orders", headers=headers, content=body)
+    response = httpx2.post(base_url + "/api/v1/orders", headers=headers, content=body)
     assert refusal(response) == "ambiguous-request"
     assert "more than one Content-Type header" in response.json()["message"]
 
 
 def test_a_repeated_host_is_refused(base_url: str) -> None:
-    """httpx will not send two Host headers; a raw request does."""
+    """httpx2 will not send two Host headers; a raw request does."""
     host = base_url.removeprefix("http://")
     header = sign_tdx_request(
         "GET", base_url + "/api/v1/whoami", api_key=API_KEY, api_secret=SECRET

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 from starlette.applications import Starlette
@@ -57,7 +57,7 @@ def server() -> Iterator[str]:
 def test_every_method_is_accepted_by_the_middleware(server: str) -> None:
     url = f"{server}/api/v1/echo/methods"
     body = params_json({"label": "a/b", "name": "café", "n": 5})
-    with httpx.Client(auth=TokenlyAuth(TOKEN, SECRET)) as client:
+    with httpx2.Client(auth=TokenlyAuth(TOKEN, SECRET)) as client:
         get = client.get(url, params={"LTBCOIN": "1", "oauth_token": "t"})
         post = client.post(url, content=body, headers={"Content-Type": "application/json"})
         patch = client.patch(url, content=body, headers={"Content-Type": "application/json"})
@@ -71,14 +71,14 @@ def test_every_method_is_accepted_by_the_middleware(server: str) -> None:
 
 
 def test_a_wrong_secret_is_refused(server: str) -> None:
-    with httpx.Client(auth=TokenlyAuth(TOKEN, "not the secret")) as client:
+    with httpx2.Client(auth=TokenlyAuth(TOKEN, "not the secret")) as client:
         response = client.get(f"{server}/api/v1/echo/wrong-secret")
     assert (response.status_code, response.json()["error"]) == (401, "bad-signature")
 
 
 def test_resending_a_request_in_the_same_second_is_not_a_replay(server: str) -> None:
     auth = TokenlyAuth(TOKEN, SECRET, clock=FakeClock(time.time()))  # the clock stands still
-    with httpx.Client(auth=auth) as client:
+    with httpx2.Client(auth=auth) as client:
         request = client.build_request("DELETE", f"{server}/api/v1/echo/resend")
         first = client.send(request)
         nonce = int(request.headers[NONCE_HEADER])
@@ -89,14 +89,14 @@ def test_resending_a_request_in_the_same_second_is_not_a_replay(server: str) -> 
 
 def test_the_same_signed_headers_twice_are_refused_as_a_replay(server: str) -> None:
     url = f"{server}/api/v1/echo/replay"
-    with httpx.Client(auth=TokenlyAuth(TOKEN, SECRET)) as client:
+    with httpx2.Client(auth=TokenlyAuth(TOKEN, SECRET)) as client:
         request = client.build_request("GET", url)
         assert client.send(request).status_code == 200
-    replay = httpx.get(url, headers=dict(request.headers))
+    replay = httpx2.get(url, headers=dict(request.headers))
     assert (replay.status_code, replay.json()["error"]) == (401, "replayed-request")
 
 
-def signed(auth: TokenlyAuth, request: httpx.Request) -> httpx.Request:
+def signed(auth: TokenlyAuth, request: httpx2.Request) -> httpx2.Request:
     flow = auth.sync_auth_flow(request)
     return next(flow)
 
@@ -105,17 +105,17 @@ def test_each_attempt_takes_the_clock_afresh() -> None:
     clock = FakeClock(1_700_000_000.4)
     auth = TokenlyAuth(TOKEN, SECRET, clock=clock)
     url = "https://tokenpass.example/api/v1/tca/check/alice"
-    first = signed(auth, httpx.Request("GET", url))
+    first = signed(auth, httpx2.Request("GET", url))
     assert first.headers[NONCE_HEADER] == "1700000000"
     clock.now = 1_700_000_007.9
-    later = signed(auth, httpx.Request("GET", url))
+    later = signed(auth, httpx2.Request("GET", url))
     assert later.headers[NONCE_HEADER] == "1700000007"
     assert later.headers[SIGNATURE_HEADER] != first.headers[SIGNATURE_HEADER]
 
 
 def test_a_resent_request_moves_to_the_next_second_when_the_clock_has_not() -> None:
     auth = TokenlyAuth(TOKEN, SECRET, clock=FakeClock(1_700_000_000.0))
-    request = httpx.Request("GET", "https://tokenpass.example/api/v1/tca/addresses")
+    request = httpx2.Request("GET", "https://tokenpass.example/api/v1/tca/addresses")
     nonces, signatures = [], []
     for _ in range(3):
         signed(auth, request)
@@ -139,7 +139,7 @@ def test_signatures_verify_with_the_params_the_verifier_reads(
     method: str, content: bytes, params: dict[str, object] | None
 ) -> None:
     url = "http://127.0.0.1:8123/api/v1/tca/address?oauth_token=t"
-    request = httpx.Request(method, url, content=content)
+    request = httpx2.Request(method, url, content=content)
     signed(TokenlyAuth(TOKEN, SECRET, clock=FakeClock(1_700_000_000)), request)
     verified = verify_tokenly_request(
         method,
@@ -155,7 +155,7 @@ def test_signatures_verify_with_the_params_the_verifier_reads(
 def test_a_delete_signs_its_query_so_another_token_breaks_the_signature() -> None:
     url = "http://127.0.0.1:8123/api/v1/tca/address/1Boat?oauth_token=caf%C3%A9&x="
     request = signed(
-        TokenlyAuth(TOKEN, SECRET, clock=FakeClock(1_700_000_000)), httpx.Request("DELETE", url)
+        TokenlyAuth(TOKEN, SECRET, clock=FakeClock(1_700_000_000)), httpx2.Request("DELETE", url)
     )
     headers = dict(request.headers)
 
@@ -183,7 +183,7 @@ def test_a_delete_signs_its_query_so_another_token_breaks_the_signature() -> Non
 def test_a_body_that_is_not_compact_json_is_refused_rather_than_missigned(
     content: bytes, message: str
 ) -> None:
-    request = httpx.Request("POST", "https://x.example/api", content=content)
+    request = httpx2.Request("POST", "https://x.example/api", content=content)
     with pytest.raises(InvalidArgumentError, match=message):
         signed(TokenlyAuth(TOKEN, SECRET), request)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 from starlette.applications import Starlette
@@ -244,13 +244,13 @@ def test_signed_requests_reach_the_app_with_their_body(server: str) -> None:
     headers = sign_tokenly_request("POST", url, payload, TOKEN, SECRET) | {
         "Content-Type": "application/json"
     }
-    response = httpx.post(url, content=body, headers=headers)
+    response = httpx2.post(url, content=body, headers=headers)
     assert response.status_code == 200
     assert response.json() == {"api_token": TOKEN, "body": body}
     form = {"label": "a b", "x": ""}
     headers = sign_tokenly_request("POST", url, form, TOKEN, SECRET)
-    assert httpx.post(url, data=form, headers=headers).status_code == 200
-    get = httpx.get(
+    assert httpx2.post(url, data=form, headers=headers).status_code == 200
+    get = httpx2.get(
         url + "?LTBCOIN=1", headers=sign_tokenly_request("GET", url, None, TOKEN, SECRET)
     )
     assert get.status_code == 200
@@ -258,29 +258,29 @@ def test_signed_requests_reach_the_app_with_their_body(server: str) -> None:
 
 def test_refusals_are_401_with_the_reason(server: str) -> None:
     url = f"{server}/api/v1/whoami"
-    response = httpx.get(url)
+    response = httpx2.get(url)
     assert response.status_code == 401
     assert response.json()["error"] == "missing-header"
     headers = sign_tokenly_request("POST", url, {"a": 1}, TOKEN, SECRET)
-    tampered = httpx.post(url, json={"a": 2}, headers=headers)
+    tampered = httpx2.post(url, json={"a": 2}, headers=headers)
     assert (tampered.status_code, tampered.json()["error"]) == (401, "bad-signature")
 
 
 def test_a_replay_over_the_wire_is_refused(server: str) -> None:
     url = f"{server}/api/v1/whoami"
     headers = sign_tokenly_request("DELETE", url, None, TOKEN, SECRET)
-    assert httpx.delete(url, headers=headers).status_code == 200
-    again = httpx.delete(url, headers=headers)
+    assert httpx2.delete(url, headers=headers).status_code == 200
+    again = httpx2.delete(url, headers=headers)
     assert (again.status_code, again.json()["error"]) == (401, "replayed-request")
 
 
 def test_unprotected_paths_pass_through(server: str) -> None:
-    response = httpx.get(f"{server}/open")
+    response = httpx2.get(f"{server}/open")
     assert response.json() == {"open": True, "tokenly": False}
 
 
 def test_an_oversized_body_is_refused_before_checking(server: str) -> None:
-    response = httpx.post(f"{server}/api/v1/whoami", content=b"x" * (2 << 20))
+    response = httpx2.post(f"{server}/api/v1/whoami", content=b"x" * (2 << 20))
     assert (response.status_code, response.json()["error"]) == (413, "body-too-large")
 
 
@@ -288,19 +288,19 @@ def test_a_delete_signs_its_query_parameters(server: str) -> None:
     url = f"{server}/api/v1/whoami"
     params = {"oauth_token": "tok/1", "note": "a b"}
     headers = sign_tokenly_request("DELETE", url, params, TOKEN, SECRET)
-    assert httpx.delete(url, params=params, headers=headers).status_code == 200
+    assert httpx2.delete(url, params=params, headers=headers).status_code == 200
     other = sign_tokenly_request("DELETE", url, params, TOKEN, SECRET)
-    swapped = httpx.delete(url, params={**params, "oauth_token": "tok/2"}, headers=other)
+    swapped = httpx2.delete(url, params={**params, "oauth_token": "tok/2"}, headers=other)
     assert (swapped.status_code, swapped.json()["error"]) == (401, "bad-signature")
     unsigned = sign_tokenly_request("DELETE", url, None, TOKEN, SECRET)
-    assert httpx.delete(url, params=params, headers=unsigned).status_code == 401
+    assert httpx2.delete(url, params=params, headers=unsigned).status_code == 401
 
 
 @pytest.mark.parametrize("segment", ["my acct", "é", "a%2Fb", "50%"])
 def test_a_path_with_escapes_is_checked_as_sent(server: str, segment: str) -> None:
     """The client signs the percent-encoded path it sends; the server must not decode it first."""
-    request = httpx.Request("GET", f"{server}/api/v1/echo/{segment}")
+    request = httpx2.Request("GET", f"{server}/api/v1/echo/{segment}")
     headers = sign_tokenly_request("GET", str(request.url), None, TOKEN, SECRET)
-    response = httpx.get(request.url, headers=headers)
+    response = httpx2.get(request.url, headers=headers)
     assert response.status_code == 200, response.text
     assert response.json()["path"] == request.url.raw_path.decode()

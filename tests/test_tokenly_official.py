@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -215,9 +215,9 @@ def test_the_middleware_accepts_an_official_get_over_loopback(
 ) -> None:
     url = f"{middleware_url}/api/v1/thing"
     headers = official_headers("GET", url, signed, TOKEN, SECRET)
-    answer = httpx.get(f"{url}?{query}", headers=headers)
+    answer = httpx2.get(f"{url}?{query}", headers=headers)
     assert answer.status_code == 200, answer.text
-    tampered = httpx.get(f"{url}?{query}&more=1", headers=headers)
+    tampered = httpx2.get(f"{url}?{query}&more=1", headers=headers)
     assert (tampered.status_code, tampered.json()["error"]) == (401, "bad-signature")
 
 
@@ -229,7 +229,7 @@ def test_the_middleware_accepts_an_official_json_post_over_loopback(
     headers = official_headers("POST", url, signed, TOKEN, SECRET) | {
         "Content-Type": "application/json"
     }
-    answer = httpx.post(url, content=body.encode(), headers=headers)
+    answer = httpx2.post(url, content=body.encode(), headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json()["body"] == body  # the app reads the body the middleware read
 
@@ -241,13 +241,13 @@ def test_the_middleware_accepts_an_official_form_post_over_loopback(
     url = f"{middleware_url}/api/v1/form"
     headers = official_headers("POST", url, signed, TOKEN, SECRET)
     headers["Content-Type"] = "application/x-www-form-urlencoded"
-    answer = httpx.post(url, content=body.encode(), headers=headers)
+    answer = httpx2.post(url, content=body.encode(), headers=headers)
     assert answer.status_code == 200, answer.text
 
 
 def test_an_unsigned_deeply_nested_body_is_refused_not_a_server_error(middleware_url: str) -> None:
     deep = b"[" * 100_000 + b"]" * 100_000
-    unsigned = httpx.post(
+    unsigned = httpx2.post(
         f"{middleware_url}/x", content=deep, headers={"Content-Type": "application/json"}
     )
     assert (unsigned.status_code, unsigned.json()["error"]) == (401, "missing-header")
@@ -255,14 +255,14 @@ def test_an_unsigned_deeply_nested_body_is_refused_not_a_server_error(middleware
     signed = official_headers("POST", url, "{}", TOKEN, "wrong-secret") | {
         "Content-Type": "application/json"
     }
-    answer = httpx.post(url, content=deep, headers=signed)
+    answer = httpx2.post(url, content=deep, headers=signed)
     assert (answer.status_code, answer.json()["error"]) == (401, "malformed-body")
 
 
 def test_the_middleware_refuses_a_body_that_is_not_utf8(middleware_url: str) -> None:
     url = f"{middleware_url}/x"
     headers = official_headers("POST", url, "\ufffd", TOKEN, SECRET)
-    answer = httpx.post(url, content=b"\xff", headers=headers)
+    answer = httpx2.post(url, content=b"\xff", headers=headers)
     assert (answer.status_code, answer.json()["error"]) == (401, "malformed-body")
 
 
@@ -282,8 +282,8 @@ def test_protect_judges_the_routed_path_inside_a_mount_and_under_a_root_path() -
         ]
     )
     with serve(app) as url:
-        assert httpx.get(f"{url}/api/private/x").status_code == 401
-        opened = httpx.get(f"{url}/api/open")
+        assert httpx2.get(f"{url}/api/private/x").status_code == 401
+        opened = httpx2.get(f"{url}/api/open")
         assert (opened.status_code, opened.json()["token"]) == (200, None)  # not protected
     outer = TokenlyAuthMiddleware(private, secret_for={TOKEN: SECRET}, protect=protect)
 
@@ -293,7 +293,7 @@ def test_protect_judges_the_routed_path_inside_a_mount_and_under_a_root_path() -
         await outer(scope, receive, send)
 
     with serve(behind_proxy) as url:
-        answer = httpx.get(f"{url}/private/x")
+        answer = httpx2.get(f"{url}/private/x")
         assert (answer.status_code, answer.json()["error"]) == (401, "missing-header")
 
 
@@ -310,10 +310,10 @@ def test_the_sandbox_accepts_an_official_get_signed_over_its_query(sandbox: Sand
     url = f"{sandbox.url}/api/v1/tca/addresses/dana"
     signed = '{"refresh":"1"}'
     headers = official_headers("GET", url, signed, sandbox.client_id, sandbox.client_secret)
-    answer = httpx.get(f"{url}?refresh=1", headers=headers)
+    answer = httpx2.get(f"{url}?refresh=1", headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json()["result"]
-    tampered = httpx.get(f"{url}?refresh=2", headers=headers)
+    tampered = httpx2.get(f"{url}?refresh=2", headers=headers)
     assert tampered.status_code == 401
 
 
@@ -330,13 +330,13 @@ def test_the_sandbox_accepts_official_credits_with_lists_signed_as_objects(
     body = '{"accounts":[{"account":"acct-1","amount":500,"ref":"ref\\/1"}]}'
     signed = '{"accounts":{"0":{"account":"acct-1","amount":500,"ref":"ref/1"}}}'
     headers = official_headers("POST", url, signed, sandbox.client_id, sandbox.client_secret)
-    answer = httpx.post(url, content=body, headers=headers | {"Content-Type": "application/json"})
+    answer = httpx2.post(url, content=body, headers=headers | {"Content-Type": "application/json"})
     assert answer.status_code == 200, answer.text
     (pair,) = answer.json()["transactions"]
     assert pair["credit"]["amount"] == "500"
     tampered = body.replace("500", "900")
     again = official_headers("POST", url, signed, sandbox.client_id, sandbox.client_secret)
-    refused = httpx.post(
+    refused = httpx2.post(
         url, content=tampered, headers=again | {"Content-Type": "application/json"}
     )
     assert refused.status_code == 401
@@ -410,7 +410,7 @@ def test_a_body_nested_at_the_recursion_limit_is_a_refusal_not_an_error(
     }
     for depth in (900, 960, 976, 990, 1000):
         body = '{"a":' * depth + "1" + "}" * depth
-        answer = httpx.post(url, content=body, headers=headers)
+        answer = httpx2.post(url, content=body, headers=headers)
         assert answer.status_code == 401, depth
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate import InvalidArgumentError, __version__, compile_rule
@@ -267,16 +267,16 @@ CALLS: list[Row] = [
 class Recorder:
     def __init__(self, answer: Any) -> None:
         self.answer = answer
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
-        return httpx.Response(200, json=self.answer)
+        return httpx2.Response(200, json=self.answer)
 
 
 def sync_client(handler: Any, **options: Any) -> TokenpassClient:
     return TokenpassClient(
-        BASE, "client-id", "client-secret", transport=httpx.MockTransport(handler), **options
+        BASE, "client-id", "client-secret", transport=httpx2.MockTransport(handler), **options
     )
 
 
@@ -350,7 +350,7 @@ def test_the_async_client_has_every_method_with_the_same_signature() -> None:
 def test_the_async_client_sends_the_same_requests_and_reads_the_same_values() -> None:
     async def run(name: str, args: tuple[Any, ...], kwargs: dict[str, Any], answer: Any) -> Any:
         recorder = Recorder(answer)
-        transport = httpx.MockTransport(recorder)
+        transport = httpx2.MockTransport(recorder)
         async with AsyncTokenpassClient(BASE, "client-id", "cs", transport=transport) as tokenpass:
             value = await getattr(tokenpass, name)(*args, **kwargs)
         return value, recorder.requests[0]
@@ -691,7 +691,7 @@ def test_a_closed_client_says_so_and_sends_nothing() -> None:
 
     async def run() -> ClientClosedError:
         async with AsyncTokenpassClient(
-            BASE, "i", "s", transport=httpx.MockTransport(recorder)
+            BASE, "i", "s", transport=httpx2.MockTransport(recorder)
         ) as asynchronous:
             pass
         with pytest.raises(ClientClosedError) as raised:
@@ -709,7 +709,7 @@ def test_async_methods_are_typed_as_coroutines_so_tasks_can_be_made_of_them() ->
 
     async def run() -> bool:
         recorder = Recorder({"result": False})
-        transport = httpx.MockTransport(recorder)
+        transport = httpx2.MockTransport(recorder)
         async with AsyncTokenpassClient(BASE, "i", "s", transport=transport) as tokenpass:
             task = asyncio.create_task(tokenpass.check_address_token_access(ADDRESS, "A=1"))
             return await task
@@ -770,7 +770,7 @@ def test_oauth_user_sends_the_access_token_unsigned() -> None:
 
 def test_the_authorization_url_joins_scopes_with_commas_under_the_base_path() -> None:
     with TokenpassClient("https://x.example/tp/", "client-id", "secret") as tokenpass:
-        url = httpx.URL(tokenpass.authorization_url("https://app/cb", ["user", "tca"], "s1"))
+        url = httpx2.URL(tokenpass.authorization_url("https://app/cb", ["user", "tca"], "s1"))
         with pytest.raises(ValueError, match="state"):
             tokenpass.authorization_url("https://app/cb", ["user"], "")
         with pytest.raises(ValueError, match="at least one scope"):
@@ -788,7 +788,7 @@ def test_the_authorization_url_joins_scopes_with_commas_under_the_base_path() ->
 def test_a_base_url_with_a_path_prefixes_every_call() -> None:
     recorder = Recorder({"result": True})
     with TokenpassClient(
-        "http://127.0.0.1:9/tokenpass", "id", "s", transport=httpx.MockTransport(recorder)
+        "http://127.0.0.1:9/tokenpass", "id", "s", transport=httpx2.MockTransport(recorder)
     ) as tokenpass:
         tokenpass.check_address_token_access(ADDRESS, "A=1")
     assert recorder.requests[0].url.path == f"/tokenpass/api/v1/tca/check-address/{ADDRESS}"
@@ -828,8 +828,8 @@ def test_no_secret_or_token_is_in_reprs_of_clients_calls_or_errors(bearer: bool)
             call = endpoint.build(tokenpass.context, *args, **kwargs)
             assert not [secret for secret in SECRETS if secret in repr(call)], endpoint
     failing = [
-        httpx.Response(500, json={"error": "broken"}),
-        httpx.Response(200, json={"unexpected": True}),
+        httpx2.Response(500, json={"error": "broken"}),
+        httpx2.Response(200, json={"unexpected": True}),
     ]
     for answer in failing:
         with TokenpassClient(
@@ -837,7 +837,7 @@ def test_no_secret_or_token_is_in_reprs_of_clients_calls_or_errors(bearer: bool)
             "client-id",
             "client-secret",
             retries=0,
-            transport=httpx.MockTransport(lambda _, answer=answer: answer),
+            transport=httpx2.MockTransport(lambda _, answer=answer: answer),
             bearer=bearer,
         ) as tokenpass:
             for endpoint, args, kwargs in calls:
@@ -849,7 +849,7 @@ def test_no_secret_or_token_is_in_reprs_of_clients_calls_or_errors(bearer: bool)
 
 BLOCK_HTTPX = """
 import sys
-sys.modules["httpx"] = None
+sys.modules["httpx2"] = None
 import tca_gate
 assert tca_gate.compile_rule("LTBCOIN=1").evaluate({"LTBCOIN": 100000000})
 try:
@@ -857,7 +857,7 @@ try:
 except ImportError as error:
     print(error)
 else:
-    raise SystemExit("imported without httpx")
+    raise SystemExit("imported without httpx2")
 """
 
 
@@ -866,4 +866,4 @@ def test_import_tca_gate_works_without_httpx_and_the_client_names_the_extra() ->
         [sys.executable, "-c", BLOCK_HTTPX], capture_output=True, text=True, check=True
     )
     assert "pip install 'tca-gate[tokenpass]'" in result.stdout
-    assert "httpx is missing" in result.stdout
+    assert "httpx2 is missing" in result.stdout

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -73,7 +73,7 @@ def parameter_only(target: str, seen: list[Seen]) -> Starlette:
         }
         raw_path = request.scope["raw_path"].decode("latin-1")
         query = f"?{request.url.query}" if request.url.query else ""
-        async with httpx.AsyncClient() as client:
+        async with httpx2.AsyncClient() as client:
             answer = await client.request(
                 request.method, f"{target}{raw_path}{query}", headers=headers, content=body
             )
@@ -160,23 +160,23 @@ def test_a_parameter_only_server_gets_the_parameter_after_one_refusal_and_ever_a
 class Script:
     """A stand-in server: answers in turn, recording each request."""
 
-    def __init__(self, *answers: httpx.Response) -> None:
+    def __init__(self, *answers: httpx2.Response) -> None:
         self.answers = list(answers)
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         return self.answers.pop(0)
 
 
 def scripted(script: Script, **options: Any) -> TokenpassClient:
     return TokenpassClient(
-        BASE, "client-id", "client-secret", transport=httpx.MockTransport(script), **options
+        BASE, "client-id", "client-secret", transport=httpx2.MockTransport(script), **options
     )
 
 
 def test_a_token_missing_from_both_forms_is_refused_and_nothing_is_learned() -> None:
-    script = Script(*(httpx.Response(401, json=MISSING) for _ in range(4)))
+    script = Script(*(httpx2.Response(401, json=MISSING) for _ in range(4)))
     with scripted(script) as tokenpass:
         for _ in range(2):
             with pytest.raises(AuthenticationError) as refused:
@@ -192,17 +192,17 @@ def test_a_token_missing_from_both_forms_is_refused_and_nothing_is_learned() -> 
 @pytest.mark.parametrize(
     "answer",
     [
-        httpx.Response(401, json=MISSING),
-        httpx.Response(403, json={"error": "Invalid user oauth token", "result": False}),
-        httpx.Response(422, json={"message": "The oauth token field is required.",
+        httpx2.Response(401, json=MISSING),
+        httpx2.Response(403, json={"error": "Invalid user oauth token", "result": False}),
+        httpx2.Response(422, json={"message": "The oauth token field is required.",
                                   "errors": {"oauth_token": ["required"]}}),
-        httpx.Response(401, json={"error": "invalid_token",
+        httpx2.Response(401, json={"error": "invalid_token",
                                   "error_description": "the access token is missing"}),
     ],
     ids=["sandbox", "tokenpass", "laravel-validation", "oauth"],
 )  # fmt: skip
-def test_answers_that_the_token_is_missing_bring_the_parameter(answer: httpx.Response) -> None:
-    script = Script(answer, httpx.Response(200, json=[]), httpx.Response(200, json=[]))
+def test_answers_that_the_token_is_missing_bring_the_parameter(answer: httpx2.Response) -> None:
+    script = Script(answer, httpx2.Response(200, json=[]), httpx2.Response(200, json=[]))
     with scripted(script) as tokenpass:
         assert tokenpass.get_combined_public_balances("the-token") == ()
         assert tokenpass.get_combined_public_balances("the-token") == ()
@@ -231,7 +231,7 @@ def test_answers_that_the_token_is_missing_bring_the_parameter(answer: httpx.Res
 def test_other_refusals_are_not_sent_again_with_the_parameter(
     status: int, answer: dict[str, Any], error: type[Exception]
 ) -> None:
-    script = Script(httpx.Response(status, json=answer))
+    script = Script(httpx2.Response(status, json=answer))
     with scripted(script) as tokenpass, pytest.raises(error):
         tokenpass.get_combined_public_balances("the-token")
     [request] = script.requests
@@ -240,9 +240,9 @@ def test_other_refusals_are_not_sent_again_with_the_parameter(
 
 def test_a_busy_answer_to_the_parameter_teaches_nothing() -> None:
     script = Script(
-        httpx.Response(401, json=MISSING),
-        httpx.Response(503, json={"error": "down for a moment"}),
-        httpx.Response(200, json=[]),
+        httpx2.Response(401, json=MISSING),
+        httpx2.Response(503, json={"error": "down for a moment"}),
+        httpx2.Response(200, json=[]),
     )
     with scripted(script, retries=0) as tokenpass:
         with pytest.raises(ServerError):
@@ -252,7 +252,7 @@ def test_a_busy_answer_to_the_parameter_teaches_nothing() -> None:
 
 
 def test_the_fallback_is_signed_afresh_with_the_next_nonce() -> None:
-    script = Script(httpx.Response(401, json=MISSING), httpx.Response(200, json={"result": True}))
+    script = Script(httpx2.Response(401, json=MISSING), httpx2.Response(200, json={"result": True}))
     with scripted(script) as tokenpass:
         assert tokenpass.delete_address(DANA_PUBLIC, "the-token") is None
     first, second = script.requests
@@ -265,7 +265,7 @@ def test_the_fallback_is_signed_afresh_with_the_next_nonce() -> None:
 def test_unsigned_calls_fall_back_too() -> None:
     missing = {"error": "invalid_token", "error_description": "the access token is missing"}
     user = {"id": "u", "username": "a", "email": None, "name": None, "email_is_confirmed": True}
-    script = Script(httpx.Response(401, json=missing), httpx.Response(200, json=user))
+    script = Script(httpx2.Response(401, json=missing), httpx2.Response(200, json=user))
     with scripted(script) as tokenpass:
         assert tokenpass.get_oauth_user("the-token").username == "a"
     first, second = script.requests
@@ -316,7 +316,7 @@ def every_logger_at_debug() -> Iterator[Everything]:
     handler = Everything()
     root = logging.getLogger()
     names = [name for name in logging.root.manager.loggerDict if not name.startswith("uvicorn")]
-    loggers = [root, *(logging.getLogger(name) for name in (*names, "httpx", "httpcore"))]
+    loggers = [root, *(logging.getLogger(name) for name in (*names, "httpx2", "httpcore2"))]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.DEBUG)
@@ -350,7 +350,7 @@ def test_no_log_record_of_any_logger_shows_the_token(flavor: str) -> None:
     assert len(requests) >= 7
     assert any("oauth_token=[hidden]" in line for line in requests)
     assert any("access_token=[hidden]" in line for line in requests)
-    assert any(record.name.startswith("httpcore") for record in logged.records)
+    assert any(record.name.startswith("httpcore2") for record in logged.records)
     shown = [
         record.name
         for record in logged.records

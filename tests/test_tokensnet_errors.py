@@ -2,7 +2,7 @@
 
 The emulator under uvicorn answers the codes a real call can provoke; the mapping of
 every documented code, and the reading of odd answers, is unit-tested on
-``httpx.MockTransport``.
+``httpx2.MockTransport``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate.errors import (
@@ -67,8 +67,8 @@ CODES: dict[int, tuple[type[TokensNetError], type[Exception]]] = {
 }
 
 
-def answering(status: int, body: bytes) -> httpx.MockTransport:
-    return httpx.MockTransport(lambda request: httpx.Response(status, content=body))
+def answering(status: int, body: bytes) -> httpx2.MockTransport:
+    return httpx2.MockTransport(lambda request: httpx2.Response(status, content=body))
 
 
 def error_answer(code: int, reason: str) -> bytes:
@@ -110,8 +110,8 @@ def test_each_code_raises_its_error_async(code: int) -> None:
         async with AsyncTokensNetClient(
             KEY,
             SECRET,
-            transport=httpx.MockTransport(
-                lambda request: httpx.Response(400, content=error_answer(code, REASONS[code]))
+            transport=httpx2.MockTransport(
+                lambda request: httpx2.Response(400, content=error_answer(code, REASONS[code]))
             ),
             retries=0,
             nonce_retries=0,

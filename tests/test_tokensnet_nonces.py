@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate.errors import InvalidArgumentError
@@ -201,7 +201,7 @@ def test_with_no_nonce_retries_error_111_is_raised(url: str, emulator: TokensNet
 # -- the official clients' nonce scale (issue 10) -----------------------------------------
 
 
-def official_python_get(url: str, path: str, api_key: str, secret: str) -> httpx.Response:
+def official_python_get(url: str, path: str, api_key: str, secret: str) -> httpx2.Response:
     """A signed GET built as jl2035/tokens-client-python builds it: ``int(time.time() *
     10**7)`` as the nonce, uppercase hex HMAC-SHA256 of nonce and key, headers KEY, NONCE
     and SIGNATURE."""
@@ -209,7 +209,7 @@ def official_python_get(url: str, path: str, api_key: str, secret: str) -> httpx
     message = f"{nonce}{api_key}".encode()
     signature = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest().upper()
     headers = {"KEY": api_key, "NONCE": str(nonce), "SIGNATURE": signature}
-    return httpx.get(f"{url}{path}", headers=headers)
+    return httpx2.get(f"{url}{path}", headers=headers)
 
 
 class OfficialNode:
@@ -241,7 +241,7 @@ def test_a_key_used_by_the_official_clients_keeps_working_both_ways(
     time.sleep(0.002)  # the Node client counts milliseconds: let one pass after our last
     node = OfficialNode()
     for _ in range(2):
-        node_answer = httpx.get(
+        node_answer = httpx2.get(
             f"{url}/private/balance/eth/", headers=signing_headers(key, secret, node.nonce())
         )
         assert node_answer.status_code == 200

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 from starlette.applications import Starlette
@@ -69,7 +69,7 @@ def base(request: pytest.FixtureRequest, mounted: str, proxied: str) -> str:
 
 
 def test_an_unsigned_request_to_a_private_route_is_refused(base: str) -> None:
-    answer = httpx.get(f"{base}/private/vault/")
+    answer = httpx2.get(f"{base}/private/vault/")
     assert answer.status_code == 401
     assert answer.json()["errorCode"] == 100
     assert VAULT not in answer.text
@@ -77,19 +77,19 @@ def test_an_unsigned_request_to_a_private_route_is_refused(base: str) -> None:
 
 def test_a_signed_request_to_a_private_route_passes(base: str) -> None:
     headers = signing_headers("mount-key", SECRETS["mount-key"], Nonces.next())
-    answer = httpx.get(f"{base}/private/vault/", headers=headers)
+    answer = httpx2.get(f"{base}/private/vault/", headers=headers)
     assert answer.status_code == 200
     assert answer.text == f"{VAULT} for mount-key"
 
 
 def test_a_public_route_stays_public(base: str) -> None:
-    assert httpx.get(f"{base}/public/ticker/").text == "public"
+    assert httpx2.get(f"{base}/public/ticker/").text == "public"
 
 
 def test_the_emulator_mounted_serves_the_client_and_refuses_the_unsigned() -> None:
     emulator = TokensNetEmulator(SECRETS)
     with serve(Starlette(routes=[Mount("/tokens", app=emulator)])) as url:
-        unsigned = httpx.get(f"{url}/tokens/private/balance/btc/")
+        unsigned = httpx2.get(f"{url}/tokens/private/balance/btc/")
         assert (unsigned.status_code, unsigned.json()["errorCode"]) == (401, 100)
         with TokensNetClient("mount-key", "mount-secret", base_url=f"{url}/tokens") as client:
             assert client.balance("btc").currency == "BTC"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate.signing.tokensnet._scheme import signing_headers
@@ -34,8 +34,8 @@ def url() -> Iterator[str]:
 
 
 @pytest.fixture
-def http(url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=url) as client:
+def http(url: str) -> Iterator[httpx2.Client]:
+    with httpx2.Client(base_url=url) as client:
         yield client
 
 
@@ -50,14 +50,14 @@ class Nonces:
         return cls.last
 
 
-def refusal(response: httpx.Response) -> tuple[int, int, str]:
+def refusal(response: httpx2.Response) -> tuple[int, int, str]:
     body = response.json()
     assert body["status"] == "error"
     assert isinstance(body["timestamp"], int)
     return response.status_code, body["errorCode"], body["reason"]
 
 
-def test_a_signed_request_passes(http: httpx.Client) -> None:
+def test_a_signed_request_passes(http: httpx2.Client) -> None:
     response = http.get(BALANCE, headers=signing_headers("alice", SECRETS["alice"], Nonces.next()))
     assert response.status_code == 200
     assert response.json()["currency"] == "BTC"
@@ -71,19 +71,21 @@ def test_a_signed_request_passes(http: httpx.Client) -> None:
         ("signature", 102, "Signature is missing"),
     ],
 )
-def test_a_missing_header_is_refused(http: httpx.Client, drop: str, code: int, reason: str) -> None:
+def test_a_missing_header_is_refused(
+    http: httpx2.Client, drop: str, code: int, reason: str
+) -> None:
     headers = signing_headers("alice", SECRETS["alice"], Nonces.next())
     del headers[drop]
     assert refusal(http.get(BALANCE, headers=headers)) == (401, code, reason)
 
 
 @pytest.mark.parametrize("nonce", ["12a", "-5", "1.5", "+7", "1e3"])
-def test_a_nonce_that_is_not_an_integer_is_refused(http: httpx.Client, nonce: str) -> None:
+def test_a_nonce_that_is_not_an_integer_is_refused(http: httpx2.Client, nonce: str) -> None:
     headers = signing_headers("alice", SECRETS["alice"], Nonces.next()) | {"nonce": nonce}
     assert refusal(http.get(BALANCE, headers=headers))[1] == 110
 
 
-def test_an_unknown_key_is_refused(http: httpx.Client) -> None:
+def test_an_unknown_key_is_refused(http: httpx2.Client) -> None:
     headers = signing_headers("mallory", "guess", Nonces.next())
     assert refusal(http.get(BALANCE, headers=headers)) == (401, 120, "Invalid API key")
 
@@ -104,7 +106,7 @@ def test_an_unknown_key_is_refused(http: httpx.Client) -> None:
     ],
 )
 def test_a_tampered_signature_is_refused_and_uses_up_no_nonce(
-    http: httpx.Client, tamper: Callable[[dict[str, str]], dict[str, str]]
+    http: httpx2.Client, tamper: Callable[[dict[str, str]], dict[str, str]]
 ) -> None:
     nonce = Nonces.next() + 1000
     headers = signing_headers("alice", SECRETS["alice"], nonce)
@@ -113,7 +115,7 @@ def test_a_tampered_signature_is_refused_and_uses_up_no_nonce(
     Nonces.last = nonce
 
 
-def test_a_replayed_nonce_is_refused(http: httpx.Client) -> None:
+def test_a_replayed_nonce_is_refused(http: httpx2.Client) -> None:
     headers = signing_headers("bob", SECRETS["bob"], Nonces.next())
     assert http.get(BALANCE, headers=headers).status_code == 200
     assert refusal(http.get(BALANCE, headers=headers)) == (
@@ -123,7 +125,7 @@ def test_a_replayed_nonce_is_refused(http: httpx.Client) -> None:
     )
 
 
-def test_a_lower_nonce_is_refused_even_when_signed(http: httpx.Client) -> None:
+def test_a_lower_nonce_is_refused_even_when_signed(http: httpx2.Client) -> None:
     high, low = Nonces.next() + 5, Nonces.last + 1
     assert (
         http.get(BALANCE, headers=signing_headers("bob", SECRETS["bob"], high)).status_code == 200
@@ -144,7 +146,7 @@ def test_a_lower_nonce_is_refused_even_when_signed(http: httpx.Client) -> None:
     ],
 )
 def test_a_captured_request_cannot_be_reused_for_another(
-    http: httpx.Client, method: str, target: str, body: bytes | None
+    http: httpx2.Client, method: str, target: str, body: bytes | None
 ) -> None:
     headers = signing_headers("alice", SECRETS["alice"], Nonces.next())
     assert http.get(BALANCE, headers=headers).status_code == 200
@@ -152,7 +154,7 @@ def test_a_captured_request_cannot_be_reused_for_another(
     assert refusal(response)[1] == 111
 
 
-def test_public_paths_need_no_signature(http: httpx.Client) -> None:
+def test_public_paths_need_no_signature(http: httpx2.Client) -> None:
     assert http.get("/public/ticker/btcusdt/").json()["last"] == "1234.56"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 from starlette.applications import Starlette
@@ -63,7 +63,7 @@ def base(request: pytest.FixtureRequest, mounted: str, proxied: str) -> str:
 
 
 def test_an_unsigned_query_is_refused(base: str) -> None:
-    answer = httpx.post(f"{base}/graphql", content=ASK)
+    answer = httpx2.post(f"{base}/graphql", content=ASK)
     assert answer.status_code == 401
     assert answer.json()["error"] == "missing-key"
 
@@ -75,18 +75,18 @@ def test_a_signed_query_passes(base: str) -> None:
         "access-timestamp": now,
         "access-sign": tokensoft_signature(SECRET, now, ASK),
     }
-    answer = httpx.post(f"{base}/graphql", content=ASK, headers=headers)
+    answer = httpx2.post(f"{base}/graphql", content=ASK, headers=headers)
     assert answer.status_code == 200
     assert answer.json() == {"data": {"currentUser": {"id": KEY}}}
 
 
 def test_an_unprotected_route_stays_open(base: str) -> None:
-    assert httpx.get(f"{base}/health").json() == {"ok": True}
+    assert httpx2.get(f"{base}/health").json() == {"ok": True}
 
 
 def test_the_emulator_mounted_serves_the_client_and_refuses_the_unsigned() -> None:
     app = emulator_app({KEY: SECRET})
     with serve(Starlette(routes=[Mount("/ts", app=app)])) as url:
-        assert httpx.post(f"{url}/ts/graphql", content=ASK).status_code == 401
+        assert httpx2.post(f"{url}/ts/graphql", content=ASK).status_code == 401
         with TokensoftClient(f"{url}/ts/graphql", KEY, SECRET) as client:
             assert client.current_user().id == f"user-{KEY}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 
@@ -85,12 +85,12 @@ def url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client() as client:
+def http() -> Iterator[httpx2.Client]:
+    with httpx2.Client() as client:
         yield client
 
 
-def server_now(http: httpx.Client, url: str) -> int:
+def server_now(http: httpx2.Client, url: str) -> int:
     answer = http.post(url, content=b'{"query":"{ time }"}')
     assert answer.status_code == 200
     time = answer.json()["data"]["time"]
@@ -98,14 +98,14 @@ def server_now(http: httpx.Client, url: str) -> int:
     return time
 
 
-def refused(answer: httpx.Response, status: int = 401) -> str:
+def refused(answer: httpx2.Response, status: int = 401) -> str:
     assert answer.status_code == status, answer.text
     body = answer.json()
     assert body["errors"][0]["extensions"]["code"] == body["error"]
     return str(body["error"])
 
 
-def test_over_loopback_a_signed_request_passes(http: httpx.Client, url: str) -> None:
+def test_over_loopback_a_signed_request_passes(http: httpx2.Client, url: str) -> None:
     answer = http.post(url, content=BODY, headers=signed(stamp=server_now(http, url)))
     assert answer.json() == {
         "data": {"currentUser": {"id": f"user-{KEY}", "email": f"{KEY}@example.com"}}
@@ -125,7 +125,7 @@ def test_over_loopback_a_signed_request_passes(http: httpx.Client, url: str) -> 
     ],
 )
 def test_over_loopback_tampering_is_refused(
-    http: httpx.Client, url: str, tamper: str, expected: str
+    http: httpx2.Client, url: str, tamper: str, expected: str
 ) -> None:
     now = server_now(http, url)
     headers, body = signed(stamp=now), BODY
@@ -146,13 +146,13 @@ def test_over_loopback_tampering_is_refused(
     assert refused(http.post(url, content=body, headers=headers)) == expected
 
 
-def test_over_loopback_only_post_is_allowed(http: httpx.Client, url: str) -> None:
+def test_over_loopback_only_post_is_allowed(http: httpx2.Client, url: str) -> None:
     answer = http.get(url, headers=signed(stamp=server_now(http, url)))
     assert refused(answer, 405) == "method-not-allowed"
     assert answer.headers["allow"] == "POST"
 
 
-def test_only_the_bare_time_query_passes_unsigned(http: httpx.Client, url: str) -> None:
+def test_only_the_bare_time_query_passes_unsigned(http: httpx2.Client, url: str) -> None:
     sneaky = b'{"query":"{ time currentUser { id email } }"}'
     assert refused(http.post(url, content=sneaky)) == "missing-key"
     with_variables = b'{"query":"{ time }","variables":{"x":1}}'
@@ -171,7 +171,7 @@ def test_only_the_bare_time_query_passes_unsigned(http: httpx.Client, url: str) 
     ],
 )
 def test_the_time_query_passes_unsigned_however_it_is_spaced(
-    http: httpx.Client, url: str, document: str
+    http: httpx2.Client, url: str, document: str
 ) -> None:
     answer = http.post(url, content=json.dumps({"query": document}).encode())
     assert answer.status_code == 200
@@ -200,32 +200,32 @@ def test_the_time_query_passes_unsigned_however_it_is_spaced(
     ],
 )
 def test_anything_but_the_exact_time_query_needs_a_signature(
-    http: httpx.Client, url: str, document: str
+    http: httpx2.Client, url: str, document: str
 ) -> None:
     assert refused(http.post(url, content=json.dumps({"query": document}).encode())) == (
         "missing-key"
     )
 
 
-def test_a_body_naming_its_query_twice_needs_a_signature(http: httpx.Client, url: str) -> None:
+def test_a_body_naming_its_query_twice_needs_a_signature(http: httpx2.Client, url: str) -> None:
     """JSON readers differ on which of two keys wins: the check must not guess."""
     body = b'{"query":"{ currentUser { id email } }","query":"{ time }"}'
     assert refused(http.post(url, content=body)) == "missing-key"
 
 
-def test_every_path_is_checked(http: httpx.Client, url: str) -> None:
+def test_every_path_is_checked(http: httpx2.Client, url: str) -> None:
     assert refused(http.post(url.replace("/graphql", "/other"), content=BODY)) == "missing-key"
 
 
 def mocked(handler: object) -> TokensoftClient:
-    transport = httpx.MockTransport(handler)  # type: ignore[arg-type]
+    transport = httpx2.MockTransport(handler)  # type: ignore[arg-type]
     return TokensoftClient(
         "https://tokensoft.test/graphql", KEY, SECRET, retries=0, transport=transport
     )
 
 
-def answering(time_answer: httpx.Response, answer: httpx.Response | None = None) -> object:
-    def handle(request: httpx.Request) -> httpx.Response:
+def answering(time_answer: httpx2.Response, answer: httpx2.Response | None = None) -> object:
+    def handle(request: httpx2.Request) -> httpx2.Response:
         if b"time" in request.content:
             return time_answer
         assert answer is not None
@@ -245,7 +245,7 @@ def answering(time_answer: httpx.Response, answer: httpx.Response | None = None)
 )
 def test_a_time_answer_that_is_not_milliseconds_is_malformed(time_answer: object) -> None:
     with (
-        mocked(answering(httpx.Response(200, json=time_answer))) as ts,
+        mocked(answering(httpx2.Response(200, json=time_answer))) as ts,
         pytest.raises(MalformedResponseError) as caught,
     ):
         ts.current_user()
@@ -255,15 +255,15 @@ def test_a_time_answer_that_is_not_milliseconds_is_malformed(time_answer: object
 def test_a_time_given_as_digits_is_used() -> None:
     seen: list[str] = []
 
-    def handle(request: httpx.Request) -> httpx.Response:
+    def handle(request: httpx2.Request) -> httpx2.Response:
         if request.content == b'{"query":"{ time }"}':
             assert "access-sign" not in request.headers
-            return httpx.Response(200, json={"data": {"time": "1700000000000"}})
+            return httpx2.Response(200, json={"data": {"time": "1700000000000"}})
         seen.append(request.headers["access-timestamp"])
         assert request.headers["access-sign"] == tokensoft_signature(
             SECRET, seen[-1], request.content
         )
-        return httpx.Response(200, json={"data": {"currentUser": {"id": "1", "email": "e"}}})
+        return httpx2.Response(200, json={"data": {"currentUser": {"id": "1", "email": "e"}}})
 
     with mocked(handle) as ts:
         assert ts.current_user().id == "1"
@@ -272,7 +272,7 @@ def test_a_time_given_as_digits_is_used() -> None:
 
 def test_a_failing_time_query_is_a_server_error() -> None:
     with (
-        mocked(answering(httpx.Response(503, json={"message": "down"}))) as ts,
+        mocked(answering(httpx2.Response(503, json={"message": "down"}))) as ts,
         pytest.raises(ServerError) as caught,
     ):
         ts.current_user()
@@ -282,20 +282,20 @@ def test_a_failing_time_query_is_a_server_error() -> None:
 @pytest.mark.parametrize(
     ("answer", "field"),
     [
-        (httpx.Response(200, content=b"<html>"), None),
-        (httpx.Response(200, json=[1]), None),
-        (httpx.Response(200, json={"errors": "bad"}), "errors"),
-        (httpx.Response(200, json={"errors": [{"path": ["x"]}]}), "errors[0].message"),
+        (httpx2.Response(200, content=b"<html>"), None),
+        (httpx2.Response(200, json=[1]), None),
+        (httpx2.Response(200, json={"errors": "bad"}), "errors"),
+        (httpx2.Response(200, json={"errors": [{"path": ["x"]}]}), "errors[0].message"),
         (
-            httpx.Response(200, json={"errors": [{"message": "m", "path": [True]}]}),
+            httpx2.Response(200, json={"errors": [{"message": "m", "path": [True]}]}),
             "errors[0].path",
         ),
-        (httpx.Response(200, json={"data": None}), None),
-        (httpx.Response(200, json={"data": {"currentUser": {"id": 1}}}), "data.currentUser.id"),
+        (httpx2.Response(200, json={"data": None}), None),
+        (httpx2.Response(200, json={"data": {"currentUser": {"id": 1}}}), "data.currentUser.id"),
     ],
 )
-def test_odd_answers_are_malformed(answer: httpx.Response, field: str | None) -> None:
-    time_answer = httpx.Response(200, json={"data": {"time": 1_700_000_000_000}})
+def test_odd_answers_are_malformed(answer: httpx2.Response, field: str | None) -> None:
+    time_answer = httpx2.Response(200, json={"data": {"time": 1_700_000_000_000}})
     with (
         mocked(answering(time_answer, answer)) as ts,
         pytest.raises(MalformedResponseError) as caught,

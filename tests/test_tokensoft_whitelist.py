@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from graphql import parse
 from graphql.language import FieldNode, OperationDefinitionNode
@@ -114,13 +114,13 @@ def test_every_value_arrives_exactly_however_odd(app: Starlette, url: str) -> No
 def test_the_body_is_a_literal_mutation_without_variables() -> None:
     bodies: list[bytes] = []
 
-    def handle(request: httpx.Request) -> httpx.Response:
+    def handle(request: httpx2.Request) -> httpx2.Response:
         if request.content == b'{"query":"{ time }"}':
-            return httpx.Response(200, json={"data": {"time": 1_700_000_000_000}})
+            return httpx2.Response(200, json={"data": {"time": 1_700_000_000_000}})
         bodies.append(request.content)
-        return httpx.Response(200, json={"data": {"whitelistUser": "0xabc"}})
+        return httpx2.Response(200, json={"data": {"whitelistUser": "0xabc"}})
 
-    transport = httpx.MockTransport(handle)
+    transport = httpx2.MockTransport(handle)
     with TokensoftClient("https://ts.test/graphql", KEY, SECRET, transport=transport) as client:
         assert client.whitelist_user("jay@example.com", WALLET, KYC) == "0xabc"
     (body,) = bodies
@@ -137,15 +137,15 @@ def test_the_body_is_a_literal_mutation_without_variables() -> None:
 def test_a_whitelisting_is_never_retried() -> None:
     attempts: list[bytes] = []
 
-    def handle(request: httpx.Request) -> httpx.Response:
+    def handle(request: httpx2.Request) -> httpx2.Response:
         if request.content == b'{"query":"{ time }"}':
-            return httpx.Response(200, json={"data": {"time": 1_700_000_000_000}})
+            return httpx2.Response(200, json={"data": {"time": 1_700_000_000_000}})
         attempts.append(request.content)
-        return httpx.Response(503, json={"message": "busy"})
+        return httpx2.Response(503, json={"message": "busy"})
 
     with (
         TokensoftClient(
-            "https://ts.test/graphql", KEY, SECRET, transport=httpx.MockTransport(handle)
+            "https://ts.test/graphql", KEY, SECRET, transport=httpx2.MockTransport(handle)
         ) as client,
         pytest.raises(ServerError),
     ):
@@ -210,10 +210,10 @@ def test_any_text_reads_back_exactly_as_graphql_parses_it(email: str, city: str)
 # -- requests built as the Tokensoft SDK builds them -------------------------------------
 
 
-def sdk_post(url: str, body: str) -> httpx.Response:
+def sdk_post(url: str, body: str) -> httpx2.Response:
     """POST ``body`` as the SDK's ``sendRequest`` does: the server's ``{ time }`` first
     (``JSON.stringify({query: '{ time }'})``), then hex HMAC-SHA256 of time + body."""
-    time_answer = httpx.post(
+    time_answer = httpx2.post(
         url, content=b'{"query":"{ time }"}', headers={"Content-Type": "application/json"}
     )
     server_time = str(time_answer.json()["data"]["time"])
@@ -224,7 +224,7 @@ def sdk_post(url: str, body: str) -> httpx.Response:
         "access-timestamp": server_time,
         "Content-Type": "application/json",
     }
-    return httpx.post(url, content=body.encode(), headers=headers)
+    return httpx2.post(url, content=body.encode(), headers=headers)
 
 
 def json_stringify(value: object) -> str:

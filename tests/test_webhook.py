@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from redis_server import free_port
 from servers import serve
@@ -51,7 +51,7 @@ class RecordingCache:
 class Sender:
     """Signs and POSTs events to one webhook URL as the service would."""
 
-    def __init__(self, http: httpx.Client, url: str) -> None:
+    def __init__(self, http: httpx2.Client, url: str) -> None:
         self.http = http
         self.url = url
 
@@ -63,7 +63,7 @@ class Sender:
         secret: str = SECRET,
         body: str | None = None,
         url: str | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         url = url or self.url
         headers = sign_tokenly_request("POST", url, payload, token, secret)
         text = json.dumps(payload, separators=(",", ":")) if body is None else body
@@ -90,7 +90,7 @@ def recorded() -> Iterator[tuple[RecordingCache, Sender, Sender]]:
             Mount("/mounted/hook", app=plain),
         ]
     )
-    with serve(app) as base, httpx.Client(timeout=10) as http:
+    with serve(app) as base, httpx2.Client(timeout=10) as http:
         yield cache, Sender(http, f"{base}/hooks/balances"), Sender(http, f"{base}/hooks/once")
 
 
@@ -213,7 +213,7 @@ def test_an_unsigned_request_is_refused_before_its_body_is_read(
 def test_an_old_nonce_is_refused() -> None:
     cache = RecordingCache()
     hook = BalanceWebhook(cache, api_token=TOKEN, api_secret=SECRET, clock=lambda: 4_000_000_000.0)
-    with serve(app_for(("/hook", hook))) as base, httpx.Client() as http:
+    with serve(app_for(("/hook", hook))) as base, httpx2.Client() as http:
         answer = Sender(http, f"{base}/hook").post(
             {"event": "balances.changed", "usernames": ["b"]}
         )
@@ -335,7 +335,7 @@ def test_the_cache_forgets_for_real_in_memory() -> None:
 
     asyncio.run(fill())
     hook = BalanceWebhook(cache, api_token=TOKEN, api_secret=SECRET)
-    with serve(app_for(("/hook", hook))) as base, httpx.Client() as http:
+    with serve(app_for(("/hook", hook))) as base, httpx2.Client() as http:
         sender = Sender(http, f"{base}/hook")
         answer = sender.post({"event": "promise.created", "usernames": ["BOB"]})
         assert answer.json() == {"event": "promise.created", "forgotten": 2}
@@ -361,7 +361,7 @@ def test_a_redis_cache_that_is_down_answers_503_and_one_that_is_up_forgets(
         ("/up", BalanceWebhook(live, api_token=TOKEN, api_secret=SECRET)),
     )
     app.router.routes.append(Route("/close", close, methods=["POST"]))
-    with serve(app) as base, httpx.Client() as http:
+    with serve(app) as base, httpx2.Client() as http:
         payload = {"event": "balances.changed", "usernames": ["bob"]}
         down = Sender(http, f"{base}/down").post(payload)
         assert (down.status_code, down.json()["error"]) == (503, "cache-unavailable")

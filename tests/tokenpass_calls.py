@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -118,7 +118,7 @@ class Attempt:
     headers: dict[str, str]
 
 
-def _attempt(request: httpx.Request) -> Attempt:
+def _attempt(request: httpx2.Request) -> Attempt:
     headers = dict(request.headers)
     return Attempt(
         request.method,
@@ -129,22 +129,22 @@ def _attempt(request: httpx.Request) -> Attempt:
     )
 
 
-class _RecordingTransport(httpx.HTTPTransport):
+class _RecordingTransport(httpx2.HTTPTransport):
     def __init__(self, attempts: list[Attempt]) -> None:
         super().__init__()
         self.attempts = attempts
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         self.attempts.append(_attempt(request))
         return super().handle_request(request)
 
 
-class _AsyncRecordingTransport(httpx.AsyncHTTPTransport):
+class _AsyncRecordingTransport(httpx2.AsyncHTTPTransport):
     def __init__(self, attempts: list[Attempt]) -> None:
         super().__init__()
         self.attempts = attempts
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         self.attempts.append(_attempt(request))
         return await super().handle_async_request(request)
 
@@ -602,7 +602,7 @@ async def account_registration_and_oauth(world: World) -> None:
             await tp.register_account("gus", "gus-password-2", "gus2@example.com")
 
         url = await tp.authorization_url(sandbox.redirect_uri, ["user", "tca"], state="xyz")
-        page = httpx.get(url)
+        page = httpx2.get(url)
         assert page.status_code == 200
         assert f'name="client_id" value="{sandbox.client_id}"' in page.text
 
@@ -879,7 +879,7 @@ async def a_retry_after_a_lost_answer_is_signed_afresh(world: World) -> None:
         assert address.address == DANA_PUBLIC
     first, second = tp.attempts
     assert first.signature != second.signature
-    replayed = httpx.get(
+    replayed = httpx2.get(
         f"{world.sandbox.url}{first.path}",
         headers={k: v for k, v in first.headers.items() if k.startswith("x-tokenly-auth")},
     )

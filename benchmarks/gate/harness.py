@@ -17,7 +17,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import uvicorn
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -117,15 +117,15 @@ class ServerProcess:
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the {self.name} app exited ({self.process.returncode})")
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(self.url + "/_stats", timeout=2).status_code == 200:
+            with contextlib.suppress(httpx2.TransportError):
+                if httpx2.get(self.url + "/_stats", timeout=2).status_code == 200:
                     return
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the {self.name} app did not start in {timeout:g} s")
             time.sleep(0.05)
 
     def stats(self) -> dict[str, Any]:
-        answer: dict[str, Any] = httpx.get(self.url + "/_stats", timeout=10).json()
+        answer: dict[str, Any] = httpx2.get(self.url + "/_stats", timeout=10).json()
         return answer
 
     def cpu_seconds(self) -> float:

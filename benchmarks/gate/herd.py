@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import httpx2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
@@ -54,14 +54,14 @@ def token_identity(conn: HTTPConnection) -> Holder | None:
     return Holder.token(token, "public", owner=conn.headers.get(USER_HEADER) or None)
 
 
-class CountingTransport(httpx.AsyncHTTPTransport):
-    """An httpx transport that counts the requests it sends."""
+class CountingTransport(httpx2.AsyncHTTPTransport):
+    """An httpx2 transport that counts the requests it sends."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sent = 0
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         self.sent += 1
         return await super().handle_async_request(request)
 
@@ -138,13 +138,13 @@ class Herd:
 
 async def stampede(urls: Sequence[str], count: int, headers: Mapping[str, str]) -> list[str]:
     """``count`` GETs at once, taking ``urls`` in turn; each answer's status (or error)."""
-    limits = httpx.Limits(max_connections=count, max_keepalive_connections=0)
-    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+    limits = httpx2.Limits(max_connections=count, max_keepalive_connections=0)
+    async with httpx2.AsyncClient(limits=limits, timeout=120) as client:
 
         async def one(index: int) -> str:
             try:
                 answer = await client.get(urls[index % len(urls)], headers=headers)
-            except httpx.HTTPError as error:
+            except httpx2.HTTPError as error:
                 return type(error).__name__
             return str(answer.status_code)
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -155,20 +155,20 @@ def run_wrk(
 def check_apps(bare: ServerProcess, ungated: ServerProcess, gated: ServerProcess) -> None:
     """Before timing: every variant answers as it should, and the gate really gates."""
     alice = {USER_HEADER: "alice", "accept": "application/json"}
-    answer = httpx.get(bare.url + "/members", headers=alice)
+    answer = httpx2.get(bare.url + "/members", headers=alice)
     assert answer.status_code == 200, answer
     assert answer.text == "hello alice", answer.text
-    answer = httpx.get(ungated.url + "/open", headers=alice)
+    answer = httpx2.get(ungated.url + "/open", headers=alice)
     assert answer.status_code == 200, answer
     assert "cache-control" not in answer.headers, answer.headers
     for server in (ungated, gated):
-        answer = httpx.get(server.url + "/members", headers=alice)
+        answer = httpx2.get(server.url + "/members", headers=alice)
         assert answer.status_code == 200, answer
         assert answer.text == "hello alice", answer.text
         assert answer.headers["cache-control"] == "private, no-store", answer.headers
-        nobody = httpx.get(server.url + "/members", headers={"accept": "application/json"})
+        nobody = httpx2.get(server.url + "/members", headers={"accept": "application/json"})
         assert nobody.status_code == 401, nobody
-        carol = httpx.get(server.url + "/members", headers={**alice, USER_HEADER: "carol"})
+        carol = httpx2.get(server.url + "/members", headers={**alice, USER_HEADER: "carol"})
         assert carol.status_code == 403, carol
 
 

@@ -26,7 +26,7 @@ timeouts and retries fit within a shorter deadline (2 s)::
     # the same, by hand:
     client = AsyncTokenpassClient(
         "https://tokenpass.example", "id", "secret",
-        timeout=httpx.Timeout(2.0, connect=1.0),
+        timeout=httpx2.Timeout(2.0, connect=1.0),
         retries=RetryPolicy(retries=2, wait_initial=0.05, wait_max=0.25, wait_jitter=0.05,
                             max_retry_after=1.0, deadline=2.0),
     )
@@ -56,7 +56,7 @@ from ._holder import Holder, HolderKind
 from ._source import read_only_balances, summed
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
     from tca_gate.tokenpass import Address, AsyncTokenpassClient
 
@@ -92,14 +92,14 @@ class TokenpassBalances:
         client_secret: str,
         *,
         deadline: float = GATE_DEADLINE,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> TokenpassBalances:
         """A source on a new client sized for gating: each attempt times out within
         ``deadline`` (connecting within 1 s), up to two quick retries, a ``Retry-After``
         over half the deadline not waited for, and the whole question bounded by
         ``deadline``. Close it with ``aclose()`` (``transport``: for tests or proxies)."""
         check_seconds("deadline", deadline, low=0.0, high=math.inf, open_low=True)
-        import httpx  # noqa: PLC0415 (the tokenpass extra)
+        import httpx2  # noqa: PLC0415 (the tokenpass extra)
 
         from tca_gate.tokenpass import AsyncTokenpassClient, RetryPolicy  # noqa: PLC0415
 
@@ -115,7 +115,7 @@ class TokenpassBalances:
             base_url,
             client_id,
             client_secret,
-            timeout=httpx.Timeout(deadline, connect=min(1.0, deadline)),
+            timeout=httpx2.Timeout(deadline, connect=min(1.0, deadline)),
             retries=policy,
             transport=transport,
         )

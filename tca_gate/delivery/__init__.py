@@ -13,14 +13,9 @@ URL('https://deliver.tokenly.com')
 >>> tds.close()
 """
 
-try:
-    import httpx
-    import stamina
-except ImportError as error:
-    raise ImportError(
-        f"tca_gate.delivery needs httpx and stamina ({error.name} is missing): "
-        "pip install 'tca-gate[delivery]'"
-    ) from error
+from tca_gate.extras import require_extra
+
+require_extra("delivery", "httpx2", "stamina", needed_by="tca_gate.delivery")
 
 from tca_gate.errors import (
     ForbiddenError,
@@ -28,6 +23,7 @@ from tca_gate.errors import (
     MethodNotAllowedError,
     UnprocessableEntityError,
 )
+from tca_gate.public import publish
 from tca_gate.service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, UNCHANGED, RetryPolicy
 from tca_gate.signing.tokenly.auth import TokenlyAuth
 
@@ -35,10 +31,6 @@ from ._account import DeliveryAccount
 from ._client import AsyncDeliveryClient, DeliveryClient
 from ._models import Delivery, DeliveryNotification, DeliveryState, Issuance, SourceAddress
 from ._webhook import DeliveryWebhook, read_notification
-
-del httpx, stamina
-
-from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "DEFAULT_RETRIES",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from tca_gate.delivery import _deliveries, _sources
 from tca_gate.service import Endpoint
@@ -17,7 +17,7 @@ class DeliveryAPI:
     """
 
     context: DeliveryAccount
-    base_url: httpx.URL
+    base_url: httpx2.URL
 
     new_source_address = Endpoint(_sources.new_source_address)
     get_source_address = Endpoint(_sources.get_source_address)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from tca_gate.service import (
     DEFAULT_RETRIES,
@@ -22,10 +22,10 @@ SERVICE = "Token Delivery"
 
 
 def delivery_core(
-    base_url: str | httpx.URL,
+    base_url: str | httpx2.URL,
     api_token: str,
     api_secret: str,
-    timeout: float | httpx.Timeout | None,
+    timeout: float | httpx2.Timeout | None,
     retries: RetryPolicy | int,
 ) -> ServiceCore:
     """The shared core: every call signed with Tokenly HMAC, afresh for each attempt."""
@@ -39,23 +39,24 @@ class DeliveryClient(DeliveryAPI, SyncServiceClient[DeliveryAccount]):
     """A Token Delivery Service client (``with DeliveryClient(url, token, secret) as tds:``).
 
     ``base_url`` is the service's (``https://deliver.tokenly.com`` was the hosted one);
-    ``timeout`` seconds or an ``httpx.Timeout``; ``retries`` a ``RetryPolicy`` or the
+    ``timeout`` seconds or an ``httpx2.Timeout``; ``retries`` a ``RetryPolicy`` or the
     number of retries of GET and DELETE (POST and PATCH are never repeated);
-    ``transport`` an httpx transport. Errors are the shared ``ServiceError`` tree, with
+    ``transport`` an httpx2 transport. Errors are the shared ``ServiceError`` tree, with
     ``ForbiddenError`` (403: wrong or missing credentials), ``MethodNotAllowedError``
     (405), ``UnprocessableEntityError`` (422) and ``MaintenanceError`` (503) for the
     service's own codes.
     """
 
+    # Twin of AsyncDeliveryClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
-        base_url: str | httpx.URL,
+        base_url: str | httpx2.URL,
         api_token: str,
         api_secret: str,
         *,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx2.BaseTransport | None = None,
     ) -> None:
         account = DeliveryAccount(api_token)
         core = delivery_core(base_url, api_token, api_secret, timeout, retries)
@@ -65,15 +66,16 @@ class DeliveryClient(DeliveryAPI, SyncServiceClient[DeliveryAccount]):
 class AsyncDeliveryClient(DeliveryAPI, AsyncServiceClient[DeliveryAccount]):
     """The async ``DeliveryClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
 
+    # Twin of DeliveryClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
-        base_url: str | httpx.URL,
+        base_url: str | httpx2.URL,
         api_token: str,
         api_secret: str,
         *,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         account = DeliveryAccount(api_token)
         core = delivery_core(base_url, api_token, api_secret, timeout, retries)

@@ -5,24 +5,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from tca_gate.service import Call, path
+from tca_gate.service import (
+    UNCHANGED,
+    Call,
+    Change,
+    amount,
+    changes,
+    done,
+    flag,
+    optional_text,
+    path,
+    some,
+    text,
+    texts,
+    whole,
+)
 
 from . import _read as read
 from ._account import DeliveryAccount
 from ._models import Delivery, Issuance
-from ._params import (
-    UNCHANGED,
-    Change,
-    amount,
-    changes,
-    flag,
-    optional_flag,
-    optional_text,
-    some,
-    text,
-    texts,
-    timestamp,
-)
+from ._params import optional_flag, timestamp
 
 
 def new_delivery(
@@ -49,7 +51,7 @@ def new_delivery(
     return Call(
         "POST",
         "/api/v1/delivery",
-        read.whole(read.delivery),
+        whole(read.delivery),
         json={
             "source": text("source", source),
             "destination": text("destination", destination),
@@ -67,7 +69,7 @@ def new_delivery(
 
 def get_delivery(account: DeliveryAccount, uuid: str) -> Call[Delivery]:
     """One delivery and its state."""
-    return Call("GET", path("/api/v1/delivery/{uuid}", uuid=uuid), read.whole(read.delivery))
+    return Call("GET", path("/api/v1/delivery/{uuid}", uuid=uuid), whole(read.delivery))
 
 
 def get_delivery_list(
@@ -116,18 +118,18 @@ def update_delivery(
         ready=ready if ready is UNCHANGED else flag("ready", ready),
     )
     return Call(
-        "PATCH", path("/api/v1/delivery/{uuid}", uuid=uuid), read.whole(read.delivery), json=fields
+        "PATCH", path("/api/v1/delivery/{uuid}", uuid=uuid), whole(read.delivery), json=fields
     )
 
 
 def cancel_delivery(account: DeliveryAccount, uuid: str) -> Call[None]:
     """Cancel an unfulfilled delivery and its Tokenpass promise."""
-    return Call("DELETE", path("/api/v1/delivery/{uuid}", uuid=uuid), read.done, done_if_gone=True)
+    return Call("DELETE", path("/api/v1/delivery/{uuid}", uuid=uuid), done, done_if_gone=True)
 
 
 def fulfill_single_delivery(account: DeliveryAccount, uuid: str) -> Call[None]:
     """Propose the multi-sig payment of one ready delivery (the cosigners sign it)."""
-    return Call("POST", path("/api/v1/fulfillment/single/{uuid}", uuid=uuid), read.done, json={})
+    return Call("POST", path("/api/v1/fulfillment/single/{uuid}", uuid=uuid), done, json={})
 
 
 def fulfill_multiple_deliveries(
@@ -139,7 +141,7 @@ def fulfill_multiple_deliveries(
     the service reads it as every token, so a filter matching nothing would send all."""
     body = {} if tokens is None else {"tokens": texts("tokens", tokens)}
     return Call(
-        "POST", path("/api/v1/fulfillment/multiple/{source}", source=source), read.done, json=body
+        "POST", path("/api/v1/fulfillment/multiple/{source}", source=source), done, json=body
     )
 
 
@@ -157,7 +159,7 @@ def create_issuance(
     return Call(
         "POST",
         path("/api/v1/issuance/{source}", source=source),
-        read.whole(read.issuance),
+        whole(read.issuance),
         json={
             "asset": text("asset", asset),
             "divisible": flag("divisible", divisible),

@@ -7,15 +7,11 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from tca_gate.service import Fields, ShapeError
+from tca_gate.service import done as done  # noqa: PLC0414 (re-exported: tests import it here)
 
 from ._models import Delivery, DeliveryState, Issuance, SourceAddress
 
 T = TypeVar("T")
-
-
-def whole(read: Callable[[Fields], T]) -> Callable[[object], T]:
-    """A parser of an answer that is itself one object."""
-    return lambda value: read(Fields(value))
 
 
 def items(read: Callable[[Fields], T]) -> Callable[[object], tuple[T, ...]]:
@@ -24,22 +20,14 @@ def items(read: Callable[[Fields], T]) -> Callable[[object], tuple[T, ...]]:
     def parse(value: object) -> tuple[T, ...]:
         answer = Fields(value)
         answer.integer("count")
-        return tuple(read(Fields(item, place)) for place, item in answer.elements("items"))
+        return answer.each("items", read)
 
     return parse
 
 
-def done(value: object) -> None:
-    """``{"result": true}``; anything else is not a success."""
-    Fields(value).true("result")
-
-
 def amounts(fields: Fields, key: str) -> Mapping[str, int] | None:
     """``{token: satoshis}`` (``[]`` when empty), or ``None`` when the answer leaves it out."""
-    if fields.absent(key):
-        return None
-    found = fields.mapping(key)
-    return MappingProxyType({token: found.amount(token) for token in found.names()})
+    return None if fields.absent(key) else fields.amounts(key)
 
 
 def source_address(fields: Fields) -> SourceAddress:

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from tca_gate.delivery import _read as read
-from tca_gate.service import Call, path
+from tca_gate.service import (
+    UNCHANGED,
+    Call,
+    Change,
+    changes,
+    done,
+    flag,
+    optional_text,
+    path,
+    some,
+    text,
+    whole,
+)
 
 from ._account import DeliveryAccount
 from ._models import SourceAddress
-from ._params import (
-    UNCHANGED,
-    Change,
-    address_type,
-    changes,
-    count,
-    flag,
-    optional_flag,
-    optional_text,
-    some,
-    text,
-)
+from ._params import address_type, count, optional_flag
 
 
 def new_source_address(
@@ -41,7 +42,7 @@ def new_source_address(
     return Call(
         "POST",
         "/api/v1/source",
-        read.whole(read.source_address),
+        whole(read.source_address),
         json=some(
             type=None if type is None else address_type(type),
             label=optional_text("label", label),
@@ -60,7 +61,7 @@ def new_source_address(
 
 def get_source_address(account: DeliveryAccount, uuid: str) -> Call[SourceAddress]:
     """One source address with its balances (``uuid`` is its id, not the bitcoin address)."""
-    return Call("GET", path("/api/v1/source/{uuid}", uuid=uuid), read.whole(read.source_address))
+    return Call("GET", path("/api/v1/source/{uuid}", uuid=uuid), whole(read.source_address))
 
 
 def get_source_address_list(account: DeliveryAccount) -> Call[tuple[SourceAddress, ...]]:
@@ -100,7 +101,7 @@ def update_source_address(
     return Call(
         "PATCH",
         path("/api/v1/source/{uuid}", uuid=uuid),
-        read.whole(read.source_address),
+        whole(read.source_address),
         json=fields,
     )
 
@@ -121,7 +122,7 @@ def shutdown_source_address(
     return Call(
         "DELETE",
         path("/api/v1/source/{uuid}", uuid=uuid),
-        read.done,
+        done,
         query=query,
         done_if_gone=True,
     )

@@ -4,9 +4,9 @@ A person logs in with Tokenpass, sees a gated page, is refused another with what
 lack, receives a promise of the missing tokens through the sandbox, and is let in.
 
 >>> from tca_gate.demo import DemoServer
->>> import httpx
+>>> import httpx2
 >>> with DemoServer(port=0, sandbox_port=0) as demo:
-...     page = httpx.get(demo.url)
+...     page = httpx2.get(demo.url)
 >>> page.status_code, "Log in with Tokenpass" in page.text
 (200, True)
 
@@ -15,16 +15,17 @@ serves any ASGI app on a bound socket for the length of a ``with`` block. Needs 
 ``sandbox`` and ``login`` extras.
 """
 
-try:
-    import itsdangerous
-    import uvicorn
-except ImportError as error:
-    raise ImportError(
-        f"tca_gate.demo needs the sandbox and login extras ({error.name} is missing): "
-        "pip install 'tca-gate[sandbox,login]'"
-    ) from error
+from tca_gate.extras import require_extra
+
+require_extra(
+    "sandbox,login",
+    "itsdangerous",
+    "uvicorn",
+    needed_by="tca_gate.demo (the sandbox and login extras)",
+)
 
 from tca_gate.errors import DemoError
+from tca_gate.public import publish
 from tca_gate.wire.serving import BackgroundServer
 
 from ._app import DemoSettings, create_demo_app
@@ -33,10 +34,6 @@ from ._offers import Offer, offers_for
 from ._seed import app_urls, demo_seed
 from ._server import DemoServer
 from ._story import PAGES, DemoLogin, GatedPage
-
-del itsdangerous, uvicorn
-
-from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "PAGES",

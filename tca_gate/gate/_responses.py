@@ -1,7 +1,7 @@
 """How the gate refuses: JSON for API clients, a page or a login redirect for browsers.
 
 A client gets a page only when its ``Accept`` asks for it (``tca_gate.wire.negotiation``,
-the one rule of every answer: browsers do; ``fetch``, curl and httpx send ``*/*`` and get
+the one rule of every answer: browsers do; ``fetch``, curl and httpx2 send ``*/*`` and get
 JSON). Every answer about a gated path is private to its user and never cached:
 ``Cache-Control: private, no-store`` and ``Vary: Accept, Cookie, Authorization``.
 """

@@ -19,13 +19,9 @@ with ``await login.current_user(request)``). Logging out is a POST carrying
 ``csrf_token(request)``; ``check_csrf`` protects the app's own forms the same way.
 """
 
-try:
-    import httpx  # noqa: F401
-    import itsdangerous  # noqa: F401
-except ImportError as error:  # pragma: no cover - depends on the installed extras
-    raise ImportError(
-        f"Tokenpass login needs {error.name}: pip install 'tca-gate[login]'"
-    ) from error
+from tca_gate.extras import require_extra
+
+require_extra("login", "httpx2", "itsdangerous", needed_by="Tokenpass login")
 
 from tca_gate.errors import LoginConfigError, LoginError
 from tca_gate.public import publish

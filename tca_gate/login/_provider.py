@@ -7,16 +7,17 @@ The user's token travels in ``Authorization: Bearer`` headers, never in a URL.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
-import warnings
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
-import authlib.deprecate  # type: ignore[import-untyped]
+import httpx2
+from authlib.integrations.starlette_client import (  # type: ignore[import-untyped]
+    OAuth,
+    OAuthError,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,30 +26,8 @@ from tca_gate.signing.tokenly.auth import TokenlyAuth
 
 from ._user import TokenpassUser
 
-# authlib warns that httpx is deprecated in favour of httpx2 when only httpx is installed;
-# the ``login`` extra installs httpx, so the warning tells our users nothing they can act on.
-# Imported after ``authlib.deprecate`` so this filter stands in front of authlib's own.
-with warnings.catch_warnings():
-    warnings.filterwarnings(
-        "ignore", "The httpx module is deprecated", authlib.deprecate.AuthlibDeprecationWarning
-    )
-    from authlib.integrations.starlette_client import (  # type: ignore[import-untyped]
-        OAuth,
-        OAuthError,
-    )
-
-
-def _http_library() -> ModuleType:
-    """The HTTP library authlib sends through: httpx2 when installed, else httpx (its rule)."""
-    try:
-        return importlib.import_module("httpx2")
-    except ImportError:
-        return importlib.import_module("httpx")
-
-
-_HTTP = _http_library()
-_UNREACHABLE: tuple[type[Exception], ...] = (_HTTP.TransportError,)
-_GARBLED: tuple[type[Exception], ...] = (_HTTP.HTTPStatusError, ValueError)
+_UNREACHABLE: tuple[type[Exception], ...] = (httpx2.TransportError,)
+_GARBLED: tuple[type[Exception], ...] = (httpx2.HTTPStatusError, ValueError)
 _PROVIDER_DOWN = ("server_error", "temporarily_unavailable")
 #: Where Tokenpass ends a user's token (the official client's ``oauth/logout``).
 LOGOUT_PATH = "api/v1/oauth/logout"

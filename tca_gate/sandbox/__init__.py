@@ -7,22 +7,21 @@
 >>> app.state.sandbox.store.close()
 """
 
-from importlib.util import find_spec
+from tca_gate.extras import require_extra
 
-_EXTRA = ("uvicorn", "coincurve", "base58", "python_multipart", "httpx", "stamina")
-_missing = [name for name in _EXTRA if find_spec(name) is None]
-if _missing:
-    raise ImportError(
-        f"tca_gate.sandbox needs {', '.join(_missing)}: pip install 'tca-gate[sandbox]'"
-    )
+require_extra(
+    "sandbox",
+    *("uvicorn", "coincurve", "base58", "python_multipart", "httpx2", "stamina"),
+    needed_by="tca_gate.sandbox",
+)
 
-from tca_gate.errors import SandboxError, SeedError  # noqa: E402 (after the dependency check)
-from tca_gate.public import publish  # noqa: E402
+from tca_gate.errors import SandboxError, SeedError
+from tca_gate.public import publish
 
-from ._app import create_app  # noqa: E402
-from ._seed_file import Seed, load_seed, parse_seed  # noqa: E402
-from ._server import SandboxServer  # noqa: E402
-from ._welcome import welcome as welcome  # noqa: E402 (for the command line; not in __all__)
+from ._app import create_app
+from ._seed_file import Seed, load_seed, parse_seed
+from ._server import SandboxServer
+from ._welcome import welcome as welcome
 
 __all__ = [
     "SandboxError",

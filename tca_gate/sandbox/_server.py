@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 
@@ -76,7 +76,7 @@ class SandboxServer(Startable):
         self._app: Starlette | None = None
         self._url: str | None = None
         self._server: BackgroundServer | None = None
-        self._http: httpx.Client | None = None
+        self._http: httpx2.Client | None = None
         self._socket: socket.socket | None = None
 
     def start(self) -> None:
@@ -103,7 +103,7 @@ class SandboxServer(Startable):
             self.stop()
             raise
         self._url = self._server.url
-        self._http = httpx.Client(base_url=self._url, timeout=30)
+        self._http = httpx2.Client(base_url=self._url, timeout=30)
 
     def stop(self) -> None:
         """Stop serving, let requests in flight finish, then close the database.
@@ -178,7 +178,7 @@ class SandboxServer(Startable):
         oauth_token: str | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """A Tokenly-HMAC-signed call to ``/api/v1/{path}`` as the first app (or another).
 
         ``oauth_token`` goes in the query (GET, DELETE) or the JSON body. GET is signed
@@ -190,7 +190,7 @@ class SandboxServer(Startable):
         payload = dict(body or {})
         if oauth_token is not None:
             (payload if method in BODY_METHODS else query)["oauth_token"] = oauth_token
-        sent = httpx.QueryParams(query)
+        sent = httpx2.QueryParams(query)
         token, secret = client_id or self.client_id, client_secret or self.client_secret
         http = self._client()
         if method in BODY_METHODS:
@@ -245,7 +245,7 @@ class SandboxServer(Startable):
 
     def exchange(
         self, code: str, *, redirect_uri: str | None = None, code_verifier: str | None = None
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """POST ``code`` to the token endpoint with ``client_secret_post``; the raw answer."""
         form = {
             "grant_type": "authorization_code",
@@ -268,7 +268,7 @@ class SandboxServer(Startable):
 
     def admin(
         self, method: str, path: str, body: Mapping[str, Any] | None = None
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         """A call to the sandbox-only ``/sandbox/{path}``, with the admin token if any."""
         headers = {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
         return self._client().request(
@@ -314,7 +314,7 @@ class SandboxServer(Startable):
         cleared: int = answer.json()["cleared"]
         return cleared
 
-    def _client(self) -> httpx.Client:
+    def _client(self) -> httpx2.Client:
         if self._http is None:
             raise SandboxError("the sandbox is not running: use it in a with block")
         return self._http
@@ -344,5 +344,5 @@ def _cannot_listen(reason: str) -> SandboxError:
     return SandboxError(f"the sandbox {reason}")
 
 
-def _refused(what: str, answer: httpx.Response) -> SandboxError:
+def _refused(what: str, answer: httpx2.Response) -> SandboxError:
     return SandboxError(f"{what} failed: HTTP {answer.status_code}: {shorten(answer.text, 200)}")

@@ -21,7 +21,7 @@ import sqlite3
 import uuid
 from collections.abc import Mapping
 
-import httpx
+import httpx2
 import stamina
 
 from tca_gate.errors import InvalidArgumentError, shorten
@@ -150,7 +150,7 @@ async def _deliver(url: str, client_id: str, secret: str, event: Mapping[str, ob
     where = signing_url(url)
     try:
         async for attempt in stamina.retry_context(
-            on=(httpx.TransportError, _ServerError),
+            on=(httpx2.TransportError, _ServerError),
             attempts=ATTEMPTS,
             timeout=ATTEMPTS * ATTEMPT_TIMEOUT,
             wait_initial=0.05,
@@ -159,11 +159,11 @@ async def _deliver(url: str, client_id: str, secret: str, event: Mapping[str, ob
             with attempt:
                 headers = sign_tokenly_request("POST", url, event, client_id, secret)
                 headers["Content-Type"] = "application/json"
-                async with httpx.AsyncClient(timeout=ATTEMPT_TIMEOUT) as http:
+                async with httpx2.AsyncClient(timeout=ATTEMPT_TIMEOUT) as http:
                     answer = await http.post(url, content=body, headers=headers)
                 if answer.status_code >= 500:
                     raise _ServerError(f"HTTP {answer.status_code}")
-    except (httpx.HTTPError, _ServerError) as error:
+    except (httpx2.HTTPError, _ServerError) as error:
         reason = str(error) or type(error).__name__
         logger.warning("webhook %s to %s failed: %s", event["event"], where, reason)
         return

@@ -4,11 +4,13 @@ A service's calls are written once, as functions returning a ``Call`` (request a
 answer parser), and exposed as ``Endpoint`` attributes of a shared base; the sync
 and async clients add ``SyncServiceClient`` or ``AsyncServiceClient``, which send
 each attempt. Retries follow a ``RetryPolicy``; failures raise ``ServiceError``.
+Answers are read field by field with ``Fields``; ``whole``, ``each`` and ``done`` are
+the parsers every service's calls share.
 """
 
 from tca_gate.public import publish
 
-from ._answer import malformed, refusal
+from ._answer import exact_json, malformed, refusal
 from ._call import Call, path
 from ._core import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ServiceCore
 from ._endpoint import Endpoint
@@ -24,9 +26,11 @@ from ._params import (
     some,
     text,
     texts,
+    unix_seconds,
 )
+from ._parsers import done, whole
 from ._retry import RetryPolicy, RetrySchedule, parse_retry_after
-from ._shape import Fields, ShapeError, elements
+from ._shape import Fields, ShapeError, each, elements
 from ._shells import AsyncServiceClient, SyncServiceClient
 
 __all__ = [
@@ -47,7 +51,10 @@ __all__ = [
     "addresses",
     "amount",
     "changes",
+    "done",
+    "each",
     "elements",
+    "exact_json",
     "flag",
     "malformed",
     "optional_text",
@@ -57,6 +64,8 @@ __all__ = [
     "some",
     "text",
     "texts",
+    "unix_seconds",
+    "whole",
 ]
 
 publish(__name__, globals(), __all__)

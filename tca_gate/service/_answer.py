@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import TypeVar
 
-import httpx
+import httpx2
 
 from tca_gate.errors import (
     MalformedResponseError,
@@ -31,7 +32,7 @@ _DONE = {"result": True}
 def read_answer(
     service: str,
     call: Call[T],
-    response: httpx.Response,
+    response: httpx2.Response,
     *,
     retry: bool = False,
     errors: Mapping[int, type[ServiceError]] | None = None,
@@ -41,7 +42,7 @@ def read_answer(
     On a ``retry`` of a ``done_if_gone`` call, 404 is success: an earlier attempt did it.
     ``errors``: the service's own error classes by status, before the shared ones.
     """
-    if retry and call.done_if_gone and response.status_code == httpx.codes.NOT_FOUND:
+    if retry and call.done_if_gone and response.status_code == httpx2.codes.NOT_FOUND:
         return call.parse(_DONE)
     if not response.is_success:
         raise refusal(service, response, errors)
@@ -55,9 +56,19 @@ def read_answer(
         raise malformed(service, response.request, str(error), field=error.where) from None
 
 
+def exact_json(content: bytes) -> object:
+    """JSON with every number that has a fraction or exponent a ``Decimal``, never a float;
+    ``NaN`` and ``Infinity`` (not JSON) raise ``ValueError`` as any other bad JSON does."""
+    return json.loads(content, parse_float=Decimal, parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def refusal(
     service: str,
-    response: httpx.Response,
+    response: httpx2.Response,
     errors: Mapping[int, type[ServiceError]] | None = None,
 ) -> ServiceError:
     """The error for an answer that is not a success, with the service's own explanation;
@@ -78,7 +89,7 @@ def refusal(
 
 
 def malformed(
-    service: str, request: httpx.Request, message: str, *, field: str | None = None
+    service: str, request: httpx2.Request, message: str, *, field: str | None = None
 ) -> MalformedResponseError:
     """The error for a successful answer whose content is not what the call expects."""
     return MalformedResponseError(
@@ -91,28 +102,28 @@ def malformed(
 
 
 @contextmanager
-def failures_mapped(service: str, request: httpx.Request) -> Iterator[None]:
+def failures_mapped(service: str, request: httpx2.Request) -> Iterator[None]:
     """Raise the ``ServiceError`` for a failure while ``request`` is sent and its answer read."""
     try:
         yield
-    except httpx.TransportError as error:
+    except httpx2.TransportError as error:
         raise unreachable(service, request, error) from error
-    except httpx.DecodingError as error:
+    except httpx2.DecodingError as error:
         raise malformed(service, request, "the answer could not be decoded") from error
 
 
 def unreachable(
-    service: str, request: httpx.Request, error: httpx.TransportError
+    service: str, request: httpx2.Request, error: httpx2.TransportError
 ) -> ServiceUnavailableError:
     """The error for a call that got no answer: no connection, a broken one, or a timeout."""
-    if isinstance(error, httpx.TimeoutException):
+    if isinstance(error, httpx2.TimeoutException):
         what = {
-            httpx.ConnectTimeout: "connecting timed out",
-            httpx.ReadTimeout: "no answer in time",
-            httpx.WriteTimeout: "sending timed out",
-            httpx.PoolTimeout: "no free connection in time",
+            httpx2.ConnectTimeout: "connecting timed out",
+            httpx2.ReadTimeout: "no answer in time",
+            httpx2.WriteTimeout: "sending timed out",
+            httpx2.PoolTimeout: "no free connection in time",
         }.get(type(error), "timed out")
-    elif isinstance(error, httpx.ConnectError):
+    elif isinstance(error, httpx2.ConnectError):
         what = "could not connect"
     else:
         what = f"the connection failed ({type(error).__name__})"
@@ -121,7 +132,7 @@ def unreachable(
     )
 
 
-def _explanation(response: httpx.Response) -> tuple[str, str | None, str | None]:
+def _explanation(response: httpx2.Response) -> tuple[str, str | None, str | None]:
     """The message, field and error code an error answer carries, as far as it says."""
     fallback = response.reason_phrase or "no explanation given"
     try:

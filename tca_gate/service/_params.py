@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Literal, TypeAlias, TypeVar
 
 from tca_gate.errors import InvalidArgumentError
@@ -45,6 +46,20 @@ def amount(name: str, value: object, *, positive: bool = True) -> int:
         )
     if positive and value <= 0:
         raise InvalidArgumentError(f"{name} must be above zero, not {value}")
+    return value
+
+
+def unix_seconds(name: str, value: object, *, positive: bool = False) -> int:
+    """A unix time in seconds from an int or a timezone-aware ``datetime``; not negative,
+    or above zero when ``positive``."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidArgumentError(f"{name} must be a timezone-aware datetime, not a naive one")
+        return int(value.timestamp())
+    if isinstance(value, bool) or not isinstance(value, int) or value < int(positive):
+        raise InvalidArgumentError(
+            f"{name} must be a unix time in seconds or an aware datetime, not {value!r}"
+        )
     return value
 
 

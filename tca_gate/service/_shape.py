@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import TypeVar
+
+T = TypeVar("T")
+V = TypeVar("V")
 
 _INTEGER_TEXT = re.compile(r"-?[0-9]{1,64}")
 
@@ -61,6 +67,11 @@ def elements(value: object, where: str) -> list[tuple[str, object]]:
     raise ShapeError(where, "a list", value)
 
 
+def each(value: object, where: str, read: Callable[[Fields], T]) -> tuple[T, ...]:
+    """``read`` applied to every object of a list (or numeric-key object) at ``where``."""
+    return tuple(read(Fields(item, place)) for place, item in elements(value, where))
+
+
 class Fields:
     """A JSON object from an answer, read one typed field at a time."""
 
@@ -92,12 +103,16 @@ class Fields:
     def _fail(self, key: str, expected: str) -> ShapeError:
         return ShapeError(self.place(key), expected, self.get(key))
 
+    def _typed(self, key: str, kind: type[V], expected: str) -> V:
+        """The value of ``key`` if it is a ``kind`` (a bool counting only as a bool)."""
+        value = self.get(key)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            raise self._fail(key, expected)
+        return value
+
     def text(self, key: str) -> str:
         """A string field."""
-        value = self.get(key)
-        if not isinstance(value, str):
-            raise self._fail(key, "a string")
-        return value
+        return self._typed(key, str, "a string")
 
     def optional_text(self, key: str) -> str | None:
         """A string field that may be null or absent."""
@@ -105,10 +120,7 @@ class Fields:
 
     def integer(self, key: str) -> int:
         """An integer field (a JSON number without fraction; never a bool)."""
-        value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(key, "an integer")
-        return value
+        return self._typed(key, int, "an integer")
 
     def optional_integer(self, key: str) -> int | None:
         """An integer field that may be null or absent."""
@@ -119,16 +131,16 @@ class Fields:
         value = self.get(key)
         if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
             return int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(key, "an integer amount")
-        return value
+        return self._typed(key, int, "an integer amount")
+
+    def amounts(self, key: str) -> Mapping[str, int]:
+        """A read-only map of names to amounts (``{asset: base units}``; ``[]`` when empty)."""
+        found = self.mapping(key)
+        return MappingProxyType({name: found.amount(name) for name in found.names()})
 
     def flag(self, key: str) -> bool:
         """A boolean field."""
-        value = self.get(key)
-        if not isinstance(value, bool):
-            raise self._fail(key, "true or false")
-        return value
+        return self._typed(key, bool, "true or false")
 
     def optional_flag(self, key: str) -> bool | None:
         """A boolean field that may be null or absent."""
@@ -153,6 +165,10 @@ class Fields:
     def elements(self, key: str) -> list[tuple[str, object]]:
         """A nested list (or numeric-key object), its items with their places."""
         return elements(self.get(key), self.place(key))
+
+    def each(self, key: str, read: Callable[[Fields], T]) -> tuple[T, ...]:
+        """A nested list of objects, each read by ``read``."""
+        return each(self.get(key), self.place(key), read)
 
     def texts(self, key: str) -> tuple[str, ...]:
         """A list of strings."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
-import httpx
+import httpx2
 import stamina
 
 from tca_gate.errors import ClientClosedError
@@ -25,7 +25,7 @@ T = TypeVar("T")
 C = TypeVar("C")
 
 
-def closed(service: str, request: httpx.Request) -> ClientClosedError:
+def closed(service: str, request: httpx2.Request) -> ClientClosedError:
     """The error for a call made on a closed client."""
     return ClientClosedError(
         "the client is closed; open a new one",
@@ -36,17 +36,18 @@ def closed(service: str, request: httpx.Request) -> ClientClosedError:
 
 
 class SyncServiceClient(Generic[C]):
-    """Runs calls on an ``httpx.Client``; ``context`` is what a service's calls are built from."""
+    """Runs calls on an ``httpx2.Client``; ``context`` is what a service's calls are built from."""
 
+    # Twin of AsyncServiceClient (but for await and the async types), as httpx2's shells are.
     def __init__(
-        self, core: ServiceCore, context: C, *, transport: httpx.BaseTransport | None = None
+        self, core: ServiceCore, context: C, *, transport: httpx2.BaseTransport | None = None
     ) -> None:
         self._core = core
         self.context = context
-        self._http = httpx.Client(transport=transport, **core.client_options())
+        self._http = httpx2.Client(transport=transport, **core.client_options())
 
     @property
-    def base_url(self) -> httpx.URL:
+    def base_url(self) -> httpx2.URL:
         """The service's base URL."""
         return self._core.base_url
 
@@ -64,7 +65,7 @@ class SyncServiceClient(Generic[C]):
         retrying = stamina.RetryingCaller(**self._core.retries.stamina_options())
         return retrying.on(schedule.backoff_for)(attempt)
 
-    def _attempt(self, call: Call[T], request: httpx.Request, *, retry: bool) -> T:
+    def _attempt(self, call: Call[T], request: httpx2.Request, *, retry: bool) -> T:
         with failures_mapped(self._core.service, request):
             response = self._http.send(request, auth=self._core.auth_for(call))
         return self._core.read(call, response, retry=retry)
@@ -86,21 +87,22 @@ class SyncServiceClient(Generic[C]):
 
 
 class AsyncServiceClient(Generic[C]):
-    """Runs calls on an ``httpx.AsyncClient``; the async twin of ``SyncServiceClient``."""
+    """Runs calls on an ``httpx2.AsyncClient``; the async twin of ``SyncServiceClient``."""
 
+    # Twin of SyncServiceClient (but for await and the async types), as httpx2's shells are.
     def __init__(
         self,
         core: ServiceCore,
         context: C,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         self._core = core
         self.context = context
-        self._http = httpx.AsyncClient(transport=transport, **core.client_options())
+        self._http = httpx2.AsyncClient(transport=transport, **core.client_options())
 
     @property
-    def base_url(self) -> httpx.URL:
+    def base_url(self) -> httpx2.URL:
         """The service's base URL."""
         return self._core.base_url
 
@@ -118,7 +120,7 @@ class AsyncServiceClient(Generic[C]):
         retrying = stamina.AsyncRetryingCaller(**self._core.retries.stamina_options())
         return await retrying.on(schedule.backoff_for)(attempt)
 
-    async def _attempt(self, call: Call[T], request: httpx.Request, *, retry: bool) -> T:
+    async def _attempt(self, call: Call[T], request: httpx2.Request, *, retry: bool) -> T:
         with failures_mapped(self._core.service, request):
             response = await self._http.send(request, auth=self._core.auth_for(call))
         return self._core.read(call, response, retry=retry)

@@ -1,10 +1,10 @@
-"""Request signing, one package per scheme, each with its pure functions, ``httpx.Auth``,
+"""Request signing, one package per scheme, each with its pure functions, ``httpx2.Auth``,
 verifier and verifying middleware:
 
 - ``tokenly``: Tokenly HMAC (Tokenpass, Token Delivery, balance webhooks);
 - ``tdx``: ``TDXV1-HMAC-SHA256``;
 - ``tokensnet``: Tokens.net's nonce and key signature;
-- ``tokensoft``: Tokensoft's ``access-sign`` (its ``httpx.Auth`` lives with the client);
+- ``tokensoft``: Tokensoft's ``access-sign`` (its ``httpx2.Auth`` lives with the client);
 
 and ``replay``: the stores that let a signed request through once, and ``claim``, the
 one way every verifier asks them; ``verifying``: the one flow (read the body within a

@@ -17,17 +17,13 @@ other header, and not a path's trailing slash (``/orders/`` and ``/orders`` sign
 (TDXAuth(api_key='fcebf5ef5-69d3-4a37-b1d3-69fd462cf54c'), TDXBearerAuth(token=...))
 """
 
-try:
-    import httpx
-    import stamina
-except ImportError as error:
-    raise ImportError(
-        f"tca_gate.tdx needs httpx and stamina ({error.name} is missing): "
-        "pip install 'tca-gate[tdx]'"
-    ) from error
+from tca_gate.extras import require_extra
+
+require_extra("tdx", "httpx2", "stamina", needed_by="tca_gate.tdx")
 
 from tca_gate.errors import AmbiguousRequestError, TDXSignatureError
 from tca_gate.errors import TDXRefusalReason as RefusalReason
+from tca_gate.public import publish
 from tca_gate.signing.tdx import (
     SCHEME,
     WINDOW,
@@ -46,10 +42,6 @@ from tca_gate.signing.tdx import (
 from tca_gate.signing.tdx.auth import TDXAuth, TDXBearerAuth
 
 from ._client import JSON, AsyncTDXClient, TDXClient, read_tdx_answer
-
-del httpx, stamina
-
-from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "JSON",

@@ -1,4 +1,4 @@
-"""``TDXClient`` and ``AsyncTDXClient``: signed JSON calls to a TDX-style API over httpx.
+"""``TDXClient`` and ``AsyncTDXClient``: signed JSON calls to a TDX-style API over httpx2.
 
 Seed 004 documents the auth scheme, not endpoints, so the client is generic:
 ``request(method, path, params=..., json=...)`` and ``get``/``post``/``put``/``delete``,
@@ -7,12 +7,11 @@ each answering the JSON value (numbers with a fraction as ``Decimal``, never flo
 
 from __future__ import annotations
 
-import json as _json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar, cast
 
-import httpx
+import httpx2
 
 from tca_gate.errors import InvalidArgumentError
 from tca_gate.service import (
@@ -24,6 +23,7 @@ from tca_gate.service import (
     RetryPolicy,
     ServiceCore,
     SyncServiceClient,
+    exact_json,
     malformed,
     refusal,
 )
@@ -117,7 +117,7 @@ def _delete(context: None, path: str, params: Params | None = None) -> Call[JSON
     return _request(context, "DELETE", path, params)
 
 
-def read_tdx_answer(response: httpx.Response) -> JSON:
+def read_tdx_answer(response: httpx2.Response) -> JSON:
     """The JSON value of a successful answer (``None`` when empty); any other answer
     raises its ``ServiceError`` (401 ``AuthenticationError`` with the refusal's reason
     as ``code``, 404 ``NotFoundError``, ...)."""
@@ -126,16 +126,10 @@ def read_tdx_answer(response: httpx.Response) -> JSON:
     if not response.content:
         return None
     try:
-        value: JSON = _json.loads(
-            response.content, parse_float=Decimal, parse_constant=_no_constant
-        )
+        value = cast(JSON, exact_json(response.content))
     except (ValueError, RecursionError):
         raise malformed(SERVICE, response.request, "the answer is not JSON") from None
     return value
-
-
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 class TDXAPI:
@@ -149,9 +143,9 @@ class TDXAPI:
 
 
 def tdx_core(
-    base_url: str | httpx.URL,
+    base_url: str | httpx2.URL,
     auth: TDXAuth | TDXBearerAuth,
-    timeout: float | httpx.Timeout | None,
+    timeout: float | httpx2.Timeout | None,
     retries: RetryPolicy | int,
 ) -> ServiceCore:
     """The shared core: every call signed by ``auth``."""
@@ -173,18 +167,19 @@ class TDXClient(TDXAPI, SyncServiceClient[None]):
     """A TDX client: ``with TDXClient(url, TDXAuth(api_key, api_secret)) as tdx:``.
 
     ``auth`` is a ``TDXAuth`` (each attempt signed afresh) or ``TDXAuth.bearer(jwt)``;
-    ``timeout`` seconds or an ``httpx.Timeout``; ``retries`` a ``RetryPolicy`` or the
-    number of retries for GET, PUT and DELETE; ``transport`` an httpx transport.
+    ``timeout`` seconds or an ``httpx2.Timeout``; ``retries`` a ``RetryPolicy`` or the
+    number of retries for GET, PUT and DELETE; ``transport`` an httpx2 transport.
     """
 
+    # Twin of AsyncTDXClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
-        base_url: str | httpx.URL,
+        base_url: str | httpx2.URL,
         auth: TDXAuth | TDXBearerAuth,
         *,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx2.BaseTransport | None = None,
     ) -> None:
         super().__init__(tdx_core(base_url, auth, timeout, retries), None, transport=transport)
 
@@ -192,13 +187,14 @@ class TDXClient(TDXAPI, SyncServiceClient[None]):
 class AsyncTDXClient(TDXAPI, AsyncServiceClient[None]):
     """The async ``TDXClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
 
+    # Twin of TDXClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
-        base_url: str | httpx.URL,
+        base_url: str | httpx2.URL,
         auth: TDXAuth | TDXBearerAuth,
         *,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(tdx_core(base_url, auth, timeout, retries), None, transport=transport)

@@ -4,12 +4,12 @@ request is checked by ``TDXAuthMiddleware``.
 ``/api/v1/orders`` lists (GET, with ``limit``) and places (POST, a JSON object) orders
 kept in memory; ``/api/v1/whoami`` answers what the verified request was signed with.
 
->>> import asyncio, httpx
+>>> import asyncio, httpx2
 >>> from tca_gate.tdx import AsyncTDXClient, TDXAuth
 >>> app = emulator_app({"demo-key": "0c3c11e3e74de307866a2d67a9c71f97"})
 >>> async def main():
 ...     auth = TDXAuth("demo-key", "0c3c11e3e74de307866a2d67a9c71f97")
-...     transport = httpx.ASGITransport(app=app)
+...     transport = httpx2.ASGITransport(app=app)
 ...     async with AsyncTDXClient("http://tdx.test", auth, transport=transport) as tdx:
 ...         await tdx.post("/api/v1/orders", {"side": "buy", "quantity": "10.5"})
 ...         return await tdx.get("/api/v1/orders", {"limit": 10})

@@ -7,15 +7,11 @@
 >>> tokenpass.close()
 """
 
-try:
-    import httpx
-    import stamina
-except ImportError as error:
-    raise ImportError(
-        f"tca_gate.tokenpass needs httpx and stamina ({error.name} is missing): "
-        "pip install 'tca-gate[tokenpass]'"
-    ) from error
+from tca_gate.extras import require_extra
 
+require_extra("tokenpass", "httpx2", "stamina", needed_by="tca_gate.tokenpass")
+
+from tca_gate.public import publish
 from tca_gate.service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, UNCHANGED, RetryPolicy
 from tca_gate.signing.tokenly.auth import TokenlyAuth
 
@@ -46,10 +42,6 @@ from ._models import (
 )
 from ._oauth import SCOPES
 from ._params import RuleParams
-
-del httpx, stamina
-
-from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "DEFAULT_RETRIES",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tca_gate.service import UNCHANGED, Call, Change, changes, flag, optional_text, path, text
+from tca_gate.service import UNCHANGED, Call, Change, changes, done, flag, optional_text, path, text
 from tca_gate.tokenpass import _read as read
 
 from ._app import TokenpassApp
@@ -83,7 +83,7 @@ def verify_address(app: TokenpassApp, address: str, oauth_token: str, signature:
     return UserCall(
         "POST",
         path("/api/v1/tca/address/{address}", address=address),
-        read.done,
+        done,
         json={"signature": text("signature", signature)},
         token=user_token("oauth_token", oauth_token),
     )
@@ -119,7 +119,7 @@ def delete_address(app: TokenpassApp, address: str, oauth_token: str) -> Call[No
     return UserCall(
         "DELETE",
         path("/api/v1/tca/address/{address}", address=address),
-        read.done,
+        done,
         done_if_gone=True,
         token=user_token("oauth_token", oauth_token),
     )
@@ -132,7 +132,7 @@ def instant_verify_address(
     return Call(
         "POST",
         path("/api/v1/instant-verify/{username}", username=username),
-        read.done,
+        done,
         json={
             "msg": text("msg", msg),
             "address": text("address", address),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import httpx
+import httpx2
 
 from tca_gate.service import Endpoint
 from tca_gate.tokenpass import _addresses, _chats, _credits, _lookups, _oauth, _promises, _tca
@@ -19,7 +19,7 @@ class TokenpassAPI:
     """
 
     context: TokenpassApp
-    base_url: httpx.URL
+    base_url: httpx2.URL
 
     def authorization_url(self, redirect_uri: str, scopes: Iterable[str], state: str) -> str:
         """Where to send a user to log in and grant ``scopes`` to this app."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tca_gate.errors import InvalidArgumentError
-from tca_gate.service import UNCHANGED, Call, Change, amount, changes, flag, path, text
+from tca_gate.service import UNCHANGED, Call, Change, amount, changes, done, flag, path, text, whole
 from tca_gate.tokenpass import _read as read
 
 from ._app import TokenpassApp
@@ -38,7 +38,7 @@ def create_chat(
     return UserCall(
         "POST",
         "/api/v1/chats",
-        read.whole(read.chat),
+        whole(read.chat),
         json={
             "name": text("name", name),
             "active": flag("active", active),
@@ -54,7 +54,7 @@ def get_chat(app: TokenpassApp, oauth_token: str, chat_id: str) -> Call[Chat]:
     return UserCall(
         "GET",
         path(_CHAT, chat_id=chat_id),
-        read.whole(read.chat),
+        whole(read.chat),
         token=user_token("oauth_token", oauth_token),
     )
 
@@ -80,7 +80,7 @@ def edit_chat(
     return UserCall(
         "POST",
         path(_CHAT, chat_id=chat_id),
-        read.whole(read.chat),
+        whole(read.chat),
         json=fields,
         token=user_token("oauth_token", oauth_token),
     )
@@ -91,7 +91,7 @@ def delete_chat(app: TokenpassApp, oauth_token: str, chat_id: str) -> Call[None]
     return UserCall(
         "DELETE",
         path(_CHAT, chat_id=chat_id),
-        read.done,
+        done,
         done_if_gone=True,
         token=user_token("oauth_token", oauth_token),
     )
@@ -102,7 +102,7 @@ def join_chat(app: TokenpassApp, oauth_token: str, chat_id: str) -> Call[None]:
     return UserCall(
         "POST",
         path("/api/v1/tca/messenger/roster/{chat_id}", chat_id=chat_id),
-        read.done,
+        done,
         json={},
         token=user_token("oauth_token", oauth_token),
     )

@@ -1,11 +1,12 @@
-"""``TokenpassClient`` and ``AsyncTokenpassClient``: Tokenpass calls over httpx, signed, retried."""
+"""``TokenpassClient`` and ``AsyncTokenpassClient``: Tokenpass calls over httpx2, signed and
+retried."""
 
 from __future__ import annotations
 
 from functools import partial
 from typing import Any
 
-import httpx
+import httpx2
 
 from tca_gate.service import (
     DEFAULT_RETRIES,
@@ -39,9 +40,9 @@ class TokenpassCore(ServiceCore):
 
     def __init__(
         self,
-        base_url: str | httpx.URL,
+        base_url: str | httpx2.URL,
         app: TokenpassApp,
-        timeout: float | httpx.Timeout | None,
+        timeout: float | httpx2.Timeout | None,
         retries: RetryPolicy | int,
         bearer: bool,
     ) -> None:
@@ -52,7 +53,7 @@ class TokenpassCore(ServiceCore):
         self._unsigned_user = UserTokenAuth(None, self._parameter_worked)
         hide_token_parameters()
 
-    def build(self, http: httpx.Client | httpx.AsyncClient, call: Call[Any]) -> httpx.Request:
+    def build(self, http: httpx2.Client | httpx2.AsyncClient, call: Call[Any]) -> httpx2.Request:
         """The request for ``call``; a user call's token in the header (with a builder of
         the parameter form, for the fallback) or as a parameter."""
         if not isinstance(call, UserCall):
@@ -65,11 +66,11 @@ class TokenpassCore(ServiceCore):
         return request
 
     def _parameter_form(
-        self, http: httpx.Client | httpx.AsyncClient, call: UserCall[Any]
-    ) -> httpx.Request:
+        self, http: httpx2.Client | httpx2.AsyncClient, call: UserCall[Any]
+    ) -> httpx2.Request:
         return super().build(http, with_parameter(call))
 
-    def auth_for(self, call: Call[Any]) -> httpx.Auth | None:
+    def auth_for(self, call: Call[Any]) -> httpx2.Auth | None:
         """A user call's auth places its token; other calls are signed or not."""
         if isinstance(call, UserCall):
             return self._signed_user if call.signed else self._unsigned_user
@@ -89,16 +90,16 @@ class TokenpassCore(ServiceCore):
 class TokenpassClient(TokenpassAPI, SyncServiceClient[TokenpassApp]):
     """A Tokenpass client (``with TokenpassClient(url, client_id, client_secret) as tokenpass:``).
 
-    ``timeout`` is seconds or an ``httpx.Timeout`` (connect 5 s, the rest 15 s by
+    ``timeout`` is seconds or an ``httpx2.Timeout`` (connect 5 s, the rest 15 s by
     default); ``retries`` a ``RetryPolicy`` or the number of retries for GET and
-    DELETE; ``transport`` an httpx transport (for tests or proxies).
+    DELETE; ``transport`` an httpx2 transport (for tests or proxies).
 
     A user's OAuth token goes in ``Authorization: Bearer``, so no URL carries it;
     ``bearer=False`` sends the ``oauth_token`` parameter instead, as the official PHP
     client does. A server that answers a header-carrying call that the token is missing
     gets the call again with the parameter, and every later call with it (logged once at
-    INFO on ``tca_gate.tokenpass``). Wherever a URL carries the token, httpx's ``HTTP
-    Request`` log line shows ``oauth_token=[hidden]`` (a filter on the ``httpx`` logger,
+    INFO on ``tca_gate.tokenpass``). Wherever a URL carries the token, httpx2's ``HTTP
+    Request`` log line shows ``oauth_token=[hidden]`` (a filter on the ``httpx2`` logger,
     added when a client is made).
 
     Each retry is logged by stamina as a ``stamina.retry_scheduled`` WARNING on the
@@ -107,15 +108,16 @@ class TokenpassClient(TokenpassAPI, SyncServiceClient[TokenpassApp]):
     hooks once at start-up (``stamina.instrumentation.set_on_retry_hooks([])``).
     """
 
+    # Twin of AsyncTokenpassClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
-        base_url: str | httpx.URL,
+        base_url: str | httpx2.URL,
         client_id: str,
         client_secret: str,
         *,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx2.BaseTransport | None = None,
         bearer: bool = True,
     ) -> None:
         app = TokenpassApp(client_id, client_secret)
@@ -126,15 +128,16 @@ class TokenpassClient(TokenpassAPI, SyncServiceClient[TokenpassApp]):
 class AsyncTokenpassClient(TokenpassAPI, AsyncServiceClient[TokenpassApp]):
     """The async ``TokenpassClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
 
+    # Twin of TokenpassClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
-        base_url: str | httpx.URL,
+        base_url: str | httpx2.URL,
         client_id: str,
         client_secret: str,
         *,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         bearer: bool = True,
     ) -> None:
         app = TokenpassApp(client_id, client_secret)

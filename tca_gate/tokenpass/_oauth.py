@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
-import httpx
+import httpx2
 
 from tca_gate.errors import InvalidArgumentError
-from tca_gate.service import Call, text
+from tca_gate.service import Call, done, text, whole
 from tca_gate.tokenpass import _read as read
 
 from ._app import TokenpassApp
@@ -27,7 +27,7 @@ SCOPES = (
 
 
 def authorization_url(
-    base_url: httpx.URL, app: TokenpassApp, redirect_uri: str, scopes: Iterable[str], state: str
+    base_url: httpx2.URL, app: TokenpassApp, redirect_uri: str, scopes: Iterable[str], state: str
 ) -> str:
     """Where to send the user to log in and grant ``scopes`` (joined with commas)."""
     names = [scopes] if isinstance(scopes, str) else list(scopes)
@@ -52,7 +52,7 @@ def get_oauth_access_token(app: TokenpassApp, code: str, redirect_uri: str) -> C
     return Call(
         "POST",
         "/oauth/access-token",
-        read.whole(read.oauth_token),
+        whole(read.oauth_token),
         form={
             "grant_type": "authorization_code",
             "code": text("code", code),
@@ -69,7 +69,7 @@ def get_oauth_user(app: TokenpassApp, access_token: str) -> Call[OAuthUser]:
     return UserCall(
         "GET",
         "/oauth/user",
-        read.whole(read.oauth_user),
+        whole(read.oauth_user),
         signed=False,
         token=user_token("access_token", access_token),
         name="access_token",
@@ -81,7 +81,7 @@ def logout(app: TokenpassApp, oauth_token: str) -> Call[None]:
     return UserCall(
         "POST",
         "/api/v1/oauth/logout",
-        read.done,
+        done,
         json={},
         token=user_token("oauth_token", oauth_token),
     )

@@ -11,6 +11,7 @@ from tca_gate.service import (
     Change,
     amount,
     changes,
+    done,
     optional_text,
     path,
     some,
@@ -41,7 +42,7 @@ def register_provisional_source(
     return Call(
         "POST",
         "/api/v1/tca/provisional/register",
-        read.done,
+        done,
         json={
             "address": text("address", address),
             "type": text("chain", chain),
@@ -62,7 +63,7 @@ def delete_provisional_source(app: TokenpassApp, address: str) -> Call[None]:
     return Call(
         "DELETE",
         path("/api/v1/tca/provisional/{address}", address=address),
-        read.done,
+        done,
         done_if_gone=True,
     )
 
@@ -170,7 +171,7 @@ def delete_promised_transaction(app: TokenpassApp, promise_id: int | str) -> Cal
     return Call(
         "DELETE",
         path("/api/v1/tca/provisional/tx/{promise_id}", promise_id=promise_id),
-        read.done,
+        done,
         done_if_gone=True,
     )
 

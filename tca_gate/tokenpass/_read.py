@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import MappingProxyType
 from typing import TypeVar
 
-from tca_gate.service import Fields, ShapeError, elements
+from tca_gate.service import Fields, ShapeError, each
 
 from ._models import (
     Address,
@@ -35,11 +34,6 @@ from ._models import (
 T = TypeVar("T")
 
 
-def each(value: object, where: str, read: Callable[[Fields], T]) -> tuple[T, ...]:
-    """``read`` applied to every object of a list (or numeric-key object)."""
-    return tuple(read(Fields(item, place)) for place, item in elements(value, where))
-
-
 def balances(value: object) -> tuple[Balance, ...]:
     """A balance list; an asset listed twice is refused, so sums are never guessed."""
     found = each(value, "", balance)
@@ -56,11 +50,9 @@ def balance(fields: Fields) -> Balance:
 
 
 def address(fields: Fields) -> Address:
-    held = fields.mapping("balances")
-    amounts = {asset: held.amount(asset) for asset in held.names()}
     return Address(
         address=fields.text("address"),
-        balances=MappingProxyType(amounts),
+        balances=fields.amounts("balances"),
         public=fields.flag("public"),
         label=fields.optional_text("label"),
         active=fields.optional_flag("active"),
@@ -104,9 +96,7 @@ def asset_info(fields: Fields) -> AssetInfo:
 def provisional_sources(value: object) -> ProvisionalSources:
     answer = Fields(value)
     answer.true("result")
-    return ProvisionalSources(
-        answer.text("proof_suffix"), each(answer.get("whitelist"), "whitelist", source_address)
-    )
+    return ProvisionalSources(answer.text("proof_suffix"), answer.each("whitelist", source_address))
 
 
 def promise(fields: Fields) -> Promise:
@@ -139,7 +129,7 @@ def chat(fields: Fields) -> Chat:
         name=fields.text("name"),
         active=fields.flag("active"),
         global_=fields.flag("global"),
-        tca_rules=each(fields.get("tca_rules"), fields.place("tca_rules"), chat_rule),
+        tca_rules=fields.each("tca_rules", chat_rule),
         joined=fields.optional_flag("joined"),
         created_at=fields.optional_timestamp("created_at"),
         updated_at=fields.optional_timestamp("updated_at"),
@@ -214,7 +204,7 @@ def credit_group_history(value: object) -> CreditGroupHistory:
     answer = Fields(value)
     return CreditGroupHistory(
         credit_group(answer.fields("credit_group")),
-        each(answer.get("transactions"), "transactions", credit_transaction),
+        answer.each("transactions", credit_transaction),
         answer.integer("count"),
     )
 
@@ -223,7 +213,7 @@ def credit_account_history(value: object) -> CreditAccountHistory:
     answer = Fields(value)
     return CreditAccountHistory(
         credit_account(answer.fields("account")),
-        each(answer.get("transactions"), "transactions", credit_transaction),
+        answer.each("transactions", credit_transaction),
         answer.integer("count"),
     )
 
@@ -267,11 +257,6 @@ def new_user(fields: Fields) -> NewUser:
     return NewUser(identifier(fields, "id"), fields.text("username"), fields.text("email"))
 
 
-def whole(read: Callable[[Fields], T]) -> Callable[[object], T]:
-    """A parser of an answer that is itself one object."""
-    return lambda value: read(Fields(value))
-
-
 def under(key: str, read: Callable[[Fields], T]) -> Callable[[object], T]:
     """A parser of the object under ``key`` (e.g. ``{"result": {...}}``)."""
     return lambda value: read(Fields(value).fields(key))
@@ -279,17 +264,12 @@ def under(key: str, read: Callable[[Fields], T]) -> Callable[[object], T]:
 
 def list_under(key: str, read: Callable[[Fields], T]) -> Callable[[object], tuple[T, ...]]:
     """A parser of the list of objects under ``key``."""
-    return lambda value: each(Fields(value).get(key), key, read)
+    return lambda value: Fields(value).each(key, read)
 
 
 def result_flag(value: object) -> bool:
     """``{"result": bool}``."""
     return Fields(value).flag("result")
-
-
-def done(value: object) -> None:
-    """``{"result": true}``; anything else is not a success."""
-    Fields(value).true("result")
 
 
 def promise_answer(value: object) -> Promise:
@@ -303,7 +283,7 @@ def promise_list(value: object) -> tuple[Promise, ...]:
     """``{"result": true, "list": [promise…]}``."""
     answer = Fields(value)
     answer.true("result")
-    return each(answer.get("list"), "list", promise)
+    return answer.each("list", promise)
 
 
 def lookups_by_address(value: object) -> dict[str, UserLookup]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tca_gate.service import Call, path
+from tca_gate.service import Call, path, whole
 from tca_gate.tokenpass import _read as read
 
 from ._app import TokenpassApp
@@ -83,7 +83,7 @@ def get_messaging_permission(
     return UserCall(
         "GET",
         path("/api/v1/tca/messenger/privileges/{token}", token=token),
-        read.whole(read.messaging_permission),
+        whole(read.messaging_permission),
         token=user_token("oauth_token", oauth_token),
     )
 
@@ -93,6 +93,6 @@ def get_token_perks(app: TokenpassApp, token: str) -> Call[TokenPerks]:
     return Call(
         "GET",
         path("/api/v1/perks/{token}", token=token),
-        read.whole(read.token_perks),
+        whole(read.token_perks),
         signed=False,
     )

@@ -1,11 +1,11 @@
 """Where a call's user token travels: ``Authorization: Bearer`` or a parameter.
 
 Tokenpass reads the user's OAuth token from either (official-clients.md). The header
-keeps it out of URLs, access logs and httpx's request log line, so it is the default;
+keeps it out of URLs, access logs and httpx2's request log line, so it is the default;
 ``bearer=False`` sends the parameter, as the official PHP client has since 2020; and a
 client sending the header falls back to the parameter, from then on, when a server
 answers that the token is missing. Wherever the parameter ends up in a URL,
-``hide_token_parameters`` keeps it out of httpx's log records.
+``hide_token_parameters`` keeps it out of httpx2's log records.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-import httpx
+import httpx2
 
 from tca_gate.errors import InvalidArgumentError
 from tca_gate.service import Call, refusal, text
@@ -65,7 +65,7 @@ def with_parameter(call: UserCall[T]) -> Call[T]:
     return replace(call, query=[*call.query, (call.name, call.token)])
 
 
-def token_missing(response: httpx.Response) -> bool:
+def token_missing(response: httpx2.Response) -> bool:
     """Whether an answer refuses a call for want of a user token where the server looked.
 
     A 400, 401, 403 or 422 naming the token as missing, required or invalid (Tokenpass
@@ -83,7 +83,7 @@ def token_missing(response: httpx.Response) -> bool:
     )
 
 
-class UserTokenAuth(httpx.Auth):
+class UserTokenAuth(httpx2.Auth):
     """Signs a user call with ``signer`` (none for unsigned calls) and, when a server
     read no token from the header, sends the call again with the parameter.
 
@@ -95,36 +95,38 @@ class UserTokenAuth(httpx.Auth):
     requires_request_body = True
     requires_response_body = True
 
-    def __init__(self, signer: httpx.Auth | None, parameter_worked: Callable[[], None]) -> None:
+    def __init__(self, signer: httpx2.Auth | None, parameter_worked: Callable[[], None]) -> None:
         self._signer = signer
         self._parameter_worked = parameter_worked
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
         response = yield self._signed(request)
         parameter_form = request.extensions.get(FALLBACK_EXTENSION)
         if parameter_form is None or not token_missing(response):
             return
-        fallback: httpx.Request = parameter_form()
+        fallback: httpx2.Request = parameter_form()
         _share_nonce(request, fallback)
         answer = yield self._signed(fallback)
         _share_nonce(fallback, request)
         if _token_read(answer):
             self._parameter_worked()
 
-    def _signed(self, request: httpx.Request) -> httpx.Request:
+    def _signed(self, request: httpx2.Request) -> httpx2.Request:
         """``request`` signed: the signer's flow signs it and yields it once."""
         if self._signer is None:
             return request
         return next(self._signer.auth_flow(request))
 
 
-def _token_read(response: httpx.Response) -> bool:
+def _token_read(response: httpx2.Response) -> bool:
     """Whether an answer came from a server that read the call's token."""
     busy = response.status_code >= 500 or response.status_code == 429
     return not busy and not token_missing(response)
 
 
-def _share_nonce(source: httpx.Request, target: httpx.Request) -> None:
+def _share_nonce(source: httpx2.Request, target: httpx2.Request) -> None:
     if NONCE_EXTENSION in source.extensions:
         target.extensions[NONCE_EXTENSION] = source.extensions[NONCE_EXTENSION]
 
@@ -144,7 +146,7 @@ _FILTER = _TokenParametersHidden()
 
 
 def hide_token_parameters() -> None:
-    """Keep token parameters out of the records of httpx's logger (its request line)."""
-    httpx_logger = logging.getLogger("httpx")
+    """Keep token parameters out of the records of httpx2's logger (its request line)."""
+    httpx_logger = logging.getLogger("httpx2")
     if _FILTER not in httpx_logger.filters:
         httpx_logger.addFilter(_FILTER)

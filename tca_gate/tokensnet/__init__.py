@@ -15,14 +15,9 @@ URL('https://api.tokens.net')
 >>> tokens.close()
 """
 
-try:
-    import httpx
-    import stamina
-except ImportError as error:
-    raise ImportError(
-        f"tca_gate.tokensnet needs httpx and stamina ({error.name} is missing): "
-        "pip install 'tca-gate[tokensnet]'"
-    ) from error
+from tca_gate.extras import require_extra
+
+require_extra("tokensnet", "httpx2", "stamina", needed_by="tca_gate.tokensnet")
 
 from tca_gate.errors import (
     ApiKeyMissingError,
@@ -41,6 +36,7 @@ from tca_gate.errors import (
     TokensNetRateLimitError,
     TokensNetSignatureError,
 )
+from tca_gate.public import publish
 from tca_gate.service import DEFAULT_RETRIES, DEFAULT_TIMEOUT, RetryPolicy
 from tca_gate.signing.tokensnet import (
     FileNonces,
@@ -77,10 +73,6 @@ from ._models import (
     VotingCandidate,
     VotingWinner,
 )
-
-del httpx, stamina
-
-from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "DEFAULT_BASE_URL",

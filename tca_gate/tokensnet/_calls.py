@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from tca_gate.errors import InvalidArgumentError
-from tca_gate.service import Call, path
+from tca_gate.service import Call, path, unix_seconds
 from tca_gate.tokensnet import _read
 
 from ._models import (
@@ -25,6 +27,8 @@ from ._models import (
     TradingPair,
     Voting,
 )
+
+T = TypeVar("T")
 
 #: A trading pair or currency id: lowercase letters and digits (``btcusdt``, ``btc``).
 _SYMBOL = re.compile(r"[a-z0-9]{1,32}")
@@ -63,6 +67,11 @@ def _bad_id(value: object) -> str:
     raise InvalidArgumentError(f"order_id must be an order's UUID, not {value!r}")
 
 
+def _public(template: str, trading_pair: str, read: Callable[[object], T]) -> Call[T]:
+    """An unsigned GET of ``template`` with its ``{pair}`` the checked ``trading_pair``."""
+    return Call("GET", path(template, pair=_pair(trading_pair)), read, signed=False)
+
+
 def _private(account: Account) -> None:
     if account.api_key is None:
         raise InvalidArgumentError("private Tokens.net calls need the client's api_key and secret")
@@ -70,32 +79,27 @@ def _private(account: Account) -> None:
 
 def ticker(account: Account, trading_pair: str) -> Call[Ticker]:
     """The pair's ticker for the last day."""
-    where = path("/public/ticker/{pair}/", pair=_pair(trading_pair))
-    return Call("GET", where, _read.ticker, signed=False)
+    return _public("/public/ticker/{pair}/", trading_pair, _read.ticker)
 
 
 def ticker_hour(account: Account, trading_pair: str) -> Call[Ticker]:
     """The pair's ticker for the last hour."""
-    where = path("/public/ticker/hour/{pair}/", pair=_pair(trading_pair))
-    return Call("GET", where, _read.ticker, signed=False)
+    return _public("/public/ticker/hour/{pair}/", trading_pair, _read.ticker)
 
 
 def trades_minute(account: Account, trading_pair: str) -> Call[Trades]:
     """The pair's trades in the last minute."""
-    where = path("/public/trades/minute/{pair}/", pair=_pair(trading_pair))
-    return Call("GET", where, _read.trades, signed=False)
+    return _public("/public/trades/minute/{pair}/", trading_pair, _read.trades)
 
 
 def trades_hour(account: Account, trading_pair: str) -> Call[Trades]:
     """The pair's trades in the last hour."""
-    where = path("/public/trades/hour/{pair}/", pair=_pair(trading_pair))
-    return Call("GET", where, _read.trades, signed=False)
+    return _public("/public/trades/hour/{pair}/", trading_pair, _read.trades)
 
 
 def trades_day(account: Account, trading_pair: str) -> Call[Trades]:
     """The pair's trades in the last day."""
-    where = path("/public/trades/day/{pair}/", pair=_pair(trading_pair))
-    return Call("GET", where, _read.trades, signed=False)
+    return _public("/public/trades/day/{pair}/", trading_pair, _read.trades)
 
 
 def trading_pairs(account: Account) -> Call[tuple[TradingPair, ...]]:
@@ -105,8 +109,7 @@ def trading_pairs(account: Account) -> Call[tuple[TradingPair, ...]]:
 
 def order_book(account: Account, trading_pair: str) -> Call[OrderBook]:
     """The pair's open buy and sell orders."""
-    where = path("/public/order-book/{pair}/", pair=_pair(trading_pair))
-    return Call("GET", where, _read.order_book, signed=False)
+    return _public("/public/order-book/{pair}/", trading_pair, _read.order_book)
 
 
 def voting(account: Account) -> Call[Voting]:
@@ -177,7 +180,7 @@ def place_limit_order(
     if take_profit is not None:
         form["takeProfit"] = number_text(take_profit, "take_profit")
     if expire_date is not None:
-        form["expireDate"] = str(_unix_seconds(expire_date))
+        form["expireDate"] = str(unix_seconds("expire_date", expire_date, positive=True))
     return Call("POST", "/private/orders/add/limit/", _read.placed_order, form=form)
 
 
@@ -206,13 +209,3 @@ def number_text(value: object, what: str) -> str:
     if not number.is_finite() or number <= 0:
         raise InvalidArgumentError(f"{what} must be a positive number, not {value!r}")
     return format(number, "f")
-
-
-def _unix_seconds(value: object) -> int:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise InvalidArgumentError("expire_date must be an aware datetime (or UNIX seconds)")
-        return int(value.timestamp())
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InvalidArgumentError(f"expire_date must be a datetime or UNIX seconds, not {value!r}")
-    return value

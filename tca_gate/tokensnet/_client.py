@@ -1,11 +1,11 @@
-"""``TokensNetClient`` and ``AsyncTokensNetClient``: Tokens.net calls over httpx, signed
+"""``TokensNetClient`` and ``AsyncTokensNetClient``: Tokens.net calls over httpx2, signed
 per attempt with strictly increasing nonces, answers read with exact decimals."""
 
 from __future__ import annotations
 
 from typing import TypeVar
 
-import httpx
+import httpx2
 
 from tca_gate.errors import InvalidArgumentError
 from tca_gate.service import (
@@ -53,13 +53,13 @@ class TokensNetAPI:
 
 
 def tokensnet_core(
-    base_url: str | httpx.URL,
+    base_url: str | httpx2.URL,
     *,
     api_key: str | None,
     secret: str | None,
     nonces: NonceSource | None,
     nonce_retries: int,
-    timeout: float | httpx.Timeout | None,
+    timeout: float | httpx2.Timeout | None,
     retries: RetryPolicy | int,
 ) -> tuple[ServiceCore, Account]:
     """The shared core and the account the calls are built from."""
@@ -86,20 +86,21 @@ class TokensNetClient(TokensNetAPI, SyncServiceClient[Account]):
     for the key; a ``FileNonces`` keeps them increasing across restarts. A call refused
     for its nonce (error 111) is signed again up to ``nonce_retries`` times; reads are
     also retried by ``retries`` (a ``RetryPolicy`` or a number), each attempt with a
-    fresh nonce. ``timeout`` and ``transport`` as for ``httpx.Client``.
+    fresh nonce. ``timeout`` and ``transport`` as for ``httpx2.Client``.
     """
 
+    # Twin of AsyncTokensNetClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
         api_key: str | None = None,
         secret: str | None = None,
         *,
-        base_url: str | httpx.URL = DEFAULT_BASE_URL,
+        base_url: str | httpx2.URL = DEFAULT_BASE_URL,
         nonces: NonceSource | None = None,
         nonce_retries: int = DEFAULT_NONCE_RETRIES,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx2.BaseTransport | None = None,
     ) -> None:
         core, account = tokensnet_core(
             base_url,
@@ -116,17 +117,18 @@ class TokensNetClient(TokensNetAPI, SyncServiceClient[Account]):
 class AsyncTokensNetClient(TokensNetAPI, AsyncServiceClient[Account]):
     """The async ``TokensNetClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
 
+    # Twin of TokensNetClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
         api_key: str | None = None,
         secret: str | None = None,
         *,
-        base_url: str | httpx.URL = DEFAULT_BASE_URL,
+        base_url: str | httpx2.URL = DEFAULT_BASE_URL,
         nonces: NonceSource | None = None,
         nonce_retries: int = DEFAULT_NONCE_RETRIES,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         core, account = tokensnet_core(
             base_url,

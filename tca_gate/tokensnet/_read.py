@@ -3,13 +3,11 @@ envelopes as their ``TokensNetError``, and each call's values field by field."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar, cast
 
-import httpx
+import httpx2
 
 from tca_gate.errors import TokensNetError
 from tca_gate.service import (
@@ -17,6 +15,7 @@ from tca_gate.service import (
     Fields,
     ShapeError,
     elements,
+    exact_json,
     malformed,
     parse_retry_after,
     refusal,
@@ -54,19 +53,10 @@ _SIDES = ("buy", "sell")
 _ORDER_STATUSES = ("Open", "Filled", "Canceled", "Expired")
 
 
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a number")
-
-
-def load_json(content: bytes) -> object:
-    """JSON with every fractional number a ``Decimal``; NaN and Infinity are refused."""
-    return json.loads(content, parse_float=Decimal, parse_constant=_no_constant)
-
-
-def read_tokensnet_answer(call: Call[T], response: httpx.Response) -> T:
+def read_tokensnet_answer(call: Call[T], response: httpx2.Response) -> T:
     """The call's value, or the ``TokensNetError`` (or shared ``ServiceError``) it means."""
     try:
-        data = load_json(response.content)
+        data = exact_json(response.content)
     except (ValueError, RecursionError):
         if not response.is_success:
             raise refusal(SERVICE, response) from None
@@ -81,7 +71,7 @@ def read_tokensnet_answer(call: Call[T], response: httpx.Response) -> T:
         raise malformed(SERVICE, response.request, str(error), field=error.where) from None
 
 
-def error_from(body: dict[str, object], response: httpx.Response) -> TokensNetError:
+def error_from(body: dict[str, object], response: httpx2.Response) -> TokensNetError:
     """The error an ``{"status": "error", "errorCode": N, "reason": ...}`` answer means."""
     code = body.get("errorCode")
     if isinstance(code, str) and code.isascii() and code.isdigit():
@@ -149,11 +139,6 @@ def side(fields: Fields, key: str) -> Side:
     return cast(Side, value)
 
 
-def each(value: object, where: str, read: Callable[[Fields], T]) -> tuple[T, ...]:
-    """``read`` applied to every object of a list."""
-    return tuple(read(Fields(item, place)) for place, item in elements(value, where))
-
-
 def ticker(data: object) -> Ticker:
     fields = Fields(data)
     amounts = {
@@ -175,7 +160,7 @@ def trade(fields: Fields) -> Trade:
 
 def trades(data: object) -> Trades:
     fields = Fields(data)
-    return Trades(unix_time(fields, "timestamp"), each(fields.get("trades"), "trades", trade))
+    return Trades(unix_time(fields, "timestamp"), fields.each("trades", trade))
 
 
 def trading_pairs(data: object) -> tuple[TradingPair, ...]:
@@ -231,8 +216,7 @@ def balances(data: object) -> AccountBalances:
     document gives no example of this answer, so both readings are taken; nothing else."""
     fields = Fields(data)
     when = unix_time(fields, "timestamp")
-    listed = fields.get("balances")
-    if isinstance(listed, dict):
+    if isinstance(fields.get("balances"), dict):
         keyed = fields.mapping("balances")
         found = []
         for currency in keyed.names():
@@ -248,7 +232,7 @@ def balances(data: object) -> AccountBalances:
         total, available = decimal(entry, "total"), decimal(entry, "available")
         return AccountBalance(when, entry.text("currency"), total, available)
 
-    return AccountBalances(when, each(listed, "balances", one))
+    return AccountBalances(when, fields.each("balances", one))
 
 
 def order(fields: Fields) -> Order:
@@ -280,7 +264,7 @@ def order_details(data: object) -> OrderDetails:
     status = fields.text("orderStatus")
     if status not in _ORDER_STATUSES:
         raise ShapeError("orderStatus", "Open, Filled, Canceled or Expired", status)
-    trades_of = () if fields.absent("trades") else each(fields.get("trades"), "trades", order_trade)
+    trades_of = () if fields.absent("trades") else fields.each("trades", order_trade)
     return OrderDetails(
         timestamp=unix_time(fields, "timestamp"),
         order=order(fields),
@@ -291,9 +275,7 @@ def order_details(data: object) -> OrderDetails:
 
 def open_orders(data: object) -> OpenOrders:
     fields = Fields(data)
-    return OpenOrders(
-        unix_time(fields, "timestamp"), each(fields.get("openOrders"), "openOrders", order)
-    )
+    return OpenOrders(unix_time(fields, "timestamp"), fields.each("openOrders", order))
 
 
 def placed_order(data: object) -> PlacedOrder:
@@ -334,6 +316,6 @@ def voting(data: object) -> Voting:
     return Voting(
         timestamp=unix_time(fields, "timestamp"),
         voting_end_date=optional_unix_time(fields, "votingEndDate"),
-        winners=each(fields.get("winnerList"), "winnerList", _winner),
-        candidates=each(fields.get("activeList"), "activeList", _candidate),
+        winners=fields.each("winnerList", _winner),
+        candidates=fields.each("activeList", _candidate),
     )

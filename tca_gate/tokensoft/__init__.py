@@ -13,16 +13,12 @@ Servers verify with ``verify_tokensoft_request`` or ``TokensoftAuthMiddleware``;
 ``tca_gate.tokensoft.testing`` is an emulator for tests.
 """
 
-try:
-    import httpx
-    import stamina
-except ImportError as error:
-    raise ImportError(
-        f"tca_gate.tokensoft needs httpx and stamina ({error.name} is missing): "
-        "pip install 'tca-gate[tokensoft]'"
-    ) from error
+from tca_gate.extras import require_extra
+
+require_extra("tokensoft", "httpx2", "stamina", needed_by="tca_gate.tokensoft")
 
 from tca_gate.errors import GraphQLProblem, TokensoftGraphQLError, TokensoftSignatureError
+from tca_gate.public import publish
 from tca_gate.signing.tokensoft import (
     DEFAULT_WINDOW,
     TokensoftAuthMiddleware,
@@ -36,10 +32,6 @@ from tca_gate.signing.tokensoft import (
 from ._auth import DEFAULT_TIME_CACHE, TokensoftAuth
 from ._client import AsyncTokensoftClient, TokensoftClient
 from ._models import CurrentUser, KycAddress, KycInfo
-
-del httpx, stamina
-
-from tca_gate.public import publish  # noqa: E402
 
 __all__ = [
     "DEFAULT_TIME_CACHE",

@@ -1,11 +1,11 @@
-"""``TokensoftAuth``: an ``httpx.Auth`` that signs every attempt with the server's time."""
+"""``TokensoftAuth``: an ``httpx2.Auth`` that signs every attempt with the server's time."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
 
-import httpx
+import httpx2
 
 from tca_gate.errors import InvalidArgumentError
 from tca_gate.signing.tokensoft import (
@@ -24,7 +24,7 @@ DEFAULT_TIME_CACHE = 60.0
 _COPIED_HEADERS = ("user-agent", "accept")
 
 
-class TokensoftAuth(httpx.Auth):
+class TokensoftAuth(httpx2.Auth):
     """Signs each attempt: ``access-sign`` over the server's time and the exact body sent.
 
     The timestamp is the server's: the ``{ time }`` query (unauthenticated, to the same
@@ -68,7 +68,9 @@ class TokensoftAuth(httpx.Auth):
         """Drop the kept server time: the next attempt asks the server again."""
         self._known = None
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
         timestamp = self._server_now()
         if timestamp is None:
             answer = yield self._time_request(request)
@@ -79,7 +81,7 @@ class TokensoftAuth(httpx.Auth):
         request.headers[TIMESTAMP_HEADER] = str(timestamp)
         request.headers[SIGN_HEADER] = tokensoft_signature(self._secret, str(timestamp), body)
         response = yield request
-        if response.status_code == httpx.codes.UNAUTHORIZED:
+        if response.status_code == httpx2.codes.UNAUTHORIZED:
             self.forget_time()
 
     def _now_ms(self) -> float:
@@ -97,12 +99,12 @@ class TokensoftAuth(httpx.Auth):
         return server_ms + int(elapsed)
 
     @staticmethod
-    def _time_request(request: httpx.Request) -> httpx.Request:
+    def _time_request(request: httpx2.Request) -> httpx2.Request:
         """The ``{ time }`` query to the URL ``request`` goes to."""
         headers = {"Content-Type": "application/json"}
         for name in _COPIED_HEADERS:
             if name in request.headers:
                 headers[name] = request.headers[name]
-        return httpx.Request(
+        return httpx2.Request(
             "POST", request.url, content=time_body(), headers=headers, extensions=request.extensions
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import httpx2
 
 from tca_gate.errors import InvalidArgumentError
 from tca_gate.service import Call, Fields
@@ -18,7 +18,7 @@ CURRENT_USER_QUERY = "{ currentUser { id email } }"
 
 
 def query(
-    endpoint: httpx.URL,
+    endpoint: httpx2.URL,
     document: str,
     variables: Mapping[str, object] | None = None,
     operation_name: str | None = None,
@@ -38,13 +38,13 @@ def query(
     return Call("POST", str(endpoint), _data, json=payload)
 
 
-def current_user(endpoint: httpx.URL) -> Call[CurrentUser]:
+def current_user(endpoint: httpx2.URL) -> Call[CurrentUser]:
     """The user the API key acts as: ``{ currentUser { id email } }``."""
     return Call("POST", str(endpoint), _current_user, json={"query": CURRENT_USER_QUERY})
 
 
 def whitelist_user(
-    endpoint: httpx.URL, email: str, address: str, kyc: KycInfo | None = None
+    endpoint: httpx2.URL, email: str, address: str, kyc: KycInfo | None = None
 ) -> Call[str]:
     """Authorize the investor ``email`` to hold the asset at wallet ``address`` (the SDK's
     ``authorizeUser``); returns ``whitelistUser``'s answer (the transaction's hash).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-import httpx
+import httpx2
 
 from tca_gate.service import (
     DEFAULT_RETRIES,
@@ -31,7 +31,7 @@ _JSON = {"Content-Type": "application/json"}
 class TokensoftCore(ServiceCore):
     """The core for one GraphQL endpoint: every call is a POST of its exact JSON body."""
 
-    def build(self, http: httpx.Client | httpx.AsyncClient, call: Call[Any]) -> httpx.Request:
+    def build(self, http: httpx2.Client | httpx2.AsyncClient, call: Call[Any]) -> httpx2.Request:
         payload = call.json or {}
         variables = payload.get("variables")
         operation_name = payload.get("operationName")
@@ -42,7 +42,7 @@ class TokensoftCore(ServiceCore):
         )
         return http.build_request("POST", self.base_url, content=body, headers=_JSON)
 
-    def read(self, call: Call[T], response: httpx.Response, *, retry: bool) -> T:
+    def read(self, call: Call[T], response: httpx2.Response, *, retry: bool) -> T:
         """GraphQL's answer: ``data``, or ``errors`` as ``TokensoftGraphQLError``."""
         return read_answer(call, response)
 
@@ -62,12 +62,12 @@ class TokensoftAPI:
 
 
 def tokensoft_core(
-    url: str | httpx.URL,
+    url: str | httpx2.URL,
     access_key: str,
     secret: str,
     *,
     time_cache: float,
-    timeout: float | httpx.Timeout | None,
+    timeout: float | httpx2.Timeout | None,
     retries: RetryPolicy | int,
 ) -> TokensoftCore:
     """The shared core: calls signed with the API key and secret."""
@@ -75,7 +75,7 @@ def tokensoft_core(
     return TokensoftCore(SERVICE, url, auth=auth, timeout=timeout, retries=retries)
 
 
-class TokensoftClient(TokensoftAPI, SyncServiceClient[httpx.URL]):
+class TokensoftClient(TokensoftAPI, SyncServiceClient[httpx2.URL]):
     """A Tokensoft client (``with TokensoftClient(url, access_key, secret) as tokensoft:``).
 
     ``url`` is the GraphQL endpoint your Tokensoft contact gives you (the sandbox's for
@@ -84,16 +84,17 @@ class TokensoftClient(TokensoftAPI, SyncServiceClient[httpx.URL]):
     ``TokensoftAuth``). ``timeout``, ``retries`` and ``transport`` as for the other clients.
     """
 
+    # Twin of AsyncTokensoftClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
-        url: str | httpx.URL,
+        url: str | httpx2.URL,
         access_key: str,
         secret: str,
         *,
         time_cache: float = DEFAULT_TIME_CACHE,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx2.BaseTransport | None = None,
     ) -> None:
         core = tokensoft_core(
             url, access_key, secret, time_cache=time_cache, timeout=timeout, retries=retries
@@ -101,19 +102,20 @@ class TokensoftClient(TokensoftAPI, SyncServiceClient[httpx.URL]):
         super().__init__(core, core.base_url, transport=transport)
 
 
-class AsyncTokensoftClient(TokensoftAPI, AsyncServiceClient[httpx.URL]):
+class AsyncTokensoftClient(TokensoftAPI, AsyncServiceClient[httpx2.URL]):
     """The async ``TokensoftClient``: the same methods, awaited; ``async with`` or ``aclose()``."""
 
+    # Twin of TokensoftClient.__init__ (but for the transport type), as httpx2's shells are.
     def __init__(
         self,
-        url: str | httpx.URL,
+        url: str | httpx2.URL,
         access_key: str,
         secret: str,
         *,
         time_cache: float = DEFAULT_TIME_CACHE,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx2.Timeout | None = DEFAULT_TIMEOUT,
         retries: RetryPolicy | int = DEFAULT_RETRIES,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         core = tokensoft_core(
             url, access_key, secret, time_cache=time_cache, timeout=timeout, retries=retries

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
-from decimal import Decimal
 from typing import Any, TypeVar
 
-import httpx
+import httpx2
 
 from tca_gate.errors import GraphQLProblem, TokensoftGraphQLError
-from tca_gate.service import Call, ShapeError, malformed, refusal
+from tca_gate.service import Call, ShapeError, exact_json, malformed, refusal
 from tca_gate.signing.tokensoft import SERVICE
 from tca_gate.wire.urls import signing_url
 
@@ -20,7 +18,7 @@ T = TypeVar("T")
 _DIGITS = re.compile(r"[0-9]{1,20}")
 
 
-def read_answer(call: Call[T], response: httpx.Response) -> T:
+def read_answer(call: Call[T], response: httpx2.Response) -> T:
     """The call's value from ``data``; errors, refusals and odd shapes raise ``ServiceError``."""
     data = graphql_data(response)
     try:
@@ -29,11 +27,11 @@ def read_answer(call: Call[T], response: httpx.Response) -> T:
         raise malformed(SERVICE, response.request, str(error), field=error.where) from None
 
 
-def graphql_data(response: httpx.Response) -> dict[str, Any]:
+def graphql_data(response: httpx2.Response) -> dict[str, Any]:
     """The ``data`` object of a successful GraphQL answer without ``errors``."""
     if not response.is_success:
         raise refusal(SERVICE, response)
-    body = exact_json(response)
+    body = _json_of(response)
     if not isinstance(body, dict):
         raise malformed(SERVICE, response.request, "the answer is not a JSON object")
     data = body.get("data")
@@ -54,15 +52,15 @@ def graphql_data(response: httpx.Response) -> dict[str, Any]:
     return data
 
 
-def exact_json(response: httpx.Response) -> object:
+def _json_of(response: httpx2.Response) -> object:
     """The answer's JSON, every number with a fraction or exponent read as a ``Decimal``."""
     try:
-        return json.loads(response.content, parse_float=Decimal)
+        return exact_json(response.content)
     except (ValueError, RecursionError):
         raise malformed(SERVICE, response.request, "the answer is not JSON") from None
 
 
-def server_time(response: httpx.Response) -> int:
+def server_time(response: httpx2.Response) -> int:
     """The epoch milliseconds a ``{ time }`` answer gives (a JSON integer or digit string)."""
     data = graphql_data(response)
     value = data.get("time")
@@ -75,7 +73,7 @@ def server_time(response: httpx.Response) -> int:
     return value
 
 
-def _problems(errors: object, request: httpx.Request) -> tuple[GraphQLProblem, ...]:
+def _problems(errors: object, request: httpx2.Request) -> tuple[GraphQLProblem, ...]:
     """Each GraphQL error as a ``GraphQLProblem``; a wrongly shaped list is malformed."""
     if not isinstance(errors, list):
         raise malformed(SERVICE, request, "errors should be a list", field="errors")

@@ -10,11 +10,11 @@ tokenContractId, callback)``. Syntax and validation errors, unknown contracts an
 assets answer GraphQL ``errors`` (with their paths). Every whitelisting is kept in
 ``app.state.whitelisted``.
 
->>> import asyncio, httpx
+>>> import asyncio, httpx2
 >>> from tca_gate.tokensoft import AsyncTokensoftClient, examples
 >>> app = emulator_app({"demo-key": "demo-secret"})
 >>> async def main():
-...     transport = httpx.ASGITransport(app=app)
+...     transport = httpx2.ASGITransport(app=app)
 ...     url = "http://tokensoft.test/graphql"
 ...     async with AsyncTokensoftClient(url, "demo-key", "demo-secret", transport=transport) as ts:
 ...         prices = await ts.query(

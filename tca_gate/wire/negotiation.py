@@ -2,7 +2,7 @@
 login's failures, the demo's pages): a page only for a client that asks for ``text/html``
 by name, JSON for everyone else.
 
-Browsers name ``text/html`` on every page load; ``fetch``, curl, httpx and API clients
+Browsers name ``text/html`` on every page load; ``fetch``, curl, httpx2 and API clients
 send ``*/*`` or no ``Accept`` at all, and get JSON: a wildcard never asks for a page.
 """
 

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from urllib.parse import urljoin
 
-import httpx
+import httpx2
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 JSON = {"Accept": "application/json"}
@@ -30,24 +30,24 @@ class LoginForm(HTMLParser):
             self.fields[found["name"]] = found.get("value", "")
 
 
-def browser(url: str) -> httpx.Client:
+def browser(url: str) -> httpx2.Client:
     """A client that sends cookies as a browser does on loopback, a secure context where
     ``Secure`` cookies (the recipe's ``https_only`` session) go over plain HTTP too."""
     jar = CookieJar(DefaultCookiePolicy(secure_protocols=("https", "wss", "http")))
 
-    def send_cookies(request: httpx.Request) -> None:  # httpx's own would leave them out
+    def send_cookies(request: httpx2.Request) -> None:  # httpx2's own would leave them out
         asked = urllib.request.Request(str(request.url))
         jar.add_cookie_header(asked)
         request.headers.pop("cookie", None)
         if asked.has_header("Cookie"):
             request.headers["cookie"] = asked.get_header("Cookie")
 
-    return httpx.Client(
+    return httpx2.Client(
         base_url=url, cookies=jar, headers=HTML, event_hooks={"request": [send_cookies]}
     )
 
 
-def log_in(http: httpx.Client, start: str, username: str, password: str) -> httpx.Response:
+def log_in(http: httpx2.Client, start: str, username: str, password: str) -> httpx2.Response:
     """Follow ``start`` (the app's login link) to the sandbox's authorize page, log in
     there as a browser would and grant; the page the app finally sends back."""
     page = http.get(start, follow_redirects=True)

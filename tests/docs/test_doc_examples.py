@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-import httpx
+import httpx2
 import pytest
 
 from tca_gate.demo import BackgroundServer, demo_seed
@@ -73,5 +73,5 @@ def test_several_workers_share_logins_balances_and_webhooks(
             assert time.monotonic() < deadline, answer.text
             time.sleep(0.05)
         assert answer.text == "Welcome, bob."
-        with httpx.Client() as stranger:
+        with httpx2.Client() as stranger:
             assert stranger.get(f"{first}/members", headers=JSON).status_code == 401

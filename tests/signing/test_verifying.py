@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 from starlette.applications import Starlette
@@ -105,10 +105,10 @@ def all_paths(path: str) -> bool:
     return True
 
 
-def signed_post(url: str, body: bytes) -> httpx.Response:
+def signed_post(url: str, body: bytes) -> httpx2.Response:
     """``body`` POSTed to ``url`` with Tokenly HMAC auth over it."""
     headers = sign_tokenly_request("POST", url, json.loads(body), TOKEN, SECRET)
-    return httpx.post(url, content=body, headers={**headers, "Content-Type": "application/json"})
+    return httpx2.post(url, content=body, headers={**headers, "Content-Type": "application/json"})
 
 
 BIG = json.dumps({"event": "balances.changed", "usernames": ["x" * LIMIT]}).encode()
@@ -119,7 +119,7 @@ SMALL = json.dumps({"event": "balances.changed", "usernames": ["bob"]}).encode()
     "path", ["/tokenly/echo", "/tdx/echo", "/tokensoft/echo", "/balances", "/deliveries"]
 )
 def test_a_body_over_the_limit_is_a_413_before_any_signature_is_read(base: str, path: str) -> None:
-    answer = httpx.post(base + path, content=BIG)
+    answer = httpx2.post(base + path, content=BIG)
     assert answer.status_code == 413
     assert answer.json()["error"] == "body-too-large"
     assert answer.json()["message"] == f"the request body is over {LIMIT} bytes"
@@ -137,7 +137,7 @@ def test_a_body_over_the_limit_is_a_413_before_any_signature_is_read(base: str, 
 def test_a_post_only_verifier_answers_405_with_allow_before_reading(
     base: str, path: str, message: str, method: str
 ) -> None:
-    answer = httpx.request(method, base + path, content=BIG if method == "PUT" else None)
+    answer = httpx2.request(method, base + path, content=BIG if method == "PUT" else None)
     assert (answer.status_code, answer.headers["allow"]) == (405, "POST")
     assert answer.json()["error"] == "method-not-allowed"
     assert answer.json()["message"] == message
@@ -158,7 +158,7 @@ def test_a_store_that_fails_is_a_503_with_retry_after_never_a_pass(
     url = base + path
     if path.startswith("/tdx"):
         header = sign_tdx_request("GET", url, api_key=TDX_KEY, api_secret=TDX_SECRET)
-        answer = httpx.get(url, headers={"Authorization": header})
+        answer = httpx2.get(url, headers={"Authorization": header})
     else:
         answer = signed_post(url, SMALL)
     assert (answer.status_code, answer.headers["retry-after"]) == (503, "5")
@@ -179,7 +179,7 @@ def test_a_store_that_fails_is_a_503_with_retry_after_never_a_pass(
 def test_an_unsigned_request_is_a_401_in_the_schemes_own_shape(
     base: str, path: str, shape: set[str]
 ) -> None:
-    answer = httpx.post(base + path, content=SMALL)
+    answer = httpx2.post(base + path, content=SMALL)
     assert answer.status_code == 401
     assert set(answer.json()) == shape
 
@@ -187,15 +187,15 @@ def test_an_unsigned_request_is_a_401_in_the_schemes_own_shape(
 def test_an_accepted_request_reaches_the_app_with_its_body_once(base: str) -> None:
     url = f"{base}/tokenly-once/echo"
     headers = sign_tokenly_request("POST", url, json.loads(SMALL), TOKEN, SECRET)
-    first = httpx.post(url, content=SMALL, headers=headers)
-    again = httpx.post(url, content=SMALL, headers=headers)
+    first = httpx2.post(url, content=SMALL, headers=headers)
+    again = httpx2.post(url, content=SMALL, headers=headers)
     assert first.json() == {"method": "POST", "read": len(SMALL)}
     assert (again.status_code, again.json()["error"]) == (401, "replayed-request")
 
 
 def test_a_scheme_that_signs_no_body_leaves_it_to_the_app_whole(base: str) -> None:
     body = b"x" * (2 << 20)  # past every verifier's default limit
-    answer = httpx.post(
+    answer = httpx2.post(
         f"{base}/tokensnet/echo", content=body, headers=signing_headers(TOKEN, SECRET, 1)
     )
     assert answer.json() == {"method": "POST", "read": len(body)}
@@ -214,6 +214,6 @@ def test_refusals_are_logged_by_status_and_reason_without_a_credential(
         assert await verify_request(scope, receive, send, refused, refusals=refusals) is None
 
     with caplog.at_level(logging.WARNING, logger="tests.verifying"), serve(app) as url:
-        answer = httpx.post(url, content=b"{}", headers={"X-Tokenly-Auth-Signature": SECRET})
+        answer = httpx2.post(url, content=b"{}", headers={"X-Tokenly-Auth-Signature": SECRET})
     assert (answer.status_code, answer.json()["error"]) == (401, "bad-signature")
     assert [record.getMessage() for record in caplog.records] == ["refused with 401: bad-signature"]

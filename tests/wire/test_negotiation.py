@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from servers import serve
 from starlette.applications import Starlette
@@ -75,15 +75,15 @@ def app_url() -> Iterator[str]:
         yield url
 
 
-def _client(headers: dict[str, str]) -> httpx.Client:
+def _client(headers: dict[str, str]) -> httpx2.Client:
     """A client sending exactly ``headers``'s ``Accept``, or none at all."""
-    client = httpx.Client(timeout=10)
+    client = httpx2.Client(timeout=10)
     del client.headers["accept"]
     client.headers.update(headers)
     return client
 
 
-def _is_page(response: httpx.Response) -> bool:
+def _is_page(response: httpx2.Response) -> bool:
     kind = response.headers["content-type"]
     assert kind.startswith(("text/html", "application/json")), kind
     return kind.startswith("text/html")

@@ -12,7 +12,7 @@ import sys
 import textwrap
 import threading
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -47,10 +47,10 @@ def test_a_background_server_serves_in_its_thread_until_stopped() -> None:
     with BackgroundServer(APP, listener, name="served-here", root_path="/behind") as server:
         url = server.url
         assert url == f"http://127.0.0.1:{server.port}"
-        seen = httpx.get(f"{url}/where").json()
+        seen = httpx2.get(f"{url}/where").json()
     assert seen == {"root_path": "/behind", "thread": "served-here"}
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{url}/where")
+    with pytest.raises(httpx2.ConnectError):
+        httpx2.get(f"{url}/where")
 
 
 FOREGROUND = textwrap.dedent(
@@ -82,7 +82,7 @@ def _started(command: list[str], pattern: str) -> tuple[subprocess.Popen[str], s
 def test_the_foreground_ends_cleanly_on_ctrl_c_or_sigterm(stop: signal.Signals) -> None:
     process, port = _started([sys.executable, "-c", FOREGROUND], r"^serving on (\d+)")
     try:
-        assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 404  # served
+        assert httpx2.get(f"http://127.0.0.1:{port}/").status_code == 404  # served
     finally:
         process.send_signal(stop)
         out, err = process.communicate(timeout=30)
@@ -93,7 +93,7 @@ def test_the_sandbox_command_serves_in_the_foreground_with_an_access_log() -> No
     command = [sys.executable, "-m", "tca_gate", "sandbox", "--port", "0"]
     process, url = _started(command, r"^tca-gate sandbox on (http://127\.0\.0\.1:\d+) ")
     try:
-        assert httpx.get(f"{url}/openapi.json").status_code == 200
+        assert httpx2.get(f"{url}/openapi.json").status_code == 200
     finally:
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=30)

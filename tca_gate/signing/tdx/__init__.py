@@ -1,5 +1,5 @@
-"""``TDXV1-HMAC-SHA256``: the scheme's pure functions (``_scheme``), its ``httpx.Auth``
-(``auth``, needing httpx, so not imported here), its verifier (``_verify``) and its
+"""``TDXV1-HMAC-SHA256``: the scheme's pure functions (``_scheme``), its ``httpx2.Auth``
+(``auth``, needing httpx2, so not imported here), its verifier (``_verify``) and its
 middleware (``_middleware``)."""
 
 from __future__ import annotations

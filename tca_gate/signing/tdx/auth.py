@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator
 
-import httpx
+import httpx2
 
 from tca_gate.errors import InvalidArgumentError
 
@@ -20,11 +20,11 @@ from ._scheme import (
 )
 
 
-class TDXAuth(httpx.Auth):
+class TDXAuth(httpx2.Auth):
     """``TDXV1-HMAC-SHA256`` with ``api_key`` and the hex ``api_secret``.
 
     Every attempt (a retry too) gets a fresh UUIDv4 nonce and the current UTC
-    millisecond timestamp, and is signed over exactly what httpx sends: the ``Host``
+    millisecond timestamp, and is signed over exactly what httpx2 sends: the ``Host``
     header, the path and query as encoded, the ``Content-Type`` and the body.
     ``TDXAuth.bearer(token)`` is the alternative: a JWT from a user's login.
     """
@@ -59,7 +59,7 @@ class TDXAuth(httpx.Auth):
     def __repr__(self) -> str:
         return f"TDXAuth(api_key={self._api_key!r})"
 
-    def authorization_for(self, request: httpx.Request) -> str:
+    def authorization_for(self, request: httpx2.Request) -> str:
         """The ``Authorization`` value for one attempt of ``request``."""
         nonce, timestamp = self._nonces(), now_ms(self._clock())
         text = string_to_hash(
@@ -76,12 +76,14 @@ class TDXAuth(httpx.Auth):
         signature = tdx_signature(hash_to_sign(text), self._key)
         return authorization(self._api_key, nonce, timestamp, signature)
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
         request.headers["Authorization"] = self.authorization_for(request)
         yield request
 
 
-class TDXBearerAuth(httpx.Auth):
+class TDXBearerAuth(httpx2.Auth):
     """``Authorization: Bearer <token>``, the JWT a user's login (with MFA) gives."""
 
     def __init__(self, token: str) -> None:
@@ -92,6 +94,8 @@ class TDXBearerAuth(httpx.Auth):
     def __repr__(self) -> str:
         return "TDXBearerAuth(token=...)"
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
         request.headers["Authorization"] = f"Bearer {self._token}"
         yield request

@@ -1,5 +1,5 @@
 """Tokenly HMAC (Tokenpass, Token Delivery, balance webhooks): the scheme's pure functions
-(``_scheme``), its ``httpx.Auth`` (``auth``, a public submodule: it needs httpx, which the
+(``_scheme``), its ``httpx2.Auth`` (``auth``, a public submodule: it needs httpx2, which the
 core does not) and its verifying middleware (``_middleware``)."""
 
 from __future__ import annotations

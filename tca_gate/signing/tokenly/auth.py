@@ -1,4 +1,4 @@
-"""``TokenlyAuth``: an ``httpx.Auth`` that signs every request attempt with Tokenly HMAC."""
+"""``TokenlyAuth``: an ``httpx2.Auth`` that signs every request attempt with Tokenly HMAC."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from urllib.parse import parse_qsl
 
-import httpx
+import httpx2
 
 from tca_gate.errors import InvalidArgumentError
 
@@ -20,7 +20,7 @@ _FORM = "application/x-www-form-urlencoded"
 NONCE_EXTENSION = "tca_gate.tokenly_nonce"
 
 
-class TokenlyAuth(httpx.Auth):
+class TokenlyAuth(httpx2.Auth):
     """Tokenly HMAC with ``api_token`` and ``secret``, computed afresh for each attempt.
 
     GET is signed over ``{}``; a bodiless DELETE over its query parameters as a JSON
@@ -44,7 +44,9 @@ class TokenlyAuth(httpx.Auth):
     def __repr__(self) -> str:
         return f"TokenlyAuth(api_token={self._api_token!r})"
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def auth_flow(
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
         nonce = int(self._clock())
         previous = request.extensions.get(NONCE_EXTENSION)
         if isinstance(previous, int) and nonce <= previous:
@@ -62,7 +64,7 @@ class TokenlyAuth(httpx.Auth):
         yield request
 
 
-def signed_params(request: httpx.Request) -> Mapping[str, object] | None:
+def signed_params(request: httpx2.Request) -> Mapping[str, object] | None:
     """The parameters a request is signed over (services.md): none for GET, a bodiless
     DELETE's query parameters, else its body's JSON object or form fields."""
     method = request.method.upper()

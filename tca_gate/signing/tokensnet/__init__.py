@@ -1,6 +1,6 @@
 """Tokens.net signing: the scheme (``_scheme``: the signature and the error codes), nonce
-sources (``_nonces``), its ``httpx.Auth`` (``auth``, a public
-submodule: it needs httpx, which the core does not), its verifier (``_verify``) and its
+sources (``_nonces``), its ``httpx2.Auth`` (``auth``, a public
+submodule: it needs httpx2, which the core does not), its verifier (``_verify``) and its
 middleware (``_middleware``)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``TokensNetAuth``: an ``httpx.Auth`` that signs every attempt with a fresh nonce.
+"""``TokensNetAuth``: an ``httpx2.Auth`` that signs every attempt with a fresh nonce.
 
 A larger nonce that reaches the server first makes a smaller one fail (error 111), so
 one auth sends its signed requests one at a time, each drawing its nonce only once it
@@ -16,7 +16,7 @@ import threading
 import weakref
 from collections.abc import AsyncGenerator, Generator
 
-import httpx
+import httpx2
 
 from tca_gate.errors import InvalidArgumentError
 
@@ -30,7 +30,7 @@ NONCE_TOO_LOW = 111
 DEFAULT_NONCE_RETRIES = 3
 
 
-class TokensNetAuth(httpx.Auth):
+class TokensNetAuth(httpx2.Auth):
     """Signs with ``api_key`` and ``secret``; nonces from ``nonces`` (the key's shared
     in-memory source by default; pass a ``FileNonces`` to survive restarts)."""
 
@@ -60,7 +60,7 @@ class TokensNetAuth(httpx.Auth):
     def __repr__(self) -> str:
         return f"TokensNetAuth(api_key={self._api_key!r}, nonces={self.nonces!r})"
 
-    def sign(self, request: httpx.Request) -> httpx.Request:
+    def sign(self, request: httpx2.Request) -> httpx2.Request:
         """``request`` with the three headers for a fresh nonce."""
         request.headers.update(
             signing_headers(self._api_key, self._secret, self.nonces.next_nonce())
@@ -68,8 +68,8 @@ class TokensNetAuth(httpx.Auth):
         return request
 
     def sync_auth_flow(
-        self, request: httpx.Request
-    ) -> Generator[httpx.Request, httpx.Response, None]:
+        self, request: httpx2.Request
+    ) -> Generator[httpx2.Request, httpx2.Response, None]:
         with self._thread_lock:
             for attempt in range(self.nonce_retries + 1):
                 response = yield self.sign(request)
@@ -78,8 +78,8 @@ class TokensNetAuth(httpx.Auth):
                     return
 
     async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        self, request: httpx2.Request
+    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
         loop = asyncio.get_running_loop()
         lock = self._loop_locks.setdefault(loop, asyncio.Lock())
         async with lock:
@@ -90,7 +90,7 @@ class TokensNetAuth(httpx.Auth):
                     return
 
 
-def nonce_refused(response: httpx.Response) -> bool:
+def nonce_refused(response: httpx2.Response) -> bool:
     """Whether ``response`` is Tokens.net's error 111 (the nonce was too low)."""
     try:
         body = json.loads(response.content)

@@ -1,5 +1,5 @@
 """Tokensoft's ``access-sign``: the wire and the signature (``_scheme``), its verifier
-(``_verify``) and its middleware (``_middleware``). The ``httpx.Auth`` lives with the client
+(``_verify``) and its middleware (``_middleware``). The ``httpx2.Auth`` lives with the client
 (``tca_gate.tokensoft``): it asks the server's clock through the client's GraphQL reading."""
 
 from __future__ import annotations
