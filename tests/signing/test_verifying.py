@@ -2,7 +2,8 @@
 middleware and both webhooks refuse a body over the limit (413), a method they do not
 take (405, with ``Allow``), a replay store that fails (503 with ``Retry-After``) and a bad
 signature (401 with the scheme's reason), in their own JSON shapes; what they let in
-reaches the app with its body whole; refusals are logged without a credential."""
+reaches the app with its body whole; refusals are logged without a credential; the sync
+verifiers claim through the same replay claim, failing closed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
+from redis_server import free_port
 from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,13 +21,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
-from tca_gate import MemoryReplayStore, sign_tokenly_request
+from tca_gate import MemoryReplayStore, RedisReplayStore, sign_tokenly_request
 from tca_gate.balances import CachedBalances, StaticBalances
 from tca_gate.delivery import DeliveryWebhook
-from tca_gate.errors import TokenlySignatureError
+from tca_gate.errors import ReplayStoreUnavailableError, TokenlySignatureError
 from tca_gate.gate import BalanceWebhook
-from tca_gate.signing.tdx import TDXAuthMiddleware, sign_tdx_request
-from tca_gate.signing.tokenly import TokenlyAuthMiddleware
+from tca_gate.signing.tdx import TDXAuthMiddleware, sign_tdx_request, verify_tdx_request
+from tca_gate.signing.tokenly import TokenlyAuthMiddleware, verify_tokenly_request
 from tca_gate.signing.tokensnet import TokensNetAuthMiddleware, signing_headers
 from tca_gate.signing.tokensoft import TokensoftAuthMiddleware
 from tca_gate.signing.verifying import Refusals, verify_request
@@ -217,3 +219,26 @@ def test_refusals_are_logged_by_status_and_reason_without_a_credential(
         answer = httpx2.post(url, content=b"{}", headers={"X-Tokenly-Auth-Signature": SECRET})
     assert (answer.status_code, answer.json()["error"]) == (401, "bad-signature")
     assert [record.getMessage() for record in caplog.records] == ["refused with 401: bad-signature"]
+
+
+def test_the_sync_verifiers_claim_as_the_flow_does_failing_closed() -> None:
+    store = RedisReplayStore.from_url(f"redis://127.0.0.1:{free_port()}/0")  # nobody there
+    url = "http://api.example/echo"
+    tokenly = sign_tokenly_request("GET", url, None, TOKEN, SECRET)
+    with pytest.raises(ReplayStoreUnavailableError):
+        verify_tokenly_request("GET", url, tokenly, secret_for={TOKEN: SECRET}, replay_store=store)
+    tdx = {"Authorization": sign_tdx_request("GET", url, api_key=TDX_KEY, api_secret=TDX_SECRET)}
+    with pytest.raises(ReplayStoreUnavailableError):
+        verify_tdx_request(
+            "GET",
+            "/echo",
+            "",
+            tdx | {"Host": "api.example"},
+            secret_for={TDX_KEY: TDX_SECRET},
+            nonce_store=store,
+        )
+    store.close()
+    once = MemoryReplayStore()
+    verify_tokenly_request("GET", url, tokenly, secret_for={TOKEN: SECRET}, replay_store=once)
+    with pytest.raises(TokenlySignatureError, match="already used"):
+        verify_tokenly_request("GET", url, tokenly, secret_for={TOKEN: SECRET}, replay_store=once)
