@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from redis_server import redis_server
+
+from tests.support.redis_server import redis_server
 
 
 @pytest.fixture(scope="session")

@@ -18,14 +18,12 @@ from typing import Any
 
 import httpx2
 import pytest
-from sandboxes import running_sandbox
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Mount, Route
-from test_examples import JSON, log_in
 
 import tca_gate.signing.tokenly.auth
 from tca_gate import sign_tokenly_request
@@ -36,6 +34,8 @@ from tca_gate.login import TokenpassLogin
 from tca_gate.signing.tokenly._scheme import SIGNATURE_HEADER
 from tca_gate.tokenpass import AsyncTokenpassClient
 from tca_gate.wire.serving import BackgroundServer
+from tests.support.sandboxes import running_sandbox
+from tests.test_examples import JSON, log_in
 
 #: The attributes every LogRecord has; any others were passed as ``extra`` and are checked.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support import load_toml
 
 from tca_gate import Op, compile_rule, tokens_to_sat
+from tests.support.data import load_toml
 
 SPEC = load_toml("spec_examples.toml")
 

@@ -4,7 +4,7 @@ Each API operation's summary, parameters and answers are written here by hand; i
 security, auth (``x-tca-auth``), scope (``x-tca-scope``) and user-token parameter
 come from ``ROUTE_TABLE``, and a route without a description here (or a description
 without a route) stops the import, so the document cannot drift from the server.
-``tests/test_sandbox_schema.py`` runs schemathesis against the live server with
+``tests/sandbox/test_schema.py`` runs schemathesis against the live server with
 this document, so that every answer the server gives stays within it.
 """
 

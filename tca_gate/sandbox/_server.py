@@ -1,6 +1,6 @@
 """``SandboxServer``: a sandbox under uvicorn in a background thread, driven from Python.
 
-For your own tests, the README and demos: signed API calls as the seed's first app,
+For your own tests, the docs and demos: signed API calls as the seed's first app,
 OAuth access tokens through the real authorize form (no browser), and the
 sandbox-only endpoints (balances, instant-verify codes, faults).
 """

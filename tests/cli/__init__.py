@@ -1,0 +1,1 @@
+"""Tests of ``tca_gate.cli``: the ``tca-gate`` command line."""

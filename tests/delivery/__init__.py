@@ -1,0 +1,1 @@
+"""Tests of ``tca_gate.delivery``: the Token Delivery client, its emulator and its webhook."""

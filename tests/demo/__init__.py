@@ -1,0 +1,1 @@
+"""Tests of ``tca_gate.demo``: the web demo, over loopback and in a real browser."""

@@ -1,0 +1,1 @@
+"""Tests of the documentation: every page's examples run as written."""

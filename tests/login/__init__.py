@@ -1,0 +1,2 @@
+"""Tests of ``tca_gate.login``: logging in with Tokenpass: the parts, the routes served over HTTP,
+the whole flow."""

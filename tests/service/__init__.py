@@ -1,0 +1,2 @@
+"""Tests of ``tca_gate.service``: the service core every client shares: errors read from answers,
+retries."""

@@ -1,0 +1,2 @@
+"""Tests of ``tca_gate.signing.tdx``: TDX-style HMAC signing: the signed text, the verifier and
+``TDXAuthMiddleware``."""

@@ -1,0 +1,2 @@
+"""Tests of ``tca_gate.signing.tokensnet``: Tokens.net signing: the verifier, the middleware and
+the nonces."""

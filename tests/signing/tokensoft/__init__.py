@@ -1,0 +1,2 @@
+"""Tests of ``tca_gate.signing.tokensoft``: Tokensoft signing: the verifier and
+``TokensoftAuthMiddleware``."""

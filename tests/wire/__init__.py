@@ -1,0 +1,1 @@
+"""Tests of ``tca_gate.wire``: the shared wire helpers (PHP's query-string primitives)."""
