@@ -13,8 +13,6 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
-from redis_server import free_port
-from servers import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -31,6 +29,8 @@ from tca_gate.signing.tokenly import TokenlyAuthMiddleware, verify_tokenly_reque
 from tca_gate.signing.tokensnet import TokensNetAuthMiddleware, signing_headers
 from tca_gate.signing.tokensoft import TokensoftAuthMiddleware
 from tca_gate.signing.verifying import Refusals, verify_request
+from tests.support.redis_server import free_port
+from tests.support.servers import serve
 
 TOKEN, SECRET = "flow-token", "flow-secret-never-shown"
 TDX_KEY, TDX_SECRET = "flow-tdx-key", "0c3c11e3e74de307866a2d67a9c71f97"

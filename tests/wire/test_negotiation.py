@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import httpx2
 import pytest
-from servers import serve
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -19,6 +18,7 @@ from tca_gate.balances import StaticBalances
 from tca_gate.gate import Gate, TcaGateMiddleware
 from tca_gate.login import TokenpassLogin
 from tca_gate.wire.negotiation import wants_html
+from tests.support.servers import serve
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
