@@ -9,8 +9,10 @@ TcaGateError                          the root of every error raised on purpose
 │   ├── AmbiguousRequestError         a TDX request whose signed parts could be read otherwise
 │   └── WebhookPayloadError           a balance webhook's body does not say whose balances
 ├── GateConfigError                   (ValueError) the gate is configured wrongly (at start-up)
-├── LoginConfigError                  (ValueError) ``TokenpassLogin`` is set up wrongly
-├── LoginError                        a login cannot finish; ``code``, ``description``, ``status``
+├── LoginConfigError                  (ValueError) ``TokenpassLogin`` or ``WalletLogin`` is
+│                                     set up wrongly
+├── LoginError                        a login or wallet sign-in cannot finish; ``code``,
+│                                     ``description``, ``status``
 ├── UnknownHolderError                no balances for this holder (no such user or address)
 ├── BalanceUnavailableError           the balances cannot be read now: a gate refuses (503)
 ├── BalanceFileError                  (ValueError) static balances cannot be read from a file
@@ -340,15 +342,17 @@ class GateConfigError(TcaGateError, ValueError):
 
 
 class LoginConfigError(TcaGateError, ValueError):
-    """``TokenpassLogin`` was set up wrongly (bad URL, scopes, or no session middleware)."""
+    """``TokenpassLogin`` or ``WalletLogin`` was set up wrongly (bad URL, scopes, origin,
+    or no session middleware)."""
 
 
 class LoginError(TcaGateError):
     """A login that cannot finish; the callback answers with ``status`` and this error.
 
     ``code`` is an OAuth-style error code (``access_denied``, ``invalid_state``,
-    ``invalid_grant``, ``provider_unreachable``, …) and ``description`` says what
-    happened in a sentence a user can act on.
+    ``invalid_grant``, ``provider_unreachable``, …; for a wallet sign-in
+    ``no_challenge``, ``challenge_expired``, ``signature_mismatch``, …) and
+    ``description`` says what happened in a sentence a user can act on.
     """
 
     def __init__(self, code: str, description: str, status: int) -> None:

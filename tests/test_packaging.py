@@ -147,6 +147,7 @@ NEEDS = [
     ("tdx", "import tca_gate.tdx"),
     ("tokensoft", "import tca_gate.tokensoft"),
     ("tokensoft", "import tca_gate.tokensoft.testing"),
+    ("counterparty", "import tca_gate.counterparty"),
     ("redis", "tca_gate.RedisReplayStore.from_url(URL)"),
     ("redis", "tca_gate.AsyncRedisReplayStore.from_url(URL)"),
     ("redis", "tca_gate.RedisCachedBalances.from_url(tca_gate.StaticBalances({}), URL)"),

@@ -1,4 +1,5 @@
-"""Balances by holder: the ``BalanceSource`` protocol, its sources, and the caches
+"""Balances by holder: the ``BalanceSource`` protocol, its sources (Tokenpass, live
+Counterparty balances, static data), and the caches
 (``CachedBalances`` in memory, ``RedisCachedBalances`` shared through Redis).
 
 >>> import asyncio
@@ -20,6 +21,7 @@ from tca_gate.errors import (
 from tca_gate.public import publish
 
 from ._cache_protocol import MAX_STALE_FOR, BalanceCache, BalanceReading, CacheStats
+from ._counterparty import AddressBook, CounterpartyBalances
 from ._holder import BALANCE_SCOPES, Holder, HolderKind, IdentityResolver, Scope
 from ._memory_cache import CachedBalances
 from ._redis import RedisCachedBalances
@@ -33,6 +35,7 @@ from ._webhook import SignedWebhook as SignedWebhook  # for tca_gate.delivery, n
 __all__ = [
     "BALANCE_SCOPES",
     "MAX_STALE_FOR",
+    "AddressBook",
     "BalanceCache",
     "BalanceEvent",
     "BalanceFileError",
@@ -42,6 +45,7 @@ __all__ = [
     "BalanceWebhook",
     "CacheStats",
     "CachedBalances",
+    "CounterpartyBalances",
     "Holder",
     "HolderKind",
     "IdentityResolver",

@@ -48,6 +48,11 @@ def _add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"Bearer token guarding /sandbox/ (or set {ADMIN_TOKEN_VARIABLE}; default: none)",
     )
     parser.add_argument(
+        "--counterparty",
+        metavar="URL",
+        help="take address balances live from this Counterparty Core API instead of the seed",
+    )
+    parser.add_argument(
         "--replay-protection",
         action="store_true",
         help="refuse a signed API request seen before (off: identical GETs are legitimate)",
@@ -86,6 +91,7 @@ def _run_sandbox(args: argparse.Namespace, console: Console) -> int:
             db=args.db,
             admin_token=args.admin_token,
             replay_protection=args.replay_protection,
+            counterparty=args.counterparty,
         )
     except (SeedError, ValueError, OSError) as error:
         raise CliError(EXIT_USAGE, str(error)) from None

@@ -21,14 +21,14 @@ from starlette.routing import Mount, Route
 from tca_gate.balances import CachedBalances, TokenpassBalances
 from tca_gate.demo import _pages
 from tca_gate.errors import ServiceError
-from tca_gate.gate import BalanceWebhook, Gate, Outcome, TcaGateMiddleware, Verdict, mark_private
+from tca_gate.gate import BalanceWebhook, Gate, Outcome, TcaGateMiddleware, Verdict
 from tca_gate.login import LoginError, TokenpassLogin, check_csrf, csrf_token, session_login
-from tca_gate.rules import format_tokens
 from tca_gate.tokenpass import AsyncTokenpassClient
 from tca_gate.wire.negotiation import wants_html
 
 from ._offers import Offer, offers_for
 from ._story import PAGES, TREASURY, TREASURY_ASSETS, DemoLogin, GatedPage, page_named
+from ._wallet import WalletDemo
 
 #: The session cookie of the demo (apart from other apps on 127.0.0.1, whatever their port).
 SESSION_COOKIE = "tca_gate_demo"
@@ -60,7 +60,8 @@ class DemoSettings:
 
 def create_demo_app(settings: DemoSettings) -> Starlette:
     """The demo app: ``/`` (home), the gated pages, ``POST /promise``, the balance
-    webhook at ``/hooks/balances`` and the login under ``/auth``.
+    webhook at ``/hooks/balances``, the login under ``/auth``, and "Sign in with your
+    wallet" at ``/wallet`` with its gated page ``/wallet/vault``.
 
     The Tokenpass client is closed when the app's lifespan ends.
     """
@@ -70,6 +71,7 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
     cache = CachedBalances(TokenpassBalances(client), ttl=settings.cache_ttl)
     login = TokenpassLogin(settings.tokenpass_url, settings.client_id, settings.client_secret)
     demo = _Demo(settings, client, cache, login)
+    wallet = WalletDemo(cache, _viewer)
     webhook = BalanceWebhook(cache, api_token=settings.client_id, api_secret=settings.client_secret)
 
     @contextlib.asynccontextmanager
@@ -86,6 +88,7 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
             Route("/promise", demo.promise, methods=["POST"], name="promise"),
             Route(WEBHOOK_PATH, webhook, name="balance_webhook"),
             Mount("/auth", routes=login.routes),
+            *wallet.routes,
         ],
         middleware=[
             Middleware(
@@ -130,18 +133,18 @@ class _Demo:
             _pages.PageStatus(page, None if balances is None else page.rule.evaluate(balances))
             for page in PAGES
         ]
-        holdings = None if balances is None else holdings_text(balances)
+        holdings = None if balances is None else _pages.holdings_text(balances)
         page = _pages.home(
             viewer, holdings, statuses, self.settings.logins, self.settings.tokenpass_url
         )
-        return _private_page(page)
+        return _pages.private_page(page)
 
     def gated_endpoint(self, page: GatedPage) -> Callable[[Request], Awaitable[Response]]:
         """The endpoint of ``page``; the gate's middleware has let the request in."""
 
         async def show(request: Request) -> Response:
             verdict: Verdict = request.state.tca_gate
-            holdings = holdings_text(verdict.balances or {})
+            holdings = _pages.holdings_text(verdict.balances or {})
             flash = request.session.pop(_FLASH, None)
             html = _pages.gated(page, _viewer(request), holdings, flash)
             return HTMLResponse(html)
@@ -163,7 +166,7 @@ class _Demo:
             return None
         offers = offers_for(decision, self.settings.treasury_assets)
         html = _pages.refused(page, _viewer(conn), verdict.detail, offers)
-        return _private_page(html, 403)
+        return _pages.private_page(html, 403)
 
     async def promise(self, request: Request) -> Response:
         """Have the sandbox promise the logged-in user what a page's rule says they lack."""
@@ -221,27 +224,7 @@ class _Demo:
 
     def _problem(self, request: Request, status: int, title: str, text: str) -> Response:
         html = _pages.problem(title, text, _viewer(request))
-        return _private_page(html, status)
-
-
-def _private_page(html: str, status: int = 200) -> HTMLResponse:
-    """A page for one user only, as the gate marks its answers: uncacheable, varying by
-    who asks."""
-    response = HTMLResponse(html, status_code=status)
-    mark_private(response.headers)
-    return response
-
-
-def holdings_text(balances: Mapping[str, int]) -> str:
-    """Balances for people, by asset name: ``12,500.5 LTBCOIN, 2 TOKENLY``.
-
-    >>> holdings_text({"TOKENLY": 200_000_000, "LTBCOIN": 1_250_050_000_000})
-    '12,500.5 LTBCOIN, 2 TOKENLY'
-    >>> holdings_text({"LTBCOIN": 0})
-    'no tokens'
-    """
-    held = [f"{format_tokens(sat)} {asset}" for asset, sat in sorted(balances.items()) if sat]
-    return ", ".join(held) or "no tokens"
+        return _pages.private_page(html, status)
 
 
 def _viewer(conn: HTTPConnection) -> _pages.Viewer:

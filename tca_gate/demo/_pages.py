@@ -4,19 +4,34 @@ Every page has a header (``#who``, ``#login`` or the ``#logout`` form), an optio
 message, and a ``main`` whose id names the page: ``#home``, ``#page-<name>`` for a
 gated page let in, ``#refused`` for a refusal (``#explanation``, ``#promise-form`` with
 one ``button.promise`` per offer), ``#problem`` for anything that went wrong.
+"Sign in with your wallet" is ``#wallet`` (``#challenge``, ``#wallet-form``, or
+``#wallet-address`` once signed in), its gated page ``#page-vault`` or ``#refused``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import urlencode
 
+from starlette.responses import HTMLResponse
+
+from tca_gate.gate import mark_private
 from tca_gate.login import CSRF_FIELD
+from tca_gate.rules import format_tokens
 
 from ._offers import Offer
-from ._story import PAGES, DemoLogin, GatedPage
+from ._story import PAGES, WALLET_PAGE, DemoLogin, GatedPage
+
+
+def private_page(html: str, status: int = 200) -> HTMLResponse:
+    """A page for one user only, marked as the gate marks its answers: uncacheable, varying
+    by who asks."""
+    response = HTMLResponse(html, status_code=status)
+    mark_private(response.headers)
+    return response
+
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:0 1rem 3rem;
@@ -69,6 +84,7 @@ def document(title: str, main: str, viewer: Viewer, flash: str | None = None) ->
     links = "".join(
         f' <a id="nav-{page.name}" href="{page.path}">{escape(page.title)}</a>' for page in PAGES
     )
+    links += ' <a id="nav-wallet" href="/wallet">Sign in with your wallet</a>'
     if viewer.username is None:
         login = "/auth/login?" + urlencode({"next": viewer.path})
         account = (
@@ -132,6 +148,9 @@ the app forget them at once.</p>
 {you}
 <h2>Gated pages</h2>
 <ul id="pages">{items}</ul>
+<p id="wallet-intro">No Tokenpass account? <a href="/wallet">Sign in with your wallet</a>:
+sign a one-time text with a Bitcoin address, and the wallet vault judges that address's
+balances.</p>
 <h2>Logins to try</h2>
 <table id="logins"><tr><th>username</th><th>password</th><th>in the demo</th></tr>{rows}</table>
 <p class="quiet">Try <b>bob</b>: the lounge lets him in, the members' page refuses him
@@ -156,11 +175,14 @@ def _page_item(status: PageStatus) -> str:
     )
 
 
-def gated(page: GatedPage, viewer: Viewer, holdings: str, flash: str | None) -> str:
-    """A gated page, for someone the rule let in."""
+def gated(
+    page: GatedPage, viewer: Viewer, holdings: str, flash: str | None, who: str | None = None
+) -> str:
+    """A gated page, for someone the rule let in (``who``: as the page greets them, by
+    default their username)."""
     main = f"""<main id="page-{page.name}" class="gated">
 <h1>{escape(page.title)}</h1>
-<p id="welcome" class="allowed">Welcome, {escape(viewer.username or "")}: your tokens
+<p id="welcome" class="allowed">Welcome, {escape(who or viewer.username or "")}: your tokens
 let you in.</p>
 <p>The rule: <code class="rule">{escape(page.rule.to_expr())}</code>. You hold
 {escape(holdings)}.</p>
@@ -196,6 +218,64 @@ data-page="{page.name}">
 <p><a href="/">Back to the home page</a></p>
 </main>"""
     return document(f"{page.title}: refused", main, viewer)
+
+
+def wallet(viewer: Viewer, address: str | None, holdings: str | None, challenge: str | None) -> str:
+    """ "Sign in with your wallet": the challenge and the form, or the signed-in address."""
+    page = WALLET_PAGE
+    rule = f'<code class="rule">{escape(page.rule.to_expr())}</code>'
+    if address is None:
+        body = f"""<p>No Tokenpass account needed: prove that you hold a Bitcoin address by
+signing this one-time text with your wallet ("Sign message" in Bitcoin Core or Electrum,
+with a legacy address starting with 1). It names this site and expires in minutes.</p>
+<p><code id="challenge">{escape(challenge or "")}</code></p>
+<form id="wallet-form" method="post" action="/wallet/auth/verify">
+{_csrf_input(viewer)}
+<input type="hidden" name="next" value="{page.path}">
+<p><label>Address<br><input id="wallet-address-input" name="address" size="40"
+autocomplete="off" required></label></p>
+<p><label>Signature<br><input id="wallet-signature-input" name="signature" size="90"
+autocomplete="off" required></label></p>
+<p><button type="submit" id="wallet-sign-in">Sign in</button></p>
+</form>"""
+    else:
+        shown = escape(holdings) if holdings is not None else "cannot be read right now"
+        body = f"""<p>You are signed in as <code id="wallet-address">{escape(address)}</code>,
+which holds <span id="wallet-balances">{shown}</span>.</p>
+<form id="wallet-logout" method="post" action="/wallet/auth/logout?next=%2Fwallet">
+{_csrf_input(viewer)}<button type="submit">Sign out</button></form>"""
+    main = f"""<main id="wallet">
+<h1>Sign in with your wallet</h1>
+{body}
+<p><a id="link-vault" href="{page.path}">{escape(page.title)}</a>: {rule}.
+<span class="quiet">The gate reads the address's balances from the sandbox, where an
+address counts once a user has verified it and made it public.</span></p>
+</main>"""
+    return document("Sign in with your wallet", main, viewer)
+
+
+def wallet_refused(viewer: Viewer, explanation: str) -> str:
+    """The wallet vault's refusal, with what the gate said."""
+    page = WALLET_PAGE
+    main = f"""<main id="refused" class="tca-gate-refusal" data-page="{page.name}">
+<h1>{escape(page.title)}: refused</h1>
+<p id="explanation" class="detail">{escape(explanation)}</p>
+<p>The rule: <code class="rule">{escape(page.rule.to_expr())}</code></p>
+<p><a href="/wallet">Back to "Sign in with your wallet"</a></p>
+</main>"""
+    return document(f"{page.title}: refused", main, viewer)
+
+
+def holdings_text(balances: Mapping[str, int]) -> str:
+    """Balances for people, by asset name: ``12,500.5 LTBCOIN, 2 TOKENLY``.
+
+    >>> holdings_text({"TOKENLY": 200_000_000, "LTBCOIN": 1_250_050_000_000})
+    '12,500.5 LTBCOIN, 2 TOKENLY'
+    >>> holdings_text({"LTBCOIN": 0})
+    'no tokens'
+    """
+    held = [f"{format_tokens(sat)} {asset}" for asset, sat in sorted(balances.items()) if sat]
+    return ", ".join(held) or "no tokens"
 
 
 def _csrf_input(viewer: Viewer) -> str:

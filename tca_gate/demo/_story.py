@@ -55,6 +55,15 @@ PAGES: tuple[GatedPage, ...] = (
     ),
 )
 
+#: The page behind "Sign in with your wallet", judged on the proven address's balances.
+WALLET_PAGE = GatedPage(
+    "vault",
+    "/wallet/vault",
+    "The wallet vault",
+    compile_rule("LTBCOIN >= 1000"),
+    "For a signed-in address holding at least 1,000 LTBCOIN.",
+)
+
 #: What each seeded user meets in the demo, by username.
 STORIES = {
     "alice": "holds 2 TOKENLY and 15,500.5 LTBCOIN (3,000 private): gets into both pages",

@@ -16,10 +16,11 @@ from __future__ import annotations
 import secrets
 import sqlite3
 
+from tca_gate.signing.bitcoin import verify_message
+
 from ._accounts import named_user
 from ._api_error import ApiError, invalid, not_found
 from ._balances import address_balances
-from ._bitcoin import verify_message
 from ._endpoint import Call
 from ._params import checked_address
 

@@ -16,6 +16,7 @@ from tca_gate.signing.replay import MemoryReplayStore
 
 from ._clock import Clock, system_clock
 from ._faults import FaultMiddleware
+from ._live import LiveBalances, live_source
 from ._oauth_routes import access_token, authorize, oauth_user
 from ._oauth_server import SandboxAuthorizationServer
 from ._openapi import openapi_document
@@ -36,6 +37,7 @@ def create_app(
     clock: Clock = system_clock,
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
     webhook_urls: Mapping[str, str | None] | None = None,
+    counterparty: str | None = None,
 ) -> Starlette:
     """A Tokenpass-compatible sandbox app.
 
@@ -47,7 +49,9 @@ def create_app(
     refuses a signed API request seen before (off by default: identical GETs in one
     second are legitimate). ``clock`` (unix seconds) decides expiry of codes,
     tokens and promises. ``webhook_urls`` (by ``client_id``) replaces the seed's
-    ``webhook_url`` of those apps (None: no webhooks for that app).
+    ``webhook_url`` of those apps (None: no webhooks for that app). ``counterparty``
+    (a Counterparty Core API URL) takes the addresses' balances from that node, live,
+    instead of the seed.
     """
     loaded = seed if isinstance(seed, Seed) else load_seed(seed)
     urls = merged_webhook_urls(loaded, webhook_urls)
@@ -79,12 +83,20 @@ def create_app(
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(FaultMiddleware, faults=state.faults)],
+        middleware=[
+            Middleware(FaultMiddleware, faults=state.faults),
+            *([] if counterparty is None else [_live(state, counterparty)]),
+        ],
         exception_handlers={HTTPException: _http_error},
     )
     app.state.sandbox = state
     app.state.oauth = SandboxAuthorizationServer(state)
     return app
+
+
+def _live(state: SandboxState, node_url: str) -> Middleware:
+    """The middleware keeping the balances current from the node at ``node_url``."""
+    return Middleware(LiveBalances, state=state, source=live_source(node_url))
 
 
 def _remove_database(path: Path) -> None:

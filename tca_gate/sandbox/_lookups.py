@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
+from tca_gate.signing.bitcoin import is_valid_address
+
 from ._accounts import named_user, user_by_email
 from ._api_error import ApiError, invalid, not_found
-from ._bitcoin import is_valid_address
 from ._endpoint import Call
 from ._params import checked_address
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tca_gate.errors import shorten
+from tca_gate.signing.bitcoin import is_valid_address
 
 from ._api_error import ApiError, invalid
-from ._bitcoin import is_valid_address
 from ._limits import MAX_SAT, MAX_TEXT, is_asset_name, is_chain_name
 
 _TRUE = {"true", "1", "yes", "on"}

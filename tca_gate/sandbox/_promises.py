@@ -15,10 +15,11 @@ import hashlib
 import json
 import sqlite3
 
+from tca_gate.signing.bitcoin import is_valid_address, verify_message
+
 from ._accounts import find_user, user_by_email
 from ._api_error import ApiError, invalid, not_found
 from ._balances import LIVE, promised_from, real_balance
-from ._bitcoin import is_valid_address, verify_message
 from ._clock import timestamp
 from ._endpoint import Call
 from ._limits import DEFAULT_CHAIN, DEFAULT_PROTOCOL, MAX_SAT, is_asset_name

@@ -71,8 +71,8 @@ from urllib.parse import urlsplit
 
 from tca_gate.errors import AmountError, SeedError, shorten
 from tca_gate.rules import tokens_to_sat
+from tca_gate.signing.bitcoin import is_valid_address
 
-from ._bitcoin import is_valid_address
 from ._limits import (
     DEFAULT_CHAIN,
     DEFAULT_PROTOCOL,

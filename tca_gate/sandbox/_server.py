@@ -61,6 +61,7 @@ class SandboxServer(Startable):
         clock: Clock = system_clock,
         token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
         webhook_urls: Mapping[str, str | None] | None = None,
+        counterparty: str | None = None,
     ) -> None:
         self.seed = seed if isinstance(seed, Seed) else load_seed(seed)
         self.admin_token = admin_token
@@ -71,6 +72,7 @@ class SandboxServer(Startable):
             "clock": clock,
             "token_lifetime": token_lifetime,
             "webhook_urls": webhook_urls,
+            "counterparty": counterparty,
         }
         self._port = port
         self._app: Starlette | None = None

@@ -30,7 +30,9 @@ PUBLIC_MODULES = (
     "tokensnet",
     "tdx",
     "tokensoft",
+    "counterparty",
     "sandbox",
+    "errors",
 )
 INCLUDE = re.compile(r'--8<-- "(docs/examples/[\w]+\.py)"')
 

@@ -36,7 +36,7 @@ from tca_gate import InvalidArgumentError, sign_tokenly_request
 from tca_gate.balances import CachedBalances, Holder, RedisCachedBalances, TokenpassBalances
 from tca_gate.gate import BalanceWebhook, Gate, TcaGateMiddleware, header_identity
 from tca_gate.sandbox import SandboxServer
-from tca_gate.sandbox._bitcoin import address_from_private_key
+from tca_gate.signing.bitcoin import address_from_private_key
 from tca_gate.tokenpass import AsyncTokenpassClient
 from tests.support.redis_server import free_port, redis_server
 from tests.support.servers import serve

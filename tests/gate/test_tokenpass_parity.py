@@ -35,7 +35,7 @@ from tca_gate.balances import CachedBalances, TokenpassBalances
 from tca_gate.gate import Gate, TcaGateMiddleware
 from tca_gate.login import TokenpassLogin
 from tca_gate.sandbox import parse_seed
-from tca_gate.sandbox._bitcoin import address_from_private_key
+from tca_gate.signing.bitcoin import address_from_private_key
 from tests.login.test_flow import JSON, SESSION_SECRET, SettableClock, Site, consent
 from tests.support.sandboxes import running_sandbox
 from tests.support.servers import serve

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tca_gate.sandbox._bitcoin import address_from_private_key, sign_message
+from tca_gate.signing.bitcoin import address_from_private_key, sign_message
 from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 PUBLIC = "1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tca_gate.sandbox._bitcoin import (
+from tca_gate.signing.bitcoin import (
     _compact_size,
     address_from_private_key,
     is_valid_address,

@@ -18,7 +18,7 @@ import httpx2
 import pytest
 
 from tca_gate import sign_tokenly_request
-from tca_gate.sandbox._bitcoin import address_from_private_key, sign_message
+from tca_gate.signing.bitcoin import address_from_private_key, sign_message
 from tests.support.data import FIXTURES
 from tests.support.sandboxes import Sandbox, running_sandbox
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tca_gate.sandbox._bitcoin import address_from_private_key, sign_message
+from tca_gate.signing.bitcoin import address_from_private_key, sign_message
 from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 TREASURY = "1MqU5zdT8kg6dpfjHMKyijtvCbxc8zbfeq"

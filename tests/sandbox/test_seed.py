@@ -15,7 +15,7 @@ import pytest
 
 from tca_gate.cli import main
 from tca_gate.sandbox import SeedError, create_app, load_seed, parse_seed
-from tca_gate.sandbox._bitcoin import is_valid_address
+from tca_gate.signing.bitcoin import is_valid_address
 from tests.support.data import ROOT
 from tests.support.sandboxes import TEST_SEED, running_sandbox
 

@@ -39,7 +39,7 @@ from tca_gate import (
     ServiceUnavailableError,
     compile_rule,
 )
-from tca_gate.sandbox._bitcoin import address_from_private_key, sign_message
+from tca_gate.signing.bitcoin import address_from_private_key, sign_message
 from tca_gate.signing.tokenly._scheme import NONCE_HEADER, SIGNATURE_HEADER
 from tca_gate.tokenpass import (
     AssetInfo,

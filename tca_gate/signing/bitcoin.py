@@ -1,4 +1,5 @@
-"""Bitcoin P2PKH addresses and signed messages: how the sandbox checks proof of address ownership.
+"""Bitcoin P2PKH addresses and signed messages: how the sandbox checks proof of address
+ownership, and how "Sign in with a wallet" checks a signed challenge.
 
 A signed message is the standard one (Bitcoin Core ``signmessage``, Electrum, BIP-137):
 ``base64(header || r || s)`` over ``sha256d("\\x18Bitcoin Signed Message:\\n" || varint(len) ||
@@ -13,8 +14,12 @@ import base64
 import binascii
 import hashlib
 
-import base58
-from coincurve import PrivateKey, PublicKey
+from tca_gate.extras import require_extra
+
+require_extra("wallet", "coincurve", "base58", needed_by="Bitcoin signed messages")
+
+import base58  # noqa: E402 (after the extra's check)
+from coincurve import PrivateKey, PublicKey  # noqa: E402
 
 MAINNET_P2PKH = 0x00
 TESTNET_P2PKH = 0x6F
@@ -33,6 +38,13 @@ _MAX_SIGNATURE_TEXT = 100  # 65 bytes are 88 base64 characters
 def is_valid_address(address: str) -> bool:
     """Whether ``address`` is a well-formed P2PKH address, mainnet or testnet, checksum included."""
     return _address_hash(address) is not None
+
+
+def is_signature_text(signature: object) -> bool:
+    """Whether ``signature`` has the form of a P2PKH signed-message signature (base64 of
+    65 bytes, header 27-34), so a refusal can tell a garbled paste from a wrong key."""
+    compact = _decode_signature(signature)
+    return compact is not None and _HEADER_UNCOMPRESSED <= compact[0] < _HEADER_END
 
 
 def address_from_private_key(

@@ -1,0 +1,176 @@
+"""Where wallet sign-ins are kept: server side, behind the random id the session names.
+
+The session cookie carries only ``{"sid": ...}``; the proven address and when the
+sign-in ends stay in a ``WalletStore``, keyed by the id's SHA-256, so the cookie holds
+nothing usable and a copy of it opens nothing once the sign-in is over. The default
+store is this process's memory (read without awaiting); ``RedisWalletStore`` is shared
+by every worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tca_gate.errors import LoginConfigError, LoginError
+from tca_gate.login import record_key
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis as AsyncRedis
+
+#: The session key naming the wallet sign-in.
+WALLET_KEY = "tca_gate.wallet"
+#: How many sign-ins the in-memory store keeps; past it the oldest end.
+MAX_SIGN_INS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class WalletRecord:
+    """A finished wallet sign-in: the address proven and when it stops counting (unix
+    seconds)."""
+
+    address: str
+    expires_at: float
+
+    def to_json(self) -> str:
+        """The record as JSON text (what the Redis store keeps)."""
+        return json.dumps({"address": self.address, "expires_at": self.expires_at})
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> WalletRecord:
+        """A record read back; ``ValueError`` when it is not one (fail closed)."""
+        data: Any = json.loads(text)
+        if not isinstance(data, Mapping):
+            raise ValueError("a wallet record must be a JSON object")
+        address, expires_at = data.get("address"), data.get("expires_at")
+        if not isinstance(address, str) or not address:
+            raise ValueError("a wallet record needs an address")
+        if isinstance(expires_at, bool) or not isinstance(expires_at, int | float):
+            raise ValueError("a wallet record needs expires_at, in unix seconds")
+        return cls(address, float(expires_at))
+
+
+class WalletStore(Protocol):
+    """Keeps wallet sign-ins by session id; every method is awaited."""
+
+    async def save(self, session_id: str, record: WalletRecord) -> None:
+        """Keep ``record`` for ``session_id`` until it expires."""
+
+    async def load(self, session_id: str) -> WalletRecord | None:
+        """The active record of ``session_id``, or ``None``."""
+
+    async def delete(self, session_id: str) -> None:
+        """Forget ``session_id``'s record."""
+
+
+class MemoryWalletStore:
+    """Sign-ins in this process's memory (one worker); ``get`` reads without awaiting."""
+
+    def __init__(
+        self, clock: Callable[[], float] = time.time, max_records: int = MAX_SIGN_INS
+    ) -> None:
+        self._records: dict[str, WalletRecord] = {}
+        self._clock = clock
+        self._max = max_records
+
+    def __repr__(self) -> str:
+        return f"MemoryWalletStore({len(self._records)} sign-ins)"
+
+    def get(self, session_id: str) -> WalletRecord | None:
+        """The active record of ``session_id``; an expired one is dropped."""
+        key = record_key(session_id)
+        record = self._records.get(key)
+        if record is not None and self._clock() >= record.expires_at:
+            del self._records[key]
+            return None
+        return record
+
+    async def save(self, session_id: str, record: WalletRecord) -> None:
+        if len(self._records) >= self._max:
+            self._make_room()
+        self._records[record_key(session_id)] = record
+
+    async def load(self, session_id: str) -> WalletRecord | None:
+        return self.get(session_id)
+
+    async def delete(self, session_id: str) -> None:
+        self._records.pop(record_key(session_id), None)
+
+    def _make_room(self) -> None:
+        now = self._clock()
+        for key in [key for key, record in self._records.items() if now >= record.expires_at]:
+            del self._records[key]
+        if len(self._records) >= self._max:
+            for key in list(self._records)[: max(1, self._max // 10)]:
+                del self._records[key]
+
+
+class RedisWalletStore:
+    """Sign-ins in Redis (``redis.asyncio.Redis``), shared by every worker of the app.
+
+    Each sign-in is one key, ``prefix`` + the SHA-256 of its session id, holding the
+    record as JSON and expiring with it. A Redis operation taking over ``timeout``
+    seconds, or failing, is a ``LoginError`` (503): nobody is let in on a guess.
+    """
+
+    def __init__(
+        self, redis: AsyncRedis, *, prefix: str = "tca_gate:wallet:", timeout: float = 2.0
+    ) -> None:
+        if not all(callable(getattr(redis, name, None)) for name in ("set", "get", "delete")):
+            raise LoginConfigError(
+                f"redis must be a redis.asyncio.Redis client, not {type(redis).__name__}"
+            )
+        if not isinstance(prefix, str) or not prefix:
+            raise LoginConfigError("prefix must be a non-empty string")
+        if not timeout > 0:
+            raise LoginConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        self.redis = redis
+        self.prefix = prefix
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"RedisWalletStore(prefix={self.prefix!r})"
+
+    async def save(self, session_id: str, record: WalletRecord) -> None:
+        milliseconds = max(1, int((record.expires_at - time.time()) * 1000))
+        await self._bounded(
+            self.redis.set(self._key(session_id), record.to_json(), px=milliseconds)
+        )
+
+    async def load(self, session_id: str) -> WalletRecord | None:
+        stored = await self._bounded(self.redis.get(self._key(session_id)))
+        if not isinstance(stored, str | bytes):
+            return None
+        try:
+            record = WalletRecord.from_json(stored)
+        except ValueError:
+            return None
+        return record if time.time() < record.expires_at else None
+
+    async def delete(self, session_id: str) -> None:
+        await self._bounded(self.redis.delete(self._key(session_id)))
+
+    def _key(self, session_id: str) -> str:
+        return self.prefix + record_key(session_id)
+
+    async def _bounded(self, operation: Any) -> Any:
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await operation
+        except Exception as error:
+            raise LoginError(
+                "login_store_unavailable",
+                "The sign-in store (Redis) could not be reached; try again later.",
+                503,
+            ) from error
+
+
+def session_sid(session: Mapping[str, Any]) -> str | None:
+    """The wallet sign-in id the session names, if any."""
+    named = session.get(WALLET_KEY)
+    sid = named.get("sid") if isinstance(named, Mapping) else None
+    return sid if isinstance(sid, str) and sid else None
