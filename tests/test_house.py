@@ -215,6 +215,7 @@ PUBLIC_PACKAGES = (
     "tca_gate.balances",
     "tca_gate.gate",
     "tca_gate.login",
+    "tca_gate.login.wallet",
     "tca_gate.fastapi",
     "tca_gate.tokenpass",
     "tca_gate.delivery",

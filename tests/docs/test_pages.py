@@ -24,6 +24,7 @@ PUBLIC_MODULES = (
     "gate",
     "balances",
     "login",
+    "login.wallet",
     "fastapi",
     "tokenpass",
     "delivery",
