@@ -30,6 +30,7 @@ from ._source import read_only_balances as read_only_balances  # for the gate, n
 from ._static import StaticBalances
 from ._tokenpass import TokenpassBalances
 from ._webhook import BalanceEvent, BalanceWebhook, read_event
+from ._webhook import SignedWebhook as SignedWebhook  # for tca_gate.delivery, not __all__
 
 __all__ = [
     "BALANCE_SCOPES",

@@ -15,24 +15,20 @@ import json
 import logging
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from tca_gate.errors import (
-    InvalidArgumentError,
-    ReplayStoreUnavailableError,
-    TokenlySignatureError,
-    WebhookPayloadError,
-    shorten,
-)
-from tca_gate.signing.replay import AsyncReplayStore, ReplayStore, claim
+from tca_gate.errors import InvalidArgumentError, WebhookPayloadError, shorten
+from tca_gate.signing.replay import AsyncReplayStore, ReplayStore
 from tca_gate.signing.tokenly import DEFAULT_WINDOW, check_tokenly_signature, replayed
-from tca_gate.wire.asgi import read_body
+from tca_gate.signing.verifying import RETRY_AFTER, Refusals, claim_once, verify_request
 from tca_gate.wire.urls import signed_url
 
 from ._cache_protocol import BalanceCache
@@ -41,14 +37,10 @@ from ._cache_protocol import BalanceCache
 DEFAULT_MAX_BODY = 64 * 1024
 #: The most usernames and addresses one event may name, together.
 MAX_HOLDERS = 1000
-#: What ``Retry-After`` says when the cache cannot forget now.
-RETRY_AFTER = 5
 
 _EVENT = re.compile(r"(?:promise|delivery)\.[a-z][a-z_]{0,39}|balances\.changed")
 _MAX_NAME = 128
 _USER_PREFIX = "user:"
-
-logger = logging.getLogger("tca_gate.webhook")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,25 +131,43 @@ def _name(value: object, where: str) -> str:
     return value
 
 
-class BalanceWebhook:
-    """An ASGI endpoint (POST only) that makes ``cache`` forget the holders an event names.
+class WebhookEvent(Protocol):
+    """What a webhook event read from its body says: its name and whose balances changed."""
 
-    Mount it where the service sends its webhooks, e.g.
-    ``Route("/hooks/balances", BalanceWebhook(cache, api_token=..., api_secret=...))``.
-    Each request must carry Tokenly HMAC auth made with ``api_token`` and
-    ``api_secret`` (nonce within ``window`` seconds of ``clock``; with a
-    ``replay_store``, each signed request is accepted once). Behind a proxy pass
-    ``public_url``, the scheme and host the sender signs.
+    @property
+    def event(self) -> str: ...
+    @property
+    def usernames(self) -> tuple[str, ...]: ...
+    @property
+    def addresses(self) -> tuple[str, ...]: ...
 
-    Answers: 200 ``{"event", "forgotten": n}``; 401 ``{"error": reason, "message"}`` for
-    auth; 400 ``{"error": "malformed-body", "field", "message"}``; 405 for other methods;
-    413 for a body over ``max_body``; 503 with ``Retry-After`` when the cache (or the
-    replay store) fails. No answer shows the secret or what a signature should be.
+
+E = TypeVar("E", bound=WebhookEvent)
+
+
+class SignedWebhook(ABC, Generic[E]):
+    """An ASGI endpoint (POST only) for JSON events signed with Tokenly HMAC, as Tokenpass
+    and Token Delivery send them: each accepted event is ``read``, ``cache`` (when given)
+    forgets the holders it names, and ``accepted`` says what to answer.
+
+    Each request must carry Tokenly HMAC auth made with ``api_token`` and ``api_secret``
+    (nonce within ``window`` seconds of ``clock``; with a ``replay_store``, each signed
+    request is accepted once), checked by the verifying flow before the body is read for
+    anything else. Behind a proxy pass ``public_url``, the scheme and host the sender signs.
+
+    Answers: 200 with ``accepted``'s JSON; 401 ``{"error": reason, "message"}`` for auth;
+    400 ``{"error": "malformed-body", "field", "message"}`` for a body that is not JSON or
+    that ``read`` refuses; 405 for other methods; 413 for a body over ``max_body``; 503
+    with ``Retry-After`` when the cache (or the replay store) fails. No answer shows the
+    secret or what a signature should be.
     """
+
+    #: Where refusals (WARNING) and events (INFO) are logged.
+    logger: ClassVar[logging.Logger]
 
     def __init__(
         self,
-        cache: BalanceCache,
+        cache: BalanceCache | None,
         *,
         api_token: str,
         api_secret: str,
@@ -178,9 +188,10 @@ class BalanceWebhook:
         self.window = window
         self.public_url = public_url.rstrip("/") if public_url else None
         self.max_body = max_body
+        self._refusals = Refusals(post_only="use POST", logger=self.logger)
 
     def __repr__(self) -> str:
-        return f"BalanceWebhook({self.cache!r}, api_token={self.api_token!r})"
+        return f"{type(self).__name__}({self.cache!r}, api_token={self.api_token!r})"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -188,94 +199,94 @@ class BalanceWebhook:
             return
         if scope["type"] != "http":
             return
-        answer = await self._answer(scope, receive)
-        await answer(scope, _no_receive, send)
+        verify = partial(self._verify, scope)
+        verified = await verify_request(
+            scope, receive, send, verify, max_body=self.max_body, refusals=self._refusals
+        )
+        if verified is not None:
+            body, onward = verified
+            answer = await self._answer(body)
+            await answer(scope, onward, send)
 
-    async def _answer(self, scope: Scope, receive: Receive) -> JSONResponse:
-        if scope["method"] != "POST":
-            return _refusal(405, "method-not-allowed", "use POST", headers={"Allow": "POST"})
-        body, too_large = await read_body(receive, self.max_body)
-        if too_large:
-            return _refusal(413, "body-too-large", f"the body is over {self.max_body} bytes")
+    @abstractmethod
+    def read(self, document: object) -> E:
+        """The event a JSON body describes; ``WebhookPayloadError`` naming the field at fault."""
+
+    @abstractmethod
+    async def accepted(self, event: E, forgotten: int) -> Mapping[str, Any]:
+        """The JSON answer to ``event`` once the cache dropped ``forgotten`` answers."""
+
+    async def _verify(self, scope: Scope, body: bytes) -> bytes:
+        signed = check_tokenly_signature(
+            "POST",
+            signed_url(scope, self.public_url),
+            Headers(scope=scope),
+            secret_for=self._secrets,
+            body=body,
+            query=scope.get("query_string"),
+            now=self.clock(),
+            window=self.window,
+        )
+        await claim_once(self.replay_store, signed.replay_key, 2 * self.window, replayed)
+        return body
+
+    async def _answer(self, body: bytes) -> JSONResponse:
         try:
-            signed = check_tokenly_signature(
-                "POST",
-                signed_url(scope, self.public_url),
-                Headers(scope=scope),
-                secret_for=self._secrets,
-                body=body,
-                query=scope.get("query_string"),
-                now=self.clock(),
-                window=self.window,
-            )
-            if self.replay_store is not None and not await claim(
-                self.replay_store, signed.replay_key, 2 * self.window
-            ):
-                raise replayed()
-        except TokenlySignatureError as error:
-            logger.warning("balance webhook refused: %s", error.reason)
-            return _refusal(401, error.reason, str(error))
-        except ReplayStoreUnavailableError:
-            return _refusal(
-                503,
-                "replay-store-unavailable",
-                "the replay store cannot be reached",
-                headers={"Retry-After": str(RETRY_AFTER)},
-            )
-        document = _json(body)
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            return _malformed(WebhookPayloadError("body", "is not JSON"))
         try:
-            if document is _NOT_JSON:
-                raise WebhookPayloadError("body", "is not JSON")
-            event = read_event(document)
+            event = self.read(document)
         except WebhookPayloadError as error:
-            return JSONResponse(
-                {"error": "malformed-body", "field": error.field, "message": str(error)}, 400
-            )
-        return await self._forget(event)
+            return _malformed(error)
+        forgotten = 0
+        if self.cache is not None:
+            try:
+                forgotten = await self.cache.forget(
+                    usernames=event.usernames, addresses=event.addresses
+                )
+            except Exception as error:
+                self.logger.warning(
+                    "%s: the cache could not forget (%s)",
+                    event.event,
+                    type(error).__name__,
+                    exc_info=True,
+                )
+                message = "the balance cache could not forget the holders; send the event again"
+                return JSONResponse(
+                    {"error": "cache-unavailable", "message": message},
+                    503,
+                    headers={"Retry-After": str(RETRY_AFTER)},
+                )
+        return JSONResponse(await self.accepted(event, forgotten))
 
-    async def _forget(self, event: BalanceEvent) -> JSONResponse:
-        try:
-            forgotten = await self.cache.forget(
-                usernames=event.usernames, addresses=event.addresses
-            )
-        except Exception as error:
-            logger.warning(
-                "balance webhook %s: the cache could not forget (%s)",
-                event.event,
-                type(error).__name__,
-                exc_info=True,
-            )
-            return _refusal(
-                503,
-                "cache-unavailable",
-                "the balance cache could not forget the holders; send the event again",
-                headers={"Retry-After": str(RETRY_AFTER)},
-            )
-        logger.info(
+
+class BalanceWebhook(SignedWebhook[BalanceEvent]):
+    """An ASGI endpoint (POST only) that makes ``cache`` forget the holders an event names.
+
+    Mount it where the service sends its webhooks, e.g.
+    ``Route("/hooks/balances", BalanceWebhook(cache, api_token=..., api_secret=...))``.
+    Answers 200 ``{"event", "forgotten": n}``, and refuses as every ``SignedWebhook``
+    does (401 auth, 400 body, 405, 413, 503 with ``Retry-After``).
+    """
+
+    logger = logging.getLogger("tca_gate.webhook")
+
+    def read(self, document: object) -> BalanceEvent:
+        return read_event(document)
+
+    async def accepted(self, event: BalanceEvent, forgotten: int) -> Mapping[str, Any]:
+        self.logger.info(
             "balance webhook %s: %d usernames, %d addresses, %d answers forgotten",
             event.event,
             len(event.usernames),
             len(event.addresses),
             forgotten,
         )
-        return JSONResponse({"event": event.event, "forgotten": forgotten})
+        return {"event": event.event, "forgotten": forgotten}
 
 
-_NOT_JSON = object()
-
-
-def _json(body: bytes) -> object:
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):
-        return _NOT_JSON
-
-
-def _refusal(
-    status: int, reason: str, message: str, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse({"error": reason, "message": message}, status, headers=headers)
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
+def _malformed(error: WebhookPayloadError) -> JSONResponse:
+    return JSONResponse(
+        {"error": "malformed-body", "field": error.field, "message": str(error)}, 400
+    )

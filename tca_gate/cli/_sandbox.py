@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
+import functools
 import os
-import socket
 
 from ._command import Command
 from ._console import Console
@@ -27,26 +26,6 @@ def _port(text: str) -> int:
     if not 0 <= port <= _MAX_PORT:
         raise argparse.ArgumentTypeError(f"{port} is not a port number from 0 to {_MAX_PORT}")
     return port
-
-
-def _is_loopback(host: str) -> bool:
-    """Whether ``host`` is ``localhost`` or a loopback address."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """A socket listening on ``host``:``port``; a usage error saying why when it cannot."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        return socket.create_server((host.strip("[]"), port), family=family)
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise CliError(EXIT_USAGE, f"cannot listen on {host} port {port}: {reason}") from None
 
 
 def _add_sandbox_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,14 +70,17 @@ def _read_seed(path: str) -> str:
 
 def _run_sandbox(args: argparse.Namespace, console: Console) -> int:
     try:
-        import uvicorn  # noqa: PLC0415 (the sandbox extra is optional)
-
-        from tca_gate.sandbox import (  # noqa: PLC0415
+        from tca_gate.sandbox import (  # noqa: PLC0415 (the sandbox extra is optional)
             SeedError,
             create_app,
             load_seed,
             parse_seed,
             welcome,
+        )
+        from tca_gate.wire.serving import (  # noqa: PLC0415 (needs uvicorn, in that extra)
+            is_loopback,
+            listen,
+            serve_in_foreground,
         )
     except ImportError as error:
         raise CliError(EXIT_USAGE, str(error)) from None
@@ -114,9 +96,10 @@ def _run_sandbox(args: argparse.Namespace, console: Console) -> int:
     except (SeedError, ValueError, OSError) as error:
         raise CliError(EXIT_USAGE, str(error)) from None
     try:
-        with _listen(args.host, args.port) as listener:
+        listener = listen(args.host, args.port, error=functools.partial(CliError, EXIT_USAGE))
+        with listener:
             port = listener.getsockname()[1]
-            if args.admin_token is None and not _is_loopback(args.host):
+            if args.admin_token is None and not is_loopback(args.host):
                 console.warn(
                     f"{args.host} is not a loopback address and /sandbox/ has no admin token:"
                     f" anyone who can reach port {port} can set balances"
@@ -125,7 +108,7 @@ def _run_sandbox(args: argparse.Namespace, console: Console) -> int:
             for line in welcome(app, seed, f"http://{args.host}:{port}"):
                 console.say(line)
             console.out.flush()  # seen at once even when stdout is a pipe
-            uvicorn.Server(uvicorn.Config(app, log_level="info")).run(sockets=[listener])
+            serve_in_foreground(app, listener, log_level="info", access_log=True)
     finally:
         app.state.sandbox.store.close()
     return EXIT_OK
@@ -145,9 +128,9 @@ Needs the sandbox extra: pip install 'tca-gate[sandbox]'.
 A --host other than loopback without an admin token starts with a warning:
 anyone who can reach the port can then set balances and queue faults.
 
-exit status: 0 stopped, 2 usage error, a bad seed file, or the host and port
-cannot be listened on (in use, not this machine's), 70 internal error
-(a bug in tca-gate), {STOPPED_HELP}
+exit status: 0 stopped while serving (Ctrl-C or SIGTERM), 2 usage error, a bad
+seed file, or the host and port cannot be listened on (in use, not this
+machine's), 70 internal error (a bug in tca-gate), {STOPPED_HELP}
 """
 
 SANDBOX = Command(

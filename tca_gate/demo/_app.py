@@ -24,7 +24,7 @@ from tca_gate.errors import ServiceError
 from tca_gate.gate import BalanceWebhook, Gate, Outcome, TcaGateMiddleware, Verdict
 from tca_gate.login import LoginError, TokenpassLogin, check_csrf, csrf_token, session_login
 from tca_gate.tokenpass import AsyncTokenpassClient
-from tca_gate.wire.negotiation import prefers_json
+from tca_gate.wire.negotiation import wants_html
 
 from ._offers import Offer, offers_for
 from ._story import PAGES, TREASURY, TREASURY_ASSETS, DemoLogin, GatedPage, page_named
@@ -35,7 +35,6 @@ SESSION_COOKIE = "tca_gate_demo"
 #: Where the sandbox sends its balance webhooks.
 WEBHOOK_PATH = "/hooks/balances"
 _FLASH = "tca_gate.demo.flash"
-_PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Accept, Cookie, Authorization"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +137,7 @@ class _Demo:
         page = _pages.home(
             viewer, holdings, statuses, self.settings.logins, self.settings.tokenpass_url
         )
-        return HTMLResponse(page, headers=_PRIVATE)
+        return _pages.private_page(page)
 
     def gated_endpoint(self, page: GatedPage) -> Callable[[Request], Awaitable[Response]]:
         """The endpoint of ``page``; the gate's middleware has let the request in."""
@@ -162,12 +161,12 @@ class _Demo:
             page is None
             or decision is None
             or verdict.outcome is not Outcome.INSUFFICIENT_TOKENS
-            or prefers_json(conn.headers.get("accept", ""))
+            or not wants_html(conn.headers.get("accept", ""))
         ):
             return None
         offers = offers_for(decision, self.settings.treasury_assets)
         html = _pages.refused(page, _viewer(conn), verdict.detail, offers)
-        return HTMLResponse(html, status_code=403, headers=_PRIVATE)
+        return _pages.private_page(html, 403)
 
     async def promise(self, request: Request) -> Response:
         """Have the sandbox promise the logged-in user what a page's rule says they lack."""
@@ -225,7 +224,7 @@ class _Demo:
 
     def _problem(self, request: Request, status: int, title: str, text: str) -> Response:
         html = _pages.problem(title, text, _viewer(request))
-        return HTMLResponse(html, status_code=status, headers=_PRIVATE)
+        return _pages.private_page(html, status)
 
 
 def _viewer(conn: HTTPConnection) -> _pages.Viewer:

@@ -10,9 +10,9 @@ from starlette.types import ASGIApp
 
 from tca_gate.errors import DemoError
 from tca_gate.sandbox import SandboxError, SandboxServer
+from tca_gate.wire.serving import listen, serve_in_foreground
 
 from ._seed import app_urls, demo_seed
-from ._serving import listen, serve_in_foreground
 
 #: Makes the app from Tokenpass's URL and the app's client id and secret.
 AppFactory = Callable[[str, str, str], ASGIApp]
@@ -27,7 +27,7 @@ def run_example(make_app: AppFactory, *, host: str = "127.0.0.1", port: int | No
     free loopback port and its logins are printed.
     """
     chosen = port if port is not None else int(os.environ.get("PORT", "8000"))
-    listener = listen(host, chosen)
+    listener = listen(host, chosen, error=DemoError)
     urls = app_urls(host, listener.getsockname()[1])
     tokenpass_url = os.environ.get("TOKENPASS_URL")
     if tokenpass_url:

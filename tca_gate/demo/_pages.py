@@ -15,11 +15,23 @@ from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import urlencode
 
+from starlette.responses import HTMLResponse
+
+from tca_gate.gate import mark_private
 from tca_gate.login import CSRF_FIELD
 from tca_gate.rules import format_tokens
 
 from ._offers import Offer
 from ._story import PAGES, WALLET_PAGE, DemoLogin, GatedPage
+
+
+def private_page(html: str, status: int = 200) -> HTMLResponse:
+    """A page for one user only, marked as the gate marks its answers: uncacheable, varying
+    by who asks."""
+    response = HTMLResponse(html, status_code=status)
+    mark_private(response.headers)
+    return response
+
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:0 1rem 3rem;

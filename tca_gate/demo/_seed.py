@@ -6,8 +6,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from tca_gate.sandbox import Seed, load_seed
-
-from ._serving import local_url
+from tca_gate.wire.serving import local_url
 
 
 def app_urls(host: str, port: int) -> tuple[str, ...]:

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from types import TracebackType
-from typing import Self
 
 from starlette.applications import Starlette
 
 from tca_gate.balances import CachedBalances
 from tca_gate.errors import DemoError
 from tca_gate.sandbox import SandboxError, SandboxServer, Seed
-from tca_gate.wire.serving import BackgroundServer
+from tca_gate.wire.serving import (
+    BackgroundServer,
+    Startable,
+    is_loopback,
+    listen,
+    serve_in_foreground,
+)
 
 from ._app import WEBHOOK_PATH, DemoSettings, create_demo_app
 from ._seed import app_urls, demo_seed
-from ._serving import background_server, is_loopback, listen, serve_in_foreground
 from ._story import PAGES, STORIES, DemoLogin
 
 
-class DemoServer:
+class DemoServer(Startable):
     """The demo: a Tokenpass sandbox (the demo seed, on 127.0.0.1:``sandbox_port``) and
     the demo app (on ``host``:``port``) logging in with it, whose balance webhook the
     sandbox calls. Port 0 picks a free one.
@@ -48,23 +51,13 @@ class DemoServer:
         self._url: str | None = None
         self._background: BackgroundServer | None = None
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         """Start the sandbox and serve the app in a background thread."""
         try:
             listener = self._open()
-            self._background = background_server(self.app, listener)
+            self._background = BackgroundServer(
+                self.app, listener, name="the tca-gate demo app", error=DemoError
+            )
             self._background.start()
         except BaseException:
             self.stop()
@@ -159,7 +152,7 @@ class DemoServer:
         of it if this fails."""
         if self._app is not None:
             raise DemoError("the demo is already running")
-        listener = self._listener = listen(self.host, self.port)
+        listener = self._listener = listen(self.host, self.port, error=DemoError)
         urls = app_urls(self.host, listener.getsockname()[1])
         self._url = urls[0]
         seed = demo_seed(urls)

@@ -6,18 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from tca_gate.balances import CachedBalances
 from tca_gate.gate import Gate, Outcome, Verdict
 from tca_gate.login.wallet import WalletLogin
-from tca_gate.wire.negotiation import prefers_json
+from tca_gate.wire.negotiation import wants_html
 
 from . import _pages
 from ._story import WALLET_PAGE
-
-_PRIVATE = {"Cache-Control": "private, no-store", "Vary": "Accept, Cookie"}
 
 
 class WalletDemo:
@@ -50,7 +48,7 @@ class WalletDemo:
             if verdict.balances is not None:
                 holdings = _pages.holdings_text(verdict.balances)
         page = _pages.wallet(self.viewer(request), address, holdings, challenge)
-        return HTMLResponse(page, headers=_PRIVATE)
+        return _pages.private_page(page)
 
     async def vault(self, request: Request) -> Response:
         """The gated page: let in when the signed-in address holds what the rule asks."""
@@ -60,12 +58,12 @@ class WalletDemo:
         holdings = _pages.holdings_text(verdict.balances or {})
         who = await self.login.address(request)
         page = _pages.gated(WALLET_PAGE, self.viewer(request), holdings, None, who)
-        return HTMLResponse(page, headers=_PRIVATE)
+        return _pages.private_page(page)
 
     async def refusal(self, conn: HTTPConnection, verdict: Verdict) -> Response | None:
         """The gate's ``on_refusal``: a browser refused (for its tokens, or an address the
         sandbox does not know) gets the demo's page; the rest, the gate's own answer."""
-        if verdict.status != 403 or prefers_json(conn.headers.get("accept", "")):
+        if verdict.status != 403 or not wants_html(conn.headers.get("accept", "")):
             return None
         explanation = verdict.detail
         if verdict.outcome is not Outcome.INSUFFICIENT_TOKENS:
@@ -74,4 +72,4 @@ class WalletDemo:
                 "make it public there first."
             )
         page = _pages.wallet_refused(self.viewer(conn), explanation)
-        return HTMLResponse(page, status_code=403, headers=_PRIVATE)
+        return _pages.private_page(page, 403)

@@ -1,8 +1,8 @@
 """How the gate refuses: JSON for API clients, a page or a login redirect for browsers.
 
-A client gets a page only when its ``Accept`` asks for ``text/html`` by name and does not
-rank ``application/json`` higher (browsers do; ``fetch``, curl and httpx2 send ``*/*``
-and get JSON). Every answer about a gated path is private to its user and never cached:
+A client gets a page only when its ``Accept`` asks for it (``tca_gate.wire.negotiation``,
+the one rule of every answer: browsers do; ``fetch``, curl and httpx2 send ``*/*`` and get
+JSON). Every answer about a gated path is private to its user and never cached:
 ``Cache-Control: private, no-store`` and ``Vary: Accept, Cookie, Authorization``.
 """
 
@@ -17,6 +17,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.types import Message
+
+from tca_gate.wire.negotiation import wants_html
 
 from ._verdict import Outcome, Verdict
 
@@ -91,36 +93,6 @@ def refusal_body(verdict: Verdict) -> dict[str, Any]:
         if decision is not None:
             body["decision"] = decision.to_dict()
     return body
-
-
-def wants_html(accept: str) -> bool:
-    """Whether ``Accept`` names ``text/html`` (with a quality above 0) and does not rank
-    ``application/json`` above it; wildcards alone ask for JSON.
-
-    >>> wants_html("text/html,application/xhtml+xml,*/*;q=0.8"), wants_html("*/*")
-    (True, False)
-    >>> wants_html("application/json, text/html;q=0.5"), wants_html(""), wants_html("text/html;q=0")
-    (False, False, False)
-    """
-    if "text/html" not in accept:
-        return False
-    ranks = {"text/html": 0.0, "application/json": 0.0}
-    for media_range in accept.split(","):
-        media, *params = (part.strip().lower() for part in media_range.split(";"))
-        if media in ranks:
-            ranks[media] = max(ranks[media], _quality(params))
-    return ranks["text/html"] > 0 and ranks["text/html"] >= ranks["application/json"]
-
-
-def _quality(params: list[str]) -> float:
-    for param in params:
-        key, _, value = param.partition("=")
-        if key.strip() == "q":
-            try:
-                return float(value)
-            except ValueError:
-                return 0.0
-    return 1.0
 
 
 def mark_private(headers: MutableHeaders) -> None:

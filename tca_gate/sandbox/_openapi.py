@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 
 from tca_gate.__version__ import __version__
 
+from ._authorize_page import CARRIED
 from ._endpoint import BODY_METHODS, Auth
 from ._routes import ROUTE_TABLE, ApiRoute
 
@@ -293,18 +294,7 @@ _OAUTH_PATHS: JSON = {
         "get": {
             "summary": "the login and consent page",
             "security": [],
-            "parameters": [
-                _param(name, "query")
-                for name in (
-                    "client_id",
-                    "redirect_uri",
-                    "scope",
-                    "response_type",
-                    "state",
-                    "code_challenge",
-                    "code_challenge_method",
-                )
-            ],
+            "parameters": [_param(name, "query") for name in CARRIED],
             "responses": {
                 "200": {"description": "the page", "content": {"text/html": {"schema": _STRING}}},
                 "302": {"description": "back to the app with an error"},

@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -24,7 +23,7 @@ from starlette.applications import Starlette
 from tca_gate.errors import SandboxError, shorten
 from tca_gate.rules import tokens_to_sat
 from tca_gate.signing.tokenly import sign_tokenly_request
-from tca_gate.wire.serving import BackgroundServer
+from tca_gate.wire.serving import BackgroundServer, Startable, listen
 
 from ._app import create_app
 from ._clock import Clock, system_clock
@@ -35,7 +34,7 @@ from ._state import DEFAULT_TOKEN_LIFETIME
 _STOP_TIMEOUT = 60.0
 
 
-class SandboxServer:
+class SandboxServer(Startable):
     """A Tokenpass sandbox serving on ``127.0.0.1`` while the ``with`` block runs.
 
     ``seed`` is a ``Seed`` or a seed file (the demo seed when None); ``port`` 0 picks a
@@ -82,34 +81,16 @@ class SandboxServer:
         self._http: httpx2.Client | None = None
         self._socket: socket.socket | None = None
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def start(self) -> None:
         """Create the app (seeding a new database) and serve it; returns once it listens."""
         if self._app is not None:
             raise SandboxError("the sandbox is already running")
         self._app = create_app(self.seed, **self._options)
-        self._socket = listener = socket.socket(
-            socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
-        )
         try:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", self._port))
-        except OSError as error:
+            self._socket = listener = listen("127.0.0.1", self._port, error=_cannot_listen)
+        except SandboxError:
             self.stop()
-            raise SandboxError(
-                f"the sandbox cannot listen on 127.0.0.1 port {self._port}: {error.strerror}"
-            ) from None
+            raise
         self._server = BackgroundServer(
             self._app,
             listener,
@@ -123,7 +104,7 @@ class SandboxServer:
         except SandboxError:
             self.stop()
             raise
-        self._url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        self._url = self._server.url
         self._http = httpx2.Client(base_url=self._url, timeout=30)
 
     def stop(self) -> None:
@@ -359,6 +340,10 @@ def _hidden_fields(page: str) -> dict[str, str]:
     parser.feed(page)
     parser.close()
     return parser.fields
+
+
+def _cannot_listen(reason: str) -> SandboxError:
+    return SandboxError(f"the sandbox {reason}")
 
 
 def _refused(what: str, answer: httpx2.Response) -> SandboxError:

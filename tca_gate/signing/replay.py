@@ -1,17 +1,19 @@
 """Replay stores: a signed request is accepted once, then refused as a replay.
 
-``claim`` is the one way a verifier asks a store: sync or async, any failure of the
-store becomes ``ReplayStoreUnavailableError`` (the request is refused with a 503, never
-let through unchecked). ``MemoryReplayStore`` serves one process; the Redis stores,
+``claim`` is the one way a verifier asks a store (``claim_now`` for a verifier that
+cannot await): sync or async, any failure of the store becomes
+``ReplayStoreUnavailableError`` (the request is refused with a 503, never let through
+unchecked). ``MemoryReplayStore`` serves one process; the Redis stores,
 one atomic ``SET NX PX`` per request, serve every worker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from typing import Any, Protocol
 
 from cachetools import TTLCache
@@ -47,13 +49,26 @@ async def claim(store: ReplayStore | AsyncReplayStore, key: str, ttl: float) -> 
     Any failure of the store raises ``ReplayStoreUnavailableError``, so a caller refuses
     the request rather than accept one whose freshness cannot be known.
     """
-    try:
+    with _unavailable():
         fresh = store.claim(key, ttl)
         if inspect.isawaitable(fresh):
             fresh = await fresh
+    return bool(fresh)
+
+
+def claim_now(store: ReplayStore, key: str, ttl: float) -> bool:
+    """``claim`` for a sync store, from a verifier that cannot await (the same errors)."""
+    with _unavailable():
+        return bool(store.claim(key, ttl))
+
+
+@contextlib.contextmanager
+def _unavailable() -> Iterator[None]:
+    """Any failure of the store, as ``ReplayStoreUnavailableError``."""
+    try:
+        yield
     except Exception as error:
         raise ReplayStoreUnavailableError("the replay store cannot be reached") from error
-    return bool(fresh)
 
 
 class MemoryReplayStore:

@@ -1,5 +1,5 @@
-"""ASGI plumbing the verifying middlewares share: the path routing sees, read a request
-body within a limit, hand it on to the app as if unread, and answer a refusal as JSON."""
+"""ASGI plumbing the verifying flow and the gate share: the path routing sees, read a
+request body within a limit, hand it on to the app as if unread, and answer in JSON."""
 
 from __future__ import annotations
 
@@ -68,11 +68,6 @@ async def respond_json(
     """Answer with ``content`` as JSON (the request's body is not read further)."""
     response = JSONResponse(content, status_code=status, headers=headers)
     await response(scope, _no_receive, send)
-
-
-async def refuse(scope: Scope, send: Send, status: int, reason: str, message: str) -> None:
-    """Answer a refused request: ``{"error": reason, "message": message}``."""
-    await respond_json(scope, send, status, {"error": reason, "message": message})
 
 
 async def _no_receive() -> Message:

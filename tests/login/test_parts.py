@@ -1,4 +1,4 @@
-"""Tokenpass login parts: `next` checks, Accept negotiation, the user, configuration, session."""
+"""Tokenpass login parts: `next` checks, the user, configuration, session."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from tca_gate.login import (
     require_user,
 )
 from tca_gate.login._next import safe_next
-from tca_gate.login._responses import prefers_json
 from tca_gate.login._session import MEMORY
 from tca_gate.login._store import (
     LoginRecord,
@@ -73,25 +72,6 @@ def test_safe_next_refuses_anything_that_could_leave_the_site(value: str) -> Non
         safe_next(value)
     assert (caught.value.code, caught.value.status) == ("invalid_next", 400)
     assert repr(value) in caught.value.description
-
-
-@pytest.mark.parametrize(
-    ("accept", "json"),
-    [
-        ("application/json", True),
-        ("text/html", False),
-        ("", False),
-        ("*/*", False),
-        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", False),
-        ("application/json, text/html;q=0.9", True),
-        ("text/html;q=0.1, application/json;q=0.2", True),
-        ("application/json;q=0, text/html;q=0", False),
-        ("APPLICATION/JSON; Q=0.5", True),
-        ("application/json;q=nonsense", False),
-    ],
-)
-def test_prefers_json(accept: str, json: bool) -> None:
-    assert prefers_json(accept) is json
 
 
 def test_user_reads_the_oauth_user_answer_and_round_trips() -> None:

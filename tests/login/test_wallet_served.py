@@ -96,6 +96,7 @@ def client(wallet: WalletLogin | None = None) -> Iterator[httpx2.Client]:
 
 
 JSON = {"Accept": "application/json"}
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 
 def challenge(http: httpx2.Client) -> dict[str, Any]:
@@ -268,7 +269,7 @@ def test_a_browser_signs_in_through_the_page_and_is_sent_on() -> None:
         assert refused.status_code in (302, 303, 307)
         assert refused.headers["location"].startswith("/wallet/challenge")
 
-        page = http.get("/wallet/challenge", params={"next": "/vip"})
+        page = http.get("/wallet/challenge", params={"next": "/vip"}, headers=BROWSER)
         assert page.status_code == 200
         assert "Sign in with your wallet" in page.text
         shown = Page(page.text)
@@ -277,7 +278,9 @@ def test_a_browser_signs_in_through_the_page_and_is_sent_on() -> None:
 
         forged = STRANGER.sign(shown.message)
         wrong = http.post(
-            "/wallet/verify", data={**shown.fields, "address": RICH.address, "signature": forged}
+            "/wallet/verify",
+            data={**shown.fields, "address": RICH.address, "signature": forged},
+            headers=BROWSER,
         )
         assert wrong.status_code == 403
         assert 'data-error="signature_mismatch"' in wrong.text
@@ -286,6 +289,7 @@ def test_a_browser_signs_in_through_the_page_and_is_sent_on() -> None:
         signed = http.post(
             "/wallet/verify",
             data={**shown.fields, "address": RICH.address, "signature": RICH.sign(shown.message)},
+            headers=BROWSER,
         )
         assert signed.status_code == 303
         assert signed.headers["location"] == "/vip"

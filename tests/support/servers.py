@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Iterator
 
-import uvicorn
 from starlette.types import ASGIApp
+
+from tca_gate.wire.serving import BackgroundServer, listen
 
 
 @contextlib.contextmanager
@@ -19,26 +18,8 @@ def serve(app: ASGIApp, *, root_path: str = "", lifespan: bool = False) -> Itera
     is the one the proxy forwards to, without it); ``lifespan`` runs the app's start-up
     and shut-down.
     """
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="on" if lifespan else "off",
-        root_path=root_path,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    (socket,) = server.servers[0].sockets
-    host, port = socket.getsockname()[:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    listener = listen("127.0.0.1", 0)
+    with BackgroundServer(
+        app, listener, lifespan="on" if lifespan else "off", root_path=root_path, stop_timeout=10
+    ) as server:
+        yield server.url

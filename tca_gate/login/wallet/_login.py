@@ -26,7 +26,7 @@ from tca_gate.login import (
     session_of,
 )
 from tca_gate.signing.replay import AsyncReplayStore, MemoryReplayStore, ReplayStore
-from tca_gate.wire.negotiation import prefers_json
+from tca_gate.wire.negotiation import wants_html
 
 from . import _pages
 from ._challenge import DEFAULT_CHALLENGE_TTL, WalletChallenge, issue, redeem
@@ -206,15 +206,15 @@ class WalletLogin:
             return _refusal(request, error)
         challenge = self.challenge(request)
         token = csrf_token(request)
-        if prefers_json(request.headers.get("accept", "")):
-            body = {
-                "message": challenge.message,
-                "expires_at": challenge.expires_at,
-                "csrf_token": token,
-            }
-            return JSONResponse(body, headers=_NO_STORE)
-        page = _pages.challenge_page(challenge.message, token, next_url)
-        return HTMLResponse(page, headers=_NO_STORE)
+        if wants_html(request.headers.get("accept", "")):
+            page = _pages.challenge_page(challenge.message, token, next_url)
+            return HTMLResponse(page, headers=_NO_STORE)
+        body = {
+            "message": challenge.message,
+            "expires_at": challenge.expires_at,
+            "csrf_token": token,
+        }
+        return JSONResponse(body, headers=_NO_STORE)
 
     async def _verify(self, request: Request) -> Response:
         try:
@@ -224,9 +224,9 @@ class WalletLogin:
             address = await self.sign_in(request, fields.get("address"), fields.get("signature"))
         except LoginError as error:
             return _refusal(request, error)
-        if prefers_json(request.headers.get("accept", "")):
-            return JSONResponse({"address": address}, headers=_NO_STORE)
-        return RedirectResponse(next_url, status_code=303, headers=_NO_STORE)
+        if wants_html(request.headers.get("accept", "")):
+            return RedirectResponse(next_url, status_code=303, headers=_NO_STORE)
+        return JSONResponse({"address": address}, headers=_NO_STORE)
 
     async def _logout(self, request: Request) -> Response:
         try:
@@ -277,11 +277,11 @@ async def _fields(request: Request) -> Mapping[str, object]:
 
 def _refusal(request: Request, error: LoginError) -> Response:
     """``error`` as ``{"error", "error_description"}`` JSON or as a page, by ``Accept``."""
-    if prefers_json(request.headers.get("accept", "")):
-        body = {"error": error.code, "error_description": error.description}
-        return JSONResponse(body, status_code=error.status, headers=_NO_STORE)
-    page = _pages.refusal_page(error.code, error.description)
-    return HTMLResponse(page, status_code=error.status, headers=_NO_STORE)
+    if wants_html(request.headers.get("accept", "")):
+        page = _pages.refusal_page(error.code, error.description)
+        return HTMLResponse(page, status_code=error.status, headers=_NO_STORE)
+    body = {"error": error.code, "error_description": error.description}
+    return JSONResponse(body, status_code=error.status, headers=_NO_STORE)
 
 
 def _checked_origin(origin: object) -> str:

@@ -6,11 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
-from tca_gate.errors import ReplayStoreUnavailableError, TDXSignatureError
-from tca_gate.signing.replay import AsyncReplayStore, MemoryReplayStore, ReplayStore, claim
-from tca_gate.wire.asgi import DEFAULT_MAX_BODY, read_body, refuse, replay_body, route_path
+from tca_gate.errors import TDXSignatureError
+from tca_gate.signing.replay import AsyncReplayStore, MemoryReplayStore, ReplayStore
+from tca_gate.signing.verifying import Refusals, VerifyingMiddleware, claim_once
+from tca_gate.wire.asgi import DEFAULT_MAX_BODY
 
 from ._scheme import WINDOW
 from ._verify import TDXSignedRequest, check_tdx_signature, nonce_reused
@@ -23,7 +24,7 @@ class TDXBearerRequest:
     token: str = field(repr=False)
 
 
-class TDXAuthMiddleware:
+class TDXAuthMiddleware(VerifyingMiddleware[TDXSignedRequest | TDXBearerRequest]):
     """Checks every HTTP request's ``TDXV1-HMAC-SHA256`` auth before the app sees it.
 
     The timestamp must be within ``window`` (150 s) of the server's clock and each
@@ -38,6 +39,9 @@ class TDXAuthMiddleware:
     Behind a proxy, pass ``public_host`` (the host and port clients sign).
     """
 
+    state_key = "tdx"
+    refusals = Refusals(store="nonce store")
+
     def __init__(
         self,
         app: ASGIApp,
@@ -50,40 +54,15 @@ class TDXAuthMiddleware:
         public_host: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
-        self.app = app
+        super().__init__(app, protect=protect, max_body=max_body)
         self.secret_for = secret_for
         self.window = window
         self.nonce_store = nonce_store or MemoryReplayStore(ttl=2 * window)
         self.bearer = bearer
-        self.protect = protect
         self.public_host = public_host
-        self.max_body = max_body
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (self.protect and not self.protect(route_path(scope))):
-            await self.app(scope, receive, send)
-            return
-        body, more = await read_body(receive, self.max_body)
-        if more:
-            await refuse(scope, send, 413, "body-too-large", "the request body is too large")
-            return
+    async def verify(self, scope: Scope, body: bytes) -> TDXSignedRequest | TDXBearerRequest:
         headers = Headers(scope=scope)
-        try:
-            state = await self._check(scope, headers, body)
-        except TDXSignatureError as error:
-            await refuse(scope, send, 401, error.reason, str(error))
-            return
-        except ReplayStoreUnavailableError:
-            await refuse(
-                scope, send, 503, "nonce-store-unavailable", "the nonce store cannot be reached"
-            )
-            return
-        scope.setdefault("state", {})["tdx"] = state
-        await self.app(scope, replay_body(body, receive), send)
-
-    async def _check(
-        self, scope: Scope, headers: Headers, body: bytes
-    ) -> TDXSignedRequest | TDXBearerRequest:
         authorizations = headers.getlist("authorization")
         if len(authorizations) > 1:
             raise TDXSignatureError(
@@ -105,6 +84,5 @@ class TDXAuthMiddleware:
             host=self.public_host,
             window=self.window,
         )
-        if not await claim(self.nonce_store, signed.replay_key, 2 * self.window):
-            raise nonce_reused()
+        await claim_once(self.nonce_store, signed.replay_key, 2 * self.window, nonce_reused)
         return signed

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tca_gate.errors import AmbiguousRequestError, TDXSignatureError, shorten
-from tca_gate.signing.replay import ReplayStore
+from tca_gate.signing.replay import ReplayStore, claim_now
 
 from ._scheme import FIELDS, SCHEME, WINDOW, decode_secret, hash_to_sign, string_to_hash
 from ._scheme import tdx_signature as _signature
@@ -184,7 +184,8 @@ def verify_tdx_request(
     ``Headers`` keeps each). ``secret_for`` maps an API key to its hex secret. The
     timestamp must be within ``window`` seconds of ``now``, the signature must match
     (compared in constant time), and then the nonce is claimed in ``nonce_store`` for
-    twice the window: a nonce seen before is refused.
+    twice the window: a nonce seen before is refused, a store that fails raises
+    ``ReplayStoreUnavailableError``.
     """
     signed = check_tdx_signature(
         method,
@@ -197,6 +198,6 @@ def verify_tdx_request(
         now=now,
         window=window,
     )
-    if not nonce_store.claim(signed.replay_key, 2 * window):
+    if not claim_now(nonce_store, signed.replay_key, 2 * window):
         raise nonce_reused()
     return signed

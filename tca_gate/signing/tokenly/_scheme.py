@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from tca_gate.errors import TokenlySignatureError, shorten
-from tca_gate.signing.replay import ReplayStore
+from tca_gate.signing.replay import ReplayStore, claim_now
 from tca_gate.wire.php import MAX_INPUT_VARS, php_json_encode, php_parse_str, php_urldecode
 from tca_gate.wire.urls import signing_url
 
@@ -120,7 +120,9 @@ def verify_tokenly_request(
     ``params`` are the parsed body parameters of a non-GET request; ``body`` (the
     raw text as sent) is also accepted as what was signed, as the service's own
     examples sign it. The signature is compared in constant time, and the nonce
-    must be within ``window`` seconds of ``now``.
+    must be within ``window`` seconds of ``now``. With a ``replay_store`` the request is
+    claimed in it: a replay is refused, a store that fails raises
+    ``ReplayStoreUnavailableError``.
     """
     signed = check_tokenly_signature(
         method,
@@ -133,7 +135,7 @@ def verify_tokenly_request(
         now=now,
         window=window,
     )
-    if replay_store is not None and not replay_store.claim(signed.replay_key, 2 * window):
+    if replay_store is not None and not claim_now(replay_store, signed.replay_key, 2 * window):
         raise replayed()
     return signed
 

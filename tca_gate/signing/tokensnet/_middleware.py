@@ -6,15 +6,12 @@ import json
 import time
 from collections.abc import Callable, Mapping
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope, Send
 
 from tca_gate.errors import TokensNetSignatureError
-from tca_gate.wire.asgi import route_path
+from tca_gate.signing.verifying import Refusal, Refusals, VerifyingMiddleware
 
-from ._verify import NonceLedger, verify_tokensnet_request
-
-#: The HTTP status of a refused request.
-REFUSED_STATUS = 401
+from ._verify import NonceLedger, VerifiedRequest, verify_tokensnet_request
 
 
 def private_paths(path: str) -> bool:
@@ -22,7 +19,14 @@ def private_paths(path: str) -> bool:
     return path.startswith("/private/")
 
 
-class TokensNetAuthMiddleware:
+def _document_refusal(refusal: Refusal) -> dict[str, object]:
+    """A refusal in the document's shape; its ``errorCode`` is the scheme's code."""
+    error = refusal.error
+    code = error.code if isinstance(error, TokensNetSignatureError) else refusal.status
+    return error_body(code, refusal.reason)
+
+
+class TokensNetAuthMiddleware(VerifyingMiddleware[VerifiedRequest]):
     """Checks the signing of each request to a protected path (``/private/...`` by default).
 
     ``protect`` judges the path the app routes (without the ``root_path`` a proxy or a
@@ -34,7 +38,11 @@ class TokensNetAuthMiddleware:
     accepted one reaches the app with the ``VerifiedRequest`` in
     ``scope["state"]["tokensnet"]`` (``request.state.tokensnet``). ``ledger`` holds
     each key's last nonce (a new one by default), refusing any nonce not above it (111).
+    The signature covers no body, so the body is left for the app to read.
     """
+
+    state_key = "tokensnet"
+    refusals = Refusals(body=_document_refusal)
 
     def __init__(
         self,
@@ -44,27 +52,15 @@ class TokensNetAuthMiddleware:
         ledger: NonceLedger | None = None,
         protect: Callable[[str], bool] = private_paths,
     ) -> None:
-        self.app = app
+        super().__init__(app, protect=protect, max_body=None)
         self.secret_for = secret_for
         self.ledger = ledger if ledger is not None else NonceLedger()
-        self.protect = protect
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.protect(route_path(scope)):
-            await self.app(scope, receive, send)
-            return
+    async def verify(self, scope: Scope, body: bytes) -> VerifiedRequest:
         headers = [
             (name.decode("latin-1"), value.decode("latin-1")) for name, value in scope["headers"]
         ]
-        try:
-            verified = verify_tokensnet_request(
-                headers, secret_for=self.secret_for, ledger=self.ledger
-            )
-        except TokensNetSignatureError as failure:
-            await send_error(send, REFUSED_STATUS, failure.code, failure.reason)
-            return
-        scope.setdefault("state", {})["tokensnet"] = verified
-        await self.app(scope, receive, send)
+        return verify_tokensnet_request(headers, secret_for=self.secret_for, ledger=self.ledger)
 
 
 def error_body(code: int, reason: str) -> dict[str, object]:

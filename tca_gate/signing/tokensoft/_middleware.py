@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Scope
 
-from tca_gate.errors import TokensoftSignatureError
-from tca_gate.wire.asgi import DEFAULT_MAX_BODY, read_body, replay_body, respond_json, route_path
+from tca_gate.signing.verifying import Refusal, Refusals, VerifyingMiddleware
+from tca_gate.wire.asgi import DEFAULT_MAX_BODY
 
 from ._scheme import is_time_query
-from ._verify import DEFAULT_WINDOW, server_time_ms, verify_tokensoft_request
+from ._verify import (
+    DEFAULT_WINDOW,
+    TokensoftSignedRequest,
+    server_time_ms,
+    verify_tokensoft_request,
+)
 
 
-class TokensoftAuthMiddleware:
+def _graphql_refusal(refusal: Refusal) -> dict[str, Any]:
+    """A refusal as ``{"error", "message"}`` plus GraphQL's ``errors``, which clients read."""
+    error = {"message": refusal.message, "extensions": {"code": refusal.reason}}
+    return {"error": refusal.reason, "message": refusal.message, "errors": [error]}
+
+
+class TokensoftAuthMiddleware(VerifyingMiddleware[TokensoftSignedRequest | None]):
     """Checks every HTTP request's Tokensoft signature before the app sees it (pure ASGI).
 
     Only POST is allowed (405 ``method-not-allowed`` otherwise). The ``{ time }`` query
@@ -28,6 +40,9 @@ class TokensoftAuthMiddleware:
     The signature covers the timestamp and body only, not the path or query string.
     """
 
+    state_key = "tokensoft"
+    refusals = Refusals(body=_graphql_refusal, post_only="GraphQL requests are POSTs")
+
     def __init__(
         self,
         app: ASGIApp,
@@ -38,48 +53,18 @@ class TokensoftAuthMiddleware:
         protect: Callable[[str], bool] | None = None,
         max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
-        self.app = app
+        super().__init__(app, protect=protect, max_body=max_body)
         self.secret_for = secret_for
         self.window = window
         self.clock = clock
-        self.protect = protect
-        self.max_body = max_body
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (self.protect and not self.protect(route_path(scope))):
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] != "POST":
-            await _refuse(scope, send, 405, "method-not-allowed", "GraphQL requests are POSTs")
-            return
-        body, more = await read_body(receive, self.max_body)
-        if more:
-            await _refuse(scope, send, 413, "body-too-large", "the request body is too large")
-            return
-        if not is_time_query(body):
-            try:
-                signed = verify_tokensoft_request(
-                    Headers(scope=scope),
-                    body,
-                    secret_for=self.secret_for,
-                    now_ms=self.clock(),
-                    window=self.window,
-                )
-            except TokensoftSignatureError as error:
-                await _refuse(scope, send, 401, error.reason, str(error))
-                return
-            scope.setdefault("state", {})["tokensoft"] = signed
-        await self.app(scope, replay_body(body, receive), send)
-
-
-async def _refuse(scope: Scope, send: Send, status: int, reason: str, message: str) -> None:
-    content = {
-        "error": reason,
-        "message": message,
-        "errors": [{"message": message, "extensions": {"code": reason}}],
-    }
-    await respond_json(scope, send, status, content, _allow(status))
-
-
-def _allow(status: int) -> dict[str, str] | None:
-    return {"Allow": "POST"} if status == 405 else None
+    async def verify(self, scope: Scope, body: bytes) -> TokensoftSignedRequest | None:
+        if is_time_query(body):
+            return None
+        return verify_tokensoft_request(
+            Headers(scope=scope),
+            body,
+            secret_for=self.secret_for,
+            now_ms=self.clock(),
+            window=self.window,
+        )
