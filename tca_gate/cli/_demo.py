@@ -22,6 +22,11 @@ def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PORT",
         help="the Tokenpass sandbox's port, on 127.0.0.1 (8001)",
     )
+    parser.add_argument(
+        "--counterparty",
+        metavar="URL",
+        help="the sandbox takes address balances live from this Counterparty Core API",
+    )
 
 
 def _run_demo(args: argparse.Namespace, console: Console) -> int:
@@ -36,7 +41,12 @@ def _run_demo(args: argparse.Namespace, console: Console) -> int:
         console.out.flush()  # seen at once even when stdout is a pipe
 
     try:
-        DemoServer(host=args.host, port=args.port, sandbox_port=args.sandbox_port).run(announce)
+        DemoServer(
+            host=args.host,
+            port=args.port,
+            sandbox_port=args.sandbox_port,
+            counterparty=args.counterparty,
+        ).run(announce)
     except DemoError as error:
         raise CliError(EXIT_USAGE, str(error)) from None
     except KeyboardInterrupt:  # Ctrl-C while starting: everything started is stopped
@@ -48,12 +58,15 @@ _DEMO_EXAMPLES = """\
 examples:
   tca-gate demo
   tca-gate demo --port 9000 --sandbox-port 9001
+  tca-gate demo --counterparty https://api.counterparty.io:4000
 
 Open the URL it prints, log in with Tokenpass (on the sandbox's page) as bob with
 the password bob-password: the lounge lets him in, the members' page refuses him
 with what he lacks, and its "Receive 1,200 LTBCOIN" button has the sandbox promise
 him the tokens, after which the members' page lets him in. alice passes both
-pages, carol neither. The sandbox lives in memory: each run starts afresh.
+pages, carol neither. The sandbox lives in memory: each run starts afresh. With
+--counterparty, the sandbox reads its addresses' balances from that Counterparty
+Core node (live, cached briefly) instead of the demo seed's figures.
 Needs the sandbox and login extras: pip install 'tca-gate[sandbox,login]'.
 
 exit status: 0 stopped (Ctrl-C or SIGTERM), 2 usage error or a port that cannot

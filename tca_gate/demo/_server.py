@@ -8,7 +8,7 @@ from collections.abc import Callable
 from starlette.applications import Starlette
 
 from tca_gate.balances import CachedBalances
-from tca_gate.errors import DemoError
+from tca_gate.errors import DemoError, InvalidArgumentError
 from tca_gate.sandbox import SandboxError, SandboxServer, Seed
 from tca_gate.wire.serving import (
     BackgroundServer,
@@ -26,7 +26,8 @@ from ._story import PAGES, STORIES, DemoLogin
 class DemoServer(Startable):
     """The demo: a Tokenpass sandbox (the demo seed, on 127.0.0.1:``sandbox_port``) and
     the demo app (on ``host``:``port``) logging in with it, whose balance webhook the
-    sandbox calls. Port 0 picks a free one.
+    sandbox calls. Port 0 picks a free one. With ``counterparty`` (a Counterparty Core
+    API's URL) the sandbox reads its addresses' balances live from that node.
 
     ``with DemoServer(port=0, sandbox_port=0) as demo:`` serves both in background
     threads (``demo.url``, ``demo.sandbox``); ``DemoServer().run()`` serves the app in
@@ -40,11 +41,13 @@ class DemoServer(Startable):
         port: int = 8000,
         sandbox_port: int = 8001,
         cache_ttl: float = 300.0,
+        counterparty: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.sandbox_port = sandbox_port
         self.cache_ttl = cache_ttl
+        self.counterparty = counterparty
         self._listener: socket.socket | None = None
         self._sandbox: SandboxServer | None = None
         self._app: Starlette | None = None
@@ -157,10 +160,12 @@ class DemoServer(Startable):
         self._url = urls[0]
         seed = demo_seed(urls)
         webhook = {seed.clients[0].client_id: urls[0] + WEBHOOK_PATH}
-        sandbox = SandboxServer(seed, port=self.sandbox_port, webhook_urls=webhook)
         try:
+            sandbox = SandboxServer(
+                seed, port=self.sandbox_port, webhook_urls=webhook, counterparty=self.counterparty
+            )
             sandbox.start()
-        except SandboxError as error:
+        except (SandboxError, InvalidArgumentError) as error:  # a port, or --counterparty
             raise DemoError(str(error)) from None
         self._sandbox = sandbox
         self._app = create_demo_app(self._settings(seed))
