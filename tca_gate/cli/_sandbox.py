@@ -6,6 +6,8 @@ import argparse
 import functools
 import os
 
+from tca_gate.wire.urls import is_loopback
+
 from ._command import Command
 from ._console import Console
 from ._echo import clip_path, reason
@@ -78,7 +80,6 @@ def _run_sandbox(args: argparse.Namespace, console: Console) -> int:
             welcome,
         )
         from tca_gate.wire.serving import (  # noqa: PLC0415 (needs uvicorn, in that extra)
-            is_loopback,
             listen,
             serve_in_foreground,
         )

@@ -56,6 +56,9 @@ class DemoSettings:
     treasury_assets: tuple[str, ...] = TREASURY_ASSETS
     session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     cache_ttl: float = 300.0
+    #: The app's own origin, which wallet challenges name (None: the request's, on
+    #: loopback hosts only).
+    origin: str | None = None
 
 
 def create_demo_app(settings: DemoSettings) -> Starlette:
@@ -71,7 +74,7 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
     cache = CachedBalances(TokenpassBalances(client), ttl=settings.cache_ttl)
     login = TokenpassLogin(settings.tokenpass_url, settings.client_id, settings.client_secret)
     demo = _Demo(settings, client, cache, login)
-    wallet = WalletDemo(cache, _viewer)
+    wallet = WalletDemo(cache, _viewer, origin=settings.origin)
     webhook = BalanceWebhook(cache, api_token=settings.client_id, api_secret=settings.client_secret)
 
     @contextlib.asynccontextmanager

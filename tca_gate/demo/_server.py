@@ -13,10 +13,10 @@ from tca_gate.sandbox import SandboxError, SandboxServer, Seed
 from tca_gate.wire.serving import (
     BackgroundServer,
     Startable,
-    is_loopback,
     listen,
     serve_in_foreground,
 )
+from tca_gate.wire.urls import is_loopback
 
 from ._app import WEBHOOK_PATH, DemoSettings, create_demo_app
 from ._seed import app_urls, demo_seed
@@ -183,4 +183,5 @@ class DemoServer(Startable):
             sandbox.client_secret,
             logins=logins,
             cache_ttl=self.cache_ttl,
+            origin=self.url,
         )

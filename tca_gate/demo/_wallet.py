@@ -24,9 +24,13 @@ class WalletDemo:
     the demo's header and forms what they show."""
 
     def __init__(
-        self, cache: CachedBalances, viewer: Callable[[HTTPConnection], _pages.Viewer]
+        self,
+        cache: CachedBalances,
+        viewer: Callable[[HTTPConnection], _pages.Viewer],
+        *,
+        origin: str | None = None,
     ) -> None:
-        self.login = WalletLogin()
+        self.login = WalletLogin(origin=origin)
         self.viewer = viewer
         self.gate = Gate(
             cache, identity=self.login.identity(), login_url="/wallet", on_refusal=self.refusal

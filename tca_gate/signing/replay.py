@@ -16,7 +16,7 @@ import threading
 from collections.abc import Awaitable, Iterator
 from typing import Any, Protocol
 
-from cachetools import TTLCache
+from cachetools import TLRUCache
 
 from tca_gate.errors import ReplayStoreUnavailableError
 
@@ -74,20 +74,27 @@ def _unavailable() -> Iterator[None]:
 class MemoryReplayStore:
     """A ``ReplayStore`` in this process's memory (one worker; use Redis for several).
 
+    Each claim is kept for the ``ttl`` it asks for, and at least the store's ``ttl``.
     Bounded: past ``maxsize`` live entries the oldest are forgotten early, so keep
     ``maxsize`` above the requests a window can bring.
     """
 
     def __init__(self, maxsize: int = 100_000, ttl: float = DEFAULT_TTL) -> None:
-        self._seen: TTLCache[str, bool] = TTLCache(maxsize=maxsize, ttl=ttl)
+        self._least = ttl
+        self._seen: TLRUCache[str, float] = TLRUCache(maxsize=maxsize, ttu=_expiry)
         self._lock = threading.Lock()
 
     def claim(self, key: str, ttl: float) -> bool:
         with self._lock:
             if key in self._seen:
                 return False
-            self._seen[key] = True
+            self._seen[key] = max(ttl, self._least)
             return True
+
+
+def _expiry(_key: str, kept_for: float, now: float) -> float:
+    """When a claim kept for ``kept_for`` seconds from ``now`` is forgotten."""
+    return now + kept_for
 
 
 class SyncRedis(Protocol):

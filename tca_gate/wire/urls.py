@@ -3,6 +3,7 @@ stripped of its query string (which can carry tokens)."""
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import quote, urlsplit
 
 from starlette.datastructures import URL
@@ -35,3 +36,17 @@ def signed_url(scope: Scope, public_url: str | None = None) -> str:
         return f"{public_url}{path}"
     url = URL(scope=scope)
     return f"{url.scheme}://{url.netloc}{path}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback address.
+
+    >>> is_loopback("localhost"), is_loopback("127.0.0.2"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

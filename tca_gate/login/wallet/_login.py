@@ -27,6 +27,7 @@ from tca_gate.login import (
 )
 from tca_gate.signing.replay import AsyncReplayStore, MemoryReplayStore, ReplayStore
 from tca_gate.wire.negotiation import wants_html
+from tca_gate.wire.urls import is_loopback
 
 from . import _pages
 from ._challenge import DEFAULT_CHALLENGE_TTL, WalletChallenge, issue, redeem
@@ -116,9 +117,24 @@ class WalletLogin:
         ]
 
     def site(self, conn: HTTPConnection) -> str:
-        """The origin challenges name: the configured one, or the request's."""
+        """The origin challenges name: the configured one; without one, the request's,
+        but only on a loopback host (development and tests).
+
+        A request's ``Host`` is the client's to choose: a site taking its origin from it
+        would let another site ask for a challenge naming itself, have its visitor sign
+        it, and relay the signature. So a site served to anyone must say its origin; one
+        that does not answers such requests 500 ``origin_not_set``, naming the fix.
+        """
         if self.origin is not None:
             return self.origin
+        if not is_loopback(conn.url.hostname or ""):
+            fix = "set WalletLogin(origin='https://your.site'), the origin users sign for"
+            _log.error("wallet sign-in refused: no origin is set and the host is not loopback")
+            raise LoginError(
+                "origin_not_set",
+                f"This site's wallet sign-in has no origin set for a public host: {fix}.",
+                500,
+            )
         return f"{conn.url.scheme}://{conn.url.netloc}"
 
     def challenge(self, conn: HTTPConnection) -> WalletChallenge:
@@ -202,9 +218,9 @@ class WalletLogin:
     async def _challenge(self, request: Request) -> Response:
         try:
             next_url = safe_next(request.query_params.get("next", self._default_next))
+            challenge = self.challenge(request)
         except LoginError as error:
             return _refusal(request, error)
-        challenge = self.challenge(request)
         token = csrf_token(request)
         if wants_html(request.headers.get("accept", "")):
             page = _pages.challenge_page(challenge.message, token, next_url)
@@ -265,7 +281,7 @@ async def _fields(request: Request) -> Mapping[str, object]:
     if kind == "application/json":
         try:
             data: Any = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise LoginError("invalid_form", "The sign-in body is not JSON.", 400) from None
         if isinstance(data, dict):
             return data
