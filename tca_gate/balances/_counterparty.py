@@ -46,7 +46,7 @@ from tca_gate.rules import SATOSHIS_PER_TOKEN
 
 from ._cache_protocol import check_seconds
 from ._holder import Holder, HolderKind, Scope
-from ._source import read_only_balances, summed
+from ._source import gate_retries, read_only_balances, summed
 
 if TYPE_CHECKING:
     import httpx2
@@ -102,11 +102,7 @@ class CounterpartyBalances:
         require_extra("counterparty", "httpx2", "stamina", needed_by="CounterpartyBalances")
         import httpx2  # noqa: PLC0415
 
-        from tca_gate.counterparty import (  # noqa: PLC0415
-            MAX_LIMIT,
-            AsyncCounterpartyClient,
-            RetryPolicy,
-        )
+        from tca_gate.counterparty import MAX_LIMIT, AsyncCounterpartyClient  # noqa: PLC0415
 
         check_seconds("timeout", timeout, low=0.0, high=math.inf, open_low=True)
         check_seconds("deadline", deadline, low=0.0, high=math.inf, open_low=True)
@@ -121,20 +117,10 @@ class CounterpartyBalances:
                 f"address_book must be a mapping or a function of the username, "
                 f"not {type(address_book).__name__}"
             )
-        policy = retries
-        if policy is None:
-            policy = RetryPolicy(
-                retries=2,
-                wait_initial=0.05,
-                wait_max=0.25,
-                wait_jitter=0.05,
-                max_retry_after=deadline / 2,
-                deadline=deadline,
-            )
         self.client: AsyncCounterpartyClient = AsyncCounterpartyClient(
             base_url,
             timeout=httpx2.Timeout(timeout, connect=min(1.0, timeout)),
-            retries=policy,
+            retries=gate_retries(deadline) if retries is None else retries,
             transport=transport,
         )
         self.deadline = deadline

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tca_gate.errors import BalanceUnavailableError, shorten
 
 from ._holder import Holder
+
+if TYPE_CHECKING:
+    from tca_gate.service import RetryPolicy
 
 
 class BalanceSource(Protocol):
@@ -57,3 +60,18 @@ def summed(holdings: Iterable[Mapping[str, int]]) -> dict[str, int]:
         for asset, amount in held.items():
             total[asset] = total.get(asset, 0) + amount
     return {asset: amount for asset, amount in total.items() if amount}
+
+
+def gate_retries(deadline: float) -> RetryPolicy:
+    """Retries that fit within a gate's ``deadline``: two quick ones, and a ``Retry-After``
+    over half the deadline not waited for (the remote sources' default)."""
+    from tca_gate.service import RetryPolicy  # noqa: PLC0415 (needs the source's extra)
+
+    return RetryPolicy(
+        retries=2,
+        wait_initial=0.05,
+        wait_max=0.25,
+        wait_jitter=0.05,
+        max_retry_after=deadline / 2,
+        deadline=deadline,
+    )

@@ -53,7 +53,7 @@ from tca_gate.errors import (
 
 from ._cache_protocol import check_seconds
 from ._holder import Holder, HolderKind
-from ._source import read_only_balances, summed
+from ._source import gate_retries, read_only_balances, summed
 
 if TYPE_CHECKING:
     import httpx2
@@ -101,22 +101,14 @@ class TokenpassBalances:
         check_seconds("deadline", deadline, low=0.0, high=math.inf, open_low=True)
         import httpx2  # noqa: PLC0415 (the tokenpass extra)
 
-        from tca_gate.tokenpass import AsyncTokenpassClient, RetryPolicy  # noqa: PLC0415
+        from tca_gate.tokenpass import AsyncTokenpassClient  # noqa: PLC0415
 
-        policy = RetryPolicy(
-            retries=2,
-            wait_initial=0.05,
-            wait_max=0.25,
-            wait_jitter=0.05,
-            max_retry_after=deadline / 2,
-            deadline=deadline,
-        )
         client = AsyncTokenpassClient(
             base_url,
             client_id,
             client_secret,
             timeout=httpx2.Timeout(deadline, connect=min(1.0, deadline)),
-            retries=policy,
+            retries=gate_retries(deadline),
             transport=transport,
         )
         source = cls(client, deadline=deadline)

@@ -67,13 +67,8 @@ def address_balances(
     verbose: bool = False,
 ) -> Call[Page[Balance]]:
     """One page of one address's balances, one row per asset (and per UTXO)."""
-    return Call(
-        "GET",
-        path("/v2/addresses/{address}/balances", address=address),
-        _read.page(_read.balance),
-        query=[("type", _type(type)), *_paging(cursor, limit, verbose)],
-        signed=False,
-    )
+    where = path("/v2/addresses/{address}/balances", address=address)
+    return _balance_page(where, type, cursor, limit, verbose)
 
 
 def asset(node: None, name: str) -> Call[Asset]:
@@ -91,10 +86,18 @@ def asset_balances(
     verbose: bool = False,
 ) -> Call[Page[Balance]]:
     """One page of an asset's holders."""
+    where = path("/v2/assets/{asset}/balances", asset=name)
+    return _balance_page(where, type, cursor, limit, verbose)
+
+
+def _balance_page(
+    where: str, kind: BalanceType, cursor: str | None, limit: int, verbose: bool
+) -> Call[Page[Balance]]:
+    """The call for one page of the balance rows at ``where`` (an address's, an asset's)."""
     return Call(
         "GET",
-        path("/v2/assets/{asset}/balances", asset=name),
+        where,
         _read.page(_read.balance),
-        query=[("type", _type(type)), *_paging(cursor, limit, verbose)],
+        query=[("type", _type(kind)), *_paging(cursor, limit, verbose)],
         signed=False,
     )

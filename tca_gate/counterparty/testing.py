@@ -317,13 +317,9 @@ class CounterpartyEmulator:
         return self._balance_rows(request, lambda held: held.address == address)
 
     async def _asset_balances(self, request: Request) -> Response:
-        refusal = await self._data(request)
-        if refusal is not None:
-            return refusal
-        with self._lock:
-            asset = self._find(request.path_params["asset"])
-        if asset is None:
-            return self._error(404, "Not found")
+        asset = await self._path_asset(request)
+        if isinstance(asset, Response):
+            return asset
         return self._balance_rows(request, lambda held: held.asset == asset.asset)
 
     def _balance_rows(self, request: Request, chosen: Callable[[_Held], bool]) -> Response:
@@ -348,13 +344,10 @@ class CounterpartyEmulator:
         return self._page(request, rows)
 
     async def _asset(self, request: Request) -> Response:
-        refusal = await self._data(request)
-        if refusal is not None:
-            return refusal
+        asset = await self._path_asset(request)
+        if isinstance(asset, Response):
+            return asset
         with self._lock:
-            asset = self._find(request.path_params["asset"])
-            if asset is None:
-                return self._error(404, "Not found")
             supply = sum(q for (_, name, _), q in self._held.items() if name == asset.asset)
         result = {
             "asset": asset.asset,
@@ -369,6 +362,16 @@ class CounterpartyEmulator:
         if getattr(request.state, "bad_quantity", False):
             result["supply"] = "lots"
         return JSONResponse({"result": result}, headers=self._headers())
+
+    async def _path_asset(self, request: Request) -> _Asset | Response:
+        """The asset the path names, or the answer given instead (a fault, a node catching
+        up, 404 for an asset never issued)."""
+        refusal = await self._data(request)
+        if refusal is not None:
+            return refusal
+        with self._lock:
+            asset = self._find(request.path_params["asset"])
+        return self._error(404, "Not found") if asset is None else asset
 
     def _holdings(self, kind: str) -> list[_Held]:
         return [

@@ -41,6 +41,8 @@ from ._session import session_login as session_login
 from ._session import session_of as session_of
 from ._store import DEFAULT_MAX_AGE as DEFAULT_MAX_AGE
 from ._store import LoginRecord, LoginStore, RedisLoginStore
+from ._store import MemoryRecords as MemoryRecords
+from ._store import RedisRecords as RedisRecords
 from ._store import new_session_id as new_session_id
 from ._store import record_key as record_key
 from ._user import TokenpassUser

@@ -9,15 +9,13 @@ by every worker.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from tca_gate.errors import LoginConfigError, LoginError
-from tca_gate.login import record_key
+from tca_gate.login import MemoryRecords, RedisRecords
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis as AsyncRedis
@@ -67,49 +65,26 @@ class WalletStore(Protocol):
         """Forget ``session_id``'s record."""
 
 
-class MemoryWalletStore:
+class MemoryWalletStore(MemoryRecords[WalletRecord]):
     """Sign-ins in this process's memory (one worker); ``get`` reads without awaiting."""
 
     def __init__(
         self, clock: Callable[[], float] = time.time, max_records: int = MAX_SIGN_INS
     ) -> None:
-        self._records: dict[str, WalletRecord] = {}
-        self._clock = clock
-        self._max = max_records
+        super().__init__(max_records, clock)
 
     def __repr__(self) -> str:
         return f"MemoryWalletStore({len(self._records)} sign-ins)"
 
     def get(self, session_id: str) -> WalletRecord | None:
         """The active record of ``session_id``; an expired one is dropped."""
-        key = record_key(session_id)
-        record = self._records.get(key)
-        if record is not None and self._clock() >= record.expires_at:
-            del self._records[key]
-            return None
-        return record
-
-    async def save(self, session_id: str, record: WalletRecord) -> None:
-        if len(self._records) >= self._max:
-            self._make_room()
-        self._records[record_key(session_id)] = record
-
-    async def load(self, session_id: str) -> WalletRecord | None:
-        return self.get(session_id)
+        return self.peek(session_id)
 
     async def delete(self, session_id: str) -> None:
-        self._records.pop(record_key(session_id), None)
-
-    def _make_room(self) -> None:
-        now = self._clock()
-        for key in [key for key, record in self._records.items() if now >= record.expires_at]:
-            del self._records[key]
-        if len(self._records) >= self._max:
-            for key in list(self._records)[: max(1, self._max // 10)]:
-                del self._records[key]
+        self._pop(session_id)
 
 
-class RedisWalletStore:
+class RedisWalletStore(RedisRecords[WalletRecord]):
     """Sign-ins in Redis (``redis.asyncio.Redis``), shared by every worker of the app.
 
     Each sign-in is one key, ``prefix`` + the SHA-256 of its session id, holding the
@@ -120,53 +95,20 @@ class RedisWalletStore:
     def __init__(
         self, redis: AsyncRedis, *, prefix: str = "tca_gate:wallet:", timeout: float = 2.0
     ) -> None:
-        if not all(callable(getattr(redis, name, None)) for name in ("set", "get", "delete")):
-            raise LoginConfigError(
-                f"redis must be a redis.asyncio.Redis client, not {type(redis).__name__}"
-            )
-        if not isinstance(prefix, str) or not prefix:
-            raise LoginConfigError("prefix must be a non-empty string")
-        if not timeout > 0:
-            raise LoginConfigError(f"timeout must be a positive number of seconds, not {timeout!r}")
-        self.redis = redis
-        self.prefix = prefix
-        self.timeout = timeout
+        super().__init__(
+            redis,
+            prefix,
+            timeout,
+            parse=WalletRecord.from_json,
+            needs=("set", "get", "delete"),
+            kept="sign-in",
+        )
 
     def __repr__(self) -> str:
         return f"RedisWalletStore(prefix={self.prefix!r})"
 
-    async def save(self, session_id: str, record: WalletRecord) -> None:
-        milliseconds = max(1, int((record.expires_at - time.time()) * 1000))
-        await self._bounded(
-            self.redis.set(self._key(session_id), record.to_json(), px=milliseconds)
-        )
-
-    async def load(self, session_id: str) -> WalletRecord | None:
-        stored = await self._bounded(self.redis.get(self._key(session_id)))
-        if not isinstance(stored, str | bytes):
-            return None
-        try:
-            record = WalletRecord.from_json(stored)
-        except ValueError:
-            return None
-        return record if time.time() < record.expires_at else None
-
     async def delete(self, session_id: str) -> None:
         await self._bounded(self.redis.delete(self._key(session_id)))
-
-    def _key(self, session_id: str) -> str:
-        return self.prefix + record_key(session_id)
-
-    async def _bounded(self, operation: Any) -> Any:
-        try:
-            async with asyncio.timeout(self.timeout):
-                return await operation
-        except Exception as error:
-            raise LoginError(
-                "login_store_unavailable",
-                "The sign-in store (Redis) could not be reached; try again later.",
-                503,
-            ) from error
 
 
 def session_sid(session: Mapping[str, Any]) -> str | None:
