@@ -230,29 +230,52 @@ class CounterpartyBalances:
         return change
 
     async def _chain(self, addresses: tuple[str, ...]) -> dict[str, int]:
-        """What the addresses hold on chain, in TCA base units by rule name."""
+        """What the addresses hold on chain, in TCA base units by rule name.
+
+        Every row counts once: a batch answering for an address it was not asked
+        about, a row (asset, address, UTXO) seen twice (a page repeated, a holder listed
+        twice) or two assets under one rule name is a ``BalanceUnavailableError``, never
+        a sum that could be too high.
+        """
+        addresses = tuple(dict.fromkeys(addresses))
         size = self.batch_size
         batches = [addresses[start : start + size] for start in range(0, len(addresses), size)]
         gate = asyncio.Semaphore(CONCURRENT_BATCHES)
 
-        async def batch(of: tuple[str, ...]) -> list[AssetHoldings]:
+        async def batch(of: tuple[str, ...]) -> tuple[tuple[str, ...], list[AssetHoldings]]:
             async with gate:
-                return await self.client.every_addresses_balance(
+                return of, await self.client.every_addresses_balance(
                     of, type="all", page_size=self.page_size
                 )
 
-        groups = [group for found in await _all([batch(of) for of in batches]) for group in found]
         units: dict[str, int] = {}
         names: dict[str, str] = {}
-        wanted = set(addresses)
-        for group in groups:
-            stray = [held.owner for held in group.holdings if held.owner not in wanted]
-            if stray:
+        seen: set[tuple[str, str, str | None]] = set()
+        for of, groups in await _all([batch(of) for of in batches]):
+            asked = set(of)
+            for group in groups:
+                for held in group.holdings:
+                    if held.owner not in asked:
+                        raise BalanceUnavailableError(
+                            f"Counterparty answered for an address not asked about ({held.owner})"
+                        )
+                    row = (group.asset, held.owner, held.utxo)
+                    if row in seen:
+                        raise BalanceUnavailableError(
+                            f"Counterparty listed {group.asset} of {held.owner} twice"
+                        )
+                    seen.add(row)
+                if names.setdefault(group.asset, group.name) != group.name:
+                    raise BalanceUnavailableError(
+                        f"Counterparty named asset {group.asset} two ways"
+                    )
+                units[group.asset] = units.get(group.asset, 0) + group.total
+        by_name: dict[str, str] = {}
+        for asset, name in names.items():
+            if by_name.setdefault(name, asset) != asset:
                 raise BalanceUnavailableError(
-                    f"Counterparty answered for an address not asked about ({stray[0]})"
+                    f"two Counterparty assets ({by_name[name]}, {asset}) go by the name {name}"
                 )
-            units[group.asset] = units.get(group.asset, 0) + group.total
-            names[group.asset] = group.name
         divisible = await self._divisibility(list(units))
         return {
             names[asset]: quantity if divisible[asset] else quantity * SATOSHIS_PER_TOKEN
@@ -260,14 +283,18 @@ class CounterpartyBalances:
         }
 
     async def _divisibility(self, assets: list[str]) -> dict[str, bool]:
-        """Whether each asset is divisible: kept ones at once, the others asked for."""
+        """Whether each asset is divisible: kept ones at once, the others asked for (an
+        answer about another asset than the one asked is refused, and not kept)."""
         known = {asset: self._divisible[asset] for asset in assets if asset in self._divisible}
         unknown = [asset for asset in assets if asset not in known]
-        for found in await _all([self.client.asset(asset) for asset in unknown]):
-            known[found.asset] = self._divisible[found.asset] = found.divisible
-        missing = [asset for asset in assets if asset not in known]
-        if missing:
-            raise BalanceUnavailableError(f"Counterparty did not describe asset {missing[0]}")
+        for asked, found in zip(
+            unknown, await _all([self.client.asset(asset) for asset in unknown]), strict=True
+        ):
+            if found.asset != asked:
+                raise BalanceUnavailableError(
+                    f"Counterparty answered about {found.asset} when asked about {asked}"
+                )
+            known[asked] = self._divisible[asked] = found.divisible
         return known
 
 

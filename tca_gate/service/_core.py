@@ -55,6 +55,11 @@ class ServiceCore:
             raise InvalidArgumentError(
                 f"base_url must be the http(s) URL of {service}, not {str(base_url)!r}"
             )
+        if url.userinfo:  # said without the URL: it holds a password
+            raise InvalidArgumentError(
+                f"base_url of {service} carries a user or password, which would show in "
+                "every logged request line and repr: give the credentials another way"
+            )
         self.service = service
         self.base_url = url
         self.auth = auth
