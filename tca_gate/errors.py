@@ -430,6 +430,7 @@ TDXRefusalReason = Literal[
 ]
 #: Why a Tokensoft signature was refused.
 TokensoftRefusalReason = Literal[
+    "malformed-header",
     "missing-key",
     "missing-timestamp",
     "missing-signature",
@@ -437,6 +438,7 @@ TokensoftRefusalReason = Literal[
     "malformed-timestamp",
     "stale-timestamp",
     "bad-signature",
+    "replayed-request",
 ]
 
 

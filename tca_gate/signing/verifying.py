@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tca_gate.errors import ReplayStoreUnavailableError, SignatureError
+from tca_gate.errors import InvalidArgumentError, ReplayStoreUnavailableError, SignatureError
 from tca_gate.signing.replay import AsyncReplayStore, ReplayStore, claim
 from tca_gate.wire.asgi import DEFAULT_MAX_BODY, read_body, replay_body, respond_json, route_path
 
@@ -108,6 +108,14 @@ async def _verified(
         return Refusal(503, reason, message, headers={"Retry-After": str(RETRY_AFTER)})
 
 
+def checked_max_body(max_body: object) -> int:
+    """``max_body`` if it is a positive whole number of bytes; else ``InvalidArgumentError``
+    (a verifier that read no body would hand the app one it never checked)."""
+    if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body <= 0:
+        raise InvalidArgumentError(f"max_body must be a positive number of bytes, not {max_body!r}")
+    return max_body
+
+
 async def claim_once(
     store: ReplayStore | AsyncReplayStore | None,
     key: str,
@@ -131,6 +139,8 @@ class VerifyingMiddleware(ABC, Generic[T]):
 
     state_key: ClassVar[str]
     refusals: ClassVar[Refusals] = Refusals()
+    #: Whether the scheme signs the body (then ``max_body`` bounds what is read).
+    reads_body: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -141,10 +151,15 @@ class VerifyingMiddleware(ABC, Generic[T]):
     ) -> None:
         self.app = app
         self.protect = protect
-        self.max_body = max_body
+        self.max_body = checked_max_body(max_body) if self.reads_body else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (self.protect and not self.protect(route_path(scope))):
+        guarded = self.protect is None or self.protect(route_path(scope))
+        if scope["type"] == "websocket" and guarded:
+            # a handshake carries no body to sign: refused, never handed on unverified
+            await send({"type": "websocket.close", "code": 1008, "reason": "signature-required"})
+            return
+        if scope["type"] != "http" or not guarded:
             await self.app(scope, receive, send)
             return
         verify = partial(self.verify, scope)

@@ -59,12 +59,16 @@ def resent(
         method or request.method,
         url or request.url,
         content=request.content if body is None else body.encode(),
-        headers={
-            **{k: v for k, v in request.headers.items() if k.lower() != "content-length"},
-            **(headers or {}),
-        },
+        headers=_replaced(request.headers, headers or {}),
     )
     return http.send(changed)
+
+
+def _replaced(sent: httpx2.Headers, changes: dict[str, str]) -> httpx2.Headers:
+    """``sent`` without its length, each of ``changes`` replacing its header (any case)."""
+    headers = httpx2.Headers({k: v for k, v in sent.items() if k.lower() != "content-length"})
+    headers.update(changes)
+    return headers
 
 
 #: What the verifier says for each reason it refuses (a part of its message).

@@ -76,7 +76,7 @@ def parse_authorization(value: str | None) -> TDXCredentials:
         if name not in FIELDS or not equals or not text or name in fields:
             raise TDXSignatureError(
                 "malformed-authorization",
-                f"the Authorization field {shorten(word)!r} is not one of ApiKey=, Nonce=, "
+                f"the Authorization field {shorten(name)!r} is not one of ApiKey=, Nonce=, "
                 "Timestamp=, Signature= (each once, with a value)",
             )
         fields[name] = text

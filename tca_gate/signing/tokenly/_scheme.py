@@ -201,6 +201,8 @@ def signed_params(
     is not UTF-8 (two bodies must never share a signature).
     """
     query_text = query.decode("utf-8", "surrogateescape") if isinstance(query, bytes) else query
+    if method in ("GET", "HEAD") and body:  # signed over {} or its query: a body is unsigned
+        raise TokenlySignatureError("malformed-body", f"a {method} request carries no body")
     if method == "GET":
         yield "{}"
         if query_text:
@@ -301,9 +303,13 @@ def _media_type(headers: Mapping[str, str]) -> str:
 def _auth_headers(headers: Mapping[str, str]) -> tuple[str, int, str]:
     """The API token, nonce and signature headers, each present, text and well formed."""
     lowered: dict[str, object] = {}
+    wanted = {name.lower() for name in (API_TOKEN_HEADER, NONCE_HEADER, SIGNATURE_HEADER)}
     for key, value in headers.items():
         if isinstance(key, str):
-            lowered[key.lower()] = value
+            name = key.lower()
+            if name in wanted and name in lowered:  # the app might read the other copy
+                raise TokenlySignatureError("malformed-header", f"the {key} header is repeated")
+            lowered[name] = value
     values = []
     for name in (API_TOKEN_HEADER, NONCE_HEADER, SIGNATURE_HEADER):
         given = lowered.get(name.lower(), "")

@@ -43,6 +43,7 @@ class TokensNetAuthMiddleware(VerifyingMiddleware[VerifiedRequest]):
 
     state_key = "tokensnet"
     refusals = Refusals(body=_document_refusal)
+    reads_body = False
 
     def __init__(
         self,

@@ -32,6 +32,9 @@ def server_time_ms(clock: Callable[[], int] = time.time_ns) -> int:
     return clock() // 1_000_000
 
 
+_AUTH_HEADERS = frozenset({KEY_HEADER, TIMESTAMP_HEADER, SIGN_HEADER})
+
+
 def verify_tokensoft_request(
     headers: Mapping[str, str],
     body: bytes,
@@ -53,7 +56,11 @@ def verify_tokensoft_request(
     >>> verify_tokensoft_request(headers, body, secret_for={"k1": "s3cret"}, now_ms=1700000004000)
     TokensoftSignedRequest(access_key='k1', timestamp=1700000000000)
     """
-    lowered = {name.lower(): value for name, value in headers.items()}
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():
+        if name.lower() in lowered and name.lower() in _AUTH_HEADERS:
+            raise TokensoftSignatureError("malformed-header", f"the {name} header is repeated")
+        lowered[name.lower()] = value
     key = lowered.get(KEY_HEADER, "")
     stamp = lowered.get(TIMESTAMP_HEADER, "")
     given = lowered.get(SIGN_HEADER, "")
