@@ -20,7 +20,7 @@ from tca_gate.wire.urls import is_loopback
 
 from ._app import WEBHOOK_PATH, DemoSettings, create_demo_app
 from ._seed import app_urls, demo_seed
-from ._story import PAGES, STORIES, DemoLogin
+from ._story import PAGES, STORIES, WALLET_PAGE, DemoLogin
 
 
 class DemoServer(Startable):
@@ -130,7 +130,13 @@ class DemoServer(Startable):
             f"  {page.title + ':':<{title + 1}}  {self.url}{page.path}  ({page.rule.to_expr()})"
             for page in PAGES
         ]
+        lines.append(
+            f"  sign in with your wallet instead: {self.url}/wallet "
+            f"(its vault: {WALLET_PAGE.rule.to_expr()})"
+        )
         lines.append(f"  Tokenpass: a sandbox on {sandbox.url} (app {sandbox.client_id})")
+        if self.counterparty is not None:
+            lines.append(f"  balances: live from the Counterparty node {self.counterparty}")
         lines.append(f"  the sandbox's balance webhooks: {self.url}{WEBHOOK_PATH}")
         if not is_loopback(self.host):
             lines.append("  the sandbox listens on 127.0.0.1: log in from this machine's browser")
