@@ -7,27 +7,13 @@ enough; a replayed signature is refused."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 from pycoin.symbols.btc import network as bitcoin
 
 from tca_gate.demo import DemoServer
 from tca_gate.sandbox import SandboxServer
-from tests.demo.test_browser import CHROMIUM, CHROMIUM_ARGS, text
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/system-packages to install chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+from tests.support.chromium import text
 
 
 class Wallet:
