@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 from tca_gate.signing.tokensnet._scheme import signing_headers
 from tca_gate.tokensnet import TokensNetAuthMiddleware, TokensNetClient
 from tca_gate.tokensnet.testing import TokensNetEmulator
+from tests.support.nonces import Nonces
 from tests.support.servers import PREFIXINGS, serve, serve_under
 
 SECRETS = {"mount-key": "mount-secret"}
@@ -38,17 +39,6 @@ def exchange() -> ASGIApp:
     """A user's app: one private route, one public, behind the middleware."""
     routes = [Route("/private/vault/", vault), Route("/public/ticker/", ticker)]
     return TokensNetAuthMiddleware(Starlette(routes=routes), secret_for=SECRETS)
-
-
-class Nonces:
-    """Fresh nonces, above any the module used before."""
-
-    last = 10**16
-
-    @classmethod
-    def next(cls) -> int:
-        cls.last += 1
-        return cls.last
 
 
 @pytest.fixture(scope="module", params=PREFIXINGS)
