@@ -29,15 +29,9 @@ from tca_gate.login import (
     current_user,
 )
 from tests.support.browsing import HTML, JSON
+from tests.support.login import ALICE
 from tests.support.servers import serve
 
-ALICE = {
-    "id": "u-1",
-    "username": "alice",
-    "email": "alice@example.com",
-    "name": "Alice",
-    "email_is_confirmed": True,
-}
 GOOD_TOKEN = {"access_token": "tok-1", "token_type": "Bearer", "expires_in": 3600, "scope": "user"}
 
 

@@ -13,6 +13,14 @@ import httpx2
 from tests.support.sandboxes import Sandbox
 
 SESSION_SECRET = "test-session-secret"
+#: A Tokenpass user as the provider's user endpoint writes it.
+ALICE = {
+    "id": "u-1",
+    "username": "alice",
+    "email": "alice@example.com",
+    "name": "Alice",
+    "email_is_confirmed": True,
+}
 
 
 class SettableClock:
