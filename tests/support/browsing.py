@@ -40,7 +40,7 @@ def browser(url: str) -> httpx2.Client:
         jar.add_cookie_header(asked)
         request.headers.pop("cookie", None)
         if asked.has_header("Cookie"):
-            request.headers["cookie"] = asked.get_header("Cookie")
+            request.headers["cookie"] = asked.get_header("Cookie", "")
 
     return httpx2.Client(
         base_url=url, cookies=jar, headers=HTML, event_hooks={"request": [send_cookies]}
