@@ -9,26 +9,23 @@ import contextlib
 import importlib.util
 import json
 import os
-import queue
 import re
 import shlex
-import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urljoin
 
 import httpx2
 import pytest
 
 from tca_gate.demo import BackgroundServer, demo_seed
 from tca_gate.sandbox import SandboxServer
+from tests.support.browsing import HTML, JSON, log_in
+from tests.support.processes import Started
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "cli_demo.py"
@@ -106,8 +103,6 @@ def test_example_rule_set_passes() -> None:
 # ---------------------------------------------------------------- the example apps
 
 APPS = ["starlette_app", "fastapi_app"]
-HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
-JSON = {"Accept": "application/json"}
 BOB_SHORT = "Needs 1 TOKENLY, or 1,200 more LTBCOIN."
 
 
@@ -132,34 +127,6 @@ def running_example(name: str) -> Iterator[tuple[str, SandboxServer]]:
         app = load_example(name).create_app(sandbox.url, sandbox.client_id, sandbox.client_secret)
         with BackgroundServer(app, listener):
             yield url, sandbox
-
-
-class LoginForm(HTMLParser):
-    """The sandbox's authorize form: its action and hidden fields."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = {key: value or "" for key, value in attrs}
-        if tag == "form":
-            self.action = found.get("action", "")
-        elif tag == "input" and found.get("type") == "hidden":
-            self.fields[found["name"]] = found.get("value", "")
-
-
-def log_in(http: httpx2.Client, start: str, username: str, password: str) -> httpx2.Response:
-    """Follow ``start`` (a login link or a gated page) to the sandbox's authorize page, log
-    in there as a browser would and grant; the page the app finally sends back."""
-    page = http.get(start, headers=HTML, follow_redirects=True)
-    assert page.url.path == "/oauth/authorize", (page.status_code, page.text)
-    form = LoginForm()
-    form.feed(page.text)
-    fields = {**form.fields, "username": username, "password": password, "decision": "grant"}
-    action = urljoin(str(page.url), form.action)
-    return http.post(action, data=fields, headers=HTML, follow_redirects=True)
 
 
 def refusal(response: httpx2.Response) -> dict[str, Any]:
@@ -250,48 +217,6 @@ def test_the_fastapi_example_shows_its_guard_in_the_openapi_document() -> None:
     assert paths["/members"]["get"]["security"] == [{"TokenpassLogin": []}]
     assert paths["/lounge"]["get"]["security"] == [{"TokenpassLogin": []}]
     assert "security" not in paths["/"]["get"]
-
-
-class Started:
-    """A command started in the background, whose stdout is read line by line."""
-
-    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-
-    def read_until(self, pattern: str) -> tuple[list[str], re.Match[str]]:
-        """The lines printed up to the first that matches ``pattern``, and the match."""
-        seen: list[str] = []
-        while True:
-            try:
-                line = self.lines.get(timeout=30)
-            except queue.Empty:
-                self.process.kill()
-                raise AssertionError(f"no line matched {pattern!r}; printed: {seen}") from None
-            seen.append(line)
-            found = re.search(pattern, line)
-            if found:
-                return seen, found
-
-    def interrupt(self) -> tuple[int, str]:
-        """Ctrl-C: the exit status and what was printed on stderr."""
-        self.process.send_signal(signal.SIGINT)
-        _, err = self.process.communicate(timeout=30)
-        return self.process.returncode, err
 
 
 @pytest.mark.parametrize("name", APPS)

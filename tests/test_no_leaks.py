@@ -34,8 +34,8 @@ from tca_gate.login import TokenpassLogin
 from tca_gate.signing.tokenly._scheme import SIGNATURE_HEADER
 from tca_gate.tokenpass import AsyncTokenpassClient
 from tca_gate.wire.serving import BackgroundServer
+from tests.support.browsing import JSON, log_in
 from tests.support.sandboxes import running_sandbox
-from tests.test_examples import JSON, log_in
 
 #: The attributes every LogRecord has; any others were passed as ``extra`` and are checked.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}

@@ -16,7 +16,7 @@ import pytest
 from tca_gate.demo import BackgroundServer, demo_seed
 from tca_gate.sandbox import SandboxServer
 from tests.docs import transcripts
-from tests.docs.browsing import JSON, browser, log_in
+from tests.support.browsing import JSON, browser, log_in
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")

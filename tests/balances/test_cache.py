@@ -22,21 +22,12 @@ from tca_gate.balances import (
     Holder,
     UnknownHolderError,
 )
+from tests.support.clocks import ManualClock
 
 T = TypeVar("T")
 
 ALICE = Holder.user("alice")
 BOB = Holder.user("bob")
-
-
-class FakeClock:
-    """Seconds that pass only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class ScriptedSource:
@@ -66,12 +57,12 @@ def run(scenario: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def cached(source: ScriptedSource, clock: FakeClock, **options: float) -> CachedBalances:
+def cached(source: ScriptedSource, clock: ManualClock, **options: float) -> CachedBalances:
     return CachedBalances(source, clock=clock, **options)  # type: ignore[arg-type]
 
 
 def test_answers_are_kept_for_the_ttl_and_fetched_again_after() -> None:
-    source, clock = ScriptedSource({ALICE: {"TOKENLY": 100}}), FakeClock()
+    source, clock = ScriptedSource({ALICE: {"TOKENLY": 100}}), ManualClock(1000.0)
     cache = cached(source, clock, ttl=30.0)
 
     async def scenario() -> None:
@@ -93,7 +84,7 @@ def test_answers_are_kept_for_the_ttl_and_fetched_again_after() -> None:
 def test_the_cache_holds_at_most_maxsize_answers() -> None:
     holders = [Holder.user(f"user{i}") for i in range(5)]
     source = ScriptedSource({holder: {"A": i} for i, holder in enumerate(holders)})
-    cache = cached(source, FakeClock(), maxsize=3)
+    cache = cached(source, ManualClock(1000.0), maxsize=3)
 
     async def scenario() -> None:
         for holder in holders:
@@ -109,7 +100,7 @@ def test_the_cache_holds_at_most_maxsize_answers() -> None:
 
 def test_a_thousand_concurrent_requests_make_one_upstream_call() -> None:
     source = ScriptedSource({ALICE: {"TOKENLY": 5}})
-    cache = cached(source, FakeClock())
+    cache = cached(source, ManualClock(1000.0))
 
     async def scenario() -> list[Mapping[str, int]]:
         source.gate = asyncio.Event()
@@ -126,7 +117,7 @@ def test_a_thousand_concurrent_requests_make_one_upstream_call() -> None:
 
 def test_cancelled_waiters_do_not_cancel_the_fetch_for_the_others() -> None:
     source = ScriptedSource({ALICE: {"TOKENLY": 5}})
-    cache = cached(source, FakeClock())
+    cache = cached(source, ManualClock(1000.0))
 
     async def scenario() -> None:
         source.gate = asyncio.Event()
@@ -146,7 +137,7 @@ def test_cancelled_waiters_do_not_cancel_the_fetch_for_the_others() -> None:
 
 def test_a_fetch_whose_waiters_all_left_still_fills_the_cache() -> None:
     source = ScriptedSource({ALICE: {"TOKENLY": 5}})
-    cache = cached(source, FakeClock())
+    cache = cached(source, ManualClock(1000.0))
 
     async def scenario() -> None:
         source.gate = asyncio.Event()
@@ -165,7 +156,7 @@ def test_a_fetch_whose_waiters_all_left_still_fills_the_cache() -> None:
 
 def test_upstream_errors_reach_every_waiter_and_are_never_cached() -> None:
     source = ScriptedSource({ALICE: {"TOKENLY": 5}})
-    cache = cached(source, FakeClock(), stale_for=60.0)
+    cache = cached(source, ManualClock(1000.0), stale_for=60.0)
 
     async def scenario() -> None:
         source.gate, source.failure = asyncio.Event(), BalanceUnavailableError("down")
@@ -187,7 +178,7 @@ def test_upstream_errors_reach_every_waiter_and_are_never_cached() -> None:
 
 
 def test_other_exceptions_propagate_uncached_and_never_serve_stale() -> None:
-    source, clock = ScriptedSource({ALICE: {"TOKENLY": 5}}), FakeClock()
+    source, clock = ScriptedSource({ALICE: {"TOKENLY": 5}}), ManualClock(1000.0)
     cache = cached(source, clock, ttl=10.0, stale_for=60.0)
 
     async def scenario() -> None:
@@ -204,7 +195,7 @@ def test_other_exceptions_propagate_uncached_and_never_serve_stale() -> None:
 
 
 def test_stale_answers_are_served_only_within_the_window_after_a_failure() -> None:
-    source, clock = ScriptedSource({ALICE: {"TOKENLY": 5}}), FakeClock()
+    source, clock = ScriptedSource({ALICE: {"TOKENLY": 5}}), ManualClock(1000.0)
     cache = cached(source, clock, ttl=10.0, stale_for=20.0)
 
     async def scenario() -> None:
@@ -228,7 +219,7 @@ def test_stale_answers_are_served_only_within_the_window_after_a_failure() -> No
 
 
 def test_without_a_stale_window_a_failure_is_never_covered() -> None:
-    source, clock = ScriptedSource({ALICE: {"TOKENLY": 5}}), FakeClock()
+    source, clock = ScriptedSource({ALICE: {"TOKENLY": 5}}), ManualClock(1000.0)
     cache = cached(source, clock, ttl=10.0)
 
     async def scenario() -> None:
@@ -242,7 +233,7 @@ def test_without_a_stale_window_a_failure_is_never_covered() -> None:
 
 
 def test_unknown_holders_are_remembered_for_the_negative_ttl() -> None:
-    source, clock = ScriptedSource(), FakeClock()
+    source, clock = ScriptedSource(), ManualClock(1000.0)
     cache = cached(source, clock, negative_ttl=5.0)
 
     async def scenario() -> None:
@@ -259,7 +250,7 @@ def test_unknown_holders_are_remembered_for_the_negative_ttl() -> None:
 
 
 def test_an_unknown_holder_is_not_served_stale_balances() -> None:
-    source, clock = ScriptedSource({ALICE: {"TOKENLY": 1}}), FakeClock()
+    source, clock = ScriptedSource({ALICE: {"TOKENLY": 1}}), ManualClock(1000.0)
     cache = cached(source, clock, ttl=10.0, stale_for=60.0, negative_ttl=0.0)
 
     async def scenario() -> None:
@@ -282,7 +273,7 @@ def test_invalidate_forgets_every_scope_of_one_identity_only() -> None:
     alice_protected = ALICE.in_scope("protected")
     held = {ALICE: {"A": 1}, alice_protected: {"A": 2}, BOB: {"A": 3}}
     source = ScriptedSource(held)
-    cache = cached(source, FakeClock())
+    cache = cached(source, ManualClock(1000.0))
 
     async def scenario() -> None:
         for holder in held:
@@ -305,7 +296,7 @@ def test_a_fetch_under_way_when_invalidated_is_neither_stored_nor_served() -> No
             return answer  # type: ignore[return-value]
 
     source = Snapshot({ALICE: {"A": 1}})
-    cache = cached(source, FakeClock())
+    cache = cached(source, ManualClock(1000.0))
 
     async def scenario() -> None:
         source.gate = asyncio.Event()
@@ -335,7 +326,7 @@ def test_balances_withdrawn_on_every_fetch_are_unavailable_never_the_old_answer(
             return answer
 
     source = ChangingSource({ALICE: {"A": 1}})
-    cache = cached(source, FakeClock())
+    cache = cached(source, ManualClock(1000.0))
 
     async def scenario() -> None:
         with pytest.raises(BalanceUnavailableError, match="changed 3 times while being fetched"):
@@ -354,7 +345,7 @@ def test_a_short_ttl_alone_is_a_valid_setting(ttl: float) -> None:
 
 def test_answers_are_read_only_and_checked() -> None:
     source = ScriptedSource({ALICE: {"A": 1}, BOB: {"A": True}})
-    cache = cached(source, FakeClock(), stale_for=60.0)
+    cache = cached(source, ManualClock(1000.0), stale_for=60.0)
 
     async def scenario() -> None:
         answer = await cache.balances(ALICE)
@@ -407,7 +398,7 @@ def test_concurrent_holders_each_get_their_own_balances(
     ]
     held = {holder: {"ID": index} for index, holder in enumerate(holders)}
     source = ScriptedSource(held)
-    cache = cached(source, FakeClock())
+    cache = cached(source, ManualClock(1000.0))
     asked = holders * repeats
     seed.shuffle(asked)
 

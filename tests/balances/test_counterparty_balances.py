@@ -33,22 +33,15 @@ from tca_gate.gate import Gate, TcaGateMiddleware
 from tca_gate.sandbox import SandboxServer
 from tca_gate.tokenpass import AsyncTokenpassClient
 from tca_gate.wire.serving import BackgroundServer
+from tests.support.counterparty import SUBASSET, holdings
 
 SAT = 100_000_000
-SUBASSET = "A95428956980101314"
 SEED = Path(__file__).parents[1] / "fixtures" / "sandbox" / "seed.toml"
 
 
 @pytest.fixture
 def node() -> CounterpartyEmulator:
-    node = CounterpartyEmulator()
-    node.issue("XCP")
-    node.issue("MYCARD", divisible=False)
-    node.issue(SUBASSET, longname="PARENT.child", divisible=False)
-    node.set_balance("1Alice", "XCP", 150_000_000)
-    node.set_balance("1Alice", "XCP", 25_000_000, utxo="ab" * 32 + ":0")
-    node.set_balance("1Alice", "MYCARD", 3)
-    node.set_balance("1Bob", "PARENT.child", 2)
+    node = holdings()
     node.set_balance("1Bob", "MYCARD", 1, utxo="cd" * 32 + ":1")
     node.set_balance("1Stranger", "XCP", 999 * SAT)
     return node

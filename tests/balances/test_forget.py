@@ -12,6 +12,7 @@ import pytest
 
 from tca_gate import InvalidArgumentError
 from tca_gate.balances import CachedBalances, Holder, UnknownHolderError
+from tests.support.clocks import ManualClock
 
 T = TypeVar("T")
 
@@ -35,16 +36,6 @@ EVERYONE = (
     SHARED_PROTECTED,
     OTHER,
 )
-
-
-class Clock:
-    """Seconds that pass only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class CountingSource:
@@ -74,7 +65,7 @@ def run(scenario: Callable[[], Awaitable[T]]) -> T:
 
 def filled(**options: float) -> tuple[CachedBalances, CountingSource]:
     source = CountingSource()
-    cache = CachedBalances(source, clock=Clock(), **options)  # type: ignore[arg-type]
+    cache = CachedBalances(source, clock=ManualClock(1000.0), **options)  # type: ignore[arg-type]
 
     async def fill() -> None:
         for holder in EVERYONE:
@@ -171,7 +162,7 @@ def test_unknown_holders_remembered_are_forgotten_too() -> None:
 
 def test_a_fetch_under_way_when_forgotten_is_neither_stored_nor_served() -> None:
     source = CountingSource()
-    cache = CachedBalances(source, clock=Clock())
+    cache = CachedBalances(source, clock=ManualClock(1000.0))
 
     async def scenario() -> None:
         source.gate = asyncio.Event()
@@ -214,7 +205,7 @@ def index_size(cache: CachedBalances) -> int:
 
 def test_the_index_stays_bounded_as_answers_are_evicted() -> None:
     source = CountingSource()
-    clock = Clock()
+    clock = ManualClock(1000.0)
     cache = CachedBalances(source, ttl=10.0, maxsize=50, clock=clock)  # type: ignore[arg-type]
     owners = [f"user{n}" for n in range(6000)]
 

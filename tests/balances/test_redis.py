@@ -25,6 +25,7 @@ from tca_gate.balances import (
     RedisCachedBalances,
     UnknownHolderError,
 )
+from tests.support.clocks import ManualClock
 from tests.support.redis_server import free_port, redis_server
 
 T = TypeVar("T")
@@ -33,16 +34,6 @@ ALICE_TOKEN = Holder.token("alice-secret-oauth-token", owner="alice")
 ALICE = Holder.user("alice")
 BOB = Holder.user("bob")
 PAIR = Holder.addresses(["1Alice", "1Shared"])
-
-
-class Clock:
-    """Unix seconds that pass only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Source:
@@ -103,7 +94,7 @@ async def caches(
 def test_answers_are_kept_for_the_ttl_and_shared_by_every_worker(
     redis_url: str, prefix: str
 ) -> None:
-    source, clock = Source(), Clock()
+    source, clock = Source(), ManualClock(1_700_000_000.0)
 
     async def scenario() -> None:
         async with caches(redis_url, source, 2, prefix=prefix, clock=clock, ttl=30.0) as (a, b):
@@ -192,7 +183,7 @@ def test_cancelled_readers_leave_the_fetch_to_finish_and_fill_the_cache(
 def test_stale_answers_only_within_the_window_and_only_when_the_source_fails(
     redis_url: str, prefix: str
 ) -> None:
-    source, clock = Source(), Clock()
+    source, clock = Source(), ManualClock(1_700_000_000.0)
 
     async def scenario() -> None:
         options = {"prefix": prefix, "clock": clock, "ttl": 10.0, "stale_for": 20.0}
@@ -257,7 +248,7 @@ def test_a_worker_waiting_on_a_failed_fetch_gets_the_failure_not_a_second_call(
 def test_unknown_holders_are_remembered_briefly_and_never_served_stale(
     redis_url: str, prefix: str
 ) -> None:
-    source, clock = Source(), Clock()
+    source, clock = Source(), ManualClock(1_700_000_000.0)
     unknown = Holder.user("unknown")
 
     async def scenario() -> None:
@@ -371,7 +362,7 @@ def test_a_fetch_under_way_in_another_worker_when_forgotten_is_neither_stored_no
 def test_a_stale_answer_forgotten_during_a_failing_fetch_is_not_served(
     redis_url: str, prefix: str
 ) -> None:
-    source, clock = Source(), Clock()
+    source, clock = Source(), ManualClock(1_700_000_000.0)
 
     async def scenario() -> None:
         options = {"prefix": prefix, "clock": clock, "ttl": 1.0, "stale_for": 60.0}

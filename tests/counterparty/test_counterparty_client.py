@@ -24,21 +24,9 @@ from tca_gate.errors import (
     ServerError,
     ServiceUnavailableError,
 )
+from tests.support.counterparty import SUBASSET, holdings
 
-SUBASSET = "A95428956980101314"
 QUICK = RetryPolicy(retries=2, wait_initial=0.01, wait_max=0.02, wait_jitter=0.0)
-
-
-def holdings() -> CounterpartyEmulator:
-    node = CounterpartyEmulator()
-    node.issue("XCP")
-    node.issue("MYCARD", divisible=False)
-    node.issue(SUBASSET, longname="PARENT.child", divisible=False)
-    node.set_balance("1Alice", "XCP", 150_000_000)
-    node.set_balance("1Alice", "XCP", 25_000_000, utxo="ab" * 32 + ":0")
-    node.set_balance("1Alice", "MYCARD", 3)
-    node.set_balance("1Bob", "PARENT.child", 2)
-    return node
 
 
 @pytest.fixture

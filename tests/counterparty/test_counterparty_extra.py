@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_packaging import blocked
+from tests.support.extras import blocked
 
 
 @pytest.mark.parametrize("missing", ["httpx2", "stamina"])

@@ -17,6 +17,7 @@ from tca_gate.delivery.testing import DeliveryEmulator
 from tca_gate.errors import InvalidRequestError
 from tca_gate.signing.tokenly._scheme import params_json
 from tca_gate.signing.tokenly.auth import TokenlyAuth
+from tests.support.clocks import ManualClock
 from tests.support.servers import serve
 
 TOKEN, SECRET = "Trules-user", "Krules-secret"
@@ -24,16 +25,6 @@ BOB_ADDRESS = "1AAAA1111xxxxxxxxxxxxxxxxxxy43CZ9j"
 SWEEP = "1BBBB2222xxxxxxxxxxxxxxxxxxy43CZ9j"
 #: The emulator's time when a test starts (2033-05-18), far from the real one on purpose.
 START = 2_000_000_000
-
-
-class Clock:
-    """The emulator's clock, moved by the tests."""
-
-    def __init__(self) -> None:
-        self.now = float(START)
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Recording(httpx2.HTTPTransport):
@@ -49,26 +40,26 @@ class Recording(httpx2.HTTPTransport):
 
 
 @pytest.fixture(scope="module")
-def world() -> Iterator[tuple[DeliveryEmulator, Clock, str]]:
-    clock = Clock()
+def world() -> Iterator[tuple[DeliveryEmulator, ManualClock, str]]:
+    clock = ManualClock(float(START))
     emulator = DeliveryEmulator({TOKEN: SECRET}, clock=clock)
     with serve(emulator) as url:
         yield emulator, clock, url
 
 
 @pytest.fixture
-def clock(world: tuple[DeliveryEmulator, Clock, str]) -> Clock:
+def clock(world: tuple[DeliveryEmulator, ManualClock, str]) -> ManualClock:
     world[1].now = float(START)
     return world[1]
 
 
 @pytest.fixture
-def emulator(world: tuple[DeliveryEmulator, Clock, str]) -> DeliveryEmulator:
+def emulator(world: tuple[DeliveryEmulator, ManualClock, str]) -> DeliveryEmulator:
     return world[0]
 
 
 @pytest.fixture
-def tds(world: tuple[DeliveryEmulator, Clock, str]) -> Iterator[DeliveryClient]:
+def tds(world: tuple[DeliveryEmulator, ManualClock, str]) -> Iterator[DeliveryClient]:
     with DeliveryClient(world[2], TOKEN, SECRET, retries=0) as client:
         yield client
 
@@ -123,7 +114,7 @@ def test_a_pseudo_delivery_changes_quantity_without_inventory(
 
 
 def test_a_delivery_date_is_refused_for_a_username(
-    tds: DeliveryClient, emulator: DeliveryEmulator, clock: Clock
+    tds: DeliveryClient, emulator: DeliveryEmulator, clock: ManualClock
 ) -> None:
     source = funded(tds, emulator)
     to_user = tds.new_delivery(source, "user:bob", "SOUP", 10)
@@ -143,7 +134,7 @@ def test_a_delivery_date_is_refused_for_a_username(
 
 
 def test_a_dated_delivery_becomes_ready_at_its_date(
-    tds: DeliveryClient, emulator: DeliveryEmulator, clock: Clock
+    tds: DeliveryClient, emulator: DeliveryEmulator, clock: ManualClock
 ) -> None:
     source = funded(tds, emulator, auto_fulfill=False)
     dated = tds.new_delivery(source, BOB_ADDRESS, "SOUP", 10, delivery_date=START + 3600)
@@ -161,7 +152,7 @@ def test_a_dated_delivery_becomes_ready_at_its_date(
 
 
 def test_auto_fulfill_sends_a_delivery_when_its_date_comes(
-    tds: DeliveryClient, emulator: DeliveryEmulator, clock: Clock
+    tds: DeliveryClient, emulator: DeliveryEmulator, clock: ManualClock
 ) -> None:
     source = funded(tds, emulator)  # auto_fulfill is the service's default
     dated = tds.new_delivery(source, BOB_ADDRESS, "SOUP", 10, delivery_date=START + 60)
@@ -174,7 +165,7 @@ def test_auto_fulfill_sends_a_delivery_when_its_date_comes(
 
 
 def test_a_date_already_past_is_ready_at_once(
-    tds: DeliveryClient, emulator: DeliveryEmulator, clock: Clock
+    tds: DeliveryClient, emulator: DeliveryEmulator, clock: ManualClock
 ) -> None:
     source = funded(tds, emulator, auto_fulfill=False)
     late = tds.new_delivery(source, BOB_ADDRESS, "SOUP", 10, delivery_date=START - 1)
@@ -184,7 +175,7 @@ def test_a_date_already_past_is_ready_at_once(
 
 
 def test_an_inactive_source_address_waits_and_pseudo_deliveries_never_go(
-    tds: DeliveryClient, emulator: DeliveryEmulator, clock: Clock
+    tds: DeliveryClient, emulator: DeliveryEmulator, clock: ManualClock
 ) -> None:
     source = funded(tds, emulator, active=False)
     waiting = tds.new_delivery(source, BOB_ADDRESS, "SOUP", 10, delivery_date=START + 60)
@@ -254,7 +245,7 @@ def test_the_client_sends_tokens_as_a_name_a_list_or_all(
     ],
 )
 def test_the_emulator_takes_every_form_of_tokens(
-    world: tuple[DeliveryEmulator, Clock, str],
+    world: tuple[DeliveryEmulator, ManualClock, str],
     tds: DeliveryClient,
     body: dict[str, Any],
     sent: set[str],
@@ -268,7 +259,7 @@ def test_the_emulator_takes_every_form_of_tokens(
 
 @pytest.mark.parametrize("tokens", [5, [1], ["MYCOIN", ""], True])
 def test_other_forms_of_tokens_are_refused(
-    world: tuple[DeliveryEmulator, Clock, str], tds: DeliveryClient, tokens: object
+    world: tuple[DeliveryEmulator, ManualClock, str], tds: DeliveryClient, tokens: object
 ) -> None:
     emulator, _, url = world
     source, made = ready_deliveries(tds, emulator)
@@ -282,7 +273,7 @@ def test_other_forms_of_tokens_are_refused(
 
 
 def test_the_client_sends_the_sweep_address_in_the_query(
-    world: tuple[DeliveryEmulator, Clock, str],
+    world: tuple[DeliveryEmulator, ManualClock, str],
 ) -> None:
     emulator, _, url = world
     transport = Recording()
@@ -306,7 +297,7 @@ def test_without_a_sweep_address_the_backup_address_is_used(
 
 
 def test_the_documents_body_form_is_taken_too_and_a_conflict_refused(
-    world: tuple[DeliveryEmulator, Clock, str], tds: DeliveryClient
+    world: tuple[DeliveryEmulator, ManualClock, str], tds: DeliveryClient
 ) -> None:
     emulator, _, url = world
 

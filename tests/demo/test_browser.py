@@ -4,41 +4,10 @@ with what it lacks, receives a promise through the sandbox, and is let in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from tca_gate.demo import DemoServer
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/system-packages to install chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def text(page: Page, selector: str) -> str:
-    """The visible text of the one element ``selector`` finds, spaces collapsed."""
-    return " ".join(page.locator(selector).inner_text().split())
+from tests.support.chromium import text
 
 
 def test_bob_logs_in_is_refused_receives_a_promise_and_is_let_in(browser: Browser) -> None:

@@ -10,7 +10,7 @@ import pytest
 from tca_gate.cli import main
 from tca_gate.counterparty.testing import CounterpartyEmulator
 from tca_gate.demo import DemoServer
-from tests.demo.test_loopback import logged_in
+from tests.support.demo import logged_in
 
 BOB = "14zYNGnoh8C9MJpqAS2QEjgUYUG2TA91y3"  # bob's public address in the demo seed
 SAT = 100_000_000

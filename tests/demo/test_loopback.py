@@ -3,7 +3,6 @@ with what is missing, the promise through the sandbox, the webhook, and ``tca-ga
 
 from __future__ import annotations
 
-import contextlib
 import re
 import socket
 import sys
@@ -15,7 +14,9 @@ import pytest
 
 from tca_gate.cli import main
 from tca_gate.demo import DemoServer
-from tests.test_examples import HTML, JSON, Started, log_in
+from tests.support.browsing import HTML, JSON, log_in
+from tests.support.demo import logged_in, text_of
+from tests.support.processes import Started
 
 TREASURY = "18BF18zG8x13tXrJ6H9bbbFAGbRofqK6y8"
 BOB_SHORT = "Needs 1 TOKENLY, or 1,200 more LTBCOIN."
@@ -25,24 +26,6 @@ BOB_SHORT = "Needs 1 TOKENLY, or 1,200 more LTBCOIN."
 def demo() -> Iterator[DemoServer]:
     with DemoServer(port=0, sandbox_port=0) as running:
         yield running
-
-
-@contextlib.contextmanager
-def logged_in(demo: DemoServer, username: str) -> Iterator[httpx2.Client]:
-    """A client with ``username``'s login, made through the sandbox's login page."""
-    with httpx2.Client(base_url=demo.url, headers=HTML) as http:
-        password = demo.sandbox.password_of(username)
-        home = log_in(http, f"{demo.url}/auth/login", username, password)
-        assert (home.url.path, home.status_code) == ("/", 200)
-        assert text_of(home, "who") == f"Logged in as {username}"
-        yield http
-
-
-def text_of(response: httpx2.Response, element_id: str) -> str:
-    """The text of the element with ``element_id`` (tags dropped, spaces collapsed)."""
-    found = re.search(rf'id="{element_id}"[^>]*>(.*?)</(p|span|h1|main)>', response.text, re.S)
-    assert found is not None, f"no #{element_id} in {response.text}"
-    return " ".join(re.sub(r"<[^>]+>", "", found[1]).split())
 
 
 def promise(http: httpx2.Client, form: dict[str, str], **options: bool) -> httpx2.Response:

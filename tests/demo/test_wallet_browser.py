@@ -7,42 +7,16 @@ enough; a replayed signature is refused."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
-from playwright.sync_api import Browser, sync_playwright
-from pycoin.symbols.btc import network as bitcoin
+from playwright.sync_api import Browser
 
 from tca_gate.demo import DemoServer
 from tca_gate.sandbox import SandboxServer
-from tests.demo.test_browser import CHROMIUM, CHROMIUM_ARGS, text
+from tests.support.chromium import text
+from tests.support.wallet import Signer
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run scripts/system-packages to install chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-class Wallet:
-    """A Bitcoin wallet outside the project: pycoin's key and its signed messages."""
-
-    def __init__(self, secret: int) -> None:
-        self._key = bitcoin.keys.private(secret_exponent=secret)
-        self.address: str = self._key.address()
-
-    def sign(self, message: str) -> str:
-        signature: str = bitcoin.msg.sign(self._key, message)
-        return signature
-
-
-def verify_publicly(sandbox: SandboxServer, username: str, wallet: Wallet) -> None:
+def verify_publicly(sandbox: SandboxServer, username: str, wallet: Signer) -> None:
     """Have ``username`` register the wallet's address in the sandbox, prove it with a
     signature of the sandbox's code, and make it public: then its balances count."""
     token = sandbox.access_token(username, ["user", "tca", "manage-address"])
@@ -61,7 +35,7 @@ def verify_publicly(sandbox: SandboxServer, username: str, wallet: Wallet) -> No
 
 
 def test_a_wallet_signs_in_and_reaches_the_vault_by_its_balances(browser: Browser) -> None:
-    wallet = Wallet(0xD3_70_0001)
+    wallet = Signer(0xD3_70_0001)
     with DemoServer(port=0, sandbox_port=0) as demo:
         verify_publicly(demo.sandbox, "carol", wallet)
         demo.sandbox.set_balance(wallet.address, "LTBCOIN", tokens=800)
@@ -76,7 +50,7 @@ def test_a_wallet_signs_in_and_reaches_the_vault_by_its_balances(browser: Browse
         assert challenge.startswith(f"Sign in to {demo.url} with this Bitcoin address.")
 
         page.fill("#wallet-address-input", wallet.address)
-        page.fill("#wallet-signature-input", Wallet(0xD3_70_0002).sign(challenge))
+        page.fill("#wallet-signature-input", Signer(0xD3_70_0002).sign(challenge))
         with page.expect_response(f"{demo.url}/wallet/auth/verify") as refused:
             page.click("#wallet-sign-in")
         assert refused.value.status == 403

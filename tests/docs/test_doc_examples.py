@@ -16,7 +16,7 @@ import pytest
 from tca_gate.demo import BackgroundServer, demo_seed
 from tca_gate.sandbox import SandboxServer
 from tca_gate.tokenpass import TokenpassClient
-from tests.docs.browsing import JSON, browser, log_in
+from tests.support.browsing import JSON, browser, log_in
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 

@@ -16,13 +16,13 @@ from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.types import Message
 from starlette.websockets import WebSocket
 
 from tca_gate import RuleSyntaxError
 from tca_gate.balances import CachedBalances, Holder, StaticBalances
 from tca_gate.gate import Gate, GateConfigError, TcaGateMiddleware, requires_tokens
 from tca_gate.gate._middleware import STATE_KEY
+from tests.support.asgi import open_socket
 
 SAT = 100_000_000
 HOLDINGS = {
@@ -245,41 +245,13 @@ def test_shadow_mode_lets_the_endpoint_run() -> None:
     }
 
 
-async def handshake(path: str, user: str | None) -> list[Message]:
-    """What ``APP`` sends to a websocket handshake on ``path``."""
-    scope = {
-        "type": "websocket",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"x-user", user.encode())] if user else [],
-        "scheme": "ws",
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 5000),
-        "subprotocols": [],
-        "extensions": {"websocket.http.response": {}},
-    }
-    incoming: list[Message] = [{"type": "websocket.connect"}]
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return incoming.pop(0) if incoming else {"type": "websocket.disconnect", "code": 1000}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await asyncio.wait_for(APP(scope, receive, send), 5)
-    return sent
-
-
 def test_a_guarded_websocket_is_accepted_or_refused_before_accepting() -> None:
-    allowed = asyncio.run(handshake("/socket", "alice"))
+    allowed = asyncio.run(open_socket(APP, "/socket", "alice"))
     assert allowed[0]["type"] == "websocket.accept"
     assert json.loads(allowed[1]["text"])["scopes"] == ["tca", "tca:socket"]
-    refused = asyncio.run(handshake("/socket", "bob"))
+    refused = asyncio.run(open_socket(APP, "/socket", "bob"))
     assert refused[0]["type"] == "websocket.http.response.start"
     assert refused[0]["status"] == 403
     assert all(message["type"] != "websocket.accept" for message in refused)
-    nobody = asyncio.run(handshake("/socket", None))
+    nobody = asyncio.run(open_socket(APP, "/socket", None))
     assert nobody[0]["status"] == 401

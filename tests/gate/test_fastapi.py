@@ -14,11 +14,11 @@ from fastapi import Depends, FastAPI, Request, Security, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
-from starlette.types import Message
 
 from tca_gate.balances import BalanceUnavailableError, CachedBalances, Holder, StaticBalances
 from tca_gate.fastapi import TokenRefusal, require_tokens
 from tca_gate.gate import Gate, GateConfigError, TcaGateMiddleware, Verdict
+from tests.support.asgi import open_socket
 from tests.support.servers import serve
 
 SAT = 100_000_000
@@ -200,39 +200,12 @@ def test_a_route_returning_its_own_response_keeps_its_headers() -> None:
     assert get(APP, "/own-response", "bob").status_code == 403
 
 
-async def handshake(app: FastAPI, user: str | None) -> list[Message]:
-    scope = {
-        "type": "websocket",
-        "path": "/ws",
-        "raw_path": b"/ws",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"x-user", user.encode())] if user else [],
-        "scheme": "ws",
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 5000),
-        "subprotocols": [],
-        "extensions": {},
-    }
-    incoming: list[Message] = [{"type": "websocket.connect"}]
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return incoming.pop(0) if incoming else {"type": "websocket.disconnect", "code": 1000}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await asyncio.wait_for(app(scope, receive, send), 5)
-    return sent
-
-
 def test_a_websocket_route_is_guarded_before_it_accepts() -> None:
-    allowed = asyncio.run(handshake(APP, "alice"))
+    allowed = asyncio.run(open_socket(APP, "/ws", "alice", denial=False))
     assert allowed[0]["type"] == "websocket.accept"
     assert json.loads(allowed[1]["text"]) == {"reason": "allowed"}
     for user in ("bob", None):
-        refused = asyncio.run(handshake(APP, user))
+        refused = asyncio.run(open_socket(APP, "/ws", user, denial=False))
         assert refused[0]["type"] == "websocket.close"
         assert refused[0]["code"] == 1008
         assert all(message["type"] != "websocket.accept" for message in refused)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from tca_gate.gate import (
 from tca_gate.gate._middleware import STATE_KEY
 from tca_gate.login import TokenpassUser
 from tca_gate.login._session import store_login
+from tests.support.asgi import open_socket
 
 SAT = 100_000_000
 MEMBERS = "TOKENLY >= 1 or LTBCOIN >= 10000"
@@ -494,38 +495,6 @@ def test_the_middleware_needs_a_gate() -> None:
 
 
 # Websockets, by ASGI messages (the server side of a handshake).
-
-
-async def open_socket(
-    app: Callable[..., Awaitable[None]], path: str, user: str | None, *, denial: bool = True
-) -> list[Message]:
-    """What the app sends to a websocket handshake on ``path``."""
-    headers = [(b"host", b"testserver")] + ([(b"x-user", user.encode())] if user else [])
-    scope = {
-        "type": "websocket",
-        "asgi": {"version": "3.0"},
-        "scheme": "ws",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 5000),
-        "server": ("testserver", 80),
-        "subprotocols": [],
-        "extensions": {"websocket.http.response": {}} if denial else {},
-    }
-    incoming: list[Message] = [{"type": "websocket.connect"}]
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return incoming.pop(0) if incoming else {"type": "websocket.disconnect", "code": 1000}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await asyncio.wait_for(app(scope, receive, send), 5)
-    return sent
 
 
 def test_an_allowed_websocket_is_accepted_with_its_verdict() -> None:

@@ -38,6 +38,7 @@ from tca_gate.gate import BalanceWebhook, Gate, TcaGateMiddleware, header_identi
 from tca_gate.sandbox import SandboxServer
 from tca_gate.signing.bitcoin import address_from_private_key
 from tca_gate.tokenpass import AsyncTokenpassClient
+from tests.support.clocks import ManualClock
 from tests.support.redis_server import free_port, redis_server
 from tests.support.servers import serve
 
@@ -99,16 +100,6 @@ def no_faults_left(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "sandbox" in request.fixturenames:
         request.getfixturevalue("sandbox").clear_faults()
-
-
-class Clock:
-    """Unix seconds that the test moves forward (shared with the app's cache)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def identify(conn: HTTPConnection) -> Holder | None:
@@ -315,7 +306,7 @@ def test_refused_connections_are_refused_until_tokenpass_comes_back(seed: Path) 
 def test_stale_answers_are_served_only_within_the_window(
     kind: str, sandbox: SandboxServer, redis_url: str
 ) -> None:
-    clock = Clock()
+    clock = ManualClock(time.time())
     source = gate_source(sandbox.url)
     cache = make_cache(kind, source, redis_url, ttl=30.0, stale_for=60.0, clock=clock)
     with serve(gated_app(source, cache), lifespan=True) as url:

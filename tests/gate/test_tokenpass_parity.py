@@ -36,7 +36,8 @@ from tca_gate.gate import Gate, TcaGateMiddleware
 from tca_gate.login import TokenpassLogin
 from tca_gate.sandbox import parse_seed
 from tca_gate.signing.bitcoin import address_from_private_key
-from tests.login.test_flow import JSON, SESSION_SECRET, SettableClock, Site, consent
+from tests.support.browsing import JSON
+from tests.support.login import SESSION_SECRET, SettableClock, Site, consent
 from tests.support.sandboxes import running_sandbox
 from tests.support.servers import serve
 

@@ -6,11 +6,9 @@ import contextlib
 import dataclasses
 import json
 import socket
-import time
 from collections.abc import AsyncIterator, Iterator
-from html.parser import HTMLParser
 from typing import Annotated, Any
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx2
 import pytest
@@ -37,10 +35,11 @@ from tca_gate.login import (
 from tca_gate.sandbox import load_seed
 from tca_gate.tokenpass import AsyncTokenpassClient
 from tca_gate.wire.serving import BackgroundServer
+from tests.support.browsing import JSON
+from tests.support.login import SESSION_SECRET, FormReader, SettableClock, Site, consent
 from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 from tests.support.servers import serve
 
-SESSION_SECRET = "test-session-secret"
 DANA = {
     "id": "11111111-2222-4333-8444-555555555501",
     "username": "dana",
@@ -79,25 +78,6 @@ def fastapi_app(auth: Router) -> FastAPI:
     return app
 
 
-class SettableClock:
-    """The sandbox's clock, moved forward by tests to expire codes."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-
-@dataclasses.dataclass
-class Site:
-    """The app under test and the sandbox it logs in with."""
-
-    app_url: str
-    sandbox: Sandbox
-    clock: SettableClock
-
-
 @contextlib.contextmanager
 def sandbox_for(app_url: str, clock: SettableClock) -> Iterator[Sandbox]:
     """A sandbox whose test app has the callback of the app at ``app_url`` registered."""
@@ -121,59 +101,9 @@ def running_site(make_app: Any = starlette_app, **login_options: Any) -> Iterato
         yield Site(app_url, sandbox, clock)
 
 
-class FormReader(HTMLParser):
-    """A page's form as a browser would submit it: its action, fields and submit buttons."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.fields: dict[str, str] = {}
-        self.buttons: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {key: value or "" for key, value in attrs}
-        if tag == "form":
-            self.action = attributes.get("action", "")
-        elif tag == "input" and attributes.get("name"):
-            self.fields[attributes["name"]] = attributes.get("value", "")
-        elif tag == "button" and attributes.get("name"):
-            self.buttons[attributes["value"]] = attributes["name"]
-
-
-def consent(
-    client: httpx2.Client, site: Site, username: str, decision: str = "grant", **params: str
-) -> str:
-    """Begin at the app's login, sign in on the sandbox's page and press ``decision``.
-
-    Returns the URL the sandbox sends the browser back to (the app's callback).
-    """
-    start = client.get(f"{site.app_url}/auth/login", params=params)
-    assert start.status_code == 302, start.text
-    page = client.get(start.headers["location"])
-    assert page.status_code == 200, page.text
-    form = FormReader()
-    form.feed(page.text)
-    assert form.action is not None
-    assert {"username", "password"} <= form.fields.keys()
-    fields = {
-        **form.fields,
-        "username": username,
-        "password": site.sandbox.password_of(username),
-        form.buttons[decision]: decision,
-    }
-    answer = client.post(urljoin(str(page.url), form.action), data=fields)
-    assert answer.status_code == 302, answer.text
-    callback: str = answer.headers["location"]
-    assert callback.startswith(f"{site.app_url}/auth/callback?")
-    return callback
-
-
 def session(client: httpx2.Client, site: Site) -> dict[str, Any]:
     body: dict[str, Any] = client.get(f"{site.app_url}/me").json()
     return body
-
-
-JSON = {"Accept": "application/json"}
 
 
 def test_login_end_to_end_keeps_the_user_and_a_working_token() -> None:

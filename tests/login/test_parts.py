@@ -33,14 +33,7 @@ from tca_gate.login._store import (
     new_session_id,
     record_key,
 )
-
-ALICE = {
-    "id": "u-1",
-    "username": "alice",
-    "email": "alice@example.com",
-    "name": "Alice",
-    "email_is_confirmed": True,
-}
+from tests.support.login import ALICE
 
 
 @pytest.mark.parametrize("value", ["/", "/orders", "/a/b?c=d&e=%2F%2F#top", "/caf%C3%A9"])

@@ -28,16 +28,10 @@ from tca_gate.login import (
     access_token,
     current_user,
 )
+from tests.support.browsing import HTML, JSON
+from tests.support.login import ALICE
 from tests.support.servers import serve
 
-ALICE = {
-    "id": "u-1",
-    "username": "alice",
-    "email": "alice@example.com",
-    "name": "Alice",
-    "email_is_confirmed": True,
-}
-JSON = {"Accept": "application/json"}
 GOOD_TOKEN = {"access_token": "tok-1", "token_type": "Bearer", "expires_in": 3600, "scope": "user"}
 
 
@@ -140,6 +134,20 @@ def start_login(client: httpx2.Client, app_url: str, **params: str) -> dict[str,
     return dict(parse_qsl(urlsplit(response.headers["location"]).query))
 
 
+def come_back(
+    client: httpx2.Client,
+    app_url: str,
+    state: str,
+    code: str = "c",
+    headers: dict[str, str] | None = None,
+) -> httpx2.Response:
+    """The browser back at the app's callback with ``code``, for the login begun with
+    ``state``."""
+    return client.get(
+        f"{app_url}/auth/callback", params={"code": code, "state": state}, headers=headers
+    )
+
+
 def logged_in(client: httpx2.Client, app_url: str) -> dict[str, Any]:
     body: dict[str, Any] = client.get(f"{app_url}/me").json()
     return body
@@ -180,9 +188,7 @@ def test_the_code_is_exchanged_with_client_secret_post_and_the_user_read_by_toke
     with serve(login_app(login)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url, next="/after?x=1")
         assert "code_challenge" not in authorize
-        response = client.get(
-            f"{app_url}/auth/callback", params={"code": "the-code", "state": authorize["state"]}
-        )
+        response = come_back(client, app_url, authorize["state"], code="the-code")
         assert response.status_code == 303
         assert response.headers["location"] == "/after?x=1"
         session = logged_in(client, app_url)
@@ -225,11 +231,7 @@ def test_a_broken_or_refusing_provider_ends_on_an_error_and_no_login(
     login = TokenpassLogin(f"{provider_url}/{case}", "app-id", "app-secret")
     with serve(login_app(login)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
-        response = client.get(
-            f"{app_url}/auth/callback",
-            params={"code": "c", "state": authorize["state"]},
-            headers={"Accept": "application/json"},
-        )
+        response = come_back(client, app_url, authorize["state"], headers=JSON)
         assert (response.status_code, response.json()["error"]) == (status, code)
         assert response.headers["cache-control"] == "no-store"
         assert logged_in(client, app_url) == {"user": None, "token": None}
@@ -242,11 +244,7 @@ def test_errors_are_a_page_for_browsers_with_the_provider_text_escaped(
     login = TokenpassLogin(f"{provider_url}/token-refused", "app-id", "app-secret")
     with serve(login_app(login)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
-        response = client.get(
-            f"{app_url}/auth/callback",
-            params={"code": "c", "state": authorize["state"]},
-            headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
-        )
+        response = come_back(client, app_url, authorize["state"], headers=HTML)
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("text/html")
     assert "The login code has expired or was already used" in response.text
@@ -259,11 +257,7 @@ def test_provider_down_is_503_and_no_login() -> None:
     login = TokenpassLogin(f"http://127.0.0.1:{closed_port()}", "app-id", "app-secret")
     with serve(login_app(login)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
-        response = client.get(
-            f"{app_url}/auth/callback",
-            params={"code": "c", "state": authorize["state"]},
-            headers={"Accept": "application/json"},
-        )
+        response = come_back(client, app_url, authorize["state"], headers=JSON)
         assert response.status_code == 503
         assert response.json() == {
             "error": "provider_unreachable",
@@ -284,18 +278,14 @@ def test_unconfirmed_email_is_refused_only_when_configured(
     lenient = TokenpassLogin(f"{provider_url}/unconfirmed", "app-id", "app-secret")
     with serve(login_app(strict)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
-        response = client.get(
-            f"{app_url}/auth/callback",
-            params={"code": "c", "state": authorize["state"]},
-            headers={"Accept": "application/json"},
-        )
+        response = come_back(client, app_url, authorize["state"], headers=JSON)
         assert (response.status_code, response.json()["error"]) == (403, "email_unconfirmed")
         assert logged_in(client, app_url) == {"user": None, "token": None}
     # the token issued to a refused user is ended at once
     assert [call["authorization"] for call in provider.logouts] == ["Bearer tok-1"]
     with serve(login_app(lenient)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
-        client.get(f"{app_url}/auth/callback", params={"code": "c", "state": authorize["state"]})
+        come_back(client, app_url, authorize["state"])
         assert logged_in(client, app_url)["user"]["email_is_confirmed"] is False
 
 
@@ -331,11 +321,7 @@ def test_a_callback_without_a_code_is_refused_before_asking_tokenpass(
     login = TokenpassLogin(f"{provider_url}/ok", "app-id", "app-secret")
     with serve(login_app(login)) as app_url, httpx2.Client() as client:
         authorize = start_login(client, app_url)
-        response = client.get(
-            f"{app_url}/auth/callback",
-            params={"state": authorize["state"], "code": ""},
-            headers={"Accept": "application/json"},
-        )
+        response = come_back(client, app_url, authorize["state"], code="", headers=JSON)
         assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
         assert logged_in(client, app_url)["user"] is None
     assert provider.token_requests == []
@@ -358,9 +344,7 @@ def test_a_callback_in_another_browser_is_refused(broken: tuple[BrokenProvider, 
 def log_in(client: httpx2.Client, app_url: str) -> None:
     """A whole login against the provider's ``ok`` case (alice, token ``tok-1``)."""
     authorize = start_login(client, app_url)
-    response = client.get(
-        f"{app_url}/auth/callback", params={"code": "c", "state": authorize["state"]}
-    )
+    response = come_back(client, app_url, authorize["state"])
     assert response.status_code == 303, response.text
     assert logged_in(client, app_url) == {"user": ALICE, "token": "tok-1"}
 

@@ -22,6 +22,7 @@ from tca_gate.errors import LoginConfigError, LoginError
 from tca_gate.login.wallet import WALLET_KEY, RedisWalletStore, WalletLogin
 from tca_gate.signing.bitcoin import address_from_private_key, sign_message
 from tca_gate.signing.replay import AsyncRedisReplayStore, MemoryReplayStore
+from tests.support.clocks import ManualClock
 
 T = TypeVar("T")
 KEY = (0xA11CE).to_bytes(32, "big")
@@ -29,16 +30,6 @@ OTHER_KEY = (0xB0B).to_bytes(32, "big")
 ADDRESS = address_from_private_key(KEY)
 SITE = "https://shop.example"
 START = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def request(session: dict[str, Any], host: str = "shop.example", scheme: str = "https") -> Request:
@@ -67,12 +58,12 @@ def refusal(error: pytest.ExceptionInfo[LoginError]) -> tuple[int, str]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
-def wallet(clock: Clock) -> WalletLogin:
+def wallet(clock: ManualClock) -> WalletLogin:
     return WalletLogin(origin=SITE, clock=clock)
 
 
@@ -117,7 +108,7 @@ def test_a_challenge_signs_in_once(wallet: WalletLogin) -> None:
     assert WALLET_KEY not in copied_cookie
 
 
-def test_a_challenge_expires(wallet: WalletLogin, clock: Clock) -> None:
+def test_a_challenge_expires(wallet: WalletLogin, clock: ManualClock) -> None:
     session: dict[str, Any] = {}
     signature = sign_message(KEY, wallet.challenge(request(session)).message)
     clock.now += 300
@@ -150,7 +141,7 @@ def test_a_signature_counts_only_in_the_session_it_was_shown_to(
     assert run(wallet.sign_in(request(mine), ADDRESS, signature)) == ADDRESS
 
 
-def test_a_challenge_counts_only_on_the_site_it_names(clock: Clock) -> None:
+def test_a_challenge_counts_only_on_the_site_it_names(clock: ManualClock) -> None:
     by_request = WalletLogin(clock=clock)  # the origin is the request's (loopback only)
     session: dict[str, Any] = {}
     challenge = by_request.challenge(request(session, "localhost"))
@@ -230,7 +221,7 @@ def test_pasted_whitespace_around_the_fields_is_forgiven(wallet: WalletLogin) ->
     assert run(wallet.sign_in(request(session), f" {ADDRESS}\n", f"\t{signature} ")) == ADDRESS
 
 
-def test_the_sign_in_ends_after_max_age_and_on_sign_out(clock: Clock) -> None:
+def test_the_sign_in_ends_after_max_age_and_on_sign_out(clock: ManualClock) -> None:
     wallet = WalletLogin(origin=SITE, clock=clock, max_age=3600)
     session: dict[str, Any] = {}
     signature = sign_message(KEY, wallet.challenge(request(session)).message)
@@ -249,7 +240,7 @@ def test_the_sign_in_ends_after_max_age_and_on_sign_out(clock: Clock) -> None:
     assert run(wallet.address(request(kept))) is None  # the old cookie opens nothing
 
 
-def test_a_replay_store_that_fails_refuses_the_sign_in(clock: Clock) -> None:
+def test_a_replay_store_that_fails_refuses_the_sign_in(clock: ManualClock) -> None:
     class Broken:
         def claim(self, key: str, ttl: float) -> bool:
             raise ConnectionError("down")

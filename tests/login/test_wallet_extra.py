@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_packaging import blocked, extra_modules
+from tests.support.extras import blocked, extra_modules
 
 WALLET = "import tca_gate.login.wallet"
 

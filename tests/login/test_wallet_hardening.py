@@ -12,7 +12,8 @@ import pytest
 from tca_gate.login import CSRF_HEADER
 from tca_gate.login.wallet import WalletLogin
 from tca_gate.signing.replay import MemoryReplayStore
-from tests.login.test_wallet_served import JSON, RICH, challenge, client, verify
+from tests.support.browsing import JSON
+from tests.support.wallet import RICH, challenge, client, verify
 
 
 def test_without_an_origin_a_request_on_another_host_is_refused_not_named() -> None:

@@ -13,26 +13,17 @@ import pytest
 
 from tca_gate.sandbox import _accounts
 from tca_gate.sandbox._bodies import MAX_FORM
+from tests.support.clocks import ManualClock
 from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 
-class SettableClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture(scope="module")
+def clock() -> ManualClock:
+    return ManualClock(1_700_000_000.0)
 
 
 @pytest.fixture(scope="module")
-def clock() -> SettableClock:
-    return SettableClock()
-
-
-@pytest.fixture(scope="module")
-def sandbox(clock: SettableClock) -> Iterator[Sandbox]:
+def sandbox(clock: ManualClock) -> Iterator[Sandbox]:
     with running_sandbox(clock=clock) as running:
         yield running
 
@@ -129,7 +120,7 @@ def test_a_code_is_bound_to_its_client() -> None:
         assert sandbox.exchange(code).status_code == 200  # another app cannot spend it
 
 
-def test_a_code_expires_after_ten_minutes(sandbox: Sandbox, clock: SettableClock) -> None:
+def test_a_code_expires_after_ten_minutes(sandbox: Sandbox, clock: ManualClock) -> None:
     code = sandbox.authorization_code("carol")
     clock.now += 601
     try:
@@ -140,7 +131,7 @@ def test_a_code_expires_after_ten_minutes(sandbox: Sandbox, clock: SettableClock
     assert answer.json()["error"] == "invalid_grant"
 
 
-def test_a_code_within_ten_minutes_is_accepted(sandbox: Sandbox, clock: SettableClock) -> None:
+def test_a_code_within_ten_minutes_is_accepted(sandbox: Sandbox, clock: ManualClock) -> None:
     code = sandbox.authorization_code("carol")
     clock.now += 590
     try:
@@ -290,7 +281,7 @@ def test_oauth_user_takes_a_bearer_header(sandbox: Sandbox) -> None:
     assert answer.json()["username"] == "bob"
 
 
-def test_an_access_token_expires(sandbox: Sandbox, clock: SettableClock) -> None:
+def test_an_access_token_expires(sandbox: Sandbox, clock: ManualClock) -> None:
     token = sandbox.access_token("bob")
     clock.now += 31 * 24 * 3600
     try:

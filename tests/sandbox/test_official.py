@@ -19,6 +19,7 @@ import pytest
 
 from tca_gate import sign_tokenly_request
 from tca_gate.signing.bitcoin import address_from_private_key, sign_message
+from tca_gate.tokenpass import SCOPES
 from tests.support.data import FIXTURES
 from tests.support.sandboxes import Sandbox, running_sandbox
 
@@ -28,14 +29,7 @@ PRIVATE = "1DqupSozZdgmCGkD3vWwGEnr3txZDK45c2"
 UNVERIFIED = "1KsgmWewaz6qT2ftw2ix55UU1SoxnNYLVY"
 ERIN = "1L9qoEk7XSwHpdFApse85szxtgTdrKGqs2"
 TREASURY = "1MqU5zdT8kg6dpfjHMKyijtvCbxc8zbfeq"
-ALL_SCOPES = [
-    "user",
-    "tca",
-    "private-balances",
-    "private-address",
-    "manage-address",
-    "manage-chats",
-]
+ALL_SCOPES = list(SCOPES)  # every scope Tokenpass grants
 
 
 @pytest.fixture(scope="module")

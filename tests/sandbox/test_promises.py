@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tca_gate.signing.bitcoin import address_from_private_key, sign_message
+from tests.support.clocks import ManualClock
 from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 TREASURY = "1MqU5zdT8kg6dpfjHMKyijtvCbxc8zbfeq"
@@ -17,21 +18,13 @@ ERIN = "1L9qoEk7XSwHpdFApse85szxtgTdrKGqs2"
 SAT = 10**8
 
 
-class SettableClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(1_700_000_000.0)
 
 
 @pytest.fixture
-def clock() -> SettableClock:
-    return SettableClock()
-
-
-@pytest.fixture
-def sandbox(clock: SettableClock) -> Iterator[Sandbox]:
+def sandbox(clock: ManualClock) -> Iterator[Sandbox]:
     with running_sandbox(TEST_SEED, clock=clock) as running:
         yield running
 
@@ -97,7 +90,7 @@ def test_promises_cannot_exceed_the_real_balance_less_what_is_promised(sandbox: 
     assert [tx["quantity"] for tx in listed] == [3000 * SAT, 2000 * SAT]
 
 
-def test_an_expired_promise_counts_for_nobody(sandbox: Sandbox, clock: SettableClock) -> None:
+def test_an_expired_promise_counts_for_nobody(sandbox: Sandbox, clock: ManualClock) -> None:
     token = sandbox.access_token("erin", ["user", "tca", "private-balances"])
     answer = _promise(sandbox, expiration=int(clock.now) + 60)
     assert answer.status_code == 200
@@ -110,13 +103,13 @@ def test_an_expired_promise_counts_for_nobody(sandbox: Sandbox, clock: SettableC
     assert _promise(sandbox, quantity=5000 * SAT).status_code == 200  # the source is free again
 
 
-def test_an_expiration_in_the_past_is_refused(sandbox: Sandbox, clock: SettableClock) -> None:
+def test_an_expiration_in_the_past_is_refused(sandbox: Sandbox, clock: ManualClock) -> None:
     answer = _promise(sandbox, expiration=int(clock.now) - 1)
     assert answer.status_code == 422
     assert answer.json()["field"] == "expiration"
 
 
-def test_update_and_delete_a_promise(sandbox: Sandbox, clock: SettableClock) -> None:
+def test_update_and_delete_a_promise(sandbox: Sandbox, clock: ManualClock) -> None:
     promise_id = _promise(sandbox).json()["tx"]["promise_id"]
     path = f"tca/provisional/tx/{promise_id}"
     updated = sandbox.api(

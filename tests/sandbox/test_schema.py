@@ -20,18 +20,12 @@ from schemathesis.specs.openapi.checks import (
 
 from tca_gate import sign_tokenly_request
 from tca_gate.sandbox._routes import ROUTE_TABLE
+from tca_gate.tokenpass import SCOPES
 from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 
 TREASURY = "1MqU5zdT8kg6dpfjHMKyijtvCbxc8zbfeq"
 DANA_PUBLIC = "1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt"
-ALL_SCOPES = [
-    "user",
-    "tca",
-    "private-balances",
-    "private-address",
-    "manage-address",
-    "manage-chats",
-]
+ALL_SCOPES = list(SCOPES)  # every scope Tokenpass grants
 #: The security each kind of auth must be documented with.
 HMAC = {"tokenlyApiToken": [], "tokenlyNonce": [], "tokenlySignature": []}
 SECURITY: dict[str, list[dict[str, list[str]]]] = {

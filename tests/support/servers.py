@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Literal
 
+from starlette.applications import Starlette
+from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from tca_gate.wire.serving import BackgroundServer, listen
@@ -23,3 +26,22 @@ def serve(app: ASGIApp, *, root_path: str = "", lifespan: bool = False) -> Itera
         app, listener, lifespan="on" if lifespan else "off", root_path=root_path, stop_timeout=10
     ) as server:
         yield server.url
+
+
+#: The two ways an app meets a path prefix (pytest params for ``serve_under``).
+PREFIXINGS: list[Literal["mount", "root_path"]] = ["mount", "root_path"]
+
+
+@contextlib.contextmanager
+def serve_under(
+    prefix: str, app: ASGIApp, how: Literal["mount", "root_path"]
+) -> Iterator[tuple[str, str]]:
+    """Serve ``app`` under ``prefix``: ``"mount"``, in a Starlette ``Mount``; ``"root_path"``,
+    as behind a proxy that strips the prefix. Yields the URL requests are sent to and the
+    public URL clients see (and sign), which differ only behind the proxy."""
+    if how == "mount":
+        with serve(Starlette(routes=[Mount(prefix, app=app)])) as url:
+            yield url + prefix, url + prefix
+    else:
+        with serve(app, root_path=prefix) as url:
+            yield url, url + prefix

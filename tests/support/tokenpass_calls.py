@@ -59,6 +59,7 @@ from tca_gate.tokenpass import (
     UserLookup,
     balances_by_asset,
 )
+from tests.support.clocks import ManualClock
 from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
 from tests.support.servers import serve
 
@@ -95,16 +96,6 @@ def key_and_address(name: str) -> tuple[bytes, str]:
     """A fixed private key named ``name`` and its P2PKH address."""
     key = hashlib.sha256(f"tca-gate integration {name}".encode()).digest()
     return key, address_from_private_key(key)
-
-
-class SettableClock:
-    """The sandbox's clock, moved on by hand to expire promises without waiting."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass(frozen=True)
@@ -175,7 +166,7 @@ class World:
     """What a scenario runs against: the sandbox, its clock, and which client flavor."""
 
     sandbox: Sandbox
-    clock: SettableClock
+    clock: ManualClock
     flavor: str
     tokens: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
 
@@ -266,7 +257,7 @@ def params(group: Sequence[Play]) -> list[Any]:
 
 def play(chosen: Play, flavor: str) -> None:
     """Run a scenario with the ``flavor`` client against a fresh sandbox on loopback."""
-    clock = SettableClock()
+    clock = ManualClock(time.time())
     with running_sandbox(chosen.seed, clock=clock, **chosen.options) as sandbox:
         asyncio.run(chosen.run(World(sandbox, clock, flavor)))
 

@@ -12,11 +12,11 @@ import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from tca_gate.tdx import TDXAuth, TDXAuthMiddleware, TDXClient, sign_tdx_request
-from tests.support.servers import serve
+from tests.support.servers import PREFIXINGS, serve_under
 
 API_KEY = "mount-key"
 SECRET = "0c3c11e3e74de307866a2d67a9c71f97"
@@ -46,24 +46,15 @@ def api() -> ASGIApp:
 @pytest.fixture(scope="module")
 def mounted() -> Iterator[tuple[str, str]]:
     """The app in a ``Mount``: clients send (and sign) the prefixed path."""
-    with serve(Starlette(routes=[Mount(PREFIX, app=api())])) as url:
-        yield url + PREFIX, url + PREFIX
+    with serve_under(PREFIX, api(), "mount") as urls:
+        yield urls
 
 
-@pytest.fixture(scope="module")
-def proxied() -> Iterator[tuple[str, str]]:
-    """The app under ``root_path``: clients sign the public, prefixed URL; the proxy
-    forwards to the server without the prefix."""
-    with serve(api(), root_path=PREFIX) as url:
-        yield url, url + PREFIX
-
-
-@pytest.fixture(params=["mount", "root_path"])
-def where(
-    request: pytest.FixtureRequest, mounted: tuple[str, str], proxied: tuple[str, str]
-) -> tuple[str, str]:
+@pytest.fixture(scope="module", params=PREFIXINGS)
+def where(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     """(the URL requests are sent to, the URL clients sign)."""
-    return mounted if request.param == "mount" else proxied
+    with serve_under(PREFIX, api(), request.param) as urls:
+        yield urls
 
 
 def test_an_unsigned_request_to_a_protected_route_is_refused(where: tuple[str, str]) -> None:

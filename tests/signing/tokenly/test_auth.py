@@ -22,17 +22,10 @@ from tca_gate import (
 )
 from tca_gate.signing.tokenly._scheme import NONCE_HEADER, SIGNATURE_HEADER, params_json
 from tca_gate.signing.tokenly.auth import TokenlyAuth
+from tests.support.clocks import ManualClock
 from tests.support.servers import serve
 
 TOKEN, SECRET = "TWKTkwIQDTvirh6D", "Kun2M2UladalYAeUvXyiKWhFuwrsmSreM841K45O"
-
-
-class FakeClock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -77,7 +70,7 @@ def test_a_wrong_secret_is_refused(server: str) -> None:
 
 
 def test_resending_a_request_in_the_same_second_is_not_a_replay(server: str) -> None:
-    auth = TokenlyAuth(TOKEN, SECRET, clock=FakeClock(time.time()))  # the clock stands still
+    auth = TokenlyAuth(TOKEN, SECRET, clock=ManualClock(time.time()))  # the clock stands still
     with httpx2.Client(auth=auth) as client:
         request = client.build_request("DELETE", f"{server}/api/v1/echo/resend")
         first = client.send(request)
@@ -102,7 +95,7 @@ def signed(auth: TokenlyAuth, request: httpx2.Request) -> httpx2.Request:
 
 
 def test_each_attempt_takes_the_clock_afresh() -> None:
-    clock = FakeClock(1_700_000_000.4)
+    clock = ManualClock(1_700_000_000.4)
     auth = TokenlyAuth(TOKEN, SECRET, clock=clock)
     url = "https://tokenpass.example/api/v1/tca/check/alice"
     first = signed(auth, httpx2.Request("GET", url))
@@ -114,7 +107,7 @@ def test_each_attempt_takes_the_clock_afresh() -> None:
 
 
 def test_a_resent_request_moves_to_the_next_second_when_the_clock_has_not() -> None:
-    auth = TokenlyAuth(TOKEN, SECRET, clock=FakeClock(1_700_000_000.0))
+    auth = TokenlyAuth(TOKEN, SECRET, clock=ManualClock(1_700_000_000.0))
     request = httpx2.Request("GET", "https://tokenpass.example/api/v1/tca/addresses")
     nonces, signatures = [], []
     for _ in range(3):
@@ -140,7 +133,7 @@ def test_signatures_verify_with_the_params_the_verifier_reads(
 ) -> None:
     url = "http://127.0.0.1:8123/api/v1/tca/address?oauth_token=t"
     request = httpx2.Request(method, url, content=content)
-    signed(TokenlyAuth(TOKEN, SECRET, clock=FakeClock(1_700_000_000)), request)
+    signed(TokenlyAuth(TOKEN, SECRET, clock=ManualClock(1_700_000_000)), request)
     verified = verify_tokenly_request(
         method,
         url,
@@ -155,7 +148,7 @@ def test_signatures_verify_with_the_params_the_verifier_reads(
 def test_a_delete_signs_its_query_so_another_token_breaks_the_signature() -> None:
     url = "http://127.0.0.1:8123/api/v1/tca/address/1Boat?oauth_token=caf%C3%A9&x="
     request = signed(
-        TokenlyAuth(TOKEN, SECRET, clock=FakeClock(1_700_000_000)), httpx2.Request("DELETE", url)
+        TokenlyAuth(TOKEN, SECRET, clock=ManualClock(1_700_000_000)), httpx2.Request("DELETE", url)
     )
     headers = dict(request.headers)
 

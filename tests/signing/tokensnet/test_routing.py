@@ -18,7 +18,8 @@ from starlette.types import ASGIApp
 from tca_gate.signing.tokensnet._scheme import signing_headers
 from tca_gate.tokensnet import TokensNetAuthMiddleware, TokensNetClient
 from tca_gate.tokensnet.testing import TokensNetEmulator
-from tests.support.servers import serve
+from tests.support.nonces import Nonces
+from tests.support.servers import PREFIXINGS, serve, serve_under
 
 SECRETS = {"mount-key": "mount-secret"}
 VAULT = "the vault's contents"
@@ -40,32 +41,10 @@ def exchange() -> ASGIApp:
     return TokensNetAuthMiddleware(Starlette(routes=routes), secret_for=SECRETS)
 
 
-class Nonces:
-    """Fresh nonces, above any the module used before."""
-
-    last = 10**16
-
-    @classmethod
-    def next(cls) -> int:
-        cls.last += 1
-        return cls.last
-
-
-@pytest.fixture(scope="module")
-def mounted() -> Iterator[str]:
-    with serve(Starlette(routes=[Mount("/exchange", app=exchange())])) as url:
-        yield f"{url}/exchange"
-
-
-@pytest.fixture(scope="module")
-def proxied() -> Iterator[str]:
-    with serve(exchange(), root_path="/exchange") as url:
-        yield url
-
-
-@pytest.fixture(params=["mount", "root_path"])
-def base(request: pytest.FixtureRequest, mounted: str, proxied: str) -> str:
-    return mounted if request.param == "mount" else proxied
+@pytest.fixture(scope="module", params=PREFIXINGS)
+def base(request: pytest.FixtureRequest) -> Iterator[str]:
+    with serve_under("/exchange", exchange(), request.param) as (sent, _):
+        yield sent
 
 
 def test_an_unsigned_request_to_a_private_route_is_refused(base: str) -> None:

@@ -21,6 +21,7 @@ from tca_gate.tokensnet import (
     verify_tokensnet_request,
 )
 from tca_gate.tokensnet.testing import TokensNetEmulator
+from tests.support.nonces import Nonces
 from tests.support.servers import serve
 
 SECRETS = {"alice": "alice-secret", "bob": "bob-secret"}
@@ -37,17 +38,6 @@ def url() -> Iterator[str]:
 def http(url: str) -> Iterator[httpx2.Client]:
     with httpx2.Client(base_url=url) as client:
         yield client
-
-
-class Nonces:
-    """Fresh nonces above any the module used before."""
-
-    last = 10**15
-
-    @classmethod
-    def next(cls) -> int:
-        cls.last += 1
-        return cls.last
 
 
 def refusal(response: httpx2.Response) -> tuple[int, int, str]:

@@ -21,7 +21,7 @@ from tca_gate.tokensoft import (
     tokensoft_signature,
 )
 from tca_gate.tokensoft.testing import emulator_app
-from tests.support.servers import serve
+from tests.support.servers import PREFIXINGS, serve, serve_under
 
 KEY, SECRET = "TS-mount-key", "TS-mount-secret"
 ASK = b'{"query":"{ currentUser { id email } }"}'
@@ -45,21 +45,10 @@ def endpoint() -> ASGIApp:
     )
 
 
-@pytest.fixture(scope="module")
-def mounted() -> Iterator[str]:
-    with serve(Starlette(routes=[Mount("/tokensoft", app=endpoint())])) as url:
-        yield f"{url}/tokensoft"
-
-
-@pytest.fixture(scope="module")
-def proxied() -> Iterator[str]:
-    with serve(endpoint(), root_path="/tokensoft") as url:
-        yield url
-
-
-@pytest.fixture(params=["mount", "root_path"])
-def base(request: pytest.FixtureRequest, mounted: str, proxied: str) -> str:
-    return mounted if request.param == "mount" else proxied
+@pytest.fixture(scope="module", params=PREFIXINGS)
+def base(request: pytest.FixtureRequest) -> Iterator[str]:
+    with serve_under("/tokensoft", endpoint(), request.param) as (sent, _):
+        yield sent
 
 
 def test_an_unsigned_query_is_refused(base: str) -> None:

@@ -1,5 +1,5 @@
-"""A browser for the docs' examples: cookies kept as on loopback, and the sandbox's login
-page filled in and granted."""
+"""Logging in as a browser would: cookies kept as on loopback, and the sandbox's login page
+filled in and granted (the docs' examples, the example apps and the demo all log in so)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def browser(url: str) -> httpx2.Client:
         jar.add_cookie_header(asked)
         request.headers.pop("cookie", None)
         if asked.has_header("Cookie"):
-            request.headers["cookie"] = asked.get_header("Cookie")
+            request.headers["cookie"] = asked.get_header("Cookie", "")
 
     return httpx2.Client(
         base_url=url, cookies=jar, headers=HTML, event_hooks={"request": [send_cookies]}
@@ -48,11 +48,12 @@ def browser(url: str) -> httpx2.Client:
 
 
 def log_in(http: httpx2.Client, start: str, username: str, password: str) -> httpx2.Response:
-    """Follow ``start`` (the app's login link) to the sandbox's authorize page, log in
-    there as a browser would and grant; the page the app finally sends back."""
-    page = http.get(start, follow_redirects=True)
+    """Follow ``start`` (a login link or a gated page) to the sandbox's authorize page, log
+    in there as a browser would and grant; the page the app finally sends back."""
+    page = http.get(start, headers=HTML, follow_redirects=True)
     assert page.url.path == "/oauth/authorize", (page.status_code, page.text)
     form = LoginForm()
     form.feed(page.text)
     fields = {**form.fields, "username": username, "password": password, "decision": "grant"}
-    return http.post(urljoin(str(page.url), form.action), data=fields, follow_redirects=True)
+    action = urljoin(str(page.url), form.action)
+    return http.post(action, data=fields, headers=HTML, follow_redirects=True)
