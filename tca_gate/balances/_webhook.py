@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from tca_gate.errors import InvalidArgumentError, WebhookPayloadError, shorten
-from tca_gate.signing.replay import AsyncReplayStore, ReplayStore
+from tca_gate.signing.replay import AsyncReplayStore, ReplayStore, release
 from tca_gate.signing.tokenly import DEFAULT_WINDOW, check_tokenly_signature, replayed
 from tca_gate.signing.verifying import RETRY_AFTER, Refusals, claim_once, verify_request
 from tca_gate.wire.urls import signed_url
@@ -152,8 +152,10 @@ class SignedWebhook(ABC, Generic[E]):
 
     Each request must carry Tokenly HMAC auth made with ``api_token`` and ``api_secret``
     (nonce within ``window`` seconds of ``clock``; with a ``replay_store``, each signed
-    request is accepted once), checked by the verifying flow before the body is read for
-    anything else. Behind a proxy pass ``public_url``, the scheme and host the sender signs.
+    request is accepted once, unless the cache or ``accepted`` fails: then the claim is
+    given back, so the sender can send the same event again), checked by the verifying
+    flow before the body is read for anything else. Behind a proxy pass ``public_url``,
+    the scheme and host the sender signs.
 
     Answers: 200 with ``accepted``'s JSON; 401 ``{"error": reason, "message"}`` for auth;
     400 ``{"error": "malformed-body", "field", "message"}`` for a body that is not JSON or
@@ -204,8 +206,8 @@ class SignedWebhook(ABC, Generic[E]):
             scope, receive, send, verify, max_body=self.max_body, refusals=self._refusals
         )
         if verified is not None:
-            body, onward = verified
-            answer = await self._answer(body)
+            (body, claimed), onward = verified
+            answer = await self._answer(body, claimed)
             await answer(scope, onward, send)
 
     @abstractmethod
@@ -216,7 +218,8 @@ class SignedWebhook(ABC, Generic[E]):
     async def accepted(self, event: E, forgotten: int) -> Mapping[str, Any]:
         """The JSON answer to ``event`` once the cache dropped ``forgotten`` answers."""
 
-    async def _verify(self, scope: Scope, body: bytes) -> bytes:
+    async def _verify(self, scope: Scope, body: bytes) -> tuple[bytes, str]:
+        """The body and the request's replay key, once the signature and the claim hold."""
         signed = check_tokenly_signature(
             "POST",
             signed_url(scope, self.public_url),
@@ -228,9 +231,9 @@ class SignedWebhook(ABC, Generic[E]):
             window=self.window,
         )
         await claim_once(self.replay_store, signed.replay_key, 2 * self.window, replayed)
-        return body
+        return body, signed.replay_key
 
-    async def _answer(self, body: bytes) -> JSONResponse:
+    async def _answer(self, body: bytes, claimed: str) -> JSONResponse:
         try:
             document = json.loads(body)
         except (ValueError, RecursionError):
@@ -252,13 +255,24 @@ class SignedWebhook(ABC, Generic[E]):
                     type(error).__name__,
                     exc_info=True,
                 )
+                await self._give_back(claimed)
                 message = "the balance cache could not forget the holders; send the event again"
                 return JSONResponse(
                     {"error": "cache-unavailable", "message": message},
                     503,
                     headers={"Retry-After": str(RETRY_AFTER)},
                 )
-        return JSONResponse(await self.accepted(event, forgotten))
+        try:
+            return JSONResponse(await self.accepted(event, forgotten))
+        except Exception:
+            await self._give_back(claimed)
+            raise
+
+    async def _give_back(self, claimed: str) -> None:
+        """Release the replay claim of a request whose work failed, so the same signed
+        event, sent again within its window, is accepted rather than refused as a replay."""
+        if self.replay_store is not None:
+            await release(self.replay_store, claimed)
 
 
 class BalanceWebhook(SignedWebhook[BalanceEvent]):

@@ -65,7 +65,8 @@ class DeliveryWebhook(SignedWebhook[DeliveryNotification]):
     ``api_secret`` (nonce within ``window`` seconds of ``clock``; with a ``replay_store``
     each signed request is accepted once). An accepted notification makes ``cache`` (when
     given) forget the holders it names, then is passed to ``on_notification`` (sync or
-    async) when given.
+    async) when given. When the cache or ``on_notification`` fails, the replay claim is
+    given back, so the service can send the same signed notification again.
 
     Answers: 200 ``{"event", "delivery", "forgotten"}``, and refuses as every
     ``SignedWebhook`` does: 401 ``{"error": reason}``; 400 ``{"error": "malformed-body",

@@ -3,14 +3,16 @@
 ``claim`` is the one way a verifier asks a store (``claim_now`` for a verifier that
 cannot await): sync or async, any failure of the store becomes
 ``ReplayStoreUnavailableError`` (the request is refused with a 503, never let through
-unchecked). ``MemoryReplayStore`` serves one process; the Redis stores,
-one atomic ``SET NX PX`` per request, serve every worker.
+unchecked). ``release`` gives a claim back when the work it allowed failed, so the
+sender can retry the same signed request. ``MemoryReplayStore`` serves one process; the
+Redis stores, one atomic ``SET NX PX`` per request, serve every worker.
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 import math
 import threading
 from collections.abc import Awaitable, Iterator
@@ -25,6 +27,8 @@ DEFAULT_TTL = 600.0
 
 #: The prefix of every key the stores write, so they are easy to find and never collide.
 DEFAULT_PREFIX = "tca-gate:replay:"
+
+_log = logging.getLogger(__name__)
 
 
 class ReplayStore(Protocol):
@@ -53,13 +57,32 @@ async def claim(store: ReplayStore | AsyncReplayStore, key: str, ttl: float) -> 
         fresh = store.claim(key, ttl)
         if inspect.isawaitable(fresh):
             fresh = await fresh
-    return bool(fresh)
+        return bool(fresh)
 
 
 def claim_now(store: ReplayStore, key: str, ttl: float) -> bool:
     """``claim`` for a sync store, from a verifier that cannot await (the same errors)."""
     with _unavailable():
         return bool(store.claim(key, ttl))
+
+
+async def release(store: ReplayStore | AsyncReplayStore, key: str) -> None:
+    """Give back the claim on ``key`` (sync or async store), so the same signed request can
+    be retried within its window after the work it allowed failed.
+
+    A store without ``release`` is left alone. A store that fails is logged at WARNING
+    (its kind only: the key holds a signature) and not raised, since the caller is
+    already answering a failure.
+    """
+    give_back = getattr(store, "release", None)
+    if give_back is None:
+        return
+    try:
+        released = give_back(key)
+        if inspect.isawaitable(released):
+            await released
+    except Exception as error:
+        _log.warning("the replay store could not release a claim (%s)", type(error).__name__)
 
 
 @contextlib.contextmanager
@@ -91,6 +114,11 @@ class MemoryReplayStore:
             self._seen[key] = max(ttl, self._least)
             return True
 
+    def release(self, key: str) -> None:
+        """Forget the claim on ``key`` (nothing when there is none)."""
+        with self._lock:
+            self._seen.pop(key, None)
+
 
 def _expiry(_key: str, kept_for: float, now: float) -> float:
     """When a claim kept for ``kept_for`` seconds from ``now`` is forgotten."""
@@ -98,18 +126,26 @@ def _expiry(_key: str, kept_for: float, now: float) -> float:
 
 
 class SyncRedis(Protocol):
-    """The one call of ``redis.Redis`` the store makes."""
+    """The calls of ``redis.Redis`` the store makes."""
 
     def set(self, name: str, value: bytes, *, nx: bool, px: int) -> Any:
         """Set ``name`` only if absent, expiring after ``px`` milliseconds."""
         ...
 
+    def delete(self, *names: str) -> Any:
+        """Delete ``names``."""
+        ...
+
 
 class AsyncRedis(Protocol):
-    """The one call of ``redis.asyncio.Redis`` the store makes."""
+    """The calls of ``redis.asyncio.Redis`` the store makes."""
 
     def set(self, name: str, value: bytes, *, nx: bool, px: int) -> Awaitable[Any]:
         """Set ``name`` only if absent, expiring after ``px`` milliseconds."""
+        ...
+
+    def delete(self, *names: str) -> Awaitable[Any]:
+        """Delete ``names``."""
         ...
 
 
@@ -140,6 +176,10 @@ class RedisReplayStore:
         """Record ``key`` for ``ttl`` seconds; False when another request recorded it first."""
         return bool(self._redis.set(self._prefix + key, b"1", nx=True, px=_milliseconds(ttl)))
 
+    def release(self, key: str) -> None:
+        """Forget the claim on ``key``, so the same request can be accepted again."""
+        self._redis.delete(self._prefix + key)
+
 
 class AsyncRedisReplayStore:
     """``RedisReplayStore`` for ``redis.asyncio`` clients (the middleware awaits it)."""
@@ -162,6 +202,10 @@ class AsyncRedisReplayStore:
     async def claim(self, key: str, ttl: float) -> bool:
         """Record ``key`` for ``ttl`` seconds; False when another request recorded it first."""
         return bool(await self._redis.set(self._prefix + key, b"1", nx=True, px=_milliseconds(ttl)))
+
+    async def release(self, key: str) -> None:
+        """Forget the claim on ``key``, so the same request can be accepted again."""
+        await self._redis.delete(self._prefix + key)
 
 
 def _milliseconds(ttl: float) -> int:

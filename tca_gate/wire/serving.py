@@ -133,19 +133,22 @@ class BackgroundServer(Startable):
         deadline = time.monotonic() + _START_TIMEOUT
         while not self._server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise self._error(f"{self._name} did not start within {_START_TIMEOUT:g} s")
+                stuck = "" if self.stop() else f" and did not stop within {self._stop_timeout:g} s"
+                raise self._error(f"{self._name} did not start within {_START_TIMEOUT:g} s{stuck}")
             time.sleep(0.005)
 
     def stop(self) -> bool:
         """Stop serving (requests in flight finish, the lifespan ends), close the socket;
-        whether the server's thread ended within the stop timeout."""
+        whether the server's thread has ended. A thread still running after the stop
+        timeout is kept, so a later ``stop`` waits for it again and reports it."""
         self._server.should_exit = True
-        thread, self._thread = self._thread, None
+        thread = self._thread
         if thread is not None:
             thread.join(timeout=self._stop_timeout)
+            if not thread.is_alive():
+                self._thread = None
         self._listener.close()
-        return thread is None or not thread.is_alive()
+        return self._thread is None
 
 
 def serve_in_foreground(
