@@ -204,6 +204,11 @@ def test_timestamps_outside_the_window_are_refused(base_url: str) -> None:
     assert send(base_url, timestamp=now - 140_000).status_code == 201
 
 
+#: A well-formed nonce for refusals that come before any nonce is claimed (a fixed one,
+#: so that every test worker collects the same test ids).
+FIXED_NONCE = "0b1e9c6e-3f4a-4c8e-9a51-2d7f0c6b8e11"
+
+
 @pytest.mark.parametrize(
     ("header", "reason"),
     [
@@ -211,9 +216,9 @@ def test_timestamps_outside_the_window_are_refused(base_url: str) -> None:
         ("Basic dXNlcjpwYXNz", "unsupported-scheme"),
         (f"TDXV1-HMAC-SHA256 ApiKey={API_KEY}", "malformed-authorization"),
         ("TDXV1-HMAC-SHA256 ApiKey=x Nonce=nope Timestamp=1 Signature=c2ln", "malformed-nonce"),
-        (f"TDXV1-HMAC-SHA256 ApiKey=x Nonce={uuid.uuid4()} Timestamp=soon Signature=c2ln",
+        (f"TDXV1-HMAC-SHA256 ApiKey=x Nonce={FIXED_NONCE} Timestamp=soon Signature=c2ln",
          "malformed-timestamp"),
-        (f"TDXV1-HMAC-SHA256 ApiKey=x Nonce={uuid.uuid4()} Timestamp=1 Signature=c2ln",
+        (f"TDXV1-HMAC-SHA256 ApiKey=x Nonce={FIXED_NONCE} Timestamp=1 Signature=c2ln",
          "unknown-api-key"),
     ],
 )  # fmt: skip
