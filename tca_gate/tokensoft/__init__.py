@@ -28,8 +28,8 @@ from tca_gate.signing.tokensoft import (
     tokensoft_signature,
     verify_tokensoft_request,
 )
+from tca_gate.signing.tokensoft.auth import DEFAULT_TIME_CACHE, TokensoftAuth
 
-from ._auth import DEFAULT_TIME_CACHE, TokensoftAuth
 from ._client import AsyncTokensoftClient, TokensoftClient
 from ._models import CurrentUser, KycAddress, KycInfo
 

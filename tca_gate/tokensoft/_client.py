@@ -18,10 +18,10 @@ from tca_gate.service import (
     SyncServiceClient,
 )
 from tca_gate.signing.tokensoft import SERVICE, graphql_body, is_mutation
+from tca_gate.signing.tokensoft.auth import DEFAULT_TIME_CACHE, TokensoftAuth
 
 from . import _calls
-from ._auth import DEFAULT_TIME_CACHE, TokensoftAuth
-from ._read import read_answer
+from ._read import read_answer, server_time
 
 T = TypeVar("T")
 
@@ -71,7 +71,7 @@ def tokensoft_core(
     retries: RetryPolicy | int,
 ) -> TokensoftCore:
     """The shared core: calls signed with the API key and secret."""
-    auth = TokensoftAuth(access_key, secret, time_cache=time_cache)
+    auth = TokensoftAuth(access_key, secret, time_cache=time_cache, read_time=server_time)
     return TokensoftCore(SERVICE, url, auth=auth, timeout=timeout, retries=retries)
 
 

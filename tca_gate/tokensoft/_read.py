@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, TypeVar
 
 import httpx2
 
 from tca_gate.errors import GraphQLProblem, TokensoftGraphQLError
 from tca_gate.service import Call, ShapeError, exact_json, malformed, refusal
-from tca_gate.signing.tokensoft import SERVICE
+from tca_gate.signing.tokensoft import SERVICE, time_value
 from tca_gate.wire.urls import signing_url
 
 T = TypeVar("T")
-
-#: A server time given as text: epoch milliseconds in digits.
-_DIGITS = re.compile(r"[0-9]{1,20}")
 
 
 def read_answer(call: Call[T], response: httpx2.Response) -> T:
@@ -62,15 +58,12 @@ def _json_of(response: httpx2.Response) -> object:
 
 def server_time(response: httpx2.Response) -> int:
     """The epoch milliseconds a ``{ time }`` answer gives (a JSON integer or digit string)."""
-    data = graphql_data(response)
-    value = data.get("time")
-    if isinstance(value, str) and _DIGITS.fullmatch(value):
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    found = time_value(graphql_data(response).get("time"))
+    if found is None:
         raise malformed(
             SERVICE, response.request, "time should be epoch milliseconds", field="data.time"
         )
-    return value
+    return found
 
 
 def _problems(errors: object, request: httpx2.Request) -> tuple[GraphQLProblem, ...]:

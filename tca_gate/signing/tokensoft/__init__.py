@@ -1,6 +1,6 @@
 """Tokensoft's ``access-sign``: the wire and the signature (``_scheme``), its verifier
-(``_verify``) and its middleware (``_middleware``). The ``httpx2.Auth`` lives with the client
-(``tca_gate.tokensoft``): it asks the server's clock through the client's GraphQL reading."""
+(``_verify``), its middleware (``_middleware``) and its ``httpx2.Auth`` (``auth``, needing
+httpx2, so not imported here), which asks the server's ``{ time }`` before signing."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ._scheme import (
     is_mutation,
     is_time_query,
     time_body,
+    time_value,
     tokensoft_signature,
 )
 from ._verify import (
@@ -40,6 +41,7 @@ __all__ = [
     "is_time_query",
     "server_time_ms",
     "time_body",
+    "time_value",
     "tokensoft_signature",
     "verify_tokensoft_request",
 ]

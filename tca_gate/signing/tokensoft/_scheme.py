@@ -166,3 +166,21 @@ def is_mutation(document: str) -> bool:
     (True, False)
     """
     return _MUTATION.search(document) is not None
+
+
+#: A server time given as text: epoch milliseconds in digits.
+_DIGITS = re.compile(r"[0-9]{1,20}")
+
+
+def time_value(value: object) -> int | None:
+    """The epoch milliseconds a ``{ time }`` answer's ``time`` gives (a non-negative JSON
+    integer or digit string); ``None`` for anything else.
+
+    >>> time_value(1700000000123), time_value("1700000000123"), time_value(True), time_value(-1)
+    (1700000000123, 1700000000123, None, None)
+    """
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value

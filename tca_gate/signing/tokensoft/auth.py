@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Generator
 
 import httpx2
 
-from tca_gate.errors import InvalidArgumentError
-from tca_gate.signing.tokensoft import (
+from tca_gate.errors import InvalidArgumentError, MalformedResponseError
+from tca_gate.wire.urls import signing_url
+
+from ._scheme import (
     KEY_HEADER,
+    SERVICE,
     SIGN_HEADER,
     TIMESTAMP_HEADER,
     time_body,
+    time_value,
     tokensoft_signature,
 )
-
-from ._read import server_time
 
 #: How long the server's time is trusted after it was asked, in seconds.
 DEFAULT_TIME_CACHE = 60.0
@@ -45,6 +48,7 @@ class TokensoftAuth(httpx2.Auth):
         *,
         time_cache: float = DEFAULT_TIME_CACHE,
         monotonic: Callable[[], float] = time.monotonic,
+        read_time: Callable[[httpx2.Response], int] | None = None,
     ) -> None:
         if not isinstance(access_key, str) or not access_key or not access_key.isprintable():
             raise InvalidArgumentError("access_key must be a non-empty, printable str")
@@ -58,6 +62,7 @@ class TokensoftAuth(httpx2.Auth):
         self._secret = secret
         self._time_cache_ms = time_cache * 1000
         self._monotonic = monotonic
+        self._read_time = read_time or answered_time
         #: The server's time (epoch ms) and the local monotonic ms when it was answered.
         self._known: tuple[int, float] | None = None
 
@@ -74,7 +79,7 @@ class TokensoftAuth(httpx2.Auth):
         timestamp = self._server_now()
         if timestamp is None:
             answer = yield self._time_request(request)
-            timestamp = server_time(answer)
+            timestamp = self._read_time(answer)
             self._known = (timestamp, self._now_ms())
         body = request.content
         request.headers[KEY_HEADER] = self._access_key
@@ -108,3 +113,27 @@ class TokensoftAuth(httpx2.Auth):
         return httpx2.Request(
             "POST", request.url, content=time_body(), headers=headers, extensions=request.extensions
         )
+
+
+def answered_time(response: httpx2.Response) -> int:
+    """The epoch milliseconds a ``{ time }`` answer gives, or ``MalformedResponseError``.
+
+    The Tokensoft client reads the answer with its GraphQL reader instead (``read_time``),
+    which also raises the server's GraphQL ``errors`` as such.
+    """
+    try:
+        body = json.loads(response.content)
+    except (ValueError, RecursionError):
+        body = None
+    data = body.get("data") if isinstance(body, dict) else None
+    found = time_value(data.get("time")) if isinstance(data, dict) else None
+    if not response.is_success or found is None:
+        raise MalformedResponseError(
+            "the { time } answer gives no epoch milliseconds",
+            service=SERVICE,
+            method=response.request.method,
+            url=signing_url(str(response.request.url)),
+            status=response.status_code,
+            field="data.time",
+        )
+    return found
