@@ -28,7 +28,13 @@ from starlette.types import Receive, Scope, Send
 from tca_gate.errors import InvalidArgumentError, WebhookPayloadError, shorten
 from tca_gate.signing.replay import AsyncReplayStore, ReplayStore, release
 from tca_gate.signing.tokenly import DEFAULT_WINDOW, check_tokenly_signature, replayed
-from tca_gate.signing.verifying import RETRY_AFTER, Refusals, claim_once, verify_request
+from tca_gate.signing.verifying import (
+    RETRY_AFTER,
+    Refusals,
+    checked_max_body,
+    claim_once,
+    verify_request,
+)
 from tca_gate.wire.urls import signed_url
 
 from ._cache_protocol import BalanceCache
@@ -189,7 +195,7 @@ class SignedWebhook(ABC, Generic[E]):
         self.clock = clock
         self.window = window
         self.public_url = public_url.rstrip("/") if public_url else None
-        self.max_body = max_body
+        self.max_body = checked_max_body(max_body)
         self._refusals = Refusals(post_only="use POST", logger=self.logger)
 
     def __repr__(self) -> str:

@@ -177,3 +177,13 @@ def test_a_tokensoft_replay_store_accepts_a_signed_request_once() -> None:
     assert again.status_code == 401
     assert again.json()["error"] == "replayed-request"
     assert inner.bodies == [body]
+
+
+@pytest.mark.parametrize("max_body", [None, 0, -5, False])
+def test_a_webhook_reading_no_body_is_refused_at_construction(max_body: object) -> None:
+    from tca_gate.balances import BalanceWebhook, StaticBalances
+    from tca_gate.delivery import DeliveryWebhook
+
+    for webhook in (BalanceWebhook, DeliveryWebhook):
+        with pytest.raises(InvalidArgumentError, match="max_body"):
+            webhook(StaticBalances({}), api_token="t", api_secret="s", max_body=max_body)
