@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -121,7 +122,7 @@ class Holdings:
 
 def _column(values: list[int]) -> Column:
     """``int64`` when every value fits, else Python ints: exact either way, never wrapped."""
-    if all(_INT64.min <= value <= _INT64.max for value in values):
+    with contextlib.suppress(OverflowError):  # a balance past int64's range
         return np.array(values, dtype=np.int64)
     column = np.empty(len(values), dtype=object)
     column[:] = values
