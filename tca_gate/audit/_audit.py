@@ -54,7 +54,10 @@ class Holdings:
                         f"the balance of {asset} of holder {holder!r} must be an int number of"
                         f" base units, not {type(value).__name__} {value!r}"
                     )
-                lists.setdefault(asset, [0] * len(holders))[row] = value
+                column = lists.get(asset)
+                if column is None:
+                    column = lists[asset] = [0] * len(holders)
+                column[row] = value
         self._set(holders, {asset: _column(values) for asset, values in lists.items()})
 
     @classmethod
