@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("tca_gate.__version__", "tca_gate.errors", "tca_gate.public", "tca_gate.extras"),
     ("tca_gate.wire",),
     ("tca_gate.rules",),
+    ("tca_gate.audit",),
     ("tca_gate.signing",),
     ("tca_gate.service",),
     (
@@ -212,6 +213,7 @@ def test_the_signature_errors_share_one_base() -> None:
 PUBLIC_PACKAGES = (
     "tca_gate",
     "tca_gate.rules",
+    "tca_gate.audit",
     "tca_gate.balances",
     "tca_gate.gate",
     "tca_gate.login",

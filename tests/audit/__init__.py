@@ -1,0 +1,2 @@
+"""Tests of ``tca_gate.rules``: the rule engine: reading both dialects, compiling, evaluating,
+explaining, lint, formats, amounts."""
