@@ -106,6 +106,7 @@ NEEDS = [
     ("tokensoft", "import tca_gate.tokensoft"),
     ("tokensoft", "import tca_gate.tokensoft.testing"),
     ("counterparty", "import tca_gate.counterparty"),
+    ("audit", "import tca_gate.audit"),
     ("redis", "tca_gate.RedisReplayStore.from_url(URL)"),
     ("redis", "tca_gate.AsyncRedisReplayStore.from_url(URL)"),
     ("redis", "tca_gate.RedisCachedBalances.from_url(tca_gate.StaticBalances({}), URL)"),

@@ -34,6 +34,7 @@ PUBLIC_MODULES = (
     "counterparty",
     "sandbox",
     "errors",
+    "audit",
 )
 INCLUDE = re.compile(r'--8<-- "(docs/examples/[\w]+\.py)"')
 
