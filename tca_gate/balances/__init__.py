@@ -21,6 +21,7 @@ from tca_gate.errors import (
 from tca_gate.public import publish
 
 from ._cache_protocol import MAX_STALE_FOR, BalanceCache, BalanceReading, CacheStats
+from ._changes import Change, ChangeFeed
 from ._counterparty import AddressBook, CounterpartyBalances
 from ._holder import BALANCE_SCOPES, Holder, HolderKind, IdentityResolver, Scope
 from ._memory_cache import CachedBalances
@@ -45,6 +46,8 @@ __all__ = [
     "BalanceWebhook",
     "CacheStats",
     "CachedBalances",
+    "Change",
+    "ChangeFeed",
     "CounterpartyBalances",
     "Holder",
     "HolderKind",

@@ -30,6 +30,7 @@ from ._cache_protocol import (
     forget_targets,
     identity_names,
 )
+from ._changes import Change, ChangeFeed
 from ._holder import BALANCE_SCOPES, Holder
 from ._source import BalanceSource, read_only_balances
 
@@ -120,6 +121,8 @@ class CachedBalances:
         self.stale_for = stale_for
         self.negative_ttl = negative_ttl
         self.stats = CacheStats()
+        #: Told of every answer withdrawn or replaced by a different one (``Change``).
+        self.changes = ChangeFeed()
         self._clock = clock
         self._entries: TTLCache[_Key, _Entry] = TTLCache(maxsize, ttl + stale_for, timer=clock)
         self._stored = _plain_get(self._entries)
@@ -209,7 +212,9 @@ class CachedBalances:
         Done at once; the answer (how many answers were dropped) may be awaited, as
         with every ``BalanceCache``.
         """
-        return Done(self._drop(holder.in_scope(scope) for scope in BALANCE_SCOPES))
+        dropped = self._drop(holder.in_scope(scope) for scope in BALANCE_SCOPES)
+        self.changes.publish(Change.of(holders=[holder]))
+        return Done(dropped)
 
     async def forget(self, *, usernames: Iterable[str] = (), addresses: Iterable[str] = ()) -> int:
         """Forget, in every scope, the answers for these users (username holders, and token
@@ -225,7 +230,9 @@ class CachedBalances:
                 holders = _members(index.pop(key, None))
                 self._indexed -= len(holders)
                 found.update(holders)
-        return self._drop(found)
+        dropped = self._drop(found)
+        self.changes.publish(Change.of(usernames=names, addresses=wanted))
+        return dropped
 
     def clear(self) -> None:
         """Forget every answer."""
@@ -235,6 +242,7 @@ class CachedBalances:
         self._by_address.clear()
         self._indexed = 0
         self._prune_at = _PRUNE_FLOOR
+        self.changes.publish(Change.EVERYTHING)
 
     def _drop(self, holders: Iterable[Holder]) -> int:
         """Drop these holders' answers and flights; how many answers there were."""
@@ -296,8 +304,11 @@ class CachedBalances:
             if stale is None:
                 raise
             return stale
+        before = self._entries.get(holder.key)
         if not self._keep(holder, _Entry(self._clock(), balances)):
             return None
+        if before is not None and before.balances != balances:
+            self.changes.publish(Change.of(holders=[holder]))
         return BalanceReading(balances, stale=False, age=0.0)
 
     def _stale(self, holder: Holder) -> BalanceReading | None:

@@ -43,6 +43,7 @@ from ._cache_protocol import (
     forget_targets,
     identity_names,
 )
+from ._changes import Change, ChangeFeed
 from ._holder import BALANCE_SCOPES, Holder
 from ._source import BalanceSource, read_only_balances
 
@@ -130,6 +131,8 @@ class RedisCachedBalances:
         self.prefix = prefix
         self.redis_timeout = redis_timeout
         self.stats = CacheStats()
+        #: Told of every answer withdrawn or replaced by a different one (``Change``).
+        self.changes = ChangeFeed()
         self._clock = clock
         self._redis = redis
         self._owns_client = False
@@ -212,6 +215,7 @@ class RedisCachedBalances:
             pipe.delete(*(keys.answer for keys in every))
             pipe.delete(*(keys.lock for keys in every))
             dropped, _ = await self._call(pipe.execute())
+        self.changes.publish(Change.of(holders=[holder]))
         return int(dropped)
 
     async def forget(self, *, usernames: Iterable[str] = (), addresses: Iterable[str] = ()) -> int:
@@ -227,6 +231,7 @@ class RedisCachedBalances:
         dropped, digests = await self._call(self._forget(keys=index, args=[self.prefix]))
         for digest in digests:
             self._flights.pop(_text(digest), None)
+        self.changes.publish(Change.of(usernames=names, addresses=wanted))
         return int(dropped)
 
     async def _look(self, holder: Holder, keys: _Keys) -> _Answer:
@@ -313,6 +318,8 @@ class RedisCachedBalances:
         answer = {"at": self._clock(), "balances": dict(balances)}
         if not await self._store(keys, token, "keep", answer, self._answer_ms):
             return None
+        if stored is not None and stored.balances is not None and stored.balances != balances:
+            self.changes.publish(Change.of(holders=[holder]))
         return _Answer(BalanceReading(balances, stale=False, age=0.0), "", cached=False)
 
     async def _store(
