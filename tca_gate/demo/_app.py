@@ -241,12 +241,12 @@ def _metrics(cache: CachedBalances) -> tuple[contextlib.AbstractContextManager[o
     """The demo's metrics (installed for a ``with`` block) and the route serving them;
     without the metrics extra, nothing to install and a 404 naming the extra."""
     try:
-        from prometheus_client import CollectorRegistry  # noqa: PLC0415 (the metrics extra)
-
-        from tca_gate.metrics import Metrics  # noqa: PLC0415
-    except ImportError as error:
+        from tca_gate.metrics import Metrics  # noqa: PLC0415 (the metrics extra)
+    except ImportError as error:  # its message names the extra
         missing = PlainTextResponse(f"{error}\n", status_code=404)
         return contextlib.nullcontext(), Route(METRICS_PATH, missing, name="metrics")
+    from prometheus_client import CollectorRegistry  # noqa: PLC0415 (there with the extra)
+
     metrics = Metrics(CollectorRegistry())
     metrics.watch(cache, name="tokenpass")
     return metrics, Route(METRICS_PATH, metrics.asgi(), name="metrics")
