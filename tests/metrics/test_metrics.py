@@ -4,6 +4,7 @@ spans for fetches and decisions, and no token, username, address or signature an
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -14,7 +15,7 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -262,16 +263,29 @@ def _everything(span: ReadableSpan) -> str:
 
 
 def test_nothing_is_counted_before_install_or_after_uninstall() -> None:
-    registry = CollectorRegistry()
-    metrics = Metrics(registry)
+    gate = Gate(
+        StaticBalances({"users": {"alice": {"public": {"TOKENLY": 1}}}}),
+        identity=lambda conn: Holder.user("alice"),
+    )
+    request = HTTPConnection({"type": "http", "path": "/", "headers": []})
+
+    def decide() -> None:
+        assert asyncio.run(gate.check(request, gate.rule("TOKENLY > 0"), "members")).allowed
+
+    metrics = Metrics(CollectorRegistry())
+    allowed = ("tca_gate_decisions_total", frozenset({("outcome", "allowed"), ("rule", "members")}))
     assert hooks.observer is None
+    decide()  # off: not counted
     metrics.install()
     assert hooks.observer is metrics
     assert "installed" in repr(metrics)
     with pytest.raises(InvalidArgumentError, match="uninstall it first"):
         Metrics(CollectorRegistry()).install()
+    decide()
     metrics.uninstall()
     assert hooks.observer is None
+    decide()  # off again
+    assert samples(generate_latest(metrics.registry).decode()).get(allowed) == 1
 
 
 def test_watching_a_cache_takes_a_unique_name() -> None:
