@@ -113,7 +113,7 @@ class Metrics(Observer):
         self._caches = _Caches()
         into.register(self._caches)
         self.tracer = trace.get_tracer("tca_gate", __version__, tracer_provider=tracer_provider)
-        self._decided: dict[tuple[Enum, str], Counter] = {}
+        self._decided: dict[tuple[str, str], Counter] = {}
 
     def __repr__(self) -> str:
         installed = ", installed" if hooks.observer is self else ""
@@ -162,10 +162,12 @@ class Metrics(Observer):
         return MetricsEndpoint(self.registry)
 
     def decision(self, outcome: Enum, rule: str) -> None:
-        key = (outcome, rule)
+        # keyed by the member's plain value: hashing an Enum member runs Python code, and
+        # this runs for every gated request
+        key = (outcome._value_, rule)
         counter = self._decided.get(key)
         if counter is None:
-            counter = self._decided[key] = self._decisions.labels(str(outcome.value), rule)
+            counter = self._decided[key] = self._decisions.labels(str(outcome._value_), rule)
         counter.inc()
 
     @contextlib.contextmanager
