@@ -79,7 +79,18 @@ class Metrics(Observer):
         tracer_provider: trace.TracerProvider | None = None,
     ) -> None:
         self.registry = REGISTRY if registry is None else registry
-        into = self.registry
+        try:
+            self._register(self.registry)
+        except ValueError as error:  # prometheus-client's duplicated time series
+            raise InvalidArgumentError(
+                f"this registry has tca-gate's metrics already ({error}): make one Metrics "
+                "per registry, or give each its own (Metrics(CollectorRegistry()))"
+            ) from error
+        self.tracer = trace.get_tracer("tca_gate", __version__, tracer_provider=tracer_provider)
+        self._decided: dict[tuple[str, str], Counter] = {}
+
+    def _register(self, into: CollectorRegistry) -> None:
+        """Make the metrics in ``into``."""
         self._decisions = Counter(
             "tca_gate_decisions",
             "Gate decisions by outcome and rule (its name, else its path pattern).",
@@ -112,8 +123,6 @@ class Metrics(Observer):
         )
         self._caches = _Caches()
         into.register(self._caches)
-        self.tracer = trace.get_tracer("tca_gate", __version__, tracer_provider=tracer_provider)
-        self._decided: dict[tuple[str, str], Counter] = {}
 
     def __repr__(self) -> str:
         installed = ", installed" if hooks.observer is self else ""

@@ -288,6 +288,13 @@ def test_nothing_is_counted_before_install_or_after_uninstall() -> None:
     assert samples(generate_latest(metrics.registry).decode()).get(allowed) == 1
 
 
+def test_one_registry_takes_one_metrics() -> None:
+    registry = CollectorRegistry()
+    Metrics(registry)
+    with pytest.raises(InvalidArgumentError, match="make one Metrics per registry"):
+        Metrics(registry)
+
+
 def test_watching_a_cache_takes_a_unique_name() -> None:
     metrics = Metrics(CollectorRegistry())
     cache = CachedBalances(StaticBalances({}))
