@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.support.redis_cluster import LoopbackCluster, redis_cluster
+from tests.support.redis_cluster import LoopbackCluster, redis_cluster, valkey_server
 from tests.support.redis_server import redis_server
 
 
@@ -32,4 +32,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluste
     """A real three-master Redis Cluster on loopback shared by the session's tests; a test
     that stops a node starts it again before it ends."""
     with redis_cluster(tmp_path_factory.mktemp("redis-cluster")) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def valkey_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackCluster]:
+    """The same cluster of Valkey's ``valkey-server`` nodes."""
+    with redis_cluster(tmp_path_factory.mktemp("valkey-cluster"), valkey_server()) as started:
         yield started

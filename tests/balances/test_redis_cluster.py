@@ -1,6 +1,7 @@
-"""``RedisCachedBalances`` on a real three-master Redis Cluster: each holder's keys in one
-slot, holders spread over the masters, one upstream call across workers, forgetting many
-holders slot by slot, and a master that stops (refused, never guessed) and comes back."""
+"""``RedisCachedBalances`` on a real three-master Redis Cluster, and on a Valkey one: each
+holder's keys in one slot, holders spread over the masters, one upstream call across
+workers, forgetting many holders slot by slot, and a master that stops (refused, never
+guessed) and comes back."""
 
 from __future__ import annotations
 
@@ -66,6 +67,16 @@ def run(scenario: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
+@pytest.fixture(params=["redis", "valkey"])
+def nodes(request: pytest.FixtureRequest) -> LoopbackCluster:
+    """Each test on the Redis Cluster, then on the Valkey one: the scripts use only
+    commands both keep."""
+    cluster: LoopbackCluster = request.getfixturevalue(
+        "cluster" if request.param == "redis" else "valkey_cluster"
+    )
+    return cluster
+
+
 @pytest.fixture
 def prefix() -> str:
     return f"cluster-{uuid.uuid4().hex[:12]}:"
@@ -97,19 +108,19 @@ def cluster_keys(cluster: LoopbackCluster, pattern: str) -> list[str]:
 
 
 def test_a_holders_keys_share_a_slot_and_holders_spread_over_the_masters(
-    cluster: LoopbackCluster, prefix: str
+    nodes: LoopbackCluster, prefix: str
 ) -> None:
     source = Source()
 
     async def scenario() -> list[str]:
-        async with caches(cluster, source, prefix=prefix, lock_timeout=5.0) as (cache,):
+        async with caches(nodes, source, prefix=prefix, lock_timeout=5.0) as (cache,):
             for holder in USERS:
                 assert dict(await cache.balances(holder)) == {"A": 1}
             source.gate = asyncio.Event()  # hold one fetch, to see its lock beside its answer
             source.asked.clear()
             held = asyncio.create_task(cache.balances(USERS[0].in_scope("protected")))
             await source.asked.wait()
-            keys = cluster_keys(cluster, f"{prefix}*")
+            keys = cluster_keys(nodes, f"{prefix}*")
             source.gate.set()
             await held
             return keys
@@ -120,20 +131,20 @@ def test_a_holders_keys_share_a_slot_and_holders_spread_over_the_masters(
     (lock,) = (key for key in keys if key.startswith(f"{prefix}lock:"))
     tag = lock.split(":", 2)[2]
     assert f"{prefix}balances:{tag}" not in answers  # not stored yet: the fetch was held
-    with redis.RedisCluster.from_url(cluster.url) as client:
+    with redis.RedisCluster.from_url(nodes.url) as client:
         assert client.keyslot(lock) == client.keyslot(f"{prefix}balances:{tag}")
         assert client.keyslot(lock) == client.keyslot(f"{prefix}failed:{tag}")
-    masters = {cluster.node_of(key) for key in answers}
-    assert masters == set(cluster.ports)  # 30 holders: every master holds some
+    masters = {nodes.node_of(key) for key in answers}
+    assert masters == set(nodes.ports)  # 30 holders: every master holds some
 
 
 def test_answers_are_hits_and_workers_share_one_upstream_call(
-    cluster: LoopbackCluster, prefix: str
+    nodes: LoopbackCluster, prefix: str
 ) -> None:
     source = Source(delay=0.05)
 
     async def scenario() -> None:
-        async with caches(cluster, source, 2, prefix=prefix) as (a, b):
+        async with caches(nodes, source, 2, prefix=prefix) as (a, b):
             reads = [cache.balances(holder) for cache in (a, b) for holder in TOKENS[:6]] * 50
             answers = await asyncio.gather(*reads)
             assert [dict(answer) for answer in answers] == [{"A": 1}] * 600
@@ -147,14 +158,14 @@ def test_answers_are_hits_and_workers_share_one_upstream_call(
 
 
 def test_forgetting_many_users_drops_their_answers_on_every_master(
-    cluster: LoopbackCluster, prefix: str
+    nodes: LoopbackCluster, prefix: str
 ) -> None:
     source = Source()
     pairs = [Holder.addresses([f"1Addr{n}", "1Shared"]) for n in range(12)]
     everyone = USERS + TOKENS + pairs
 
     async def scenario() -> None:
-        async with caches(cluster, source, 2, prefix=prefix) as (a, b):
+        async with caches(nodes, source, 2, prefix=prefix) as (a, b):
             await asyncio.gather(*(a.balances(holder) for holder in everyone))
             names = [str(holder.value).upper() for holder in USERS]  # names in any case
             assert await b.forget(usernames=names) == len(USERS) + len(TOKENS)
@@ -169,14 +180,12 @@ def test_forgetting_many_users_drops_their_answers_on_every_master(
     assert source.calls == Counter({**dict.fromkeys(everyone, 2), USERS[3]: 3})
 
 
-def test_unknown_holders_are_remembered_across_workers(
-    cluster: LoopbackCluster, prefix: str
-) -> None:
+def test_unknown_holders_are_remembered_across_workers(nodes: LoopbackCluster, prefix: str) -> None:
     source = Source()
     unknown = Holder.user("unknown")
 
     async def scenario() -> None:
-        async with caches(cluster, source, 2, prefix=prefix, negative_ttl=30.0) as (a, b):
+        async with caches(nodes, source, 2, prefix=prefix, negative_ttl=30.0) as (a, b):
             for cache in (a, b, a):
                 with pytest.raises(UnknownHolderError, match="no such user"):
                     await cache.balances(unknown)
@@ -190,13 +199,13 @@ def test_unknown_holders_are_remembered_across_workers(
 
 
 def test_a_fetch_forgotten_in_another_worker_is_neither_stored_nor_served(
-    cluster: LoopbackCluster, prefix: str
+    nodes: LoopbackCluster, prefix: str
 ) -> None:
     source = Source()
     alice = Holder.token("alice-token", owner="alice")
 
     async def scenario() -> None:
-        async with caches(cluster, source, 2, prefix=prefix) as (a, b):
+        async with caches(nodes, source, 2, prefix=prefix) as (a, b):
             source.held[alice] = {"A": 100}  # what a's fetch reads: about to be withdrawn
             source.gate = asyncio.Event()
             early = [asyncio.create_task(a.balances(alice)) for _ in range(3)]
@@ -218,20 +227,20 @@ def test_a_prefix_with_braces_is_refused_as_it_would_split_a_holders_keys() -> N
 
 
 def test_a_stopped_master_refuses_its_holders_then_the_cache_recovers(
-    cluster: LoopbackCluster, prefix: str
+    nodes: LoopbackCluster, prefix: str
 ) -> None:
     """The master of some holders' slots stops: their reads and a forget touching them
     are refused (503), holders on the other masters are still served, and the forget puts
     back the index entries it took; restarted from its config file, the master serves
     again (empty: its holders are asked again)."""
     source = Source()
-    stopped = cluster.ports[1]
+    stopped = nodes.ports[1]
     names = [str(holder.value) for holder in USERS]
 
     def live_index() -> dict[str, set[str]]:
         """The index sets on the masters still running, and their digests."""
         found: dict[str, set[str]] = {}
-        for port in cluster.ports:
+        for port in nodes.ports:
             if port != stopped:
                 with redis.Redis(port=port, decode_responses=True) as node:
                     for key in node.keys(f"{prefix}user:*"):
@@ -239,11 +248,11 @@ def test_a_stopped_master_refuses_its_holders_then_the_cache_recovers(
         return found
 
     async def scenario() -> None:
-        async with caches(cluster, source, prefix=prefix, ttl=300.0) as (cache,):
+        async with caches(nodes, source, prefix=prefix, ttl=300.0) as (cache,):
             for holder in USERS:
                 await cache.balances(holder)
             indexed = live_index()
-            cluster.stop(stopped)
+            nodes.stop(stopped)
             try:
                 outcomes = await asyncio.gather(
                     *(cache.balances(holder) for holder in USERS), return_exceptions=True
@@ -257,7 +266,7 @@ def test_a_stopped_master_refuses_its_holders_then_the_cache_recovers(
                     await cache.forget(usernames=names)
                 assert live_index() == indexed  # put back, for the webhook's retry
             finally:
-                cluster.start(stopped)
+                nodes.start(stopped)
             deadline = time.monotonic() + 15
             while True:
                 try:
@@ -271,4 +280,4 @@ def test_a_stopped_master_refuses_its_holders_then_the_cache_recovers(
             )
 
     run(scenario)
-    cluster.wait_ok()
+    nodes.wait_ok()

