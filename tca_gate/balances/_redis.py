@@ -19,7 +19,7 @@ own, so no step spans two slots, and the orderings below keep every guarantee.
 
 A fetch: (1) ``LOCK`` the holder; (2) ``INDEX``: add its digest to its index sets;
 (3) ask the source; (4) ``SETTLE``: store the answer only if the lock is still the
-fetch's. A forget: (a) ``TAKE`` each index set (read and empty it, atomically);
+fetch's. A forget: (a) ``SPOP`` all of each index set (read and empty it, atomically);
 (b) delete the answer, then the lock, of each digest taken. A digest leaves an index
 set only in (a), always followed by (b). If (a) comes after (2), it finds the digest and
 (b), after (1), deletes the lock: the fetch cannot store (or, had it stored, (b) deletes
@@ -79,6 +79,10 @@ T = TypeVar("T")
 MAX_LOCK_TIMEOUT = 300.0
 #: How long a waiting worker first sleeps between looks at the answer, and at most.
 _FIRST_POLL, _LAST_POLL = 0.002, 0.025
+#: How many index sets one operation reads or writes at once (of the client's connections).
+_AT_ONCE = 16
+#: ``SPOP`` this many members of an index set: all of them, emptying it in one command.
+_ALL = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +170,6 @@ class RedisCachedBalances:
         self._failures = _redis_failures()
         self._lock_holder = redis.register_script(scripts.LOCK)
         self._index_holder = redis.register_script(scripts.INDEX)
-        self._take_index = redis.register_script(scripts.TAKE)
         self._settle = redis.register_script(scripts.SETTLE)
         self._flights: dict[str, asyncio.Task[_Answer]] = {}
         self._lock_ms = _milliseconds(lock_timeout)
@@ -256,25 +259,46 @@ class RedisCachedBalances:
         index += [self._address_key(address) for address in wanted]
         if not index:
             return 0
-        found = await asyncio.gather(
-            *(self._call(self._take_index(keys=[key])) for key in index), return_exceptions=True
-        )
-        taken = {
-            key: [_text(digest) for digest in digests]
-            for key, digests in zip(index, found, strict=True)
-            if not isinstance(digests, BaseException)
-        }
+        taken, failure = await self._take(index)
         digests = list(dict.fromkeys(digest for each in taken.values() for digest in each))
         for digest in digests:
             self._flights.pop(digest, None)
         try:
-            for failure in found:
-                if isinstance(failure, BaseException):
-                    raise failure
+            if failure is not None:
+                raise failure
             return await self._drop(digests)
         except BaseException:
             await self._put_back(taken)
             raise
+
+    async def _take(self, index: list[str]) -> tuple[dict[str, list[str]], BaseException | None]:
+        """Empty each index set (``SPOP`` of all its members: atomic, one slot per command,
+        one reply per set, so a failed forget knows what it took); the digests by set,
+        and the first failure."""
+        found, failure = await self._each(index, lambda key: self._redis.spop(key, _ALL))
+        taken = {key: _members(digests) for key, digests in found.items()}
+        return taken, failure
+
+    async def _each(
+        self, keys: list[str], call: Callable[[str], Awaitable[T]], *, stop: bool = True
+    ) -> tuple[dict[str, T], BaseException | None]:
+        """``call`` for each key, ``_AT_ONCE`` at a time; the answers by key, and the first
+        failure (after which, with ``stop``, no more calls start)."""
+        answers: dict[str, T] = {}
+        failure: BaseException | None = None
+        for start in range(0, len(keys), _AT_ONCE):
+            batch = keys[start : start + _AT_ONCE]
+            found = await asyncio.gather(
+                *(self._call(call(key)) for key in batch), return_exceptions=True
+            )
+            for key, answer in zip(batch, found, strict=True):
+                if isinstance(answer, BaseException):
+                    failure = failure or answer
+                else:
+                    answers[key] = answer
+            if failure is not None and stop:
+                break
+        return answers, failure
 
     async def _drop(self, digests: list[str]) -> int:
         """Delete the answer, then the lock, of each holder (one slot per command); how
@@ -290,13 +314,15 @@ class RedisCachedBalances:
 
     async def _put_back(self, taken: Mapping[str, list[str]]) -> None:
         """Return the digests a failed forget took to their index sets, as far as Redis
-        lets it now, so the forget's retry finds them."""
-        for key, digests in taken.items():
-            if digests:
-                with contextlib.suppress(BalanceUnavailableError):
-                    await self._call(
-                        self._index_holder(keys=[key], args=[self._index_ms, *digests])
-                    )
+        lets it within ``redis_timeout``, so the forget's retry finds them."""
+        keys = [key for key, digests in taken.items() if digests]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.redis_timeout):
+                await self._each(
+                    keys,
+                    lambda key: self._index_holder(keys=[key], args=[self._index_ms, *taken[key]]),
+                    stop=False,
+                )
 
     async def _look(self, holder: Holder, keys: _Keys) -> _Answer:
         """The answer from Redis, or from this worker's fetch, or from another's."""
@@ -351,19 +377,14 @@ class RedisCachedBalances:
         """Record the digest in the holder's index sets, after taking the lock and before
         asking the source (see the module's docstring); failing, give the lock back as a
         failure, for the workers waiting on it."""
-        try:
-            await self._call(
-                asyncio.gather(
-                    *(
-                        self._index_holder(keys=[key], args=[self._index_ms, keys.digest])
-                        for key in keys.index
-                    )
-                )
-            )
-        except BalanceUnavailableError as error:
+        _, failure = await self._each(
+            list(keys.index),
+            lambda key: self._index_holder(keys=[key], args=[self._index_ms, keys.digest]),
+        )
+        if failure is not None:
             with contextlib.suppress(Exception):
-                await self._store(keys, token, "fail", {"flight": token, "error": str(error)}, 0)
-            raise
+                await self._store(keys, token, "fail", {"flight": token, "error": str(failure)}, 0)
+            raise failure
 
     async def _fetch(
         self, holder: Holder, keys: _Keys, token: str, stored: _Stored | None
@@ -514,6 +535,11 @@ def _decode_failure(raw: bytes | str | None) -> tuple[str, str] | None:
         return str(found["flight"]), shorten(str(found["error"]), 500)
     except (ValueError, TypeError, KeyError):
         return None
+
+
+def _members(popped: object) -> list[str]:
+    """The digests ``SPOP`` returned (none for a set that was not there)."""
+    return [_text(digest) for digest in popped] if isinstance(popped, set | list) else []
 
 
 def _text(value: bytes | str) -> str:

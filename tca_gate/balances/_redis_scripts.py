@@ -34,13 +34,6 @@ end
 return 1
 """
 
-#: KEYS: one index set. Empties it; returns the digests it held.
-TAKE = """
-local digests = redis.call('SMEMBERS', KEYS[1])
-redis.call('DEL', KEYS[1])
-return digests
-"""
-
 #: KEYS: the lock, the answer, the failure. ARGV: token, mode, value, ms.
 #: Only while the lock is still this fetch's (not expired, not forgotten): releases it
 #: and, by mode, stores the answer (``keep``), drops it (``drop``), records the

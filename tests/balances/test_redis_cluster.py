@@ -180,6 +180,22 @@ def test_forgetting_many_users_drops_their_answers_on_every_master(
     assert source.calls == Counter({**dict.fromkeys(everyone, 2), USERS[3]: 3})
 
 
+def test_a_webhook_naming_a_thousand_users_is_forgotten_within_the_clients_connections(
+    nodes: LoopbackCluster, prefix: str
+) -> None:
+    """The most users one webhook event may name: more index sets than the client has
+    connections to each master (100), so the forget reads them a batch at a time."""
+    source = Source()
+    names = [f"member{n}" for n in range(1000)]
+
+    async def scenario() -> int:
+        async with caches(nodes, source, prefix=prefix) as (cache,):
+            await asyncio.gather(*(cache.balances(Holder.user(name)) for name in names[:50]))
+            return await cache.forget(usernames=names)
+
+    assert run(scenario) == 50
+
+
 def test_unknown_holders_are_remembered_across_workers(nodes: LoopbackCluster, prefix: str) -> None:
     source = Source()
     unknown = Holder.user("unknown")
