@@ -12,7 +12,7 @@ token atomically), and an answer not stored is not served either: the worker loo
 again, and after ``FETCH_ATTEMPTS`` withdrawn fetches gives up (a 503, never the old one).
 
 The client may be a ``redis.asyncio.Redis`` or a ``redis.asyncio.RedisCluster``: a
-holder's keys carry its digest as a hash tag (``{prefix}balances:{<digest>}``), so its
+holder's keys carry its digest as a hash tag (``<prefix>balances:{<digest>}``), so its
 answer, lock and failure share one slot, and every script names all its keys in KEYS
 (``_redis_scripts``). The index sets ``forget`` finds holders by live in slots of their
 own, so no step spans two slots, and the orderings below keep every guarantee.

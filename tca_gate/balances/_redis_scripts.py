@@ -1,9 +1,9 @@
 """The Lua scripts ``RedisCachedBalances`` runs, each one atomic step on one hash slot.
 
-Keys: ``{prefix}balances:{<digest>}`` an answer, ``{prefix}lock:{<digest>}`` the fetch under
-way (its value the fetch's random token), ``{prefix}failed:{<digest>}`` how the last fetch
-failed, for the workers that waited on it, and ``{prefix}user:{sha256}`` /
-``{prefix}address:{sha256}`` the sets of digests ``forget`` finds holders by. A digest is
+Keys: ``<prefix>balances:{<digest>}`` an answer, ``<prefix>lock:{<digest>}`` the fetch under
+way (its value the fetch's random token), ``<prefix>failed:{<digest>}`` how the last fetch
+failed, for the workers that waited on it, and ``<prefix>user:<sha256>`` /
+``<prefix>address:<sha256>`` the sets of digests ``forget`` finds holders by. A digest is
 the SHA-256 of a holder's kind, scope and value: no key holds a token. The braces are a
 Redis Cluster hash tag: a holder's three keys share one slot, so each script below names
 every key it touches in KEYS and all of them hash to one slot (an index set is a slot
