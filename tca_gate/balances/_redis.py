@@ -10,6 +10,29 @@ A fetch's lock token is its generation: ``forget`` and ``invalidate`` delete the
 the fetch under way (in any worker) can no longer store its answer (``SETTLE`` checks the
 token atomically), and an answer not stored is not served either: the worker looks
 again, and after ``FETCH_ATTEMPTS`` withdrawn fetches gives up (a 503, never the old one).
+
+The client may be a ``redis.asyncio.Redis`` or a ``redis.asyncio.RedisCluster``: a
+holder's keys carry its digest as a hash tag (``<prefix>balances:{<digest>}``), so its
+answer, lock and failure share one slot, and every script names all its keys in KEYS
+(``_redis_scripts``). The index sets ``forget`` finds holders by live in slots of their
+own, so no step spans two slots, and the orderings below keep every guarantee.
+
+A fetch: (1) ``LOCK`` the holder; (2) ``INDEX``: add its digest to its index sets;
+(3) ask the source; (4) ``SETTLE``: store the answer only if the lock is still the
+fetch's. A forget: (a) ``SPOP`` all of each index set (read and empty it, atomically);
+(b) delete the answer, then the lock, of each digest taken. A digest leaves an index
+set only in (a), always followed by (b). If (a) comes after (2), it finds the digest and
+(b), after (1), deletes the lock: the fetch cannot store (or, had it stored, (b) deletes
+the answer). If (a) comes before (2), the source is asked in (3) after the forget began,
+so the answer is the new one, and (2) keeps it indexed for the next forget. Indexing
+before taking the lock would not do: a forget's (a) and (b) could both fall between the
+two, and the answer of a lock taken afterwards would be stored with no index entry,
+out of reach of the next forget. A forget that fails part way (a node down) puts back
+the digests it took, so its retry finds them again.
+
+The hash tags renamed the keys (``balances:<digest>`` is now ``balances:{<digest>}``):
+answers under the old names are never read again and expire within ``ttl + stale_for``;
+it is a cache, nothing needs migrating.
 """
 
 from __future__ import annotations
@@ -49,6 +72,7 @@ from ._source import BalanceSource, read_only_balances
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis as AsyncRedis
+    from redis.asyncio import RedisCluster as AsyncRedisCluster
 
 T = TypeVar("T")
 
@@ -56,6 +80,10 @@ T = TypeVar("T")
 MAX_LOCK_TIMEOUT = 300.0
 #: How long a waiting worker first sleeps between looks at the answer, and at most.
 _FIRST_POLL, _LAST_POLL = 0.002, 0.025
+#: How many index sets one operation reads or writes at once (of the client's connections).
+_AT_ONCE = 16
+#: ``SPOP`` this many members of an index set: all of them, emptying it in one command.
+_ALL = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +126,16 @@ class RedisCachedBalances:
     source's worst case (the Tokenpass client's deadline). ``clock`` gives the unix time
     answers are dated with: the workers' clocks should agree.
 
-    ``redis`` is a ``redis.asyncio.Redis`` (or use ``from_url``); a client passed in
-    stays the caller's to close. Each Redis operation gets ``redis_timeout`` seconds,
-    whatever the client's own socket timeouts, so a Redis that hangs is a 503, not a hang.
+    ``redis`` is a ``redis.asyncio.Redis`` or ``redis.asyncio.RedisCluster`` (or use
+    ``from_url``); a client passed in stays the caller's to close. Each Redis operation
+    gets ``redis_timeout`` seconds, whatever the client's own socket timeouts, so a Redis
+    that hangs is a 503, not a hang.
     """
 
     def __init__(
         self,
         source: BalanceSource,
-        redis: AsyncRedis,
+        redis: AsyncRedis | AsyncRedisCluster,
         *,
         ttl: float = 30.0,
         stale_for: float = 0.0,
@@ -123,6 +152,11 @@ class RedisCachedBalances:
         check_seconds("lock_timeout", lock_timeout, low=0.0, high=MAX_LOCK_TIMEOUT, open_low=True)
         if not isinstance(prefix, str) or not prefix:
             raise InvalidArgumentError(f"prefix must be a non-empty string, not {prefix!r}")
+        if "{" in prefix or "}" in prefix:
+            raise InvalidArgumentError(
+                f"prefix must not hold braces, not {prefix!r}: the cache puts them around "
+                "each holder's digest to keep its keys in one Redis Cluster hash slot"
+            )
         self.source = source
         self.ttl = ttl
         self.stale_for = stale_for
@@ -137,24 +171,29 @@ class RedisCachedBalances:
         self._redis = redis
         self._owns_client = False
         self._failures = _redis_failures()
-        self._acquire = redis.register_script(scripts.ACQUIRE)
+        self._lock_holder = redis.register_script(scripts.LOCK)
+        self._index_holder = redis.register_script(scripts.INDEX)
         self._settle = redis.register_script(scripts.SETTLE)
-        self._forget = redis.register_script(scripts.FORGET)
         self._flights: dict[str, asyncio.Task[_Answer]] = {}
         self._lock_ms = _milliseconds(lock_timeout)
         self._answer_ms = _milliseconds(ttl + stale_for)
         self._index_ms = self._lock_ms + self._answer_ms
 
     @classmethod
-    def from_url(cls, source: BalanceSource, url: str, **options: Any) -> RedisCachedBalances:
+    def from_url(
+        cls, source: BalanceSource, url: str, *, cluster: bool = False, **options: Any
+    ) -> RedisCachedBalances:
         """A cache on a new client for ``url`` (``redis://host:port/db``), closed by ``aclose``.
 
-        ``options`` are the constructor's. The client gives up on an unreachable Redis
-        within a second or two (connect and read timeouts, one quick retry); the URL's
-        query may set ``socket_timeout`` and ``socket_connect_timeout`` otherwise.
+        ``cluster=True`` makes it a ``RedisCluster`` client, ``url`` naming any one node
+        (it finds the others). ``options`` are the constructor's. The client gives up on
+        an unreachable Redis within a second or two (connect and read timeouts, one
+        quick retry); the URL's query may set ``socket_timeout`` and
+        ``socket_connect_timeout`` otherwise.
         """
         module = _redis_module()
-        client = module.asyncio.Redis.from_url(
+        kind = module.asyncio.RedisCluster if cluster else module.asyncio.Redis
+        client = kind.from_url(
             url,
             socket_connect_timeout=1.0,
             socket_timeout=2.0,
@@ -211,12 +250,9 @@ class RedisCachedBalances:
         every = [self._keys(holder.in_scope(scope)) for scope in BALANCE_SCOPES]
         for keys in every:
             self._flights.pop(keys.digest, None)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(*(keys.answer for keys in every))
-            pipe.delete(*(keys.lock for keys in every))
-            dropped, _ = await self._call(pipe.execute())
+        dropped = await self._drop([keys.digest for keys in every])
         self.changes.publish(Change.of(holders=[holder]))
-        return int(dropped)
+        return dropped
 
     async def forget(self, *, usernames: Iterable[str] = (), addresses: Iterable[str] = ()) -> int:
         """Forget, in every scope and every worker, the answers for these users (username
@@ -228,11 +264,72 @@ class RedisCachedBalances:
         index += [self._address_key(address) for address in wanted]
         if not index:
             return 0
-        dropped, digests = await self._call(self._forget(keys=index, args=[self.prefix]))
+        taken, failure = await self._take(index)
+        digests = list(dict.fromkeys(digest for each in taken.values() for digest in each))
         for digest in digests:
-            self._flights.pop(_text(digest), None)
+            self._flights.pop(digest, None)
+        try:
+            if failure is not None:
+                raise failure
+            dropped = await self._drop(digests)
+        except BaseException:
+            await self._put_back(taken)
+            raise
         self.changes.publish(Change.of(usernames=names, addresses=wanted))
-        return int(dropped)
+        return dropped
+
+    async def _take(self, index: list[str]) -> tuple[dict[str, list[str]], BaseException | None]:
+        """Empty each index set (``SPOP`` of all its members: atomic, one slot per command,
+        one reply per set, so a failed forget knows what it took); the digests by set,
+        and the first failure."""
+        found, failure = await self._each(index, lambda key: self._redis.spop(key, _ALL))
+        taken = {key: _members(digests) for key, digests in found.items()}
+        return taken, failure
+
+    async def _each(
+        self, keys: list[str], call: Callable[[str], Awaitable[T]], *, stop: bool = True
+    ) -> tuple[dict[str, T], BaseException | None]:
+        """``call`` for each key, ``_AT_ONCE`` at a time; the answers by key, and the first
+        failure (after which, with ``stop``, no more calls start)."""
+        answers: dict[str, T] = {}
+        failure: BaseException | None = None
+        for start in range(0, len(keys), _AT_ONCE):
+            batch = keys[start : start + _AT_ONCE]
+            found = await asyncio.gather(
+                *(self._call(call(key)) for key in batch), return_exceptions=True
+            )
+            for key, answer in zip(batch, found, strict=True):
+                if isinstance(answer, BaseException):
+                    failure = failure or answer
+                else:
+                    answers[key] = answer
+            if failure is not None and stop:
+                break
+        return answers, failure
+
+    async def _drop(self, digests: list[str]) -> int:
+        """Delete the answer, then the lock, of each holder (one slot per command); how
+        many answers there were."""
+        if not digests:
+            return 0
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for digest in digests:
+                pipe.delete(self._answer_key(digest))
+                pipe.delete(self._lock_key(digest))
+            deleted = await self._call(pipe.execute())
+        return sum(int(count) for count in deleted[::2])
+
+    async def _put_back(self, taken: Mapping[str, list[str]]) -> None:
+        """Return the digests a failed forget took to their index sets, as far as Redis
+        lets it within ``redis_timeout``, so the forget's retry finds them."""
+        keys = [key for key, digests in taken.items() if digests]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.redis_timeout):
+                await self._each(
+                    keys,
+                    lambda key: self._index_holder(keys=[key], args=[self._index_ms, *taken[key]]),
+                    stop=False,
+                )
 
     async def _look(self, holder: Holder, keys: _Keys) -> _Answer:
         """The answer from Redis, or from this worker's fetch, or from another's."""
@@ -255,10 +352,7 @@ class RedisCachedBalances:
             if locked_by is None:
                 token = secrets.token_hex(16)
                 taken, *now_stored = await self._call(
-                    self._acquire(
-                        keys=[keys.lock, keys.answer, *keys.index],
-                        args=[token, self._lock_ms, self._index_ms, keys.digest],
-                    )
+                    self._lock_holder(keys=[keys.lock, keys.answer], args=[token, self._lock_ms])
                 )
                 if taken:
                     stored = _decode_answer(now_stored[0] if now_stored else None)
@@ -266,6 +360,7 @@ class RedisCachedBalances:
                     if fresh is not None:  # stored by another worker since the look
                         await self._store(keys, token, "release", {}, 0)
                         return fresh
+                    await self._indexed(keys, token)
                     answer = await self._fetch(holder, keys, token, stored)
                     if answer is not None:
                         return answer
@@ -284,6 +379,19 @@ class RedisCachedBalances:
                 )
             await asyncio.sleep(delay)
             delay = min(2 * delay, _LAST_POLL)
+
+    async def _indexed(self, keys: _Keys, token: str) -> None:
+        """Record the digest in the holder's index sets, after taking the lock and before
+        asking the source (see the module's docstring); failing, give the lock back as a
+        failure, for the workers waiting on it."""
+        _, failure = await self._each(
+            list(keys.index),
+            lambda key: self._index_holder(keys=[key], args=[self._index_ms, keys.digest]),
+        )
+        if failure is not None:
+            with contextlib.suppress(Exception):
+                await self._store(keys, token, "fail", {"flight": token, "error": str(failure)}, 0)
+            raise failure
 
     async def _fetch(
         self, holder: Holder, keys: _Keys, token: str, stored: _Stored | None
@@ -392,11 +500,17 @@ class RedisCachedBalances:
         index += tuple(self._address_key(address) for address in addresses)
         return _Keys(
             digest=digest,
-            answer=f"{self.prefix}balances:{digest}",
-            lock=f"{self.prefix}lock:{digest}",
-            failed=f"{self.prefix}failed:{digest}",
+            answer=self._answer_key(digest),
+            lock=self._lock_key(digest),
+            failed=f"{self.prefix}failed:{{{digest}}}",
             index=index,
         )
+
+    def _answer_key(self, digest: str) -> str:
+        return f"{self.prefix}balances:{{{digest}}}"
+
+    def _lock_key(self, digest: str) -> str:
+        return f"{self.prefix}lock:{{{digest}}}"
 
     def _user_key(self, name: str) -> str:
         return f"{self.prefix}user:{hashlib.sha256(name.encode()).hexdigest()}"
@@ -432,6 +546,11 @@ def _decode_failure(raw: bytes | str | None) -> tuple[str, str] | None:
         return None
 
 
+def _members(popped: object) -> list[str]:
+    """The digests ``SPOP`` returned (none for a set that was not there)."""
+    return [_text(digest) for digest in popped] if isinstance(popped, set | list) else []
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -442,7 +561,8 @@ def _milliseconds(seconds: float) -> int:
 
 def _redis_failures() -> tuple[type[BaseException], ...]:
     """The exceptions a Redis call fails with."""
-    return (_redis_module().exceptions.RedisError, OSError)
+    exceptions = _redis_module().exceptions
+    return (exceptions.RedisError, exceptions.RedisClusterException, OSError)
 
 
 def _redis_module() -> Any:

@@ -1,29 +1,37 @@
-"""The Lua scripts ``RedisCachedBalances`` runs, each one atomic step on the server.
+"""The Lua scripts ``RedisCachedBalances`` runs, each one atomic step on one hash slot.
 
-Keys: ``{prefix}balances:{digest}`` an answer, ``{prefix}lock:{digest}`` the fetch under way
-(its value the fetch's random token), ``{prefix}failed:{digest}`` how the last fetch
-failed, for the workers that waited on it, and ``{prefix}user:{sha256}`` /
-``{prefix}address:{sha256}`` the sets of digests ``forget`` finds holders by. A digest is
-the SHA-256 of a holder's kind, scope and value: no key holds a token.
+Keys: ``<prefix>balances:{<digest>}`` an answer, ``<prefix>lock:{<digest>}`` the fetch under
+way (its value the fetch's random token), ``<prefix>failed:{<digest>}`` how the last fetch
+failed, for the workers that waited on it, and ``<prefix>user:<sha256>`` /
+``<prefix>address:<sha256>`` the sets of digests ``forget`` finds holders by. A digest is
+the SHA-256 of a holder's kind, scope and value: no key holds a token. The braces are a
+Redis Cluster hash tag: a holder's three keys share one slot, so each script below names
+every key it touches in KEYS and all of them hash to one slot (an index set is a slot
+of its own), as Redis Cluster requires; on one Redis the braces are just characters.
 """
 
 from __future__ import annotations
 
-#: KEYS: the lock, the answer, then the index sets. ARGV: token, lock ms, index ms, digest.
-#: Takes the lock if free and records the digest in the index sets (before the fetch,
-#: so a ``forget`` during the fetch finds it and keeps it from storing).
-#: Returns {0} if the lock is taken by another, else {1, the answer stored now or nil}.
-ACQUIRE = """
+#: KEYS: the lock, the answer. ARGV: token, lock ms.
+#: Takes the lock if free. Returns {0} if another fetch holds it, else {1, the answer
+#: stored now or nil} (another worker may have stored one since this one looked).
+LOCK = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {0}
 end
-for i = 3, #KEYS do
-  redis.call('SADD', KEYS[i], ARGV[4])
-  if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[3]) then
-    redis.call('PEXPIRE', KEYS[i], ARGV[3])
-  end
-end
 return {1, redis.call('GET', KEYS[2])}
+"""
+
+#: KEYS: one index set. ARGV: ms, then digests. Adds the digests and keeps the set at
+#: least ``ms`` longer (it must outlive every answer it points to).
+INDEX = """
+for i = 2, #ARGV do
+  redis.call('SADD', KEYS[1], ARGV[i])
+end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1
 """
 
 #: KEYS: the lock, the answer, the failure. ARGV: token, mode, value, ms.
@@ -44,25 +52,4 @@ elseif ARGV[2] == 'fail' then
   redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
 end
 return 1
-"""
-
-#: KEYS: index sets. ARGV: the key prefix. Empties the sets and drops the answers and
-#: locks of every digest they held. Returns {answers dropped, {digests}}.
-FORGET = """
-local digests, seen = {}, {}
-for i = 1, #KEYS do
-  for _, digest in ipairs(redis.call('SMEMBERS', KEYS[i])) do
-    if not seen[digest] then
-      seen[digest] = true
-      digests[#digests + 1] = digest
-    end
-  end
-  redis.call('DEL', KEYS[i])
-end
-local dropped = 0
-for _, digest in ipairs(digests) do
-  dropped = dropped + redis.call('DEL', ARGV[1] .. 'balances:' .. digest)
-  redis.call('DEL', ARGV[1] .. 'lock:' .. digest)
-end
-return {dropped, digests}
 """

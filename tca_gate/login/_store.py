@@ -25,6 +25,7 @@ from ._user import TokenpassUser
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis as AsyncRedis
+    from redis.asyncio import RedisCluster as AsyncRedisCluster
 
 #: How many logins the in-memory store keeps; past it the oldest ones end.
 MAX_MEMORY_LOGINS = 100_000
@@ -156,14 +157,14 @@ class MemoryRecords(Generic[R]):
 
 
 class RedisRecords(Generic[R]):
-    """Records in Redis (``redis.asyncio.Redis``), shared by every worker: one key each,
-    ``prefix`` + the SHA-256 of its session id, holding the record as JSON and expiring
-    with it. An operation taking over ``timeout`` seconds, or failing, is a ``LoginError``
-    (503) naming the ``kept`` store."""
+    """Records in Redis (``redis.asyncio.Redis``, or ``RedisCluster``: every command names
+    one key), shared by every worker: one key each, ``prefix`` + the SHA-256 of its
+    session id, holding the record as JSON and expiring with it. An operation taking over
+    ``timeout`` seconds, or failing, is a ``LoginError`` (503) naming the ``kept`` store."""
 
     def __init__(
         self,
-        redis: AsyncRedis,
+        redis: AsyncRedis | AsyncRedisCluster,
         prefix: str,
         timeout: float,
         *,
@@ -173,7 +174,8 @@ class RedisRecords(Generic[R]):
     ) -> None:
         if not all(callable(getattr(redis, name, None)) for name in needs):
             raise LoginConfigError(
-                f"redis must be a redis.asyncio.Redis client, not {type(redis).__name__}"
+                "redis must be a redis.asyncio.Redis or RedisCluster client, "
+                f"not {type(redis).__name__}"
             )
         if not isinstance(prefix, str) or not prefix:
             raise LoginConfigError("prefix must be a non-empty string")
@@ -237,7 +239,7 @@ class MemoryLoginStore(MemoryRecords[LoginRecord]):
 
 
 class RedisLoginStore(RedisRecords[LoginRecord]):
-    """Logins in Redis (``redis.asyncio.Redis``), shared by every worker of the app.
+    """Logins in Redis (``redis.asyncio.Redis`` or ``RedisCluster``), shared by every worker.
 
     Each login is one key, ``prefix`` + the SHA-256 of its session id, holding the
     record as JSON and expiring with it. A Redis operation taking over ``timeout``
@@ -246,7 +248,11 @@ class RedisLoginStore(RedisRecords[LoginRecord]):
     """
 
     def __init__(
-        self, redis: AsyncRedis, *, prefix: str = "tca_gate:login:", timeout: float = 2.0
+        self,
+        redis: AsyncRedis | AsyncRedisCluster,
+        *,
+        prefix: str = "tca_gate:login:",
+        timeout: float = 2.0,
     ) -> None:
         super().__init__(
             redis,

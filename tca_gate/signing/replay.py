@@ -5,7 +5,9 @@ cannot await): sync or async, any failure of the store becomes
 ``ReplayStoreUnavailableError`` (the request is refused with a 503, never let through
 unchecked). ``release`` gives a claim back when the work it allowed failed, so the
 sender can retry the same signed request. ``MemoryReplayStore`` serves one process; the
-Redis stores, one atomic ``SET NX PX`` per request, serve every worker.
+Redis stores, one atomic ``SET NX PX`` per request, serve every worker. Every command
+they send names one key, so a Redis Cluster client (``redis.RedisCluster``,
+``redis.asyncio.RedisCluster``) serves as well as a ``Redis`` one.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ def _expiry(_key: str, kept_for: float, now: float) -> float:
 
 
 class SyncRedis(Protocol):
-    """The calls of ``redis.Redis`` the store makes."""
+    """The calls of ``redis.Redis`` (or ``redis.RedisCluster``) the store makes."""
 
     def set(self, name: str, value: bytes, *, nx: bool, px: int) -> Any:
         """Set ``name`` only if absent, expiring after ``px`` milliseconds."""
@@ -138,7 +140,7 @@ class SyncRedis(Protocol):
 
 
 class AsyncRedis(Protocol):
-    """The calls of ``redis.asyncio.Redis`` the store makes."""
+    """The calls of ``redis.asyncio.Redis`` (or its ``RedisCluster``) the store makes."""
 
     def set(self, name: str, value: bytes, *, nx: bool, px: int) -> Awaitable[Any]:
         """Set ``name`` only if absent, expiring after ``px`` milliseconds."""
@@ -154,7 +156,8 @@ class RedisReplayStore:
 
     Each claim is one atomic set-if-absent with an expiry, so two workers that see
     the same signed request at once cannot both accept it. A Redis error propagates:
-    the request is refused, never let through unchecked.
+    the request is refused, never let through unchecked. ``redis`` is a ``redis.Redis``
+    or a ``redis.RedisCluster``.
     """
 
     def __init__(self, redis: SyncRedis, *, prefix: str = DEFAULT_PREFIX) -> None:
@@ -162,9 +165,15 @@ class RedisReplayStore:
         self._prefix = prefix
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX) -> RedisReplayStore:
-        """A store on a new ``redis.Redis`` client for ``url`` (``redis://host:port/db``)."""
-        return cls(_redis_module().Redis.from_url(url), prefix=prefix)
+    def from_url(
+        cls, url: str, *, prefix: str = DEFAULT_PREFIX, cluster: bool = False
+    ) -> RedisReplayStore:
+        """A store on a new ``redis.Redis`` client for ``url`` (``redis://host:port/db``),
+        or with ``cluster=True`` a ``redis.RedisCluster`` one (``url`` naming any node).
+        The client gives up on an unreachable Redis within a second or two."""
+        module = _redis_module()
+        kind = module.RedisCluster if cluster else module.Redis
+        return cls(kind.from_url(url, **_quick(module.retry.Retry)), prefix=prefix)
 
     def close(self) -> None:
         """Close the client, when it has a ``close`` (those made by ``from_url`` do)."""
@@ -182,16 +191,22 @@ class RedisReplayStore:
 
 
 class AsyncRedisReplayStore:
-    """``RedisReplayStore`` for ``redis.asyncio`` clients (the middleware awaits it)."""
+    """``RedisReplayStore`` for ``redis.asyncio`` clients, ``Redis`` or ``RedisCluster``
+    (the middleware awaits it)."""
 
     def __init__(self, redis: AsyncRedis, *, prefix: str = DEFAULT_PREFIX) -> None:
         self._redis = redis
         self._prefix = prefix
 
     @classmethod
-    def from_url(cls, url: str, *, prefix: str = DEFAULT_PREFIX) -> AsyncRedisReplayStore:
-        """A store on a new ``redis.asyncio.Redis`` client for ``url``."""
-        return cls(_redis_module().asyncio.Redis.from_url(url), prefix=prefix)
+    def from_url(
+        cls, url: str, *, prefix: str = DEFAULT_PREFIX, cluster: bool = False
+    ) -> AsyncRedisReplayStore:
+        """A store on a new ``redis.asyncio.Redis`` client for ``url``, or with
+        ``cluster=True`` a ``redis.asyncio.RedisCluster`` one (``url`` naming any node)."""
+        module = _redis_module().asyncio
+        kind = module.RedisCluster if cluster else module.Redis
+        return cls(kind.from_url(url, **_quick(module.retry.Retry)), prefix=prefix)
 
     async def aclose(self) -> None:
         """Close the client, when it has an ``aclose`` (those made by ``from_url`` do)."""
@@ -214,10 +229,20 @@ def _milliseconds(ttl: float) -> int:
     return max(1, math.ceil(ttl * 1000))
 
 
+def _quick(retry: Any) -> dict[str, Any]:
+    """Client options that give up on an unreachable Redis within a second or two (connect
+    and read timeouts, one quick retry), so a request waits a little, then gets its 503."""
+    backoff = _redis_module().backoff.ExponentialBackoff(cap=0.1, base=0.01)
+    return {"socket_connect_timeout": 1.0, "socket_timeout": 2.0, "retry": retry(backoff, 1)}
+
+
 def _redis_module() -> Any:
     try:
         import redis  # noqa: PLC0415
         import redis.asyncio  # noqa: PLC0415
+        import redis.asyncio.retry  # noqa: PLC0415
+        import redis.backoff  # noqa: PLC0415
+        import redis.retry  # noqa: PLC0415
     except ImportError as error:
         raise ImportError(
             "the Redis replay store needs redis-py: pip install 'tca-gate[redis]'"

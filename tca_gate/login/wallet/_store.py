@@ -19,6 +19,7 @@ from tca_gate.login import MemoryRecords, RedisRecords
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis as AsyncRedis
+    from redis.asyncio import RedisCluster as AsyncRedisCluster
 
 #: The session key naming the wallet sign-in.
 WALLET_KEY = "tca_gate.wallet"
@@ -85,7 +86,7 @@ class MemoryWalletStore(MemoryRecords[WalletRecord]):
 
 
 class RedisWalletStore(RedisRecords[WalletRecord]):
-    """Sign-ins in Redis (``redis.asyncio.Redis``), shared by every worker of the app.
+    """Sign-ins in Redis (``redis.asyncio.Redis`` or ``RedisCluster``), shared by every worker.
 
     Each sign-in is one key, ``prefix`` + the SHA-256 of its session id, holding the
     record as JSON and expiring with it. A Redis operation taking over ``timeout``
@@ -93,7 +94,11 @@ class RedisWalletStore(RedisRecords[WalletRecord]):
     """
 
     def __init__(
-        self, redis: AsyncRedis, *, prefix: str = "tca_gate:wallet:", timeout: float = 2.0
+        self,
+        redis: AsyncRedis | AsyncRedisCluster,
+        *,
+        prefix: str = "tca_gate:wallet:",
+        timeout: float = 2.0,
     ) -> None:
         super().__init__(
             redis,
