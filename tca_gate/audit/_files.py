@@ -1,0 +1,537 @@
+"""Holder files (CSV, JSON lines, Parquet; wide or long) read exactly into ``Holdings``.
+
+Wide: a ``holder`` column and one column per asset (an empty cell or a null is 0).
+Long: exactly the columns ``holder``, ``asset`` and ``amount``, a row per balance (a
+holder may repeat; the same holder and asset twice is an error, not a sum). Amounts are
+tokens (``10000``, ``0.5``: at most 8 decimal places) or, with ``sat``, whole base
+units; no negative, no exponent, no float. A problem is a ``BalanceFileError`` naming
+the file, the place (``line N`` of a CSV or JSON lines file, the CSV header being line
+1; ``row N`` of a Parquet file, counting its data rows from 1) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import numpy as np
+
+from tca_gate.errors import BalanceFileError, shorten
+from tca_gate.rules import MAX_DIGITS, SATOSHIS_PER_TOKEN, ascii_upper, strict_asset
+
+from ._audit import Column, Holdings, int_column
+
+HoldingsFormat = Literal["csv", "jsonl", "parquet"]
+#: The formats ``read_holdings`` reads, and the file extensions that pick each.
+FORMATS: dict[str, HoldingsFormat] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+}
+LONG_COLUMNS = ("holder", "asset", "amount")
+
+_ECHO = 60
+_SCALE = 10**8
+_TOKENS = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+_INT64_MAX = int(np.iinfo(np.int64).max)
+#: A balance is below 10^MAX_DIGITS tokens (the package's limit on amounts).
+_MAX_SAT = 10**MAX_DIGITS * SATOSHIS_PER_TOKEN
+
+
+#: Where the row of an index is, as an error names it ("line 3", "row 2").
+Place = Callable[[int], str]
+
+
+class _JsonNumber(str):
+    """A JSON number as written, so that it is read exactly (never through a float)."""
+
+    __slots__ = ()
+
+
+def read_holdings(
+    source: str | os.PathLike[str] | IO[bytes],
+    *,
+    format: HoldingsFormat | None = None,
+    sat: bool = False,
+    name: str | None = None,
+) -> Holdings:
+    """Read a holder file (a path, or a binary file with ``format`` or ``name`` given).
+
+    ``format`` defaults to the one the extension names (``FORMATS``). Amounts are
+    tokens, or whole base units with ``sat``. ``name`` is how errors name the file.
+    """
+    origin = name or (os.fspath(source) if isinstance(source, str | os.PathLike) else "")
+    origin = origin or getattr(source, "name", "") or "holders"
+    if format is None:
+        format = FORMATS.get(Path(origin).suffix.lower())
+        if format is None:
+            known = ", ".join(FORMATS)
+            raise BalanceFileError(
+                origin, "", f"cannot tell its format from its name ({known}): give the format"
+            )
+    reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[format]
+    if isinstance(source, str | os.PathLike):
+        try:
+            with open(source, "rb") as file:
+                return reader(file, origin, sat)
+        except FileNotFoundError:
+            raise BalanceFileError(origin, "", "no such file") from None
+        except OSError as error:
+            raise BalanceFileError(origin, "", error.strerror or str(error)) from None
+    return reader(source, origin, sat)
+
+
+# ----------------------------------------------------------------- amounts as text
+
+
+def _amount(text: str, sat: bool) -> int:
+    """An amount written as text to base units; ``ValueError`` says what is wrong."""
+    match = _TOKENS.fullmatch(text)
+    if match is None:
+        raise ValueError(_not_amount(text, sat))
+    whole, places = match.groups()
+    if sat:
+        if places is not None:
+            raise ValueError(
+                f"{_shown(text)} is not a whole number of base units (with sat, amounts"
+                " are integers; without it, tokens)"
+            )
+        value = _digits(whole, MAX_DIGITS + 8, text)
+    else:
+        if places is not None and len(places) > 8:
+            raise ValueError(
+                f"{_shown(text)} has {len(places)} decimal places; tokens have at most 8"
+            )
+        value = _digits(whole, MAX_DIGITS, text) * _SCALE + int((places or "").ljust(8, "0"))
+    return value
+
+
+def _digits(whole: str, most: int, text: str) -> int:
+    significant = whole.lstrip("0")
+    if len(significant) > most:
+        raise ValueError(f"{_shown(text)} is more than any asset's supply")
+    return int(significant or "0")
+
+
+def _not_amount(text: str, sat: bool) -> str:
+    shown = _shown(text)
+    if text.strip() != text:
+        return f"{shown} has spaces around it"
+    if text.startswith("-"):
+        return f"{shown} is negative; a balance is 0 or more"
+    if "e" in text.lower() and re.fullmatch(r"[+-]?[0-9.]+[eE][+-]?[0-9]+", text):
+        return f"{shown} is in exponent form; write the amount out ({_example(sat)})"
+    return f"{shown} is not an amount ({_example(sat)})"
+
+
+def _example(sat: bool) -> str:
+    return "whole base units, such as 1000000" if sat else "tokens, such as 10000 or 0.5"
+
+
+def _shown(text: str) -> str:
+    return repr(shorten(text, _ECHO))
+
+
+def _column(values: Sequence[int]) -> Column:
+    return int_column(list(values))
+
+
+# ----------------------------------------------------------------- CSV
+
+
+def _read_csv(file: IO[bytes], origin: str, sat: bool) -> Holdings:
+    text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
+    try:
+        return _csv_rows(csv.reader(text), origin, sat)
+    finally:
+        text.detach()  # the caller's file stays open until the caller closes it
+
+
+def _csv_rows(rows: Any, origin: str, sat: bool) -> Holdings:
+    try:
+        header = next(rows, None)
+        if header is None:
+            raise BalanceFileError(origin, "", "the file is empty; it needs a header line")
+        layout = _layout(header, origin, "line 1")
+        lines: list[int] = []
+        cells: list[list[str]] = []
+        for row in rows:
+            if not row:
+                continue  # a blank line
+            if len(row) != len(header):
+                raise BalanceFileError(
+                    origin,
+                    f"line {rows.line_num}",
+                    f"{len(row)} cells, but the header has {len(header)} columns",
+                )
+            lines.append(rows.line_num)
+            cells.append(row)
+    except UnicodeDecodeError as error:
+        raise BalanceFileError(origin, "", f"not UTF-8 text ({error.reason})") from None
+    except csv.Error as error:
+        raise BalanceFileError(origin, f"line {rows.line_num}", str(error)) from None
+
+    def place(index: int) -> str:
+        return f"line {lines[index]}"
+
+    by_column = list(zip(*cells, strict=True)) if cells else [() for _ in header]
+    return _build(layout, header, by_column, place=place, origin=origin, sat=sat)
+
+
+# ----------------------------------------------------------------- JSON lines
+
+
+def _read_jsonl(file: IO[bytes], origin: str, sat: bool) -> Holdings:
+    lines: list[int] = []
+    objects: list[dict[str, Any]] = []
+    for number, raw in enumerate(file, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise BalanceFileError(
+                origin, f"line {number}", f"not UTF-8 ({error.reason})"
+            ) from None
+        if number == 1:
+            line = line.removeprefix("\ufeff")
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line, parse_int=_JsonNumber, parse_float=_JsonNumber)
+        except ValueError as error:
+            raise BalanceFileError(origin, f"line {number}", f"not JSON: {error}") from None
+        if not isinstance(value, dict):
+            raise BalanceFileError(origin, f"line {number}", "each line must be a JSON object")
+        lines.append(number)
+        objects.append(value)
+    if not objects:
+        raise BalanceFileError(origin, "", "the file holds no holders (one JSON object a line)")
+    first = list(objects[0])
+    long = sorted(first) == sorted(LONG_COLUMNS)
+    header: list[str] = list(LONG_COLUMNS) if long else ["holder"]
+    if not long:
+        seen = set(header)
+        for value in objects:
+            for key in value:
+                if key not in seen:
+                    seen.add(key)
+                    header.append(key)
+    layout = _layout(header, origin, f"line {lines[0]}")
+    columns: list[list[object]] = []
+    for key in header:
+        columns.append([value.get(key) for value in objects])
+    if long:
+        for index, value in enumerate(objects):
+            if len(value) != len(LONG_COLUMNS) or any(key not in value for key in LONG_COLUMNS):
+                raise BalanceFileError(
+                    origin,
+                    f"line {lines[index]}",
+                    f"a long file's objects have exactly the keys {', '.join(LONG_COLUMNS)}",
+                )
+
+    def place(index: int) -> str:
+        return f"line {lines[index]}"
+
+    return _build(layout, header, columns, place=place, origin=origin, sat=sat)
+
+
+# ----------------------------------------------------------------- common to text files
+
+
+def _layout(header: Sequence[str], origin: str, where: str) -> Literal["wide", "long"]:
+    """``long`` when the columns are exactly holder, asset, amount; else ``wide``."""
+    if sorted(header) == sorted(LONG_COLUMNS):
+        return "long"
+    if "holder" not in header:
+        raise BalanceFileError(
+            origin,
+            where,
+            "no holder column: a wide file has a holder column and one per asset,"
+            " a long one the columns holder, asset, amount",
+        )
+    return "wide"
+
+
+def _cell_text(value: object, place: str, column: str, origin: str) -> str | None:
+    """A text or JSON cell as text; ``None`` when empty (or null)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):  # a CSV cell, a JSON string or a JSON number as written
+        return value
+    raise BalanceFileError(origin, f"{place}, column {shorten(column, _ECHO)}", _kind(value))
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} is not an amount"
+    return f"a JSON {'object' if isinstance(value, dict) else 'array'} is not an amount"
+
+
+def _holders(values: Iterable[object], place: Place, origin: str) -> list[str]:
+    holders: list[str] = []
+    for index, value in enumerate(values):
+        if isinstance(value, _JsonNumber) or not isinstance(value, str) or not value:
+            problem = "empty" if value in (None, "") else "not a string"
+            raise BalanceFileError(
+                origin, f"{place(index)}, column holder", f"a holder's name is {problem}"
+            )
+        holders.append(value)
+    return holders
+
+
+def _build(
+    layout: Literal["wide", "long"],
+    header: Sequence[str],
+    columns: Sequence[Sequence[object]],
+    *,
+    place: Place,
+    origin: str,
+    sat: bool,
+) -> Holdings:
+    cells = dict(zip(header, columns, strict=True))
+    if layout == "long":
+        holders = _holders(cells["holder"], place, origin)
+        assets: list[str] = []
+        for index, value in enumerate(cells["asset"]):
+            if not isinstance(value, str) or isinstance(value, _JsonNumber) or not value:
+                raise BalanceFileError(
+                    origin, f"{place(index)}, column asset", "an asset's name is empty or not text"
+                )
+            assets.append(value)
+        amounts: list[int] = []
+        for index, value in enumerate(cells["amount"]):
+            text = _cell_text(value, place(index), "amount", origin)
+            if text is None:
+                raise BalanceFileError(
+                    origin, f"{place(index)}, column amount", "empty; a long row needs its amount"
+                )
+            amounts.append(_parsed(text, sat, place(index), "amount", origin))
+        return _pivot(holders, assets, _column(amounts), place, origin)
+    holders = _holders(cells["holder"], place, origin)
+    wide: dict[str, Column] = {}
+    for column, values in cells.items():
+        if column == "holder":
+            continue
+        amounts = []
+        for index, value in enumerate(values):
+            text = _cell_text(value, place(index), column, origin)
+            amounts.append(0 if text is None else _parsed(text, sat, place(index), column, origin))
+        wide[column] = _column(amounts)
+    return _wide(holders, wide, place, origin)
+
+
+def _parsed(text: str, sat: bool, place: str, column: str, origin: str) -> int:
+    try:
+        return _amount(text, sat)
+    except ValueError as error:
+        raise BalanceFileError(
+            origin, f"{place}, column {shorten(column, _ECHO)}", str(error)
+        ) from None
+
+
+# ----------------------------------------------------------------- into Holdings
+
+
+def asset_name(name: str) -> str:
+    """An asset name as strict rules write it (``ltbcoin.Gold`` → ``LTBCOIN.Gold``)."""
+    asset = strict_asset(name)
+    if asset is not None:
+        return asset
+    parent, dot, child = name.partition(".")
+    return ascii_upper(parent) + dot + child
+
+
+def _wide(
+    holders: Sequence[str], columns: Mapping[str, Column], place: Place, origin: str
+) -> Holdings:
+    if len(set(holders)) != len(holders):
+        first: dict[str, int] = {}
+        for index, holder in enumerate(holders):
+            if holder in first:
+                raise BalanceFileError(
+                    origin,
+                    f"{place(index)}, column holder",
+                    f"holder {shorten(holder, _ECHO)!r} is already on {place(first[holder])}"
+                    " (a wide file has one row per holder)",
+                )
+            first[holder] = index
+    named: dict[str, Column] = {}
+    written: dict[str, str] = {}
+    for column, values in columns.items():
+        asset = asset_name(column)
+        if asset in written:
+            raise BalanceFileError(
+                origin,
+                f"column {shorten(column, _ECHO)}",
+                f"it and column {shorten(written[asset], _ECHO)} both name the asset"
+                f" {shorten(asset, _ECHO)}",
+            )
+        written[asset] = column
+        named[asset] = values
+    return Holdings.from_columns(holders, named)
+
+
+def _pivot(
+    holders: Sequence[str], assets: Sequence[str], amounts: Column, place: Place, origin: str
+) -> Holdings:
+    """A long file's rows into one column per asset, holders in order of first appearance."""
+    order = dict.fromkeys(holders)
+    row_of = {holder: row for row, holder in enumerate(order)}
+    canonical = {name: asset_name(name) for name in dict.fromkeys(assets)}
+    kinds = {asset: index for index, asset in enumerate(dict.fromkeys(canonical.values()))}
+    rows = np.fromiter((row_of[h] for h in holders), dtype=np.int64, count=len(holders))
+    cols = np.fromiter((kinds[canonical[a]] for a in assets), dtype=np.int64, count=len(assets))
+    keys = rows * max(len(kinds), 1) + cols
+    if np.unique(keys).size != keys.size:
+        _report_repeat(holders, [canonical[a] for a in assets], place, origin)
+    columns: dict[str, Column] = {}
+    for asset, kind in kinds.items():
+        picked = cols == kind
+        column = np.zeros(len(row_of), dtype=amounts.dtype)
+        column[rows[picked]] = amounts[picked]
+        columns[asset] = column
+    return Holdings.from_columns(list(row_of), columns)
+
+
+def _report_repeat(
+    holders: Sequence[str], assets: Sequence[str], place: Place, origin: str
+) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for index, key in enumerate(zip(holders, assets, strict=True)):
+        if key in seen:
+            holder, asset = (shorten(part, _ECHO) for part in key)
+            raise BalanceFileError(
+                origin,
+                place(index),
+                f"holder {holder!r} has a second {asset} balance (the first is on"
+                f" {place(seen[key])}); a long file gives each holder's asset once",
+            )
+        seen[key] = index
+
+
+# ----------------------------------------------------------------- Parquet
+
+
+def _read_parquet(file: IO[bytes], origin: str, sat: bool) -> Holdings:
+    from tca_gate.extras import require_extra  # noqa: PLC0415 (Parquet alone needs pyarrow)
+
+    require_extra("audit", "pyarrow", needed_by="reading Parquet holder files")
+    import pyarrow as pa  # type: ignore[import-untyped]  # noqa: PLC0415
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    try:
+        table = pq.read_table(file)
+    except (pa.ArrowException, OSError) as error:
+        raise BalanceFileError(
+            origin, "", f"not a Parquet file the reader can read: {error}"
+        ) from None
+    header = table.column_names
+    layout = _layout(header, origin, "its schema")
+
+    def place(index: int) -> str:
+        return f"row {index + 1}"
+
+    holders = _parquet_text(table.column("holder"), "holder", place, origin)
+    if layout == "long":
+        assets = _parquet_text(table.column("asset"), "asset", place, origin)
+        amounts = _parquet_amounts(table.column("amount"), "amount", sat, place, origin, long=True)
+        return _pivot(holders, assets, amounts, place, origin)
+    columns = {
+        name: _parquet_amounts(table.column(name), name, sat, place, origin, long=False)
+        for name in header
+        if name != "holder"
+    }
+    return _wide(holders, columns, place, origin)
+
+
+def _parquet_text(column: Any, name: str, place: Place, origin: str) -> list[str]:
+    import pyarrow as pa  # noqa: PLC0415
+
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        raise BalanceFileError(
+            origin, f"column {name}", f"must be text (a string column), not {column.type}"
+        )
+    values: list[str] = column.to_pylist()
+    for index, value in enumerate(values):
+        if not value:
+            raise BalanceFileError(origin, f"{place(index)}, column {name}", "empty or null")
+    return values
+
+
+def _parquet_amounts(
+    column: Any, name: str, sat: bool, place: Place, origin: str, *, long: bool
+) -> Column:
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    where = f"column {shorten(name, _ECHO)}"
+    kind = column.type
+    if column.null_count:
+        if long:
+            first = int(pc.index(pc.is_null(column), True).as_py())
+            raise BalanceFileError(
+                origin, f"{place(first)}, {where}", "null; a long row needs its amount"
+            )
+        column = column.fill_null(pa.scalar(0, kind) if not pa.types.is_string(kind) else "0")
+    if pa.types.is_integer(kind):
+        values = column.to_numpy()
+        if values.dtype.kind == "i" and values.size and values.min() < 0:
+            first = int(np.argmax(values < 0))
+            raise BalanceFileError(
+                origin,
+                f"{place(first)}, {where}",
+                f"{values[first]} is negative; a balance is 0 or more",
+            )
+        if sat:
+            return np.asarray(values)
+        if values.size and int(values.max()) > _INT64_MAX // _SCALE:  # tokens past int64 as sat
+            return _column([int(v) * _SCALE for v in values.tolist()])
+        return np.asarray(values, dtype=np.int64) * _SCALE
+    if pa.types.is_decimal(kind):
+        return _column(
+            [
+                _decimal(value, sat, place(i), where, origin)
+                for i, value in enumerate(column.to_pylist())
+            ]
+        )
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _column(
+            [
+                _parsed(text, sat, place(i), name, origin)
+                for i, text in enumerate(column.to_pylist())
+            ]
+        )
+    refusal = (
+        "floats are inexact: store amounts as integers (base units, or whole tokens) or decimals"
+        if pa.types.is_floating(kind)
+        else "amounts are integer, decimal or text columns"
+    )
+    raise BalanceFileError(origin, where, f"a {kind} column; {refusal}")
+
+
+def _decimal(value: Decimal, sat: bool, place: str, where: str, origin: str) -> int:
+    """A Parquet decimal to base units, exactly (no context rounds it)."""
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # a decimal column holds finite values only
+    units, shift = int("".join(map(str, digits)) or "0"), exponent + (0 if sat else 8)
+    if sign and units:
+        raise BalanceFileError(
+            origin, f"{place}, {where}", f"{value} is negative; a balance is 0 or more"
+        )
+    scale: int = 10 ** abs(shift)
+    if shift < 0 and units % scale:
+        limit = "a whole number of base units" if sat else "tokens with at most 8 decimal places"
+        raise BalanceFileError(origin, f"{place}, {where}", f"{value} is not {limit}")
+    amount = units * scale if shift >= 0 else units // scale
+    if amount >= _MAX_SAT:
+        raise BalanceFileError(
+            origin, f"{place}, {where}", f"{value} is more than any asset's supply"
+        )
+    return amount
