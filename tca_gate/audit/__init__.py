@@ -33,11 +33,20 @@ from tca_gate.extras import require_extra
 
 require_extra("audit", "numpy", needed_by="tca_gate.audit")
 
+from tca_gate.errors import BalanceFileError
 from tca_gate.public import publish
 
 from ._audit import AuditResult, Holdings, audit
 from ._files import FORMATS, HoldingsFormat, read_holdings
 
-__all__ = ["FORMATS", "AuditResult", "Holdings", "HoldingsFormat", "audit", "read_holdings"]
+__all__ = [
+    "FORMATS",
+    "AuditResult",
+    "BalanceFileError",
+    "Holdings",
+    "HoldingsFormat",
+    "audit",
+    "read_holdings",
+]
 
 publish(__name__, globals(), __all__)
