@@ -315,15 +315,13 @@ def _build(
             amounts.append(_parsed(text, sat, place(index), "amount", origin))
         return _pivot(holders, assets, _column(amounts), place, origin)
     holders = _holders(cells["holder"], place, origin)
-    wide: dict[str, Column] = {}
-    for column, values in cells.items():
-        if column == "holder":
-            continue
-        amounts = []
-        for index, value in enumerate(values):
-            text = _cell_text(value, place(index), column, origin)
-            amounts.append(0 if text is None else _parsed(text, sat, place(index), column, origin))
-        wide[column] = _column(amounts)
+    names = [name for name in cells if name != "holder"]
+    lists: list[list[int]] = [[] for _ in names]
+    for index in range(len(holders)):  # row by row, so that the first bad cell is reported
+        for name, amounts in zip(names, lists, strict=True):
+            text = _cell_text(cells[name][index], place(index), name, origin)
+            amounts.append(0 if text is None else _parsed(text, sat, place(index), name, origin))
+    wide = {name: _column(amounts) for name, amounts in zip(names, lists, strict=True)}
     return _wide(holders, wide, place, origin)
 
 

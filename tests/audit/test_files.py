@@ -189,6 +189,12 @@ def test_a_bad_amount_names_the_line_and_column(
     assert problem in str(raised.value)
 
 
+def test_the_first_bad_cell_in_the_files_order_is_reported(tmp_path: Path) -> None:
+    rows = [["holder", "X", "Y"], ["a", "1", "2"], ["b", "1", "-2"], ["c", "-1", "1"]]
+    with pytest.raises(BalanceFileError, match="at line 3, column Y: '-2' is negative"):
+        read_holdings(write_csv(tmp_path / "h.csv", rows))
+
+
 def test_a_json_line_with_a_bad_value_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "h.jsonl"
     path.write_text('{"holder": "a", "X": 0.5}\n\n{"holder": "b", "X": true}\n', "utf-8")
