@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NoReturn
 
 import numpy as np
 
@@ -247,6 +247,9 @@ def _read_jsonl(file: IO[bytes], origin: str, sat: bool) -> Holdings:
 
 def _layout(header: Sequence[str], origin: str, where: str) -> Literal["wide", "long"]:
     """``long`` when the columns are exactly holder, asset, amount; else ``wide``."""
+    repeated = [name for index, name in enumerate(header) if name in header[:index]]
+    if repeated:
+        raise BalanceFileError(origin, where, f"two columns are named {_shown(repeated[0])}")
     if sorted(header) == sorted(LONG_COLUMNS):
         return "long"
     if "holder" not in header:
@@ -259,13 +262,69 @@ def _layout(header: Sequence[str], origin: str, where: str) -> Literal["wide", "
     return "wide"
 
 
-def _cell_text(value: object, place: str, column: str, origin: str) -> str | None:
-    """A text or JSON cell as text; ``None`` when empty (or null)."""
-    if value is None or value == "":
+def _amounts(values: Sequence[Any], sat: bool, *, empty_is_zero: bool) -> list[int] | None:
+    """Every cell in base units, or ``None`` when some cell is not an amount.
+
+    The fast path: plain digits are converted directly; anything else goes through
+    ``_amount``. Which cell is wrong, and why, is left to ``_careful``.
+    """
+    scale, most = (1, MAX_DIGITS + 8) if sat else (_SCALE, MAX_DIGITS)
+    empty = 0 if empty_is_zero else None
+    try:
+        amounts: list[Any] = [
+            int(v) * scale
+            if v.__class__ is str and v.isdigit() and v.isascii() and len(v) <= most
+            else (empty if v is None or v == "" else _amount(v, sat))
+            for v in values
+        ]
+    except (TypeError, ValueError):  # not text, or not an amount
         return None
-    if isinstance(value, str):  # a CSV cell, a JSON string or a JSON number as written
-        return value
-    raise BalanceFileError(origin, f"{place}, column {shorten(column, _ECHO)}", _kind(value))
+    return None if None in amounts else amounts
+
+
+def _careful(
+    columns: Mapping[str, Sequence[object]],
+    sat: bool,
+    *,
+    empty_is_zero: bool,
+    place: Place,
+    origin: str,
+) -> NoReturn:
+    """Raise ``BalanceFileError`` for the first bad cell of ``columns``, row by row."""
+    rows = len(next(iter(columns.values()), ()))
+    for index in range(rows):
+        for name, values in columns.items():
+            value = values[index]
+            where = f"{place(index)}, column {shorten(name, _ECHO)}"
+            if value is None or value == "":
+                if empty_is_zero:
+                    continue
+                raise BalanceFileError(origin, where, "empty; a long row needs its amount")
+            if not isinstance(value, str):  # a JSON true, object or array
+                raise BalanceFileError(origin, where, _kind(value))
+            try:
+                _amount(value, sat)
+            except ValueError as error:
+                raise BalanceFileError(origin, where, str(error)) from None
+    raise AssertionError("every cell is an amount, yet the fast reading refused one")
+
+
+def _converted(
+    columns: Mapping[str, Sequence[object]],
+    sat: bool,
+    *,
+    empty_is_zero: bool,
+    place: Place,
+    origin: str,
+) -> dict[str, Column]:
+    """Each column of text cells as base units, or the first bad cell's error."""
+    converted: dict[str, Column] = {}
+    for name, values in columns.items():
+        amounts = _amounts(values, sat, empty_is_zero=empty_is_zero)
+        if amounts is None:
+            _careful(columns, sat, empty_is_zero=empty_is_zero, place=place, origin=origin)
+        converted[name] = _column(amounts)
+    return converted
 
 
 def _kind(value: object) -> str:
@@ -296,42 +355,21 @@ def _build(
     sat: bool,
 ) -> Holdings:
     cells = dict(zip(header, columns, strict=True))
+    holders = _holders(cells.pop("holder"), place, origin)
     if layout == "long":
-        holders = _holders(cells["holder"], place, origin)
         assets: list[str] = []
-        for index, value in enumerate(cells["asset"]):
+        for index, value in enumerate(cells.pop("asset")):
             if not isinstance(value, str) or isinstance(value, _JsonNumber) or not value:
                 raise BalanceFileError(
                     origin, f"{place(index)}, column asset", "an asset's name is empty or not text"
                 )
             assets.append(value)
-        amounts: list[int] = []
-        for index, value in enumerate(cells["amount"]):
-            text = _cell_text(value, place(index), "amount", origin)
-            if text is None:
-                raise BalanceFileError(
-                    origin, f"{place(index)}, column amount", "empty; a long row needs its amount"
-                )
-            amounts.append(_parsed(text, sat, place(index), "amount", origin))
-        return _pivot(holders, assets, _column(amounts), place, origin)
-    holders = _holders(cells["holder"], place, origin)
-    names = [name for name in cells if name != "holder"]
-    lists: list[list[int]] = [[] for _ in names]
-    for index in range(len(holders)):  # row by row, so that the first bad cell is reported
-        for name, amounts in zip(names, lists, strict=True):
-            text = _cell_text(cells[name][index], place(index), name, origin)
-            amounts.append(0 if text is None else _parsed(text, sat, place(index), name, origin))
-    wide = {name: _column(amounts) for name, amounts in zip(names, lists, strict=True)}
+        (amounts,) = _converted(
+            cells, sat, empty_is_zero=False, place=place, origin=origin
+        ).values()
+        return _pivot(holders, assets, amounts, place, origin)
+    wide = _converted(cells, sat, empty_is_zero=True, place=place, origin=origin)
     return _wide(holders, wide, place, origin)
-
-
-def _parsed(text: str, sat: bool, place: str, column: str, origin: str) -> int:
-    try:
-        return _amount(text, sat)
-    except ValueError as error:
-        raise BalanceFileError(
-            origin, f"{place}, column {shorten(column, _ECHO)}", str(error)
-        ) from None
 
 
 # ----------------------------------------------------------------- into Holdings
@@ -471,13 +509,18 @@ def _parquet_amounts(
 
     where = f"column {shorten(name, _ECHO)}"
     kind = column.type
+    if column.null_count and long:
+        first = int(pc.index(pc.is_null(column), True).as_py())
+        raise BalanceFileError(
+            origin, f"{place(first)}, {where}", "null; a long row needs its amount"
+        )
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        (converted,) = _converted(
+            {name: column.to_pylist()}, sat, empty_is_zero=True, place=place, origin=origin
+        ).values()
+        return converted
     if column.null_count:
-        if long:
-            first = int(pc.index(pc.is_null(column), True).as_py())
-            raise BalanceFileError(
-                origin, f"{place(first)}, {where}", "null; a long row needs its amount"
-            )
-        column = column.fill_null(pa.scalar(0, kind) if not pa.types.is_string(kind) else "0")
+        column = column.fill_null(pa.scalar(0, kind))
     if pa.types.is_integer(kind):
         values = column.to_numpy()
         if values.dtype.kind == "i" and values.size and values.min() < 0:
@@ -493,19 +536,12 @@ def _parquet_amounts(
             return _column([int(v) * _SCALE for v in values.tolist()])
         return np.asarray(values, dtype=np.int64) * _SCALE
     if pa.types.is_decimal(kind):
-        return _column(
-            [
-                _decimal(value, sat, place(i), where, origin)
-                for i, value in enumerate(column.to_pylist())
-            ]
-        )
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return _column(
-            [
-                _parsed(text, sat, place(i), name, origin)
-                for i, text in enumerate(column.to_pylist())
-            ]
-        )
+        values = [_decimal(value, sat) for value in column.to_pylist()]
+        if None in values:
+            first = values.index(None)
+            problem = _decimal_problem(column[first].as_py(), sat)
+            raise BalanceFileError(origin, f"{place(first)}, {where}", problem)
+        return _column(values)
     refusal = (
         "floats are inexact: store amounts as integers (base units, or whole tokens) or decimals"
         if pa.types.is_floating(kind)
@@ -514,22 +550,31 @@ def _parquet_amounts(
     raise BalanceFileError(origin, where, f"a {kind} column; {refusal}")
 
 
-def _decimal(value: Decimal, sat: bool, place: str, where: str, origin: str) -> int:
-    """A Parquet decimal to base units, exactly (no context rounds it)."""
-    sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)  # a decimal column holds finite values only
-    units, shift = int("".join(map(str, digits)) or "0"), exponent + (0 if sat else 8)
-    if sign and units:
-        raise BalanceFileError(
-            origin, f"{place}, {where}", f"{value} is negative; a balance is 0 or more"
-        )
+def _decimal(value: Decimal, sat: bool) -> int | None:
+    """A Parquet decimal in base units, exactly (no context rounds it); ``None`` if it
+    is negative, has more places than base units do, or is past any supply."""
+    if _decimal_problem(value, sat):
+        return None
+    units, shift = _decimal_units(value, sat)
     scale: int = 10 ** abs(shift)
-    if shift < 0 and units % scale:
+    return units * scale if shift >= 0 else units // scale
+
+
+def _decimal_units(value: Decimal, sat: bool) -> tuple[int, int]:
+    """``value``'s digits as an integer, and the power of ten that makes them base units."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # a decimal column holds finite values only
+    return int("".join(map(str, digits)) or "0"), exponent + (0 if sat else 8)
+
+
+def _decimal_problem(value: Decimal, sat: bool) -> str:
+    """Why a Parquet decimal is not a balance ("" when it is one)."""
+    if value < 0:
+        return f"{value} is negative; a balance is 0 or more"
+    units, shift = _decimal_units(value, sat)
+    if shift < 0 and units % 10**-shift:
         limit = "a whole number of base units" if sat else "tokens with at most 8 decimal places"
-        raise BalanceFileError(origin, f"{place}, {where}", f"{value} is not {limit}")
-    amount = units * scale if shift >= 0 else units // scale
-    if amount >= _MAX_SAT:
-        raise BalanceFileError(
-            origin, f"{place}, {where}", f"{value} is more than any asset's supply"
-        )
-    return amount
+        return f"{value} is not {limit}"
+    if value >= (_MAX_SAT if sat else 10**MAX_DIGITS):
+        return f"{value} is more than any asset's supply"
+    return ""

@@ -236,6 +236,9 @@ def test_wide_files_refuse_a_repeated_holder_and_two_columns_of_one_asset(
     rows = [["holder", "ltbcoin", "LTBCOIN"], ["a", "1", "2"]]
     with pytest.raises(BalanceFileError, match="column LTBCOIN: it and column ltbcoin both name"):
         read_holdings(write_csv(tmp_path / "h.csv", rows))
+    rows = [["holder", "X", "X"], ["a", "1", "2"]]
+    with pytest.raises(BalanceFileError, match="at line 1: two columns are named 'X'"):
+        read_holdings(write_csv(tmp_path / "h.csv", rows))
     rows = [["name", "X"], ["a", "1"]]
     with pytest.raises(BalanceFileError, match="at line 1: no holder column"):
         read_holdings(write_csv(tmp_path / "h.csv", rows))
