@@ -189,6 +189,37 @@ def test_a_bad_amount_names_the_line_and_column(
     assert problem in str(raised.value)
 
 
+@pytest.mark.parametrize("header", ["holder,LTBCOIN,TOKENLY", "\ufeffholder,LTBCOIN,TOKENLY"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_csv_quoting_blank_lines_and_long_amounts(
+    tmp_path: Path, header: str, newline: str
+) -> None:
+    """What CSV allows: quoted names with commas and line breaks, blank lines, a byte order
+    mark, CRLF; amounts of every length, exact."""
+    lines = [
+        header,
+        '"doe, jane",1,',
+        "",
+        '"two\nlines",12345678901.5,0',
+        "big,123456789012345678901234567890,00000000000000000000000000000000007",
+    ]
+    path = tmp_path / "h.csv"
+    path.write_bytes(newline.join(lines).encode())
+    holdings = read_holdings(path)
+    assert holdings.holders == ("doe, jane", "two\nlines", "big")
+    assert holdings.column("LTBCOIN").tolist() == [
+        SAT,
+        1234567890150000000,
+        123456789012345678901234567890 * SAT,
+    ]
+    assert holdings.column("TOKENLY").tolist() == [0, 0, 7 * SAT]
+    plain = tmp_path / "plain.csv"  # only whole numbers: read by pyarrow's reader alone
+    plain.write_bytes(newline.join([header, "a,1,", "", "b,9999999999,2"]).encode())
+    sat = read_holdings(plain, sat=True)
+    assert (sat.holders, sat.column("LTBCOIN").tolist()) == (("a", "b"), [1, 9999999999])
+    assert read_holdings(plain).column("LTBCOIN").tolist() == [SAT, 9999999999 * SAT]
+
+
 def test_the_first_bad_cell_in_the_files_order_is_reported(tmp_path: Path) -> None:
     rows = [["holder", "X", "Y"], ["a", "1", "2"], ["b", "1", "-2"], ["c", "-1", "1"]]
     with pytest.raises(BalanceFileError, match="at line 3, column Y: '-2' is negative"):
