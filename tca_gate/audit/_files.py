@@ -252,9 +252,15 @@ def _csv_rows(rows: Any, origin: str, sat: bool) -> Holdings:
 
 
 def _read_jsonl(file: IO[bytes], origin: str, sat: bool) -> Holdings:
+    """pyarrow's JSON reader when it reads every amount exactly (integers, text); else,
+    or to say what is wrong and on which line, Python's ``json``, line by line."""
+    data = file.read()
+    fast = _arrow_jsonl(data.removeprefix(b"\xef\xbb\xbf"), sat)
+    if fast is not None:
+        return fast
     lines: list[int] = []
     objects: list[dict[str, Any]] = []
-    for number, raw in enumerate(file, start=1):
+    for number, raw in enumerate(data.split(b"\n"), start=1):
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as error:
@@ -266,7 +272,9 @@ def _read_jsonl(file: IO[bytes], origin: str, sat: bool) -> Holdings:
         if not line.strip():
             continue
         try:
-            value = json.loads(line, parse_int=_JsonNumber, parse_float=_JsonNumber)
+            value = json.loads(
+                line, parse_int=_JsonNumber, parse_float=_JsonNumber, object_pairs_hook=_unique
+            )
         except ValueError as error:
             raise BalanceFileError(origin, f"line {number}", f"not JSON: {error}") from None
         if not isinstance(value, dict):
@@ -302,6 +310,15 @@ def _read_jsonl(file: IO[bytes], origin: str, sat: bool) -> Holdings:
         return f"line {lines[index]}"
 
     return _build(layout, header, columns, place=place, origin=origin, sat=sat)
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (json would keep the last silently)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        repeated = next(key for index, (key, _) in enumerate(pairs) if key in dict(pairs[:index]))
+        raise ValueError(f"the key {_shown(repeated)} appears twice")
+    return found
 
 
 # ----------------------------------------------------------------- common to text files
@@ -530,12 +547,17 @@ def _read_parquet(file: IO[bytes], origin: str, sat: bool) -> Holdings:
         raise BalanceFileError(
             origin, "", f"not a Parquet file the reader can read: {error}"
         ) from None
-    header = table.column_names
-    layout = _layout(header, origin, "its schema")
 
     def place(index: int) -> str:
         return f"row {index + 1}"
 
+    return _arrow_table(table, sat, place, origin)
+
+
+def _arrow_table(table: Any, sat: bool, place: Place, origin: str) -> Holdings:
+    """Holdings from a pyarrow table (Parquet's, or JSON lines' on the fast path)."""
+    header = table.column_names
+    layout = _layout(header, origin, "its schema")
     holders = _parquet_text(table.column("holder"), "holder", place, origin)
     if layout == "long":
         assets = _parquet_text(table.column("asset"), "asset", place, origin)
@@ -547,6 +569,23 @@ def _read_parquet(file: IO[bytes], origin: str, sat: bool) -> Holdings:
         if name != "holder"
     }
     return _wide(holders, columns, place, origin)
+
+
+def _arrow_jsonl(data: bytes, sat: bool) -> Holdings | None:
+    """Holdings from pyarrow's JSON reader; ``None`` when pyarrow is missing, or typed a
+    column in a way that is not exact (a float), or anything is unusual."""
+    try:
+        import pyarrow as pa  # noqa: PLC0415 (in the audit extra, but JSON lines can do without)
+        import pyarrow.json as arrow_json  # type: ignore[import-untyped]  # noqa: PLC0415
+    except ImportError:
+        return None
+    try:
+        table = arrow_json.read_json(pa.BufferReader(data))
+        if any(pa.types.is_null(kind) for kind in table.schema.types):
+            return None  # a column of nulls only: pyarrow cannot fill it with 0
+        return _arrow_table(table, sat, str, "")  # places never shown: the caller reads again
+    except (BalanceFileError, pa.ArrowException, ValueError):
+        return None
 
 
 def _parquet_text(column: Any, name: str, place: Place, origin: str) -> list[str]:

@@ -226,6 +226,20 @@ def test_the_first_bad_cell_in_the_files_order_is_reported(tmp_path: Path) -> No
         read_holdings(write_csv(tmp_path / "h.csv", rows))
 
 
+def test_json_numbers_are_read_as_written(tmp_path: Path) -> None:
+    """Integers past 64 bits and decimals, which a JSON reader would make floats, exact."""
+    path = tmp_path / "h.jsonl"
+    path.write_text(
+        '{"holder": "a", "X": 18446744073709551617}\n{"holder": "b", "X": 0.5}\n', "utf-8"
+    )
+    assert read_holdings(path).column("X").tolist() == [18446744073709551617 * SAT, SAT // 2]
+    path.write_text('{"holder": "a", "X": 18446744073709551617}\n{"holder": "b"}\n', "utf-8")
+    assert read_holdings(path, sat=True).column("X").tolist() == [18446744073709551617, 0]
+    path.write_text('{"holder": "a", "X": 1}\n{"holder": "b", "X": 2, "X": 3}\n', "utf-8")
+    with pytest.raises(BalanceFileError, match="at line 2: not JSON: the key 'X' appears twice"):
+        read_holdings(path)
+
+
 def test_a_json_line_with_a_bad_value_names_its_line(tmp_path: Path) -> None:
     path = tmp_path / "h.jsonl"
     path.write_text('{"holder": "a", "X": 0.5}\n\n{"holder": "b", "X": true}\n', "utf-8")
