@@ -89,6 +89,11 @@ def read_holdings(
     return reader(source, origin, sat)
 
 
+def _read_all(file: IO[bytes]) -> bytes:
+    """The file's bytes, read a mebibyte at a time (so that a progress bar can follow)."""
+    return b"".join(iter(lambda: file.read(1 << 20), b""))
+
+
 # ----------------------------------------------------------------- amounts as text
 
 
@@ -150,7 +155,7 @@ def _column(values: Sequence[int]) -> Column:
 def _read_csv(file: IO[bytes], origin: str, sat: bool) -> Holdings:
     """pyarrow's reader when it can take the file as it is; else, or to say what is
     wrong and on which line, Python's ``csv`` (the two agree on every file both read)."""
-    data = file.read()
+    data = _read_all(file)
     fast = _arrow_csv(data.removeprefix(b"\xef\xbb\xbf"), sat)
     if fast is not None:
         return fast
@@ -254,7 +259,7 @@ def _csv_rows(rows: Any, origin: str, sat: bool) -> Holdings:
 def _read_jsonl(file: IO[bytes], origin: str, sat: bool) -> Holdings:
     """pyarrow's JSON reader when it reads every amount exactly (integers, text); else,
     or to say what is wrong and on which line, Python's ``json``, line by line."""
-    data = file.read()
+    data = _read_all(file)
     fast = _arrow_jsonl(data.removeprefix(b"\xef\xbb\xbf"), sat)
     if fast is not None:
         return fast
