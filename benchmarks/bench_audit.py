@@ -5,7 +5,8 @@ Run ``python benchmarks/bench_audit.py`` (``--check`` exits 1 when a target is m
 ``--json`` prints the figures as JSON; ``--holders`` and ``--sample`` set the sizes).
 1,000,000 holders of 10 assets and 10 rules of 1 to 5 clauses (every operator, OR
 groups) are judged (a) by ``audit`` on prebuilt ``Holdings``, (b) by the whole
-``tca-gate audit`` command reading a Parquet file, as a process, and (c) by
+``tca-gate audit`` command reading a Parquet file, as a process (and, for information,
+CSV and JSON lines files of the same holders), and (c) by
 ``Rule.evaluate`` called per holder on a sample, scaled to every holder. (a) and (c)
 are timed interleaved, best of ``--rounds``, the garbage collector off; (b) is wall
 time, best of ``--rounds``. Every answer is checked against ``Rule.evaluate`` first.
@@ -30,6 +31,7 @@ if not __package__:
 
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.csv as arrow_csv  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from benchmarks.bench_rules import Row, gc_off, machine
@@ -128,30 +130,53 @@ def command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "tca_gate"]
 
 
+def write_files(
+    folder: str, holders: Sequence[str], columns: Mapping[str, np.ndarray]
+) -> dict[str, Path]:
+    """The rules, and the holders as Parquet (the target's), CSV and JSON lines."""
+    paths = {form: Path(folder, f"holders.{form}") for form in ("parquet", "csv", "jsonl")}
+    paths["rules"] = Path(folder, "rules.toml")
+    table_ = pa.table({"holder": pa.array(holders, pa.string()), **columns})
+    pq.write_table(table_, paths["parquet"])
+    arrow_csv.write_csv(table_, paths["csv"], arrow_csv.WriteOptions(quoting_style="none"))
+    with paths["jsonl"].open("w", encoding="utf-8") as file:
+        file.writelines(json.dumps(row) + "\n" for row in table_.to_pylist())
+    paths["rules"].write_text(
+        "[rules]\n" + "".join(f"{n} = {json.dumps(t)}\n" for n, t in RULES.items()), "utf-8"
+    )
+    return paths
+
+
+#: The command's runs: (label, holder file, extra arguments).
+CLI_RUNS = (
+    ("summary", "parquet", ()),
+    ("json", "parquet", ("--json",)),
+    ("csv", "csv", ()),
+    ("jsonl", "jsonl", ()),
+)
+
+
 def time_cli(
     holders: Sequence[str], columns: Mapping[str, np.ndarray], result: AuditResult, rounds: int
 ) -> dict[str, list[float]]:
-    """Wall seconds of ``tca-gate audit RULES --holders FILE.parquet --sat`` as a process."""
-    times: dict[str, list[float]] = {"summary": [], "json": []}
+    """Wall seconds of ``tca-gate audit RULES --holders FILE --sat`` as a process."""
+    times: dict[str, list[float]] = {label: [] for label, _, _ in CLI_RUNS}
     with tempfile.TemporaryDirectory() as folder:
-        parquet, rules = Path(folder, "holders.parquet"), Path(folder, "rules.toml")
-        table_ = pa.table({"holder": pa.array(holders, pa.string()), **columns})
-        pq.write_table(table_, parquet)
-        rules.write_text(
-            "[rules]\n" + "".join(f"{n} = {json.dumps(t)}\n" for n, t in RULES.items()), "utf-8"
-        )
-        argv = [*command(), "audit", str(rules), "--holders", str(parquet), "--sat"]
-        done = subprocess.run([*argv, "--json"], capture_output=True, check=True)
-        answer = json.loads(done.stdout)
-        assert answer["holders"] == len(holders)
-        for name in RULES:  # the command answers as audit() does
-            assert answer["rules"][name]["passed"] == result.count(name), name
-            assert answer["rules"][name]["holders"] == list(result.passed(name)), name
-        del answer, done
+        paths = write_files(folder, holders, columns)
+        for form in ("parquet", "csv", "jsonl"):
+            argv = [*command(), "audit", str(paths["rules"]), "--holders", str(paths[form])]
+            done = subprocess.run([*argv, "--sat", "--json"], capture_output=True, check=True)
+            answer = json.loads(done.stdout)
+            assert answer["holders"] == len(holders), form
+            for name in RULES:  # the command answers as audit() does
+                assert answer["rules"][name]["passed"] == result.count(name), (form, name)
+                assert answer["rules"][name]["holders"] == list(result.passed(name)), name
+            del answer, done
         for _ in range(rounds):
-            for label, extra in (("summary", []), ("json", ["--json"])):
+            for label, form, extra in CLI_RUNS:
+                argv = [*command(), "audit", str(paths["rules"]), "--holders", str(paths[form])]
                 start = time.perf_counter()
-                subprocess.run([*argv, *extra], stdout=subprocess.DEVNULL, check=True)
+                subprocess.run([*argv, "--sat", *extra], stdout=subprocess.DEVNULL, check=True)
                 times[label].append(time.perf_counter() - start)
     return times
 
@@ -215,6 +240,14 @@ def measure(count: int, sample: int, rounds: int) -> list[Row]:
             "s",
             extra={"all_s": cli["json"]},
         ),
+        Row("cli", "  the same from CSV", min(cli["csv"]), "s", extra={"all_s": cli["csv"]}),
+        Row(
+            "cli",
+            "  the same from JSON lines",
+            min(cli["jsonl"]),
+            "s",
+            extra={"all_s": cli["jsonl"]},
+        ),
     ]
 
 
@@ -227,7 +260,8 @@ def render(rows: Sequence[Row], info: Mapping[str, Any], elapsed: float) -> str:
         "",
         "Who qualifies: 10 rules of 1-5 clauses (>=, >, <, <=, ==, !=; OR groups) over holders",
         "of 10 assets. audit() and the Rule.evaluate loop interleaved, best of the rounds, gc",
-        "off; the command: wall time of the process, reading Parquet, best of the rounds.",
+        "off; the command: wall time of the process (Parquet; CSV and JSON lines for\n"
+        "information), best of the rounds.",
     ]
     body = [
         [

@@ -159,8 +159,9 @@ holder files (the format from the extension: .csv, .jsonl or .ndjson, .parquet):
   long: exactly the columns holder, asset, amount; a row per balance, a holder
         on several rows, the same holder and asset twice an error
 Amounts are tokens with at most 8 decimal places (10000, 0.5), or whole base
-units with --sat: no sign, no exponent, no float (a float Parquet column is
-refused; integer and decimal ones are exact). Asset names are upper-cased up to
+units with --sat: no sign, no exponent, no float. In Parquet an integer column
+is whole tokens (base units with --sat), a decimal one is exact, a float one is
+refused. Asset names are upper-cased up to
 any '.', as strict rules read them. An error names the file, the line (CSV, the
 header being line 1; JSON lines) or the row (Parquet, from 1) and the column.
 

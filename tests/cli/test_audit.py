@@ -8,6 +8,7 @@ import io
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,17 @@ def test_csv_is_a_row_per_holder_in_input_order(capsys: pytest.CaptureFixture[st
     assert [row[0] for row in rows[1:]] == ["alice", "bob", "carol", "dave", "erin"]
     for column, name in enumerate(PASSING, start=1):
         assert [row[0] for row in rows[1:] if row[column] == "1"] == PASSING[name]
+
+
+def test_the_examples_in_the_help_run(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "audit", "--help")
+    examples = re.findall(r"^  tca-gate (audit examples/.*)$", out, flags=re.MULTILINE)
+    assert len(examples) == 2
+    for example in examples:
+        argv = [
+            str(ROOT / word) if word.startswith("examples/") else word for word in example.split()
+        ]
+        assert run(capsys, *argv)[0] == 0
 
 
 def test_rules_are_chosen_with_rule(capsys: pytest.CaptureFixture[str]) -> None:
