@@ -522,7 +522,8 @@ def _pivot(
 
 def _report_repeat(
     holders: Sequence[str], assets: Sequence[str], place: Place, origin: str
-) -> None:
+) -> NoReturn:
+    """Raise the error for the first holder and asset that repeat, naming both places."""
     seen: dict[tuple[str, str], int] = {}
     for index, key in enumerate(zip(holders, assets, strict=True)):
         if key in seen:
@@ -534,6 +535,7 @@ def _report_repeat(
                 f" {place(seen[key])}); a long file gives each holder's asset once",
             )
         seen[key] = index
+    raise AssertionError("a key np.unique found twice was not found twice")
 
 
 # ----------------------------------------------------------------- Parquet
