@@ -77,6 +77,7 @@ def _run_audit(args: argparse.Namespace, console: Console) -> int:
             holdings = read_holdings(file, format=args.format, sat=args.sat, name=args.holders)
         progress.add_task(f"judging {len(holdings):,} holders", total=None)
         result = audit(rules, holdings)
+    _warn_missing(console, rules, holdings)
     if args.json:
         # One line: indenting makes json use its pure-Python encoder, ten times slower.
         console.say(json.dumps(result.to_dict(), ensure_ascii=False))
@@ -128,6 +129,18 @@ def _holder_errors(path: str) -> Iterator[None]:
     except OSError as error:
         reason = error.strerror or str(error)
         raise CliError(EXIT_USAGE, f"cannot read {clip_path(path)}: {reason}") from None
+
+
+def _warn_missing(console: Console, rules: dict[str, Rule], holdings: Holdings) -> None:
+    """On stderr: each asset a rule reads that no column of the file has (a typo?)."""
+    held = set(holdings.assets)
+    for name, rule in rules.items():
+        missing = [asset for asset in rule.assets if asset not in held]
+        if missing:
+            console.warn(
+                f"rule {quoted(name)} reads {name_list(missing)}, which no holder in the file"
+                " has a column or row for: every holder counts as holding none"
+            )
 
 
 def _print_summary(console: Console, result: AuditResult, holdings: Holdings) -> None:

@@ -83,6 +83,18 @@ def test_csv_is_a_row_per_holder_in_input_order(capsys: pytest.CaptureFixture[st
         assert [row[0] for row in rows[1:] if row[column] == "1"] == PASSING[name]
 
 
+def test_an_asset_no_column_has_is_warned_about(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    rules = write(tmp_path, '[rules]\ntypo = "LTBCION >= 1 or LTBCOIN >= 20000"\n', "r.toml")
+    code, out, err = run(capsys, "audit", rules, "--holders", HOLDERS, "--csv")
+    assert (code, out.splitlines()[1]) == (0, "alice,0")
+    assert err == (
+        "tca-gate: warning: rule 'typo' reads LTBCION, which no holder in the file has a"
+        " column or row for: every holder counts as holding none\n"
+    )
+
+
 def test_the_examples_in_the_help_run(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "audit", "--help")
     examples = re.findall(r"^  tca-gate (audit examples/.*)$", out, flags=re.MULTILINE)
