@@ -23,7 +23,7 @@ from typing import IO, Any, Literal, NoReturn
 
 import numpy as np
 
-from tca_gate.errors import BalanceFileError, shorten
+from tca_gate.errors import BalanceFileError, InvalidArgumentError, shorten
 from tca_gate.rules import MAX_DIGITS, SATOSHIS_PER_TOKEN, ascii_upper, strict_asset
 
 from ._audit import Column, Holdings, int_column
@@ -471,17 +471,7 @@ def asset_name(name: str) -> str:
 def _wide(
     holders: Sequence[str], columns: Mapping[str, Column], place: Place, origin: str
 ) -> Holdings:
-    if len(set(holders)) != len(holders):
-        first: dict[str, int] = {}
-        for index, holder in enumerate(holders):
-            if holder in first:
-                raise BalanceFileError(
-                    origin,
-                    f"{place(index)}, column holder",
-                    f"holder {shorten(holder, _ECHO)!r} is already on {place(first[holder])}"
-                    " (a wide file has one row per holder)",
-                )
-            first[holder] = index
+    """A wide file's holders and columns as ``Holdings``, each column named by its asset."""
     named: dict[str, Column] = {}
     written: dict[str, str] = {}
     for column, values in columns.items():
@@ -495,7 +485,20 @@ def _wide(
             )
         written[asset] = column
         named[asset] = values
-    return Holdings.from_columns(holders, named)
+    try:
+        return Holdings.from_columns(holders, named)
+    except InvalidArgumentError:  # a holder on two rows (checked there once): say where
+        first: dict[str, int] = {}
+        for index, holder in enumerate(holders):
+            if holder in first:
+                raise BalanceFileError(
+                    origin,
+                    f"{place(index)}, column holder",
+                    f"holder {shorten(holder, _ECHO)!r} is already on {place(first[holder])}"
+                    " (a wide file has one row per holder)",
+                ) from None
+            first[holder] = index
+        raise
 
 
 def _pivot(
