@@ -126,6 +126,8 @@ def _holder_errors(path: str) -> Iterator[None]:
         yield
     except (BalanceFileError, InvalidBalancesError) as error:
         raise CliError(EXIT_USAGE, str(error)) from None
+    except ImportError as error:  # Parquet without pyarrow: the message names the extra
+        raise CliError(EXIT_USAGE, str(error)) from None
     except OSError as error:
         reason = error.strerror or str(error)
         raise CliError(EXIT_USAGE, f"cannot read {clip_path(path)}: {reason}") from None

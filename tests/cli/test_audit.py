@@ -20,6 +20,7 @@ import pytest
 from tca_gate import compile_rule, tokens_to_sat
 from tests.support.cli import run, write
 from tests.support.data import ROOT
+from tests.support.extras import blocked
 
 RULES = str(ROOT / "examples" / "rules.toml")
 HOLDERS = str(ROOT / "examples" / "holders.csv")
@@ -213,6 +214,24 @@ def test_a_rules_file_without_rules_or_with_a_bad_rule(
     code, out, _ = run(capsys, "audit", legacy, "--holders", HOLDERS, "--csv")
     assert code == 0
     assert out.splitlines()[1:] == ["alice,1", "bob,1", "carol,0", "dave,0", "erin,0"]
+
+
+def test_without_pyarrow_csv_is_read_and_parquet_names_the_extra(tmp_path: Path) -> None:
+    parquet = tmp_path / "h.parquet"
+    pq.write_table(pa.table({"holder": ["a"], "LTBCOIN": [20_000]}), parquet)
+    statement = f"""
+import contextlib, io
+from tca_gate.cli import main
+for holders in ({HOLDERS!r}, {str(parquet)!r}):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["audit", {RULES!r}, "--holders", holders])
+    print(code, err.getvalue().strip())
+"""
+    csv_run, parquet_run, last = blocked(["pyarrow"], statement).splitlines()
+    assert (csv_run.rstrip(), last) == ("0", "ok")  # 0, and nothing on stderr
+    assert parquet_run.startswith("2 tca-gate audit: error: reading Parquet holder files needs")
+    assert parquet_run.endswith("pip install 'tca-gate[audit]'")
 
 
 # ----------------------------------------------------------- as a process, on a terminal
