@@ -39,6 +39,7 @@ def test_the_one_table_printer_aligns_columns_under_a_rule(
     [
         ("bench_rules", ["--check", "--json"]),
         ("bench_gate", ["--quick", "--rounds", "--duration", "--json", "--check", "--only"]),
+        ("bench_audit", ["--holders", "--sample", "--rounds", "--json", "--check"]),
     ],
 )
 def test_the_benchmark_imports_and_offers_its_options(
@@ -75,6 +76,24 @@ def test_the_rules_benchmark_measures_and_prints_every_section(
         assert heading in shown
     assert "  rule                       evaluate  lambda" in shown
     assert shown.rstrip().splitlines()[-1].startswith("run time ")
+
+
+def test_the_audit_benchmark_measures_audit_the_loop_and_the_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bench = load("bench_audit", monkeypatch)
+    # Tiny sizes: what the run measures and checks, not how fast it is.
+    assert bench.main(["--json", "--holders", "3000", "--sample", "300", "--rounds", "1"]) == 0
+    results = json.loads(capsys.readouterr().out)["results"]
+    assert [(r["section"], r["unit"]) for r in results] == [
+        ("audit", "s"),
+        ("audit", "s"),
+        ("audit", "x"),
+        *[("cli", "s")] * 4,
+    ]
+    assert all(r["value"] > 0 for r in results)
+    assert [r["gated"] for r in results] == [True, False, True, True, False, False, False]
+    assert results[1]["extra"]["sample"] == 300
 
 
 def test_the_gate_benchmark_quick_run_measures_every_part() -> None:

@@ -10,7 +10,13 @@ included. There is no float anywhere: a column is ``int64`` when every balance f
 and otherwise a column of Python ints, slower but exact (never wrapped). Needs the
 ``audit`` extra (numpy).
 
-One module: ``_audit`` (the columns, the evaluation, the result).
+``read_holdings`` reads a holder file into ``Holdings``: CSV, JSON lines or Parquet
+(Parquet needs pyarrow, also in the extra), wide (a ``holder`` column and one column
+per asset) or long (``holder``, ``asset``, ``amount``), amounts in exact tokens or base
+units; a bad cell is a ``BalanceFileError`` naming the file, the line or row, and the
+column.
+
+Modules: ``_audit`` (the columns, the evaluation, the result), ``_files`` (holder files).
 
 >>> from tca_gate.audit import Holdings, audit
 >>> holdings = Holdings({"alice": {"LTBCOIN": 20_000 * 10**8}, "bob": {}, "carol": {"TOKENLY": 1}})
@@ -27,10 +33,20 @@ from tca_gate.extras import require_extra
 
 require_extra("audit", "numpy", needed_by="tca_gate.audit")
 
+from tca_gate.errors import BalanceFileError
 from tca_gate.public import publish
 
 from ._audit import AuditResult, Holdings, audit
+from ._files import FORMATS, HoldingsFormat, read_holdings
 
-__all__ = ["AuditResult", "Holdings", "audit"]
+__all__ = [
+    "FORMATS",
+    "AuditResult",
+    "BalanceFileError",
+    "Holdings",
+    "HoldingsFormat",
+    "audit",
+    "read_holdings",
+]
 
 publish(__name__, globals(), __all__)

@@ -32,7 +32,7 @@ class Holdings:
 
     holders: tuple[str, ...]
     _columns: dict[str, Column]
-    _rows: dict[str, int]
+    _rows: dict[str, int] | None  # made on the first ``balances`` call
     _zeros: Column
 
     def __init__(self, balances: Mapping[str, Mapping[str, int]]) -> None:
@@ -58,25 +58,34 @@ class Holdings:
                 if column is None:
                     column = lists[asset] = [0] * len(holders)
                 column[row] = value
-        self._set(holders, {asset: _column(values) for asset, values in lists.items()})
+        self._set(holders, {asset: int_column(values) for asset, values in lists.items()})
 
     @classmethod
     def from_columns(cls, holders: Sequence[str], columns: Mapping[str, npt.ArrayLike]) -> Holdings:
         """Holdings from one integer array per asset, a row per holder (in ``holders``' order).
 
-        Any integer dtype is taken exactly (``uint64`` past ``int64``'s range included);
-        a float, bool or object column raises ``InvalidBalancesError`` naming the asset.
+        Any integer dtype is taken exactly (``uint64`` past ``int64``'s range included), and
+        so are Python ints (an ``object`` array or a list); a float or bool column, or an
+        ``object`` one holding anything but ints, raises ``InvalidBalancesError`` naming
+        the asset.
         """
         holders = tuple(holders)
-        seen: set[str] = set()
-        for holder in holders:
-            if holder in seen:
-                raise InvalidArgumentError(f"holder {holder!r} appears more than once")
-            seen.add(holder)
+        if len(set(holders)) != len(holders):
+            seen: set[str] = set()
+            for holder in holders:
+                if holder in seen:
+                    raise InvalidArgumentError(f"holder {holder!r} appears more than once")
+                seen.add(holder)
         converted: dict[str, Column] = {}
         for asset, values in columns.items():
             array = np.asarray(values)
-            if array.dtype.kind not in "iu":
+            if array.dtype == object:
+                if array.ndim != 1 or not all(value.__class__ is int for value in array):
+                    raise InvalidBalancesError(
+                        f"the balances of {asset} must be ints (base units), not other objects"
+                    )
+                array = int_column(array.tolist())  # int64 when they all fit, else kept as ints
+            elif array.dtype.kind not in "iu":
                 raise InvalidBalancesError(
                     f"the balances of {asset} must be an integer array of base units,"
                     f" not {array.dtype}"
@@ -86,7 +95,9 @@ class Holdings:
                     f"the balances of {asset} must be one value per holder ({len(holders)}),"
                     f" not an array of shape {array.shape}"
                 )
-            if array.dtype.kind == "u" and array.size and int(array.max()) > _INT64.max:
+            if array.dtype == object:
+                converted[asset] = array
+            elif array.dtype.kind == "u" and array.size and int(array.max()) > _INT64.max:
                 converted[asset] = array.astype(object)  # Python ints: exact past int64
             else:
                 converted[asset] = array.astype(np.int64)
@@ -100,7 +111,7 @@ class Holdings:
         zeros = np.zeros(len(holders), dtype=np.int64)
         zeros.flags.writeable = False
         self.holders, self._columns, self._zeros = holders, columns, zeros
-        self._rows = {holder: row for row, holder in enumerate(holders)}
+        self._rows = None
 
     def __len__(self) -> int:
         return len(self.holders)
@@ -116,6 +127,8 @@ class Holdings:
 
     def balances(self, holder: str) -> dict[str, int]:
         """One holder's balances as ``Rule.evaluate`` reads them (``KeyError`` if unknown)."""
+        if self._rows is None:
+            self._rows = dict(zip(self.holders, range(len(self.holders)), strict=True))
         row = self._rows[holder]
         return {asset: int(column[row]) for asset, column in self._columns.items()}
 
@@ -123,7 +136,7 @@ class Holdings:
         return f"Holdings({len(self.holders):,} holders, {len(self._columns):,} assets)"
 
 
-def _column(values: list[int]) -> Column:
+def int_column(values: list[int]) -> Column:
     """``int64`` when every value fits, else Python ints: exact either way, never wrapped."""
     with contextlib.suppress(OverflowError):  # a balance past int64's range
         return np.array(values, dtype=np.int64)
@@ -150,8 +163,8 @@ class AuditResult:
 
     def passed(self, name: str) -> tuple[str, ...]:
         """The holders who pass rule ``name``, in input order."""
-        holders = self.holdings.holders
-        return tuple(holders[row] for row in np.flatnonzero(self._masks[name]))
+        rows = np.flatnonzero(self._masks[name]).tolist()
+        return tuple(map(self.holdings.holders.__getitem__, rows))
 
     def count(self, name: str) -> int:
         """How many holders pass rule ``name``."""

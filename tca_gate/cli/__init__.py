@@ -1,5 +1,6 @@
 """``tca-gate``: check, explain, lint and format TCA rules offline, test rule sets in CI,
-serve a local Tokenpass sandbox, and run the web demo.
+audit who among many holders passes them, serve a local Tokenpass sandbox, and run the
+web demo.
 
 Usage::
 
@@ -8,6 +9,7 @@ Usage::
     tca-gate lint RULE [--dialect D] [--json] [--fail-on-warning]
     tca-gate fmt RULE --to query|expr [--dialect D]
     tca-gate test FILE [--json]
+    tca-gate audit RULES --holders FILE [--format F] [--sat] [--rule NAME] [--json|--csv]
     tca-gate sandbox [--host H] [--port P] [--db PATH] [--seed FILE] [--admin-token T]
                      [--replay-protection]
     tca-gate demo [--host H] [--port P] [--sandbox-port P]

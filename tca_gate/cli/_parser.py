@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from tca_gate.__version__ import __version__
 from tca_gate.errors import shorten
 
+from ._audit import AUDIT
 from ._check import CHECK, EXPLAIN
 from ._command import Command
 from ._console import PROG
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
 COMMANDS: dict[str, Command] = {
-    command.name: command for command in (CHECK, EXPLAIN, LINT, FMT, TEST, SANDBOX, DEMO)
+    command.name: command for command in (CHECK, EXPLAIN, LINT, FMT, TEST, AUDIT, SANDBOX, DEMO)
 }
 
 

@@ -57,15 +57,7 @@ def load_test_file(path: str) -> Suite:
     _refuse_unknown(document, _FILE_KEYS, fail)
     dialect = _dialect_field(document, "dialect", "strict", lambda p: fail("dialect", p))
     sat = _bool_field(document, "sat", False, lambda p: fail("sat", p))
-    rules = document.get("rules", {})
-    if not isinstance(rules, dict):
-        raise fail("rules", f"must be a table of name = rule text, not {kind_of(rules)}")
-    for name, text in rules.items():
-        if not isinstance(text, str):
-            raise fail(
-                f"rules.{shorten(name, ECHO_LIMIT)}",
-                f"must be the rule's text, not {kind_of(text)}",
-            )
+    rules = _rules_table(document, fail)
     entries = document.get("case")
     if entries is None:
         raise fail("case", "the file has no [[case]] entries, so it would test nothing")
@@ -83,6 +75,41 @@ def load_test_file(path: str) -> Suite:
         seen[case.name] = number
         cases.append(case)
     return Suite(path, rules, dialect, cases)
+
+
+def load_rule_set(path: str) -> tuple[dict[str, str], Dialect]:
+    """A test file's ``[rules]`` table and dialect (for ``audit``); its cases are not read.
+
+    ``CliError`` (exit 2) as ``load_test_file`` raises it, and when there are no rules.
+    """
+    shown = clip_path(path)
+    document = _read_toml(path, shown)
+
+    def fail(where: str, problem: str) -> CliError:
+        return CliError(EXIT_USAGE, f"{shown}: {where}: {problem}")
+
+    _refuse_unknown(document, _FILE_KEYS, fail)
+    dialect = _dialect_field(document, "dialect", "strict", lambda p: fail("dialect", p))
+    rules = _rules_table(document, fail)
+    if not rules:
+        raise fail("rules", 'no rules: write a [rules] table of name = "rule text"')
+    return rules, dialect
+
+
+def _rules_table(
+    document: Mapping[str, object], fail: Callable[[str, str], CliError]
+) -> dict[str, str]:
+    """The ``[rules]`` table, every value checked to be a rule's text."""
+    rules = document.get("rules", {})
+    if not isinstance(rules, dict):
+        raise fail("rules", f"must be a table of name = rule text, not {kind_of(rules)}")
+    for name, text in rules.items():
+        if not isinstance(text, str):
+            raise fail(
+                f"rules.{shorten(name, ECHO_LIMIT)}",
+                f"must be the rule's text, not {kind_of(text)}",
+            )
+    return rules
 
 
 def _read_toml(path: str, shown: str) -> dict[str, Any]:

@@ -20,10 +20,12 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--help")
     assert code == 0
     listed = re.findall(r"^    (\w+) ", out, flags=re.MULTILINE)
-    assert listed == ["check", "explain", "lint", "fmt", "test", "sandbox", "demo"]
+    assert listed == ["check", "explain", "lint", "fmt", "test", "audit", "sandbox", "demo"]
 
 
-@pytest.mark.parametrize("command", ["check", "explain", "lint", "fmt", "test", "sandbox", "demo"])
+@pytest.mark.parametrize(
+    "command", ["check", "explain", "lint", "fmt", "test", "audit", "sandbox", "demo"]
+)
 def test_every_command_has_examples_in_its_help(
     capsys: pytest.CaptureFixture[str], command: str
 ) -> None:
