@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -51,6 +51,28 @@ def _identity_digests(holder: Holder) -> tuple[frozenset[str], frozenset[str]]:
     name = holder.value if holder.kind is HolderKind.USERNAME else holder.owner
     users = frozenset((name_digest(str(name).lower()),)) if name is not None else frozenset()
     return users, frozenset()
+
+
+#: What a change may name a holder by: its part ("users", "addresses" or "holders") and
+#: the digest there (a username's digest is no address's, whatever the names).
+Mark = tuple[str, str]
+
+
+def holder_marks(holder: Holder) -> tuple[Mark, ...]:
+    """Every mark a change concerning ``holder`` names it by (``Change.marks``).
+
+    >>> marks = holder_marks(Holder.token("t", owner="Bob"))
+    >>> [part for part, _ in marks]
+    ['holders', 'users']
+    >>> bool(set(Change.of(usernames=["BOB"]).marks()) & set(marks))
+    True
+    """
+    users, addresses = _identity_digests(holder)
+    return (
+        ("holders", holder_digest(holder)),
+        *(("users", digest) for digest in users),
+        *(("addresses", digest) for digest in addresses),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +125,17 @@ class Change:
             return True
         users, addresses = _identity_digests(holder)
         return not (users.isdisjoint(self.users) and addresses.isdisjoint(self.addresses))
+
+    def marks(self) -> Iterator[Mark]:
+        """The marks of the holders named (none for ``everything``): a holder is concerned
+        when one of its ``holder_marks`` is among them, so an index by mark finds it."""
+        for part, digests in (
+            ("users", self.users),
+            ("addresses", self.addresses),
+            ("holders", self.holders),
+        ):
+            for digest in digests:
+                yield part, digest
 
     def to_json(self) -> str:
         """The change as a JSON text (digests only), for a channel between processes."""
