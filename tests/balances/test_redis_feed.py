@@ -103,15 +103,17 @@ def test_what_crosses_the_channel_is_digests_and_anything_unreadable_is_everythi
             await b.invalidate(token)
             await until(lambda: len(heard) == 1)
             redis_client.publish(f"{prefix}changes", b"not a change")
-            await until(lambda: len(heard) == 2)
-            assert heard == [Change.of(holders=[token]), Change.EVERYTHING]
+            redis_client.publish(f"{prefix}changes", b"\xff\xfe not even text")
+            await until(lambda: len(heard) == 3)
+            assert heard == [Change.of(holders=[token]), Change.EVERYTHING, Change.EVERYTHING]
+            assert a.changes.live  # the same subscription: nothing made it reconnect
             sent = [
                 message["data"]
                 for message in iter(lambda: listening.get_message(timeout=1.0), None)
                 if message["type"] == "message"
             ]
             listening.close()
-            assert len(sent) == 2
+            assert len(sent) == 3
             assert b"secret" not in sent[0]
             assert b"alice" not in sent[0].lower()
             assert Change.from_json(sent[0]) == Change.of(holders=[token])
