@@ -113,10 +113,11 @@ class RedisCachedBalances:
 
     ``near_ttl`` (seconds, off by default) keeps up to ``near_maxsize`` recent answers in
     each worker too, in front of Redis: a hit then costs what ``CachedBalances``' does.
-    Near answers are served only while ``changes`` is live, dropped on every change it
-    hears, and kept at most ``near_ttl`` seconds, so a withdrawn answer is served at most
-    until the change reaches the worker (pub/sub delivery, about a millisecond) and
-    never ``near_ttl`` seconds after it was withdrawn. A near miss asks Redis as without.
+    Near answers are kept only while ``changes`` is live (all dropped when it stops
+    hearing), dropped on every change it hears, and kept at most ``near_ttl`` seconds
+    from their look-up, so a withdrawn answer is served at most until the change reaches
+    the worker (pub/sub delivery: a few milliseconds) and never ``near_ttl`` seconds
+    after the ``forget`` returned. A near miss asks Redis, as without a near cache.
     """
 
     def __init__(
