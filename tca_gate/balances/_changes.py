@@ -188,6 +188,13 @@ class ChangeFeed:
     >>> feed.publish(Change.EVERYTHING)
     >>> seen
     [Change(users=1, addresses=0, holders=0)]
+
+    ``start`` and ``aclose`` are there for every feed, so that code given any cache can
+    call them: for this one there is nothing to start or stop.
+
+    >>> import asyncio
+    >>> asyncio.run(feed.start())
+    True
     """
 
     def __init__(self) -> None:
@@ -197,6 +204,13 @@ class ChangeFeed:
     def live(self) -> bool:
         """Whether every change is heard: always, for a cache in this process."""
         return True
+
+    async def start(self) -> bool:
+        """Start hearing changes, if the feed must (``RedisChangeFeed``); whether it is live."""
+        return self.live
+
+    async def aclose(self) -> None:
+        """Stop hearing changes, if the feed ever started (``RedisChangeFeed``)."""
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Tell ``listener`` of every change from now on; returns the call that stops it."""
