@@ -91,7 +91,8 @@ def test_the_gate_benchmark_quick_run_measures_every_part() -> None:
 
     throughput = report["throughput"]
     runs = throughput["runs"]
-    assert sorted(run["variant"] for run in runs) == ["bare", "gated", "near", "redis", "ungated"]
+    variants = ["bare", "gated", "metrics", "near", "redis", "ungated"]
+    assert sorted(run["variant"] for run in runs) == variants
     assert all(run["requests"] > 0 and run["errors"] == run["non_2xx"] == 0 for run in runs)
     # Only alice (the load) and carol (the refusal checked first) were ever fetched.
     cache = throughput["gated_cache"]
@@ -117,5 +118,5 @@ def test_the_gate_benchmark_quick_run_measures_every_part() -> None:
     assert memory["token", "cache"]["traced"] > memory["token", "dict"]["traced"] > 0
 
     verdicts = {t["label"]: t["verdict"] for t in report["targets"]}
-    assert len(verdicts) == 5
+    assert len(verdicts) == 6
     assert all(verdict in {"PASS", "MISS"} for verdict in verdicts.values())

@@ -20,6 +20,7 @@ from benchmarks.gate.memory import Memory
 from benchmarks.gate.throughput import (
     BUSY_CORE,
     GATED_TARGET,
+    METRICS_TARGET,
     NEAR_TARGET,
     UNGATED_TARGET,
     Throughput,
@@ -59,6 +60,9 @@ class Report:
                 ratio = self.throughput.ratio(variant)
                 label = f"{variant} / bare, median requests/s"
                 found.append(Target(label, ratio, f">= {goal:.2f}", ratio >= goal))
+            ratio = self.throughput.ratio("metrics", "gated")
+            label = "metrics on / off (gated), median requests/s"
+            found.append(Target(label, ratio, f">= {METRICS_TARGET:.2f}", ratio >= METRICS_TARGET))
             found += near_targets(self.throughput)
         for herd in self.herds:
             label = f"herd: calls at the sandbox, {herd.cache} x{herd.instances}"
@@ -85,6 +89,11 @@ class Report:
                 "ratios": {v: t.ratio(v) for v in compared},
                 "paired_ratios": {v: t.paired(v) for v in compared},
                 "cpu_ratios": {v: t.cpu_ratio(v) for v in compared},
+                "metrics_over_gated": {
+                    "ratio": t.ratio("metrics", "gated"),
+                    "paired": t.paired("metrics", "gated"),
+                    "cpu": t.cpu_ratio("metrics", "gated"),
+                },
                 "runs": [asdict(run) for run in t.runs],
             }
         answer["herds"] = [asdict(h) | {"passed": h.passed} for h in self.herds]
@@ -151,6 +160,10 @@ def render_throughput(t: Throughput) -> list[str]:
         )
     headers = ["variant", "req/s", "p50", "p99", "cpu/req", "cores", "ratio", "paired", "cpu"]
     out.append(table(headers, body))
+    out.append(
+        f"  metrics on over off (gated route): ratio {t.ratio('metrics', 'gated'):.3f},"
+        f" paired {t.paired('metrics', 'gated'):.3f}, cpu {t.cpu_ratio('metrics', 'gated'):.3f}"
+    )
     bad = sum(r.errors + r.non_2xx for r in t.runs)
     out.append(
         f"  socket errors and non-2xx answers: {bad}; the gated app's cache: {t.cache['hits']}"
