@@ -26,6 +26,7 @@ from ._counterparty import AddressBook, CounterpartyBalances
 from ._holder import BALANCE_SCOPES, Holder, HolderKind, IdentityResolver, Scope
 from ._memory_cache import CachedBalances
 from ._redis import RedisCachedBalances
+from ._redis_feed import RedisChangeFeed
 from ._source import BalanceSource
 from ._source import read_only_balances as read_only_balances  # for the gate, not __all__
 from ._static import StaticBalances
@@ -53,6 +54,7 @@ __all__ = [
     "HolderKind",
     "IdentityResolver",
     "RedisCachedBalances",
+    "RedisChangeFeed",
     "Scope",
     "StaticBalances",
     "TokenpassBalances",

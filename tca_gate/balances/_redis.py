@@ -43,8 +43,9 @@ from ._cache_protocol import (
     forget_targets,
     identity_names,
 )
-from ._changes import Change, ChangeFeed
+from ._changes import Change
 from ._holder import BALANCE_SCOPES, Holder
+from ._redis_feed import RedisChangeFeed
 from ._source import BalanceSource, read_only_balances
 
 if TYPE_CHECKING:
@@ -101,6 +102,11 @@ class RedisCachedBalances:
     ``redis`` is a ``redis.asyncio.Redis`` (or use ``from_url``); a client passed in
     stays the caller's to close. Each Redis operation gets ``redis_timeout`` seconds,
     whatever the client's own socket timeouts, so a Redis that hangs is a 503, not a hang.
+
+    ``changes`` (a ``RedisChangeFeed``) tells listeners in every worker what ``forget``
+    and ``invalidate`` withdrew, through Redis pub/sub: when the change cannot be sent
+    to the other workers, they raise ``BalanceUnavailableError`` (the webhook's 503, so
+    it is sent again), as when Redis fails.
     """
 
     def __init__(
@@ -131,8 +137,9 @@ class RedisCachedBalances:
         self.prefix = prefix
         self.redis_timeout = redis_timeout
         self.stats = CacheStats()
-        #: Told of every answer withdrawn or replaced by a different one (``Change``).
-        self.changes = ChangeFeed()
+        #: Told of every answer withdrawn or replaced by a different one (``Change``), in
+        #: every worker: the cache sends its changes to the others on ``{prefix}changes``.
+        self.changes = RedisChangeFeed(redis, f"{prefix}changes", redis_timeout=redis_timeout)
         self._clock = clock
         self._redis = redis
         self._owns_client = False
@@ -167,7 +174,8 @@ class RedisCachedBalances:
         return cache
 
     async def aclose(self) -> None:
-        """Close the Redis client if ``from_url`` made it."""
+        """Stop the change feed; close the Redis client if ``from_url`` made it."""
+        await self.changes.aclose()
         if self._owns_client:
             await self._redis.aclose()
 
@@ -215,7 +223,7 @@ class RedisCachedBalances:
             pipe.delete(*(keys.answer for keys in every))
             pipe.delete(*(keys.lock for keys in every))
             dropped, _ = await self._call(pipe.execute())
-        self.changes.publish(Change.of(holders=[holder]))
+        await self.changes.send(Change.of(holders=[holder]))
         return int(dropped)
 
     async def forget(self, *, usernames: Iterable[str] = (), addresses: Iterable[str] = ()) -> int:
@@ -231,7 +239,7 @@ class RedisCachedBalances:
         dropped, digests = await self._call(self._forget(keys=index, args=[self.prefix]))
         for digest in digests:
             self._flights.pop(_text(digest), None)
-        self.changes.publish(Change.of(usernames=names, addresses=wanted))
+        await self.changes.send(Change.of(usernames=names, addresses=wanted))
         return int(dropped)
 
     async def _look(self, holder: Holder, keys: _Keys) -> _Answer:
@@ -319,7 +327,7 @@ class RedisCachedBalances:
         if not await self._store(keys, token, "keep", answer, self._answer_ms):
             return None
         if stored is not None and stored.balances is not None and stored.balances != balances:
-            self.changes.publish(Change.of(holders=[holder]))
+            await self.changes.send(Change.of(holders=[holder]), must_reach=False)
         return _Answer(BalanceReading(balances, stale=False, age=0.0), "", cached=False)
 
     async def _store(

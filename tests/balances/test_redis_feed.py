@@ -1,0 +1,211 @@
+"""The Redis cache's change feed against a real redis-server: changes reach the other
+workers (not twice this one), a forget whose change cannot be sent fails, and the feed is
+live only while it hears the channel: lost with Redis, back (and saying so) after."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import redis
+import redis.asyncio
+
+from tca_gate.balances import (
+    BalanceUnavailableError,
+    Change,
+    ChangeFeed,
+    Holder,
+    RedisCachedBalances,
+)
+from tests.support.redis_server import free_port, redis_server
+
+T = TypeVar("T")
+ALICE = Holder.user("alice")
+
+
+class Source:
+    async def balances(self, holder: Holder) -> Mapping[str, int]:
+        return {"A": 1}
+
+
+def run(scenario: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        return await scenario()
+
+    return asyncio.run(main())
+
+
+@contextlib.asynccontextmanager
+async def workers(url: str, count: int, prefix: str) -> AsyncIterator[list[RedisCachedBalances]]:
+    """``count`` caches on their own clients, as separate workers would have them."""
+    made = [RedisCachedBalances.from_url(Source(), url, prefix=prefix) for _ in range(count)]
+    try:
+        yield made
+    finally:
+        for cache in made:
+            await cache.aclose()
+
+
+async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait until ``condition`` holds, failing the test if it does not within ``within`` s."""
+    async with asyncio.timeout(within):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
+def test_a_change_in_one_worker_reaches_the_others_once_and_this_one_once(
+    redis_url: str,
+) -> None:
+    prefix = f"{uuid.uuid4().hex}:"
+
+    async def scenario() -> None:
+        async with workers(redis_url, 3, prefix) as caches:
+            heard: list[list[Change]] = [[] for _ in caches]
+            for cache, seen in zip(caches, heard, strict=True):
+                cache.changes.subscribe(seen.append)
+                assert isinstance(cache.changes, ChangeFeed)
+                assert await cache.changes.start()
+            a, b, c = caches
+            await a.read(ALICE)
+            await b.forget(usernames=["Alice"])
+            await until(lambda: all(heard))
+            await c.invalidate(ALICE)
+            await until(lambda: all(len(seen) == 2 for seen in heard))
+            await asyncio.sleep(0.05)  # time for an echo, which must not come
+            expected = [Change.of(usernames=["alice"]), Change.of(holders=[ALICE])]
+            assert heard == [expected] * 3
+            assert all(cache.changes.live for cache in caches)
+
+    run(scenario)
+
+
+def test_what_crosses_the_channel_is_digests_and_anything_unreadable_is_everything(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    prefix = f"{uuid.uuid4().hex}:"
+    token = Holder.token("alice-secret-oauth-token", owner="alice")
+
+    async def scenario() -> None:
+        async with workers(redis_url, 2, prefix) as (a, b):
+            heard: list[Change] = []
+            a.changes.subscribe(heard.append)
+            assert await a.changes.start()
+            listening = redis_client.pubsub()
+            listening.subscribe(f"{prefix}changes")
+            await b.invalidate(token)
+            await until(lambda: len(heard) == 1)
+            redis_client.publish(f"{prefix}changes", b"not a change")
+            await until(lambda: len(heard) == 2)
+            assert heard == [Change.of(holders=[token]), Change.EVERYTHING]
+            sent = [
+                message["data"]
+                for message in iter(lambda: listening.get_message(timeout=1.0), None)
+                if message["type"] == "message"
+            ]
+            listening.close()
+            assert len(sent) == 2
+            assert b"secret" not in sent[0]
+            assert b"alice" not in sent[0].lower()
+            assert Change.from_json(sent[0]) == Change.of(holders=[token])
+
+    run(scenario)
+
+
+def test_a_forget_whose_change_cannot_reach_the_other_workers_fails(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    """A worker whose Redis user may not PUBLISH: its forget drops the answers but fails
+    (a 503 to the webhook, which sends it again) instead of leaving others unaware."""
+    prefix = f"{uuid.uuid4().hex}:"
+    user = f"nopub-{uuid.uuid4().hex[:8]}"
+    redis_client.acl_setuser(
+        user, enabled=True, nopass=True, keys=["*"], channels=["*"], commands=["+@all", "-publish"]
+    )
+    url = redis_url.replace("redis://", f"redis://{user}@")
+
+    async def scenario() -> None:
+        async with workers(redis_url, 1, prefix) as (other,), workers(url, 1, prefix) as (mute,):
+            heard: list[Change] = []
+            other.changes.subscribe(heard.append)
+            assert await other.changes.start()
+            await mute.read(ALICE)
+            with pytest.raises(BalanceUnavailableError, match="could not be sent"):
+                await mute.forget(usernames=["alice"])
+            with pytest.raises(BalanceUnavailableError, match="could not be sent"):
+                await mute.invalidate(ALICE)
+            assert not redis_client.keys(f"{prefix}balances:*")  # dropped all the same
+            await asyncio.sleep(0.05)
+            assert heard == []
+
+    try:
+        run(scenario)
+    finally:
+        redis_client.acl_deluser(user)
+
+
+def test_the_feed_is_live_only_while_redis_is_there_and_says_so_both_ways(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+
+    async def scenario() -> None:
+        server = contextlib.ExitStack()
+        url = server.enter_context(redis_server(tmp_path / "first", port=port))
+        async with workers(url, 2, "feed:") as (a, b):
+            heard: list[Change] = []
+            a.changes.subscribe(heard.append)
+            assert not a.changes.live  # not yet subscribed
+            assert await a.changes.start()
+            server.close()  # redis-server is gone
+            await until(lambda: not a.changes.live)
+            assert heard == [Change.EVERYTHING]
+            with redis_server(tmp_path / "second", port=port):
+                await until(lambda: a.changes.live, within=10.0)
+                assert heard == [Change.EVERYTHING, Change.EVERYTHING]
+                await b.forget(usernames=["bob"])
+                await until(lambda: len(heard) == 3)
+                assert heard[-1] == Change.of(usernames=["bob"])
+        assert not a.changes.live  # closed with the cache
+
+    run(scenario)
+
+
+def test_a_feed_that_cannot_subscribe_is_not_live_and_start_says_so() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+
+    async def scenario() -> None:
+        cache = RedisCachedBalances.from_url(Source(), url, redis_timeout=0.3)
+        heard: list[Change] = []
+        cache.changes.subscribe(heard.append)
+        assert not await cache.changes.start()
+        assert not cache.changes.live
+        assert heard == []  # never live: nothing was trusted, nothing to withdraw
+        await cache.aclose()
+
+    run(scenario)
+
+
+def test_a_feed_subscribed_outside_a_loop_starts_on_start_and_stops_with_the_cache(
+    redis_url: str,
+) -> None:
+    client = redis.asyncio.Redis.from_url(redis_url)
+    cache = RedisCachedBalances(Source(), client, prefix=f"{uuid.uuid4().hex}:")
+    heard: list[Change] = []
+    cache.changes.subscribe(heard.append)  # no loop yet: nothing started
+    assert not cache.changes.live
+
+    async def scenario() -> None:
+        assert await cache.changes.start()
+        assert "live=True" in repr(cache.changes)
+        await cache.aclose()
+        assert not cache.changes.live
+        assert heard == [Change.EVERYTHING]  # no longer hearing: trust nothing kept
+        assert await client.ping()  # the caller's client stays open
+        await client.aclose()
+
+    run(scenario)
