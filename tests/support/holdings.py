@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
@@ -18,7 +18,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Lifespan
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from tca_gate import (
@@ -40,10 +41,11 @@ class Holdings:
     to ``None`` cannot be read (``BalanceUnavailableError``). ``calls`` counts the calls
     made in this process."""
 
-    def __init__(self, path: Path, users: Mapping[str, Mapping[str, int] | None]) -> None:
+    def __init__(self, path: Path, users: Mapping[str, Mapping[str, int] | None] = {}) -> None:
         self.path = path
         self.calls = 0
-        self.set(users)
+        if users:
+            self.set(users)
 
     def __repr__(self) -> str:
         return "Holdings()"
@@ -110,17 +112,24 @@ async def slow(request: Request) -> PlainTextResponse:
     return PlainTextResponse("too late")
 
 
-def revoking_app(gate: Gate) -> Starlette:
+def revoking_app(
+    gate: Gate, *, routes: Sequence[BaseRoute] = (), lifespan: Lifespan[Starlette] | None = None
+) -> Starlette:
     """``/chat`` (websocket, ``TOKENLY >= 1`` by the middleware), ``/whales`` (websocket,
     the decorator), ``/ticks`` (revocable SSE), ``/plain-ticks`` (SSE, not revocable) and
     ``/slow`` (a revocable long poll), all ``TOKENLY >= 1``; ``POST /forget?user=NAME``
-    makes the gate's cache forget NAME."""
+    makes the gate's cache forget NAME; ``GET /live`` says whether its change feed is live.
+    ``routes`` are added, ``lifespan`` is the app's."""
 
     async def forget(request: Request) -> JSONResponse:
         cache = gate.balances
         names = request.query_params.getlist("user")
         dropped = await cache.forget(usernames=names)  # type: ignore[attr-defined]
         return JSONResponse({"forgotten": dropped})
+
+    async def live(request: Request) -> JSONResponse:
+        feed = getattr(gate.balances, "changes", None)
+        return JSONResponse({"live": bool(getattr(feed, "live", False))})
 
     rules: dict[str, str | dict[str, object]] = {
         "/chat": "TOKENLY >= 1",
@@ -136,6 +145,9 @@ def revoking_app(gate: Gate) -> Starlette:
             Route("/plain-ticks", ticks),
             Route("/slow", slow),
             Route("/forget", forget, methods=["POST"]),
+            Route("/live", live),
+            *routes,
         ],
+        lifespan=lifespan,
         middleware=[Middleware(TcaGateMiddleware, gate=gate, rules=rules)],
     )
