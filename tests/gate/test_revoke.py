@@ -13,12 +13,20 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from fastapi import FastAPI, WebSocket
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tca_gate import CachedBalances, Gate, GateConfigError, InvalidArgumentError, StaticBalances
+from tca_gate import (
+    CachedBalances,
+    Gate,
+    GateConfigError,
+    InvalidArgumentError,
+    StaticBalances,
+    TcaGateMiddleware,
+)
 from tca_gate.gate import GateRules
-from tests.support.holdings import COIN, Holdings, from_query, revoking_app
+from tests.support.holdings import COIN, Holdings, echo, from_query, revoking_app
 from tests.support.servers import serve
 
 #: Long enough that no sweep runs during a test that proves the change feed's work.
@@ -112,6 +120,26 @@ def test_a_forget_closes_the_websockets_of_a_holder_now_refused_and_no_others(
     ]
     assert {fields["outcome"] for fields in refusals} == {"insufficient-tokens"}
     assert SECRET_TOKEN not in caplog.text
+
+
+def test_a_cleared_cache_has_every_open_websocket_judged_again(
+    served: tuple[str, Gate], holdings: Holdings
+) -> None:
+    base, _ = served
+    chat = base.replace("http://", "ws://") + "/chat"
+
+    async def scenario() -> None:
+        alice, carol = await opened(f"{chat}?user=alice"), await opened(f"{chat}?user=carol")
+        dave = await opened(f"{chat}?user=dave")
+        holdings.set({"alice": {}, "dave": {"TOKENLY": COIN - 1}})
+        async with httpx2.AsyncClient() as http:
+            assert (await http.post(f"{base}/clear")).status_code == 200
+        assert await closed(alice) == (1008, "insufficient-tokens")
+        assert await closed(dave) == (1008, "insufficient-tokens")
+        assert await echoes(carol)
+        await carol.close()
+
+    asyncio.run(scenario())
 
 
 def test_the_decorator_s_websocket_is_closed_too(
@@ -277,3 +305,33 @@ def test_revocable_must_be_true_or_false() -> None:
         GateRules({"/feed": {"rule": "TOKENLY >= 1", "revocable": "yes"}})
     rules = GateRules({"/feed": {"rule": "TOKENLY >= 1", "revocable": True}, "/x": "LTBCOIN >= 1"})
     assert [entry.revocable for entry in rules.entries] == [True, False]
+
+
+def test_in_a_fastapi_app_the_middleware_revokes_a_websocket_route_by_name(
+    holdings: Holdings,
+) -> None:
+    """The documented way for FastAPI, whose dependency judges the handshake only."""
+    cache = CachedBalances(holdings, ttl=NEVER)
+    app = FastAPI()
+    app.add_middleware(
+        TcaGateMiddleware,
+        gate=Gate(cache, identity=from_query, recheck=NEVER),
+        rules={"route:lounge": "TOKENLY >= 1"},
+    )
+
+    @app.websocket("/lounge")
+    async def lounge(websocket: WebSocket) -> None:
+        await echo(websocket)
+
+    @app.post("/forget")
+    async def forget_user(user: str) -> int:
+        return await cache.forget(usernames=[user])
+
+    async def scenario(base: str) -> None:
+        alice = await opened(base.replace("http://", "ws://") + "/lounge?user=alice")
+        holdings.set({"alice": {}})
+        await forget(base, "alice")
+        assert await closed(alice) == (1008, "insufficient-tokens")
+
+    with serve(app) as base:
+        asyncio.run(scenario(base))

@@ -118,14 +118,18 @@ def revoking_app(
     """``/chat`` (websocket, ``TOKENLY >= 1`` by the middleware), ``/whales`` (websocket,
     the decorator), ``/ticks`` (revocable SSE), ``/plain-ticks`` (SSE, not revocable) and
     ``/slow`` (a revocable long poll), all ``TOKENLY >= 1``; ``POST /forget?user=NAME``
-    makes the gate's cache forget NAME; ``GET /live`` says whether its change feed is live.
-    ``routes`` are added, ``lifespan`` is the app's."""
+    makes the gate's cache forget NAME, ``POST /clear`` forget everyone; ``GET /live`` says
+    whether its change feed is live. ``routes`` are added, ``lifespan`` is the app's."""
 
     async def forget(request: Request) -> JSONResponse:
         cache = gate.balances
         names = request.query_params.getlist("user")
         dropped = await cache.forget(usernames=names)  # type: ignore[attr-defined]
         return JSONResponse({"forgotten": dropped})
+
+    async def clear(request: Request) -> JSONResponse:
+        gate.balances.clear()  # type: ignore[attr-defined]
+        return JSONResponse({"cleared": True})
 
     async def live(request: Request) -> JSONResponse:
         feed = getattr(gate.balances, "changes", None)
@@ -145,6 +149,7 @@ def revoking_app(
             Route("/plain-ticks", ticks),
             Route("/slow", slow),
             Route("/forget", forget, methods=["POST"]),
+            Route("/clear", clear, methods=["POST"]),
             Route("/live", live),
             *routes,
         ],
