@@ -21,6 +21,7 @@ from tca_gate import (
     CachedBalances,
     Gate,
     GateConfigError,
+    Holder,
     InvalidArgumentError,
     StaticBalances,
     TcaGateMiddleware,
@@ -140,6 +141,21 @@ def test_a_cleared_cache_has_every_open_websocket_judged_again(
         await carol.close()
 
     asyncio.run(scenario())
+
+
+def test_a_change_made_on_another_thread_is_handed_to_the_server_s_loop(
+    served: tuple[str, Gate], holdings: Holdings
+) -> None:
+    base, gate = served
+    chat = base.replace("http://", "ws://") + "/chat"
+
+    async def scenario() -> None:
+        alice = await opened(f"{chat}?user=alice")
+        holdings.set({"alice": {}})
+        gate.balances.invalidate(Holder.user("alice"))  # type: ignore[attr-defined]
+        assert await closed(alice) == (1008, "insufficient-tokens")
+
+    asyncio.run(scenario())  # this thread's loop, not the server's
 
 
 def test_the_decorator_s_websocket_is_closed_too(
