@@ -93,14 +93,14 @@ async def whales(websocket: WebSocket) -> None:
 
 
 async def ticks(request: Request) -> StreamingResponse:
-    """Server-sent events: a tick every 50 ms, for ever."""
+    """Server-sent events: a tick every 20 ms, for ever."""
 
     async def events() -> AsyncIterator[str]:
         count = 0
         while True:
             count += 1
             yield f"data: tick {count}\n\n"
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
 
     return StreamingResponse(events(), media_type="text/event-stream")
 
