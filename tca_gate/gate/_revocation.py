@@ -15,13 +15,14 @@ the client left.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Send
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from tca_gate.balances import Change, Holder
 from tca_gate.rules import Rule
@@ -146,6 +147,24 @@ async def watched(
     try:
         await app(conn.scope, connection.receive, connection.send)
     except _CLOSED_UNDER_IT:
+        if connection.revoked is None:
+            raise
+    finally:
+        revocations.unwatch(connection)
+
+
+@contextlib.asynccontextmanager
+async def watching(gate: Gate, websocket: WebSocket, verdict: Verdict) -> AsyncIterator[None]:
+    """Judge again, until the block ends, the websocket ``verdict`` let in, for a guard that
+    runs inside the endpoint's call (the FastAPI dependency) and so cannot wrap the
+    connection: it is closed through ``websocket`` itself, and the app's sends after
+    that raise (Starlette's ``WebSocketDisconnected``), which the block then swallows."""
+    revocations = revocations_of(gate)
+    connection = Watched(websocket, verdict, websocket.receive, websocket.send)
+    revocations.watch(connection)
+    try:
+        yield
+    except (*_CLOSED_UNDER_IT, WebSocketDisconnected):
         if connection.revoked is None:
             raise
     finally:

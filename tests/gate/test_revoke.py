@@ -7,13 +7,15 @@ end. Holders still allowed, and other holders, keep their connections."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
 import httpx2
 import pytest
-from fastapi import FastAPI, WebSocket
+from fastapi import Depends, FastAPI, Query, WebSocket
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -26,7 +28,8 @@ from tca_gate import (
     StaticBalances,
     TcaGateMiddleware,
 )
-from tca_gate.gate import GateRules
+from tca_gate.fastapi import require_tokens
+from tca_gate.gate import GateRules, Verdict
 from tests.support.holdings import COIN, Holdings, echo, from_query, revoking_app
 from tests.support.servers import serve
 
@@ -36,6 +39,9 @@ NEVER = 3600.0
 PATIENCE = 5.0
 
 SECRET_TOKEN = "alice-oauth-token-secret"
+
+#: A FastAPI route's guard, as the dependency.
+Members = Annotated[Verdict, Depends(require_tokens("TOKENLY >= 1"))]
 
 
 @pytest.fixture
@@ -60,18 +66,42 @@ def served(holdings: Holdings) -> Iterator[tuple[str, Gate]]:
     assert repr(gate.balances.changes) == "ChangeFeed(listeners=0, live=True)"  # type: ignore[attr-defined]
 
 
+@contextlib.contextmanager
+def server_errors(caplog: pytest.LogCaptureFixture) -> Iterator[list[str]]:
+    """The errors the server logs in the block (uvicorn's logger does not propagate: it is
+    listened to directly, once the server has set its logging up)."""
+    server_log = logging.getLogger("uvicorn.error")
+    errors: list[str] = []
+    with caplog.at_level(logging.ERROR):
+        server_log.addHandler(caplog.handler)
+        try:
+            yield errors
+        finally:
+            server_log.removeHandler(caplog.handler)
+    errors.extend(record.getMessage() for record in caplog.records if record.levelno >= 40)
+
+
 async def opened(url: str) -> ClientConnection:
     socket = await connect(url, open_timeout=PATIENCE)
     assert await asyncio.wait_for(socket.recv(), PATIENCE) == "welcome"
     return socket
 
 
-async def closed(socket: ClientConnection) -> tuple[int | None, str | None]:
-    """Wait for the server to close ``socket``: its close code and reason."""
+async def closed(socket: ClientConnection, skipping: str = "") -> tuple[int | None, str | None]:
+    """Wait for the server to close ``socket`` (passing over messages ``skipping``, sent
+    before the close): its close code and reason."""
     with pytest.raises(ConnectionClosed) as ended:
-        await asyncio.wait_for(socket.recv(), PATIENCE)
+        await asyncio.wait_for(messages_until_closed(socket, skipping), PATIENCE)
     received = ended.value.rcvd
     return (received.code, received.reason) if received is not None else (None, None)
+
+
+async def messages_until_closed(socket: ClientConnection, skipping: str) -> None:
+    """Receive until the connection closes, every message ``skipping`` (else fail)."""
+    while True:
+        message = await socket.recv()
+        assert skipping, message
+        assert message == skipping
 
 
 async def echoes(socket: ClientConnection) -> bool:
@@ -121,6 +151,23 @@ def test_a_forget_closes_the_websockets_of_a_holder_now_refused_and_no_others(
     ]
     assert {fields["outcome"] for fields in refusals} == {"insufficient-tokens"}
     assert SECRET_TOKEN not in caplog.text
+
+
+def test_an_app_pushing_on_a_websocket_the_gate_closed_meets_a_disconnect_not_an_error(
+    served: tuple[str, Gate], holdings: Holdings, caplog: pytest.LogCaptureFixture
+) -> None:
+    base, _ = served
+
+    async def scenario() -> None:
+        alice = await opened(base.replace("http://", "ws://") + "/news?user=alice")
+        holdings.set({"alice": {}})
+        await forget(base, "alice")
+        assert await closed(alice, skipping="news") == (1008, "insufficient-tokens")
+        await asyncio.sleep(0.1)  # the app's next sends, after the close
+
+    with server_errors(caplog) as errors:
+        asyncio.run(scenario())
+    assert errors == []
 
 
 def test_a_cleared_cache_has_every_open_websocket_judged_again(
@@ -328,7 +375,6 @@ def test_revocable_must_be_true_or_false() -> None:
 def test_in_a_fastapi_app_the_middleware_revokes_a_websocket_route_by_name(
     holdings: Holdings,
 ) -> None:
-    """The documented way for FastAPI, whose dependency judges the handshake only."""
     cache = CachedBalances(holdings, ttl=NEVER)
     app = FastAPI()
     app.add_middleware(
@@ -342,8 +388,8 @@ def test_in_a_fastapi_app_the_middleware_revokes_a_websocket_route_by_name(
         await echo(websocket)
 
     @app.post("/forget")
-    async def forget_user(user: str) -> int:
-        return await cache.forget(usernames=[user])
+    async def forget_users(user: Annotated[list[str], Query()]) -> int:
+        return await cache.forget(usernames=user)
 
     async def scenario(base: str) -> None:
         alice = await opened(base.replace("http://", "ws://") + "/lounge?user=alice")
@@ -353,3 +399,45 @@ def test_in_a_fastapi_app_the_middleware_revokes_a_websocket_route_by_name(
 
     with serve(app) as base:
         asyncio.run(scenario(base))
+
+
+def test_the_fastapi_dependency_closes_its_websockets_too(
+    holdings: Holdings, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = CachedBalances(holdings, ttl=NEVER)
+    app = FastAPI()
+    app.state.tca_gate = Gate(cache, identity=from_query, recheck=NEVER)
+
+    @app.websocket("/lounge")
+    async def lounge(websocket: WebSocket, verdict: Members) -> None:
+        await echo(websocket)
+
+    @app.websocket("/news")
+    async def news(websocket: WebSocket, verdict: Members) -> None:
+        """Pushes without reading: its sends after the close raise, and are not errors."""
+        await websocket.accept()
+        await websocket.send_text("welcome")
+        while True:
+            await websocket.send_text("news")
+            await asyncio.sleep(0.02)
+
+    @app.post("/forget")
+    async def forget_users(user: Annotated[list[str], Query()]) -> int:
+        return await cache.forget(usernames=user)
+
+    async def scenario(base: str) -> None:
+        ws = base.replace("http://", "ws://")
+        alice = await opened(f"{ws}/lounge?user=alice")
+        carol = await opened(f"{ws}/lounge?user=carol")
+        news = await opened(f"{ws}/news?user=alice")
+        holdings.set({"alice": {}})
+        await forget(base, "alice", "carol")
+        assert await closed(alice) == (1008, "insufficient-tokens")
+        assert await closed(news, skipping="news") == (1008, "insufficient-tokens")
+        assert await echoes(carol)
+        await carol.close()
+
+    with serve(app) as base, server_errors(caplog) as errors:
+        asyncio.run(scenario(base))
+    assert errors == []
+    assert repr(cache.changes) == "ChangeFeed(listeners=0, live=True)"

@@ -87,6 +87,16 @@ async def echo(websocket: WebSocket) -> None:
         pass
 
 
+async def news(websocket: WebSocket) -> None:
+    """Greet, then push news every 20 ms without reading (so it never hears the client
+    leave: its send fails instead)."""
+    await websocket.accept()
+    await websocket.send_text("welcome")
+    while True:
+        await websocket.send_text("news")
+        await asyncio.sleep(0.02)
+
+
 @requires_tokens("LTBCOIN >= 1000")
 async def whales(websocket: WebSocket) -> None:
     await echo(websocket)
@@ -115,11 +125,12 @@ async def slow(request: Request) -> PlainTextResponse:
 def revoking_app(
     gate: Gate, *, routes: Sequence[BaseRoute] = (), lifespan: Lifespan[Starlette] | None = None
 ) -> Starlette:
-    """``/chat`` (websocket, ``TOKENLY >= 1`` by the middleware), ``/whales`` (websocket,
-    the decorator), ``/ticks`` (revocable SSE), ``/plain-ticks`` (SSE, not revocable) and
-    ``/slow`` (a revocable long poll), all ``TOKENLY >= 1``; ``POST /forget?user=NAME``
-    makes the gate's cache forget NAME, ``POST /clear`` forget everyone; ``GET /live`` says
-    whether its change feed is live. ``routes`` are added, ``lifespan`` is the app's."""
+    """Websockets ``/chat`` (echoes) and ``/news`` (pushes), ``TOKENLY >= 1`` by the
+    middleware, and ``/whales`` by the decorator; server-sent events ``/ticks``
+    (revocable) and ``/plain-ticks`` (not), and a revocable long poll ``/slow``, all
+    ``TOKENLY >= 1``. ``POST /forget?user=NAME`` makes the gate's cache forget NAME,
+    ``POST /clear`` everyone; ``GET /live`` says whether its change feed is live.
+    ``routes`` are added, ``lifespan`` is the app's."""
 
     async def forget(request: Request) -> JSONResponse:
         cache = gate.balances
@@ -137,6 +148,7 @@ def revoking_app(
 
     rules: dict[str, str | dict[str, object]] = {
         "/chat": "TOKENLY >= 1",
+        "/news": "TOKENLY >= 1",
         "/ticks": {"rule": "TOKENLY >= 1", "revocable": True},
         "/plain-ticks": "TOKENLY >= 1",
         "/slow": {"rule": "TOKENLY >= 1", "revocable": True},
@@ -144,6 +156,7 @@ def revoking_app(
     return Starlette(
         routes=[
             WebSocketRoute("/chat", echo),
+            WebSocketRoute("/news", news),
             WebSocketRoute("/whales", whales),
             Route("/ticks", ticks),
             Route("/plain-ticks", ticks),
