@@ -1,8 +1,10 @@
 """Revoking access: open websockets, and streams on ``revocable`` paths, judged again while
 they last, and closed once refused.
 
-A guard runs each connection it lets in through ``watched``, which keeps it in its gate's
-``Revocations`` until it ends. The gate's cache tells of every answer it withdraws (its
+A guard runs each connection it lets in through ``watched`` (the middleware, the
+decorator: the app's messages pass through it) or within ``watching`` (the FastAPI
+dependency, done before the route runs), which keep it in its gate's ``Revocations``
+until it ends. The gate's cache tells of every answer it withdraws (its
 ``changes`` feed): the connections of the holders a ``Change`` concerns are judged again
 at once, through the cache (one read per holder and rule, however many connections).
 Every ``Gate.recheck`` seconds all of them are, which catches what no change told of (a
