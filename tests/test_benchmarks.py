@@ -91,7 +91,7 @@ def test_the_gate_benchmark_quick_run_measures_every_part() -> None:
 
     throughput = report["throughput"]
     runs = throughput["runs"]
-    assert sorted(run["variant"] for run in runs) == ["bare", "gated", "ungated"]
+    assert sorted(run["variant"] for run in runs) == ["bare", "gated", "metrics", "ungated"]
     assert all(run["requests"] > 0 and run["errors"] == run["non_2xx"] == 0 for run in runs)
     # Only alice (the load) and carol (the refusal checked first) were ever fetched.
     cache = throughput["gated_cache"]
@@ -114,5 +114,5 @@ def test_the_gate_benchmark_quick_run_measures_every_part() -> None:
     assert memory["token", "cache"]["traced"] > memory["token", "dict"]["traced"] > 0
 
     verdicts = {t["label"]: t["verdict"] for t in report["targets"]}
-    assert len(verdicts) == 4
+    assert len(verdicts) == 5
     assert all(verdict in {"PASS", "MISS"} for verdict in verdicts.values())

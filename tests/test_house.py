@@ -20,7 +20,13 @@ PACKAGE = Path(tca_gate.__file__).parent
 
 #: Lowest first: a module may import its own package and anything on a lower layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("tca_gate.__version__", "tca_gate.errors", "tca_gate.public", "tca_gate.extras"),
+    (
+        "tca_gate.__version__",
+        "tca_gate.errors",
+        "tca_gate.public",
+        "tca_gate.extras",
+        "tca_gate.observe",
+    ),
     ("tca_gate.wire",),
     ("tca_gate.rules",),
     ("tca_gate.audit",),
@@ -36,7 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("tca_gate.balances",),
     ("tca_gate.login", "tca_gate.delivery"),
     ("tca_gate.gate",),
-    ("tca_gate.fastapi", "tca_gate.sandbox"),
+    ("tca_gate.fastapi", "tca_gate.sandbox", "tca_gate.metrics"),
     ("tca_gate.demo",),
     ("tca_gate.cli",),
     ("tca_gate", "tca_gate.__main__"),
@@ -214,6 +220,7 @@ PUBLIC_PACKAGES = (
     "tca_gate",
     "tca_gate.rules",
     "tca_gate.audit",
+    "tca_gate.metrics",
     "tca_gate.balances",
     "tca_gate.gate",
     "tca_gate.login",

@@ -20,6 +20,7 @@ from benchmarks.gate.memory import Memory
 from benchmarks.gate.throughput import (
     BUSY_CORE,
     GATED_TARGET,
+    METRICS_TARGET,
     UNGATED_TARGET,
     VARIANTS,
     Throughput,
@@ -59,6 +60,9 @@ class Report:
                 ratio = self.throughput.ratio(variant)
                 label = f"{variant} / bare, median requests/s"
                 found.append(Target(label, ratio, f">= {goal:.2f}", ratio >= goal))
+            ratio = self.throughput.ratio("metrics", "gated")
+            label = "metrics on / off (gated), median requests/s"
+            found.append(Target(label, ratio, f">= {METRICS_TARGET:.2f}", ratio >= METRICS_TARGET))
         for herd in self.herds:
             label = f"herd: calls at the sandbox, {herd.cache} x{herd.instances}"
             found.append(Target(label, herd.sandbox_calls, f"== {HERD_TARGET}", herd.passed))
@@ -79,9 +83,14 @@ class Report:
                 "gated_cache": t.cache,
                 "shared_core": t.shared_core(),
                 "medians": {v: {m: t.median(v, m) for m in metrics} for v in VARIANTS},
-                "ratios": {v: t.ratio(v) for v in ("ungated", "gated")},
-                "paired_ratios": {v: t.paired(v) for v in ("ungated", "gated")},
-                "cpu_ratios": {v: t.cpu_ratio(v) for v in ("ungated", "gated")},
+                "ratios": {v: t.ratio(v) for v in ("ungated", "gated", "metrics")},
+                "paired_ratios": {v: t.paired(v) for v in ("ungated", "gated", "metrics")},
+                "cpu_ratios": {v: t.cpu_ratio(v) for v in ("ungated", "gated", "metrics")},
+                "metrics_over_gated": {
+                    "ratio": t.ratio("metrics", "gated"),
+                    "paired": t.paired("metrics", "gated"),
+                    "cpu": t.cpu_ratio("metrics", "gated"),
+                },
                 "runs": [asdict(run) for run in t.runs],
             }
         answer["herds"] = [asdict(h) | {"passed": h.passed} for h in self.herds]
@@ -123,7 +132,7 @@ def render_throughput(t: Throughput) -> list[str]:
     )
     out = [
         f"1. Throughput: wrk -t1 -c{s.connections} -d{s.duration}s, {pinned}; {s.rounds} rounds"
-        " of the three in turn, medians.",
+        " of the four in turn, medians.",
         f"   Identity: the {USER_HEADER} header; every app's endpoint reads it, and behind the"
         " gate its resolver too (header_identity).",
         "   ratio: req/s over the bare app's; paired: median of the rounds' ratios; cpu: the"
@@ -148,6 +157,10 @@ def render_throughput(t: Throughput) -> list[str]:
         )
     headers = ["variant", "req/s", "p50", "p99", "cpu/req", "cores", "ratio", "paired", "cpu"]
     out.append(table(headers, body))
+    out.append(
+        f"  metrics on over off (gated route): ratio {t.ratio('metrics', 'gated'):.3f},"
+        f" paired {t.paired('metrics', 'gated'):.3f}, cpu {t.cpu_ratio('metrics', 'gated'):.3f}"
+    )
     bad = sum(r.errors + r.non_2xx for r in t.runs)
     out.append(
         f"  socket errors and non-2xx answers: {bad}; the gated app's cache: {t.cache['hits']}"

@@ -1,5 +1,6 @@
 """Part 1: requests/s and latency (``wrk``) of a bare app, an un-gated route behind the
-middleware and a gated route on a cache hit, taking turns over rounds; medians compared."""
+middleware, a gated route on a cache hit, and the same with metrics on, taking turns over
+rounds; medians compared."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ from tca_gate.gate import Gate, TcaGateMiddleware, header_identity
 
 GATED_TARGET = 0.85
 UNGATED_TARGET = 0.97
+#: The gated route with metrics on, over the same route with them off.
+METRICS_TARGET = 0.95
 #: Below this share of a core, the server was not alone on its core during a run.
 BUSY_CORE = 0.9
 
@@ -42,8 +45,9 @@ VARIANTS = {
     "bare": "bare Starlette app",
     "ungated": "un-gated route, middleware",
     "gated": "gated route, cache hit",
+    "metrics": "gated route, metrics on",
 }
-_PATHS = {"bare": "/members", "ungated": "/open", "gated": "/members"}
+_PATHS = {"bare": "/members", "ungated": "/open", "gated": "/members", "metrics": "/members"}
 
 # wrk's report as one line: requests, µs, errors (connect read write status timeout),
 # then the latency's p50, p90, p99 and max in µs.
@@ -67,7 +71,9 @@ async def no_stats(_: Request) -> Response:
 
 def throughput_app(kind: str) -> Starlette:
     """``bare``: /open and /members, no middleware. ``gate``: the same routes, with
-    ``TcaGateMiddleware`` guarding /members on an in-memory cache of static balances."""
+    ``TcaGateMiddleware`` guarding /members on an in-memory cache of static balances.
+    ``metrics``: the gate app with ``tca_gate.metrics.Metrics`` installed, watching the
+    cache, and serving ``/metrics``."""
     routes = [Route("/open", hello), Route("/members", hello)]
     if kind == "bare":
         return Starlette(routes=[*routes, Route("/_stats", no_stats)])
@@ -80,6 +86,14 @@ def throughput_app(kind: str) -> Starlette:
         return JSONResponse({"cache": asdict(cache.stats), "sent": 0})
 
     gate = Gate(cache, identity=user_identity)
+    if kind == "metrics":
+        from prometheus_client import CollectorRegistry
+
+        from tca_gate.metrics import Metrics
+
+        metrics = Metrics(CollectorRegistry()).install()
+        metrics.watch(cache, name="static")
+        routes.append(Route("/metrics", metrics.asgi()))
     return Starlette(
         routes=[*routes, Route("/_stats", stats)],
         middleware=[Middleware(TcaGateMiddleware, gate=gate, rules={"/members": RULE})],
@@ -152,8 +166,11 @@ def run_wrk(
     )
 
 
-def check_apps(bare: ServerProcess, ungated: ServerProcess, gated: ServerProcess) -> None:
-    """Before timing: every variant answers as it should, and the gate really gates."""
+def check_apps(
+    bare: ServerProcess, ungated: ServerProcess, gated: ServerProcess, metrics: ServerProcess
+) -> None:
+    """Before timing: every variant answers as it should, the gate really gates, and the
+    metrics count what it decided."""
     alice = {USER_HEADER: "alice", "accept": "application/json"}
     answer = httpx2.get(bare.url + "/members", headers=alice)
     assert answer.status_code == 200, answer
@@ -161,7 +178,7 @@ def check_apps(bare: ServerProcess, ungated: ServerProcess, gated: ServerProcess
     answer = httpx2.get(ungated.url + "/open", headers=alice)
     assert answer.status_code == 200, answer
     assert "cache-control" not in answer.headers, answer.headers
-    for server in (ungated, gated):
+    for server in (ungated, gated, metrics):
         answer = httpx2.get(server.url + "/members", headers=alice)
         assert answer.status_code == 200, answer
         assert answer.text == "hello alice", answer.text
@@ -170,6 +187,10 @@ def check_apps(bare: ServerProcess, ungated: ServerProcess, gated: ServerProcess
         assert nobody.status_code == 401, nobody
         carol = httpx2.get(server.url + "/members", headers={**alice, USER_HEADER: "carol"})
         assert carol.status_code == 403, carol
+    counted = httpx2.get(metrics.url + "/metrics").text
+    for outcome in ("allowed", "unauthenticated", "insufficient-tokens"):
+        line = f'tca_gate_decisions_total{{outcome="{outcome}",rule="/members"}} 1.0'
+        assert line in counted, counted
 
 
 @dataclass
@@ -187,19 +208,19 @@ class Throughput:
     def median(self, variant: str, metric: str) -> float:
         return statistics.median(float(getattr(run, metric)) for run in self.of(variant))
 
-    def ratio(self, variant: str) -> float:
-        """Median requests/s over the bare app's median: what the targets judge."""
-        return self.median(variant, "rps") / self.median("bare", "rps")
+    def ratio(self, variant: str, base: str = "bare") -> float:
+        """Median requests/s over the ``base`` variant's median: what the targets judge."""
+        return self.median(variant, "rps") / self.median(base, "rps")
 
-    def paired(self, variant: str) -> float:
+    def paired(self, variant: str, base: str = "bare") -> float:
         """The median of each round's ratio (runs next to each other in time)."""
-        pairs = zip(self.of(variant), self.of("bare"), strict=True)
-        return statistics.median(run.rps / bare.rps for run, bare in pairs)
+        pairs = zip(self.of(variant), self.of(base), strict=True)
+        return statistics.median(run.rps / other.rps for run, other in pairs)
 
-    def cpu_ratio(self, variant: str) -> float:
-        """The bare app's CPU time per request over this variant's: the throughput ratio
-        if each server had its core to itself (steadier when the machine is shared)."""
-        return self.median("bare", "cpu_us") / self.median(variant, "cpu_us")
+    def cpu_ratio(self, variant: str, base: str = "bare") -> float:
+        """The base's CPU time per request over this variant's: the throughput ratio if
+        each server had its core to itself (steadier when the machine is shared)."""
+        return self.median(base, "cpu_us") / self.median(variant, "cpu_us")
 
     def shared_core(self) -> bool:
         return any(self.median(v, "server_cpu") < BUSY_CORE for v in VARIANTS)
@@ -213,12 +234,13 @@ def bench_throughput(settings: Settings, log: Log) -> Throughput:
             ({"app": "bare"}, server_cpu),
             ({"app": "gate"}, server_cpu),
             ({"app": "gate"}, server_cpu),
-        ) as (bare, ungated, gated),
+            ({"app": "metrics"}, server_cpu),
+        ) as (bare, ungated, gated, metrics),
     ):
         script = Path(scratch) / "report.lua"
         script.write_text(_WRK_REPORT)
-        check_apps(bare, ungated, gated)
-        by_variant = {"bare": bare, "ungated": ungated, "gated": gated}
+        check_apps(bare, ungated, gated, metrics)
+        by_variant = {"bare": bare, "ungated": ungated, "gated": gated, "metrics": metrics}
 
         def run(variant: str, round_: int, duration: int) -> WrkRun:
             return run_wrk(

@@ -42,6 +42,7 @@ from tca_gate.errors import (
     UnknownHolderError,
 )
 from tca_gate.extras import require_extra
+from tca_gate.observe import fetch
 from tca_gate.rules import SATOSHIS_PER_TOKEN
 
 from ._cache_protocol import check_seconds
@@ -137,6 +138,7 @@ class CounterpartyBalances:
         """Close the connections to the node (a ``tokenpass`` client stays the caller's)."""
         await self.client.aclose()
 
+    @fetch("counterparty")
     async def balances(self, holder: Holder) -> Mapping[str, int]:
         """The holder's balances; ``UnknownHolderError`` or ``BalanceUnavailableError`` else."""
         try:

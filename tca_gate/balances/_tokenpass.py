@@ -50,6 +50,7 @@ from tca_gate.errors import (
     ServiceError,
     UnknownHolderError,
 )
+from tca_gate.observe import fetch
 
 from ._cache_protocol import check_seconds
 from ._holder import Holder, HolderKind
@@ -123,6 +124,7 @@ class TokenpassBalances:
     def __repr__(self) -> str:
         return f"TokenpassBalances({self.client.base_url})"
 
+    @fetch("tokenpass")
     async def balances(self, holder: Holder) -> Mapping[str, int]:
         """The holder's balances; ``UnknownHolderError`` or ``BalanceUnavailableError`` else."""
         if holder.kind is not HolderKind.TOKEN and holder.scope == "protected":

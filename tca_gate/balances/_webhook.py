@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from tca_gate.errors import InvalidArgumentError, WebhookPayloadError, shorten
+from tca_gate.observe import webhook
 from tca_gate.signing.replay import AsyncReplayStore, ReplayStore, release
 from tca_gate.signing.tokenly import DEFAULT_WINDOW, check_tokenly_signature, replayed
 from tca_gate.signing.verifying import (
@@ -211,7 +212,9 @@ class SignedWebhook(ABC, Generic[E]):
         verified = await verify_request(
             scope, receive, send, verify, max_body=self.max_body, refusals=self._refusals
         )
-        if verified is not None:
+        if verified is None:
+            webhook(type(self).__name__, "", "refused")
+        else:
             (body, claimed), onward = verified
             answer = await self._answer(body, claimed)
             await answer(scope, onward, send)
@@ -243,11 +246,11 @@ class SignedWebhook(ABC, Generic[E]):
         try:
             document = json.loads(body)
         except (ValueError, RecursionError):
-            return _malformed(WebhookPayloadError("body", "is not JSON"))
+            return self._malformed(WebhookPayloadError("body", "is not JSON"))
         try:
             event = self.read(document)
         except WebhookPayloadError as error:
-            return _malformed(error)
+            return self._malformed(error)
         forgotten = 0
         if self.cache is not None:
             try:
@@ -262,6 +265,7 @@ class SignedWebhook(ABC, Generic[E]):
                     exc_info=True,
                 )
                 await self._give_back(claimed)
+                webhook(type(self).__name__, event.event, "unavailable")
                 message = "the balance cache could not forget the holders; send the event again"
                 return JSONResponse(
                     {"error": "cache-unavailable", "message": message},
@@ -269,10 +273,18 @@ class SignedWebhook(ABC, Generic[E]):
                     headers={"Retry-After": str(RETRY_AFTER)},
                 )
         try:
-            return JSONResponse(await self.accepted(event, forgotten))
+            answer = JSONResponse(await self.accepted(event, forgotten))
         except Exception:
+            webhook(type(self).__name__, event.event, "failed")
             await self._give_back(claimed)
             raise
+        webhook(type(self).__name__, event.event, "accepted")
+        return answer
+
+    def _malformed(self, error: WebhookPayloadError) -> JSONResponse:
+        """The 400 for a body ``read`` refuses, reported as a malformed event."""
+        webhook(type(self).__name__, "", "malformed")
+        return _malformed(error)
 
     async def _give_back(self, claimed: str) -> None:
         """Release the replay claim of a request whose work failed, so the same signed

@@ -12,7 +12,8 @@ lack, receives a promise of the missing tokens through the sandbox, and is let i
 
 ``run_example`` serves the apps in ``examples/`` the same way; ``BackgroundServer``
 serves any ASGI app on a bound socket for the length of a ``with`` block. Needs the
-``sandbox`` and ``login`` extras.
+``sandbox`` and ``login`` extras; ``/metrics`` (Prometheus's text format) needs the
+``metrics`` extra too, and without it answers 404 naming it.
 """
 
 from tca_gate.extras import require_extra

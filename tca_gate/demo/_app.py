@@ -15,8 +15,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from tca_gate.balances import CachedBalances, TokenpassBalances
 from tca_gate.demo import _pages
@@ -34,6 +34,8 @@ from ._wallet import WalletDemo
 SESSION_COOKIE = "tca_gate_demo"
 #: Where the sandbox sends its balance webhooks.
 WEBHOOK_PATH = "/hooks/balances"
+#: Where the demo serves its Prometheus metrics (with the metrics extra).
+METRICS_PATH = "/metrics"
 _FLASH = "tca_gate.demo.flash"
 
 
@@ -63,10 +65,12 @@ class DemoSettings:
 
 def create_demo_app(settings: DemoSettings) -> Starlette:
     """The demo app: ``/`` (home), the gated pages, ``POST /promise``, the balance
-    webhook at ``/hooks/balances``, the login under ``/auth``, and "Sign in with your
-    wallet" at ``/wallet`` with its gated page ``/wallet/vault``.
+    webhook at ``/hooks/balances``, the login under ``/auth``, "Sign in with your
+    wallet" at ``/wallet`` with its gated page ``/wallet/vault``, and ``/metrics``.
 
-    The Tokenpass client is closed when the app's lifespan ends.
+    With the ``metrics`` extra, the app's ``Metrics`` (its own registry) are installed
+    while its lifespan runs and ``/metrics`` serves them; without it, ``/metrics`` is a
+    404 naming the extra. The Tokenpass client is closed when the lifespan ends.
     """
     client = AsyncTokenpassClient(
         settings.tokenpass_url, settings.client_id, settings.client_secret
@@ -76,13 +80,15 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
     demo = _Demo(settings, client, cache, login)
     wallet = WalletDemo(cache, _viewer, origin=settings.origin)
     webhook = BalanceWebhook(cache, api_token=settings.client_id, api_secret=settings.client_secret)
+    metrics, metrics_route = _metrics(cache)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            await client.aclose()
+        with metrics:
+            try:
+                yield
+            finally:
+                await client.aclose()
 
     app = Starlette(
         routes=[
@@ -90,6 +96,7 @@ def create_demo_app(settings: DemoSettings) -> Starlette:
             *(Route(page.path, demo.gated_endpoint(page), name=page.name) for page in PAGES),
             Route("/promise", demo.promise, methods=["POST"], name="promise"),
             Route(WEBHOOK_PATH, webhook, name="balance_webhook"),
+            metrics_route,
             Mount("/auth", routes=login.routes),
             *wallet.routes,
         ],
@@ -228,6 +235,21 @@ class _Demo:
     def _problem(self, request: Request, status: int, title: str, text: str) -> Response:
         html = _pages.problem(title, text, _viewer(request))
         return _pages.private_page(html, status)
+
+
+def _metrics(cache: CachedBalances) -> tuple[contextlib.AbstractContextManager[object], BaseRoute]:
+    """The demo's metrics (installed for a ``with`` block) and the route serving them;
+    without the metrics extra, nothing to install and a 404 naming the extra."""
+    try:
+        from tca_gate.metrics import Metrics  # noqa: PLC0415 (the metrics extra)
+    except ImportError as error:  # its message names the extra
+        missing = PlainTextResponse(f"{error}\n", status_code=404)
+        return contextlib.nullcontext(), Route(METRICS_PATH, missing, name="metrics")
+    from prometheus_client import CollectorRegistry  # noqa: PLC0415 (there with the extra)
+
+    metrics = Metrics(CollectorRegistry())
+    metrics.watch(cache, name="tokenpass")
+    return metrics, Route(METRICS_PATH, metrics.asgi(), name="metrics")
 
 
 def _viewer(conn: HTTPConnection) -> _pages.Viewer:

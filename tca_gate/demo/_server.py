@@ -18,7 +18,7 @@ from tca_gate.wire.serving import (
 )
 from tca_gate.wire.urls import is_loopback
 
-from ._app import WEBHOOK_PATH, DemoSettings, create_demo_app
+from ._app import METRICS_PATH, WEBHOOK_PATH, DemoSettings, create_demo_app
 from ._seed import app_urls, demo_seed
 from ._story import PAGES, STORIES, WALLET_PAGE, DemoLogin
 
@@ -138,6 +138,7 @@ class DemoServer(Startable):
         if self.counterparty is not None:
             lines.append(f"  balances: live from the Counterparty node {self.counterparty}")
         lines.append(f"  the sandbox's balance webhooks: {self.url}{WEBHOOK_PATH}")
+        lines.append(f"  Prometheus metrics (with tca-gate[metrics]): {self.url}{METRICS_PATH}")
         if not is_loopback(self.host):
             lines.append("  the sandbox listens on 127.0.0.1: log in from this machine's browser")
         users = sandbox.seed.users

@@ -24,6 +24,7 @@ from tca_gate.balances import (
     read_only_balances,
 )
 from tca_gate.errors import InvalidArgumentError
+from tca_gate.observe import hooks, traced
 from tca_gate.rules import DIALECTS, Dialect, Rule, RuleSource, compile_rule
 
 from ._identity import check_wiring, config_errors, default_identity
@@ -185,14 +186,20 @@ class Gate:
         """
         answer = self._at_once(conn, rule, name)
         if answer.__class__ is _Decided:
-            return answer.verdict
-        return await self._settle(conn, rule, name, answer)
+            verdict = answer.verdict
+        else:
+            verdict = await self._settle(conn, rule, name, answer)
+        if hooks.observer is not None:
+            hooks.observer.decision(verdict.outcome, name or "-")
+        return verdict
 
     async def _settle(
         self, conn: HTTPConnection, rule: Rule, name: str | None, answer: object
     ) -> Verdict:
         """``check`` past ``_at_once``: the verdict the long way, shadowed and logged."""
-        verdict = await self._judge(rule, name, answer)
+        fields = {"tca_gate.rule": name or "-", "tca_gate.rule_hash": rule.semantic_hash}
+        judging = self._judge(rule, name, answer)
+        verdict = await traced("tca_gate.decision", fields, judging, _reason)
         if verdict.outcome is Outcome.UNAUTHENTICATED:
             check_wiring(self.identity, conn.scope)
         if self.shadow and verdict.outcome is not Outcome.ALLOWED:
@@ -381,3 +388,7 @@ def _shortfall(verdict: Verdict) -> str:
     if decision is None:
         return "Your token holdings do not meet this page's rule."
     return decision.summary
+
+
+def _reason(verdict: Verdict) -> str:
+    return verdict.reason

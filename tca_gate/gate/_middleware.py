@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket
 
 from tca_gate.balances import Holder
 from tca_gate.errors import GateConfigError
+from tca_gate.observe import hooks
 from tca_gate.rules import RuleSource
 from tca_gate.wire.asgi import route_path
 
@@ -152,6 +153,8 @@ class TcaGateMiddleware:
             if state is None:
                 scope["state"] = state = {}
             state[STATE_KEY] = verdict
+            if hooks.observer is not None:
+                hooks.observer.decision(verdict.outcome, entry.name or entry.key)
             if verdict.outcome is ALLOWED:
                 existing = scope.get("auth")
                 if isinstance(existing, AuthCredentials):

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tca_gate.errors import InvalidArgumentError, ReplayStoreUnavailableError, SignatureError
+from tca_gate.observe import refused
 from tca_gate.signing.replay import AsyncReplayStore, ReplayStore, claim
 from tca_gate.wire.asgi import DEFAULT_MAX_BODY, read_body, replay_body, respond_json, route_path
 
@@ -77,6 +78,7 @@ async def verify_request(
     outcome = await _verified(scope, receive, verify, max_body, refusals)
     if not isinstance(outcome, Refusal):
         return outcome
+    refused(outcome.reason)
     if refusals.logger is not None:
         refusals.logger.warning("refused with %d: %s", outcome.status, outcome.reason)
     await respond_json(scope, send, outcome.status, refusals.body(outcome), outcome.headers)
@@ -157,6 +159,7 @@ class VerifyingMiddleware(ABC, Generic[T]):
         guarded = self.protect is None or self.protect(route_path(scope))
         if scope["type"] == "websocket" and guarded:
             # a handshake carries no body to sign: refused, never handed on unverified
+            refused("signature-required")
             await send({"type": "websocket.close", "code": 1008, "reason": "signature-required"})
             return
         if scope["type"] != "http" or not guarded:

@@ -35,6 +35,7 @@ PUBLIC_MODULES = (
     "sandbox",
     "errors",
     "audit",
+    "metrics",
 )
 INCLUDE = re.compile(r'--8<-- "(docs/examples/[\w]+\.py)"')
 
