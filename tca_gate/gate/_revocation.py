@@ -4,14 +4,14 @@ they last, and closed once refused.
 A guard runs each connection it lets in through ``watched`` (the middleware, the
 decorator: the app's messages pass through it) or within ``watching`` (the FastAPI
 dependency, done before the route runs), which keep it in its gate's ``Revocations``
-until it ends. The gate's cache tells of every answer it withdraws (its
-``changes`` feed): the connections of the holders a ``Change`` concerns are judged again
-at once, through the cache (one read per holder and rule, however many connections).
-Every ``Gate.recheck`` seconds all of them are, which catches what no change told of (a
-TTL refresh, a feed that missed one, a source with no feed). Refused, a websocket is
-closed with 1008 (1013, "try again later", when its balances cannot be read), a stream
-is ended; the app's sends after that fail (websocket) or are dropped (HTTP), as after
-the client left.
+until it ends. The gate's cache tells of every answer it withdraws (its ``changes``
+feed): the connections of the holders a ``Change`` concerns are judged again at once,
+through the cache (one read per holder and rule, however many connections). Every
+``Gate.recheck`` seconds all of them are, which catches what no change told of (a TTL
+refresh, a feed that missed one, a source with no feed). Refused, a websocket is closed
+with 1008, a stream is ended; the app's sends after that fail (websocket) or are
+dropped (HTTP), as after the client left. Balances that cannot be read close it with
+1013 ("try again later"), once they have not let it in for the cache's ``stale_for``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
 
@@ -57,6 +58,7 @@ class Watched:
         "_receive",
         "_send",
         "_started",
+        "allowed_at",
         "conn",
         "ended",
         "holder",
@@ -78,6 +80,8 @@ class Watched:
         self.revoked: Outcome | None = None
         #: Whether the connection is over (closed by either side, or the gate).
         self.ended = False
+        #: When the holder's balances, read afresh, last let the connection in (monotonic).
+        self.allowed_at = time.monotonic()
         self._receive = receive
         self._send = send
         self._started = False
@@ -241,13 +245,28 @@ class Revocations:
             first = group[0]
             async with limit:
                 verdict = await self._verdict(first)
+            now = time.monotonic()
             if verdict.allowed:
+                if not verdict.stale:
+                    for each in group:
+                        each.allowed_at = now
                 return
+            if verdict.outcome is Outcome.BALANCES_UNAVAILABLE:  # closed past the grace only
+                grace = self.grace
+                group = [each for each in group if now - each.allowed_at >= grace]
             for each in group:
                 if verdict.shadow or await self._closed(each, verdict):
                     self.gate._log(verdict, each.conn)
 
         await asyncio.gather(*(judge_group(group) for group in groups.values()))
+
+    @property
+    def grace(self) -> float:
+        """How long a connection is kept while its balances cannot be read, from when they
+        last let it in: the cache's ``stale_for`` (the age it accepts for an answer when
+        the upstream fails), 0 without one."""
+        stale_for = getattr(self.gate.balances, "stale_for", 0.0)
+        return float(stale_for) if isinstance(stale_for, int | float) else 0.0
 
     async def _verdict(self, connection: Watched) -> Verdict:
         """The verdict on ``connection``'s holder now (a failure is a 503: fail closed)."""

@@ -236,6 +236,29 @@ def test_a_holder_whose_balances_cannot_be_read_after_a_forget_is_told_to_try_ag
     asyncio.run(scenario())
 
 
+def test_balances_that_cannot_be_read_close_the_socket_only_past_the_cache_s_stale_for(
+    holdings: Holdings,
+) -> None:
+    stale_for = 0.5
+    cache = CachedBalances(holdings, ttl=NEVER, stale_for=stale_for)
+    gate = Gate(cache, identity=from_query, recheck=0.1)
+
+    async def scenario(base: str) -> None:
+        alice = await opened(base.replace("http://", "ws://") + "/chat?user=alice")
+        holdings.set({"alice": None})
+        calls = holdings.calls
+        await forget(base, "alice")
+        started = asyncio.get_running_loop().time()
+        await asyncio.sleep(0.2)
+        assert holdings.calls > calls  # judged again, and unreadable
+        assert await echoes(alice)  # kept: within the grace
+        assert await closed(alice) == (1013, "balances-unavailable")
+        assert asyncio.get_running_loop().time() - started >= stale_for - 0.1
+
+    with serve(revoking_app(gate)) as base:
+        asyncio.run(scenario(base))
+
+
 def test_a_ttl_refresh_that_lowers_the_balances_closes_the_socket_without_a_forget(
     holdings: Holdings,
 ) -> None:
