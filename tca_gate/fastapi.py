@@ -79,7 +79,7 @@ async def refusal_handler(request: Request, error: Exception) -> Response:
     return await error.gate.refuse(request, error.verdict)
 
 
-async def connection_stack() -> AsyncIterator[AsyncExitStack]:
+async def _connection_stack() -> AsyncIterator[AsyncExitStack]:
     """A stack FastAPI leaves once the route's call is over: an allowed websocket is
     judged again while it is open, in it."""
     async with AsyncExitStack() as stack:
@@ -131,7 +131,7 @@ class TokenGuard(SecurityBase):
         self,
         connection: HTTPConnection,
         response: Response,
-        stack: Annotated[AsyncExitStack | None, Depends(connection_stack)] = None,
+        stack: Annotated[AsyncExitStack | None, Depends(_connection_stack)] = None,
     ) -> Verdict:
         gate = gate_of(connection, self.gate)
         verdict = await gate.check(connection, self.rule, self.name)
