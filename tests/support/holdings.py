@@ -37,14 +37,16 @@ COIN = 100_000_000
 
 
 class Holdings:
-    """A ``BalanceSource`` answering from ``path``, read afresh on every call; a user set
-    to ``None`` cannot be read (``BalanceUnavailableError``). ``calls`` counts the calls
-    made in this process."""
+    """A ``BalanceSource`` answering from ``path``, read afresh on every call (``users``, if
+    given, written there first); a user set to ``None`` cannot be read
+    (``BalanceUnavailableError``). ``calls`` counts the calls made in this process."""
 
-    def __init__(self, path: Path, users: Mapping[str, Mapping[str, int] | None] = {}) -> None:
+    def __init__(
+        self, path: Path, users: Mapping[str, Mapping[str, int] | None] | None = None
+    ) -> None:
         self.path = path
         self.calls = 0
-        if users:
+        if users is not None:
             self.set(users)
 
     def __repr__(self) -> str:
