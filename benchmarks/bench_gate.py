@@ -29,13 +29,20 @@ from benchmarks.gate.harness import FULL, QUICK, Settings, serve
 from benchmarks.gate.herd import bench_herd, chain_app
 from benchmarks.gate.memory import bench_memory, probe_memory
 from benchmarks.gate.report import Report, machine, render
-from benchmarks.gate.throughput import bench_throughput, throughput_app
+from benchmarks.gate.throughput import (
+    REDIS_VARIANTS,
+    bench_throughput,
+    redis_throughput_app,
+    throughput_app,
+)
 
 PARTS = ("throughput", "herd", "memory")
 
 
 def app_of(spec: Mapping[str, Any]) -> Starlette:
     """The app a server process serves: the herd's chain, or a throughput variant."""
+    if spec["app"] in REDIS_VARIANTS:
+        return redis_throughput_app(spec)
     return chain_app(spec) if spec["app"] == "chain" else throughput_app(spec["app"])
 
 

@@ -91,13 +91,17 @@ def test_the_gate_benchmark_quick_run_measures_every_part() -> None:
 
     throughput = report["throughput"]
     runs = throughput["runs"]
-    assert sorted(run["variant"] for run in runs) == ["bare", "gated", "metrics", "ungated"]
+    variants = ["bare", "gated", "metrics", "near", "redis", "ungated"]
+    assert sorted(run["variant"] for run in runs) == variants
     assert all(run["requests"] > 0 and run["errors"] == run["non_2xx"] == 0 for run in runs)
     # Only alice (the load) and carol (the refusal checked first) were ever fetched.
     cache = throughput["gated_cache"]
     assert cache["upstream_calls"] == cache["misses"] == 2
     gated = next(run for run in runs if run["variant"] == "gated")
     assert cache["hits"] >= gated["requests"]
+    for variant, counted in throughput["redis_caches"].items():  # near hits count as hits
+        assert counted["upstream_calls"] == 2
+        assert counted["hits"] >= next(r for r in runs if r["variant"] == variant)["requests"]
 
     herds = report["herds"]
     assert [(h["cache"], h["instances"]) for h in herds] == [
@@ -114,5 +118,5 @@ def test_the_gate_benchmark_quick_run_measures_every_part() -> None:
     assert memory["token", "cache"]["traced"] > memory["token", "dict"]["traced"] > 0
 
     verdicts = {t["label"]: t["verdict"] for t in report["targets"]}
-    assert len(verdicts) == 5
+    assert len(verdicts) == 6
     assert all(verdict in {"PASS", "MISS"} for verdict in verdicts.values())

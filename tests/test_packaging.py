@@ -107,6 +107,7 @@ NEEDS = [
     ("tokensoft", "import tca_gate.tokensoft.testing"),
     ("counterparty", "import tca_gate.counterparty"),
     ("audit", "import tca_gate.audit"),
+    ("metrics", "import tca_gate.metrics"),
     ("redis", "tca_gate.RedisReplayStore.from_url(URL)"),
     ("redis", "tca_gate.AsyncRedisReplayStore.from_url(URL)"),
     ("redis", "tca_gate.RedisCachedBalances.from_url(tca_gate.StaticBalances({}), URL)"),

@@ -21,8 +21,8 @@ from benchmarks.gate.throughput import (
     BUSY_CORE,
     GATED_TARGET,
     METRICS_TARGET,
+    NEAR_TARGET,
     UNGATED_TARGET,
-    VARIANTS,
     Throughput,
 )
 from benchmarks.table import table
@@ -63,6 +63,7 @@ class Report:
             ratio = self.throughput.ratio("metrics", "gated")
             label = "metrics on / off (gated), median requests/s"
             found.append(Target(label, ratio, f">= {METRICS_TARGET:.2f}", ratio >= METRICS_TARGET))
+            found += near_targets(self.throughput)
         for herd in self.herds:
             label = f"herd: calls at the sandbox, {herd.cache} x{herd.instances}"
             found.append(Target(label, herd.sandbox_calls, f"== {HERD_TARGET}", herd.passed))
@@ -78,14 +79,16 @@ class Report:
         if self.throughput is not None:
             t = self.throughput
             metrics = ("rps", "p50_ms", "p99_ms", "cpu_us", "server_cpu", "wrk_cpu")
+            compared = [v for v in t.variants() if v != "bare"]
             answer["throughput"] = {
                 "cpus": {"server": t.cpus[0], "wrk": t.cpus[1]},
                 "gated_cache": t.cache,
                 "shared_core": t.shared_core(),
-                "medians": {v: {m: t.median(v, m) for m in metrics} for v in VARIANTS},
-                "ratios": {v: t.ratio(v) for v in ("ungated", "gated", "metrics")},
-                "paired_ratios": {v: t.paired(v) for v in ("ungated", "gated", "metrics")},
-                "cpu_ratios": {v: t.cpu_ratio(v) for v in ("ungated", "gated", "metrics")},
+                "redis_caches": t.redis_caches,
+                "medians": {v: {m: t.median(v, m) for m in metrics} for v in t.variants()},
+                "ratios": {v: t.ratio(v) for v in compared},
+                "paired_ratios": {v: t.paired(v) for v in compared},
+                "cpu_ratios": {v: t.cpu_ratio(v) for v in compared},
                 "metrics_over_gated": {
                     "ratio": t.ratio("metrics", "gated"),
                     "paired": t.paired("metrics", "gated"),
@@ -132,7 +135,7 @@ def render_throughput(t: Throughput) -> list[str]:
     )
     out = [
         f"1. Throughput: wrk -t1 -c{s.connections} -d{s.duration}s, {pinned}; {s.rounds} rounds"
-        " of the four in turn, medians.",
+        f" of the {len(t.variants())} in turn, medians.",
         f"   Identity: the {USER_HEADER} header; every app's endpoint reads it, and behind the"
         " gate its resolver too (header_identity).",
         "   ratio: req/s over the bare app's; paired: median of the rounds' ratios; cpu: the"
@@ -140,7 +143,7 @@ def render_throughput(t: Throughput) -> list[str]:
         "   CPU time per request over the variant's. cores: the server's and wrk's CPU use.",
     ]
     body = []
-    for variant, label in VARIANTS.items():
+    for variant, label in t.variants().items():
         bare = variant == "bare"
         body.append(
             [
@@ -166,12 +169,31 @@ def render_throughput(t: Throughput) -> list[str]:
         f"  socket errors and non-2xx answers: {bad}; the gated app's cache: {t.cache['hits']}"
         f" hits, {t.cache['misses']} misses, {t.cache['upstream_calls']} upstream calls"
     )
+    out += render_redis_caches(t)
     if t.shared_core():
         out.append(
             f"  note: a server had under {BUSY_CORE} of its core in some runs (the machine is"
             " shared): the cpu ratio is the steadier figure"
         )
     return out
+
+
+def near_targets(t: Throughput) -> list[Target]:
+    """The near cache's target, when the Redis variants ran (a redis-server installed)."""
+    if "near" not in t.variants():
+        return []
+    ratio = t.ratio("near")
+    label = "Redis + near cache / bare, median requests/s"
+    return [Target(label, ratio, f">= {NEAR_TARGET:.2f}", ratio >= NEAR_TARGET)]
+
+
+def render_redis_caches(t: Throughput) -> list[str]:
+    """The Redis variants' cache counters: how many hits the near cache answered."""
+    return [
+        f"  the {variant} app's cache: {c['hits']} hits, {c['misses']} misses,"
+        f" {c['upstream_calls']} upstream calls"
+        for variant, c in t.redis_caches.items()
+    ]
 
 
 def render_herds(herds: Sequence[Herd]) -> list[str]:

@@ -4,14 +4,17 @@ rounds; medians compared."""
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx2
 from starlette.applications import Starlette
@@ -31,7 +34,8 @@ from benchmarks.gate.harness import (
     hello,
     servers,
 )
-from tca_gate.balances import CachedBalances, StaticBalances
+from benchmarks.gate.redis_server import redis_server
+from tca_gate.balances import CachedBalances, RedisCachedBalances, StaticBalances
 from tca_gate.gate import Gate, TcaGateMiddleware, header_identity
 
 GATED_TARGET = 0.85
@@ -48,6 +52,17 @@ VARIANTS = {
     "metrics": "gated route, metrics on",
 }
 _PATHS = {"bare": "/members", "ungated": "/open", "gated": "/members", "metrics": "/members"}
+
+# The Redis cache's variants (issue 15), run when redis-server is installed: the gated
+# route on a cache hit with RedisCachedBalances, without and with its near cache.
+NEAR_TARGET = 0.85
+#: The near cache's TTL in the ``near`` variant, in seconds.
+NEAR_TTL = 1.0
+REDIS_VARIANTS = {
+    "redis": "gated route, Redis cache hit",
+    "near": "gated route, Redis + near cache",
+}
+_PATHS.update(redis="/members", near="/members")
 
 # wrk's report as one line: requests, µs, errors (connect read write status timeout),
 # then the latency's p50, p90, p99 and max in µs.
@@ -98,6 +113,52 @@ def throughput_app(kind: str) -> Starlette:
         routes=[*routes, Route("/_stats", stats)],
         middleware=[Middleware(TcaGateMiddleware, gate=gate, rules={"/members": RULE})],
     )
+
+
+def redis_throughput_app(spec: Mapping[str, Any]) -> Starlette:
+    """``redis`` and ``near``: the ``gate`` app's routes and rule on a
+    ``RedisCachedBalances`` of the same static balances, at ``spec``'s Redis URL (its
+    own key prefix), ``near`` with a near cache of ``NEAR_TTL`` seconds."""
+    holdings = {"alice": {"TOKENLY": 2 * SAT, "LTBCOIN": 12_500 * SAT}, "carol": {}}
+    source = StaticBalances({"users": {n: {"public": b} for n, b in holdings.items()}})
+    near = {"near_ttl": NEAR_TTL} if spec["app"] == "near" else {}
+    cache = RedisCachedBalances.from_url(
+        source, spec["redis_url"], ttl=3600.0, prefix=f"bench-{spec['app']}:", **near
+    )
+
+    async def stats(_: Request) -> Response:
+        return JSONResponse({"cache": asdict(cache.stats), "live": cache.changes.live})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await cache.aclose()
+
+    gate = Gate(cache, identity=user_identity)
+    return Starlette(
+        routes=[Route("/open", hello), Route("/members", hello), Route("/_stats", stats)],
+        middleware=[Middleware(TcaGateMiddleware, gate=gate, rules={"/members": RULE})],
+        lifespan=lifespan,
+    )
+
+
+def check_redis_apps(on_redis: Mapping[str, ServerProcess]) -> None:
+    """Before timing: the Redis variants gate as the ``gated`` one does, and the near
+    variant's change feed is live (else its near cache would serve nothing)."""
+    alice = {USER_HEADER: "alice", "accept": "application/json"}
+    for server in on_redis.values():
+        answer = httpx2.get(server.url + "/members", headers=alice)
+        assert (answer.status_code, answer.text) == (200, "hello alice"), answer
+        assert answer.headers["cache-control"] == "private, no-store", answer.headers
+        nobody = httpx2.get(server.url + "/members", headers={"accept": "application/json"})
+        assert nobody.status_code == 401, nobody
+        carol = httpx2.get(server.url + "/members", headers={**alice, USER_HEADER: "carol"})
+        assert carol.status_code == 403, carol
+    if "near" in on_redis:
+        deadline = time.monotonic() + 10
+        while not on_redis["near"].stats()["live"]:
+            assert time.monotonic() < deadline, "the near variant's change feed is not live"
+            time.sleep(0.05)
 
 
 @dataclass
@@ -201,6 +262,14 @@ class Throughput:
     cache: dict[str, int]
     settings: Settings
     cpus: tuple[int | None, int | None]
+    #: The Redis variants' cache counters afterwards, by variant.
+    redis_caches: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def variants(self) -> dict[str, str]:
+        """The variants run, with their labels, in order."""
+        every = {**VARIANTS, **REDIS_VARIANTS}
+        run = {r.variant for r in self.runs}
+        return {variant: label for variant, label in every.items() if variant in run}
 
     def of(self, variant: str) -> list[WrkRun]:
         return [run for run in self.runs if run.variant == variant]
@@ -223,24 +292,29 @@ class Throughput:
         return self.median(base, "cpu_us") / self.median(variant, "cpu_us")
 
     def shared_core(self) -> bool:
-        return any(self.median(v, "server_cpu") < BUSY_CORE for v in VARIANTS)
+        return any(self.median(v, "server_cpu") < BUSY_CORE for v in self.variants())
 
 
 def bench_throughput(settings: Settings, log: Log) -> Throughput:
     server_cpu, wrk_cpu = cpu_plan()
     with (
         tempfile.TemporaryDirectory() as scratch,
+        redis_server() as redis_url,
         servers(
             ({"app": "bare"}, server_cpu),
             ({"app": "gate"}, server_cpu),
             ({"app": "gate"}, server_cpu),
             ({"app": "metrics"}, server_cpu),
-        ) as (bare, ungated, gated, metrics),
+            *redis_specs(redis_url, server_cpu),
+        ) as (bare, ungated, gated, metrics, *redis_apps),
     ):
         script = Path(scratch) / "report.lua"
         script.write_text(_WRK_REPORT)
         check_apps(bare, ungated, gated, metrics)
         by_variant = {"bare": bare, "ungated": ungated, "gated": gated, "metrics": metrics}
+        on_redis = dict(zip(REDIS_VARIANTS, redis_apps, strict=False))
+        check_redis_apps(on_redis)
+        by_variant.update(on_redis)
 
         def run(variant: str, round_: int, duration: int) -> WrkRun:
             return run_wrk(
@@ -254,10 +328,10 @@ def bench_throughput(settings: Settings, log: Log) -> Throughput:
             )
 
         if settings.warmup:
-            for variant in VARIANTS:
+            for variant in by_variant:
                 run(variant, -1, settings.warmup)
         runs: list[WrkRun] = []
-        order = list(VARIANTS)
+        order = list(by_variant)
         for round_ in range(settings.rounds):
             for variant in order if round_ % 2 == 0 else reversed(order):
                 done = run(variant, round_, settings.duration)
@@ -268,4 +342,12 @@ def bench_throughput(settings: Settings, log: Log) -> Throughput:
                 )
                 runs.append(done)
         cache = gated.stats()["cache"]
-    return Throughput(runs, cache, settings, (server_cpu, wrk_cpu))
+        redis_caches = {variant: app.stats()["cache"] for variant, app in on_redis.items()}
+    return Throughput(runs, cache, settings, (server_cpu, wrk_cpu), redis_caches)
+
+
+def redis_specs(redis_url: str | None, cpu: int | None) -> list[tuple[dict[str, Any], int | None]]:
+    """The Redis variants' server specs, on ``redis_url``; none without a redis-server."""
+    if redis_url is None:
+        return []
+    return [({"app": variant, "redis_url": redis_url}, cpu) for variant in REDIS_VARIANTS]

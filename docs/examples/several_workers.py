@@ -27,7 +27,9 @@ REDIS = os.environ["REDIS_URL"]  # one Redis that every worker and machine share
 logins = redis.asyncio.Redis.from_url(REDIS)
 login = TokenpassLogin(TOKENPASS, CLIENT_ID, SECRET, store=RedisLoginStore(logins))
 source = TokenpassBalances.for_gate(TOKENPASS, CLIENT_ID, SECRET)
-balances = RedisCachedBalances.from_url(source, REDIS, ttl=30.0, stale_for=60.0)
+balances = RedisCachedBalances.from_url(  # answers of the last second kept in each worker too
+    source, REDIS, ttl=30.0, stale_for=60.0, near_ttl=1.0
+)
 gate = Gate(balances, identity=login.identity())  # the login's token, in the protected scope
 webhook = BalanceWebhook(  # Tokenpass says whose balances changed: every worker forgets them
     balances,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -51,6 +51,28 @@ def _identity_digests(holder: Holder) -> tuple[frozenset[str], frozenset[str]]:
     name = holder.value if holder.kind is HolderKind.USERNAME else holder.owner
     users = frozenset((name_digest(str(name).lower()),)) if name is not None else frozenset()
     return users, frozenset()
+
+
+#: What a change may name a holder by: its part ("users", "addresses" or "holders") and
+#: the digest there (a username's digest is no address's, whatever the names).
+Mark = tuple[str, str]
+
+
+def holder_marks(holder: Holder) -> tuple[Mark, ...]:
+    """Every mark a change concerning ``holder`` names it by (``Change.marks``).
+
+    >>> marks = holder_marks(Holder.token("t", owner="Bob"))
+    >>> [part for part, _ in marks]
+    ['holders', 'users']
+    >>> bool(set(Change.of(usernames=["BOB"]).marks()) & set(marks))
+    True
+    """
+    users, addresses = _identity_digests(holder)
+    return (
+        ("holders", holder_digest(holder)),
+        *(("users", digest) for digest in users),
+        *(("addresses", digest) for digest in addresses),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +126,17 @@ class Change:
         users, addresses = _identity_digests(holder)
         return not (users.isdisjoint(self.users) and addresses.isdisjoint(self.addresses))
 
+    def marks(self) -> Iterator[Mark]:
+        """The marks of the holders named (none for ``everything``): a holder is concerned
+        when one of its ``holder_marks`` is among them, so an index by mark finds it."""
+        for part, digests in (
+            ("users", self.users),
+            ("addresses", self.addresses),
+            ("holders", self.holders),
+        ):
+            for digest in digests:
+                yield part, digest
+
     def to_json(self) -> str:
         """The change as a JSON text (digests only), for a channel between processes."""
         if self.everything:
@@ -155,6 +188,13 @@ class ChangeFeed:
     >>> feed.publish(Change.EVERYTHING)
     >>> seen
     [Change(users=1, addresses=0, holders=0)]
+
+    ``start`` and ``aclose`` are there for every feed, so that code given any cache can
+    call them: for this one there is nothing to start or stop.
+
+    >>> import asyncio
+    >>> asyncio.run(feed.start())
+    True
     """
 
     def __init__(self) -> None:
@@ -164,6 +204,13 @@ class ChangeFeed:
     def live(self) -> bool:
         """Whether every change is heard: always, for a cache in this process."""
         return True
+
+    async def start(self) -> bool:
+        """Start hearing changes, if the feed must (``RedisChangeFeed``); whether it is live."""
+        return self.live
+
+    async def aclose(self) -> None:
+        """Stop hearing changes, if the feed ever started (``RedisChangeFeed``)."""
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Tell ``listener`` of every change from now on; returns the call that stops it."""

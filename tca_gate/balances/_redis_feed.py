@@ -47,7 +47,8 @@ class RedisChangeFeed(ChangeFeed):
 
     It listens from the first ``subscribe`` made inside a running event loop (or
     ``await start()``) until ``aclose`` (which the cache's ``aclose`` calls).
-    ``redis_timeout`` bounds each Redis operation, as the cache's does.
+    ``redis_timeout`` bounds each Redis operation, as the cache's does. ``send`` tells
+    every worker's listeners, ``publish`` (as in ``ChangeFeed``) this process's only.
     """
 
     def __init__(
@@ -189,7 +190,7 @@ class RedisChangeFeed(ChangeFeed):
         kind = message.get("type")
         if kind == "message":
             data = message["data"]
-            text = data.decode() if isinstance(data, bytes) else str(data)
+            text = data.decode(errors="replace") if isinstance(data, bytes) else str(data)
             if not text.startswith(self._own):
                 self.publish(Change.from_json(text))
         elif kind == "subscribe":

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -21,6 +23,7 @@ from tca_gate.balances import (
     ChangeFeed,
     Holder,
     RedisCachedBalances,
+    RedisChangeFeed,
 )
 from tests.support.redis_server import free_port, redis_server
 
@@ -100,15 +103,17 @@ def test_what_crosses_the_channel_is_digests_and_anything_unreadable_is_everythi
             await b.invalidate(token)
             await until(lambda: len(heard) == 1)
             redis_client.publish(f"{prefix}changes", b"not a change")
-            await until(lambda: len(heard) == 2)
-            assert heard == [Change.of(holders=[token]), Change.EVERYTHING]
+            redis_client.publish(f"{prefix}changes", b"\xff\xfe not even text")
+            await until(lambda: len(heard) == 3)
+            assert heard == [Change.of(holders=[token]), Change.EVERYTHING, Change.EVERYTHING]
+            assert a.changes.live  # the same subscription: nothing made it reconnect
             sent = [
                 message["data"]
                 for message in iter(lambda: listening.get_message(timeout=1.0), None)
                 if message["type"] == "message"
             ]
             listening.close()
-            assert len(sent) == 2
+            assert len(sent) == 3
             assert b"secret" not in sent[0]
             assert b"alice" not in sent[0].lower()
             assert Change.from_json(sent[0]) == Change.of(holders=[token])
@@ -207,5 +212,69 @@ def test_a_feed_subscribed_outside_a_loop_starts_on_start_and_stops_with_the_cac
         assert heard == [Change.EVERYTHING]  # no longer hearing: trust nothing kept
         assert await client.ping()  # the caller's client stays open
         await client.aclose()
+
+    run(scenario)
+
+
+class FreezingProxy:
+    """A TCP proxy on loopback to ``port`` that can stop passing bytes on without closing
+    anything (``frozen``): a connection gone silent, as a dead peer behind NAT is."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.thawed = asyncio.Event()
+        self.thawed.set()
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"redis://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/0"
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        self.thawed.set()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream = await asyncio.open_connection("127.0.0.1", self.port)
+        pumps = [self._pump(reader, upstream[1]), self._pump(upstream[0], writer)]
+        await asyncio.gather(*pumps, return_exceptions=True)
+        for each in (writer, upstream[1]):
+            each.close()
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            await self.thawed.wait()
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+
+def test_a_channel_gone_silent_is_found_within_about_a_heartbeat(redis_url: str) -> None:
+    """No error, no closed socket: the bytes just stop. The PINGs find it out, the
+    listeners are told, and the feed is live again once the bytes flow."""
+    port = urlsplit(redis_url).port
+    assert port is not None
+
+    async def scenario() -> None:
+        proxy = FreezingProxy(port)
+        async with proxy as url:
+            client = redis.asyncio.Redis.from_url(url)
+            feed = RedisChangeFeed(client, "silent", heartbeat=0.2, redis_timeout=0.5)
+            heard: list[Change] = []
+            feed.subscribe(heard.append)
+            assert await feed.start()
+            proxy.thawed.clear()
+            frozen = time.monotonic()
+            await until(lambda: not feed.live)
+            found = time.monotonic() - frozen
+            assert heard == [Change.EVERYTHING]
+            proxy.thawed.set()
+            await until(lambda: feed.live)
+            assert heard == [Change.EVERYTHING, Change.EVERYTHING]
+            await feed.aclose()
+            await client.aclose()
+        print(f"\na silent channel was found {found:.2f} s after it went silent (heartbeat 0.2 s)")
+        assert found < 5.0  # far above the heartbeat: only a feed that never noticed fails
 
     run(scenario)

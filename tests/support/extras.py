@@ -14,7 +14,12 @@ EXTRAS: dict[str, list[str]] = tomllib.loads((ROOT / "pyproject.toml").read_text
     "project"
 ]["optional-dependencies"]
 #: A distribution's top-level module, where its name does not say it.
-IMPORT_NAMES = {"python-multipart": "python_multipart", "graphql-core": "graphql"}
+IMPORT_NAMES = {
+    "python-multipart": "python_multipart",
+    "graphql-core": "graphql",
+    "opentelemetry-api": "opentelemetry",
+    "prometheus-client": "prometheus_client",
+}
 
 
 def extra_modules(extra: str) -> list[str]:
