@@ -25,15 +25,19 @@ from tests.support.revoke_worker import WEBHOOK_SECRET, WEBHOOK_TOKEN
 PATIENCE = 5.0
 
 
-@pytest.fixture
-def workers(redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> Iterator[list[str]]:
-    """Two worker processes on one Redis cache and one holdings file: their base URLs."""
+@pytest.fixture(params=["", "60"], ids=["redis", "near-cache"])
+def workers(
+    redis_url: str, redis_client: redis.Redis, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[list[str]]:
+    """Two worker processes on one Redis cache (with a near cache of a minute, or none) and
+    one holdings file: their base URLs."""
     Holdings(
         tmp_path / "holdings.json",
         {"alice": {"TOKENLY": 2 * COIN}, "carol": {"TOKENLY": 5 * COIN}},
     )
     command = [sys.executable, "-m", "tests.support.revoke_worker", redis_url, "revoke:"]
-    started = [Started([*command, str(tmp_path / "holdings.json")]) for _ in range(2)]
+    near_ttl = [request.param] if request.param else []
+    started = [Started([*command, str(tmp_path / "holdings.json"), *near_ttl]) for _ in range(2)]
     try:
         yield [worker.read_until(r"serving (\S+)")[1][1] for worker in started]
     finally:

@@ -1,7 +1,8 @@
 """One worker process of an app on a shared Redis cache, for the revocation tests.
 
-``python -m tests.support.revoke_worker REDIS_URL PREFIX HOLDINGS`` serves
-``revoking_app`` on a ``RedisCachedBalances`` (``PREFIX``) of the ``Holdings`` file,
+``python -m tests.support.revoke_worker REDIS_URL PREFIX HOLDINGS [NEAR_TTL]`` serves
+``revoking_app`` on a ``RedisCachedBalances`` (``PREFIX``; a near cache of ``NEAR_TTL``
+seconds if given) of the ``Holdings`` file,
 with the balance webhook at ``/hooks`` (signed with ``WEBHOOK_TOKEN`` and
 ``WEBHOOK_SECRET``), on a free loopback port; prints ``serving URL`` and serves until
 Ctrl-C. No sweep runs (``recheck`` is an hour): only the change feed revokes.
@@ -27,9 +28,13 @@ WEBHOOK_TOKEN, WEBHOOK_SECRET = "balance-webhook", "balance-webhook-secret-never
 HOUR = 3600.0
 
 
-def main(redis_url: str, prefix: str, holdings: str) -> None:
+def main(redis_url: str, prefix: str, holdings: str, near_ttl: str = "") -> None:
     cache = RedisCachedBalances.from_url(
-        Holdings(Path(holdings)), redis_url, ttl=HOUR, prefix=prefix
+        Holdings(Path(holdings)),
+        redis_url,
+        ttl=HOUR,
+        prefix=prefix,
+        near_ttl=float(near_ttl) if near_ttl else None,
     )
     gate = Gate(cache, identity=from_query, recheck=HOUR)
     hook = BalanceWebhook(cache, api_token=WEBHOOK_TOKEN, api_secret=WEBHOOK_SECRET)
