@@ -17,7 +17,12 @@ Needs FastAPI (``pip install 'tca-gate[fastapi]'``); the rest of tca-gate does n
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Annotated
+
 try:
+    from fastapi import Depends
     from fastapi.exceptions import HTTPException, WebSocketException
     from fastapi.openapi.models import APIKey, APIKeyIn
     from fastapi.security.base import SecurityBase
@@ -26,8 +31,18 @@ except ImportError as error:  # pragma: no cover - depends on what is installed
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 
-from tca_gate.gate import Gate, Outcome, Verdict, admit, gate_of, mark_private, refusal_headers
+from tca_gate.gate import (
+    Gate,
+    Outcome,
+    Verdict,
+    admit,
+    gate_of,
+    mark_private,
+    refusal_headers,
+    watching,
+)
 from tca_gate.rules import Dialect, RuleSource, compile_rule
 
 __all__ = ["TokenGuard", "TokenRefusal", "refusal_handler", "require_tokens"]
@@ -64,13 +79,21 @@ async def refusal_handler(request: Request, error: Exception) -> Response:
     return await error.gate.refuse(request, error.verdict)
 
 
+async def _connection_stack() -> AsyncIterator[AsyncExitStack]:
+    """A stack FastAPI leaves once the route's call is over: an allowed websocket is
+    judged again while it is open, in it."""
+    async with AsyncExitStack() as stack:
+        yield stack
+
+
 class TokenGuard(SecurityBase):
     """The dependency ``require_tokens`` makes: call it with the request, get the
     ``Verdict`` when allowed; otherwise a ``TokenRefusal`` (401, 403 or 503), answered as
     the gate answers everywhere: the JSON ``{"error", "detail", "rule", "rule_hash",
     "decision"}`` (flat, as ``TcaGateMiddleware`` gives it), a page or a login redirect
     for browsers, or the gate's ``on_refusal``. A websocket is closed with code 1008
-    before it is accepted.
+    before it is accepted; once let in, it is judged again while open and closed with
+    1008 when refused (see "Revoking access" in the docs).
 
     The route's answer is made ``Cache-Control: private, no-store`` (with ``Vary``) when
     FastAPI builds the response from what the route returns; a route that returns a
@@ -104,12 +127,23 @@ class TokenGuard(SecurityBase):
     def __repr__(self) -> str:
         return f"require_tokens({self.rule.to_expr()!r})"
 
-    async def __call__(self, connection: HTTPConnection, response: Response) -> Verdict:
+    async def __call__(
+        self,
+        connection: HTTPConnection,
+        response: Response,
+        stack: Annotated[AsyncExitStack | None, Depends(_connection_stack)] = None,
+    ) -> Verdict:
         gate = gate_of(connection, self.gate)
         verdict = await gate.check(connection, self.rule, self.name)
         admit(connection.scope, verdict)
         if verdict.outcome is Outcome.ALLOWED or verdict.shadow:
             mark_private(response.headers)
+            if (
+                stack is not None
+                and verdict.outcome is Outcome.ALLOWED
+                and isinstance(connection, WebSocket)
+            ):
+                await stack.enter_async_context(watching(gate, connection, verdict))
             return verdict
         if connection.scope["type"] == "websocket":
             raise WebSocketException(code=1008, reason=verdict.outcome.value)

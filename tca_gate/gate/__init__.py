@@ -32,6 +32,7 @@ from ._middleware import admit as admit
 from ._path_rules import GateRules, GuardedPath, load_rules
 from ._responses import mark_private as mark_private
 from ._responses import refusal_headers as refusal_headers
+from ._revocation import watching as watching
 from ._verdict import Outcome, Verdict
 
 __all__ = [

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.routing import NoMatchFound
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from tca_gate.errors import GateConfigError
@@ -21,6 +22,7 @@ from tca_gate.rules import Dialect, RuleSource, compile_rule
 from ._gate import Gate
 from ._middleware import GATE_SCOPE_KEY, admit, send_refusal
 from ._responses import is_same_origin_path, mark_private
+from ._revocation import watched
 from ._verdict import Outcome
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -49,7 +51,8 @@ def requires_tokens(
     or a path on this site, never another site) replaces the login page unauthenticated
     browsers are sent to. The verdict is on ``request.state.tca_gate``, the scopes
     ``tca`` and ``tca:<name>`` on ``request.auth`` when allowed, and an allowed
-    ``Response`` is made ``Cache-Control: private, no-store`` with ``Vary``.
+    ``Response`` is made ``Cache-Control: private, no-store`` with ``Vary``. An allowed
+    websocket is judged again while open and closed with 1008 once refused.
 
     >>> from starlette.responses import PlainTextResponse
     >>> @requires_tokens("TOKENLY >= 1 or LTBCOIN >= 10000", name="members")
@@ -84,6 +87,21 @@ def requires_tokens(
                     )
                     return None
                 return await chosen.refuse(conn, verdict, login_url=login_url)
+            if isinstance(conn, WebSocket) and verdict.outcome is Outcome.ALLOWED:
+
+                async def run(scope: Scope, receive: Receive, send: Send) -> None:
+                    socket = WebSocket(scope, receive, send)  # the app's sends, watched
+                    if "websocket" in kwargs or "request" in kwargs:
+                        key = "websocket" if "websocket" in kwargs else "request"
+                        await call(*args, **{**kwargs, key: socket})
+                    else:
+                        await call(*args[:position], socket, *args[position + 1 :], **kwargs)
+
+                await watched(chosen, conn, verdict, run, receive=conn.receive, send=conn.send)
+                return None
+            return await call(*args, **kwargs)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
             if is_async:
                 answer = await endpoint(*args, **kwargs)
             else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
@@ -103,6 +104,9 @@ class Gate:
     granted ``private-balances`` is a 500 naming the fix), else ``request.user``, by
     username: public addresses only; private addresses and promises to user:{name} are
     not seen. ``scope`` picks the balances the default identity reads instead.
+    Open websockets (and streams on ``revocable`` paths) are judged again when the cache
+    forgets their holder, and every ``recheck`` seconds (by default the cache's ``ttl``,
+    else 30): see "Revoking access" in the docs.
     """
 
     def __init__(
@@ -117,6 +121,7 @@ class Gate:
         decision_log: logging.Logger | None = None,
         log_allows: bool = False,
         on_refusal: RefusalRenderer | None = None,
+        recheck: float | None = None,
     ) -> None:
         if not callable(getattr(balances, "balances", None)):
             raise InvalidArgumentError(
@@ -133,7 +138,20 @@ class Gate:
             raise InvalidArgumentError(f"dialect must be 'strict' or 'tokenpass', not {dialect!r}")
         if on_refusal is not None and not callable(on_refusal):
             raise InvalidArgumentError("on_refusal must be a callable taking (request, verdict)")
+        if recheck is None:
+            recheck = _default_recheck(balances)
+        elif (
+            isinstance(recheck, bool)
+            or not isinstance(recheck, int | float)
+            or not (0 < recheck < math.inf)
+        ):
+            raise InvalidArgumentError(
+                f"recheck must be a positive number of seconds (how often open websockets "
+                f"are judged again), not {recheck!r}"
+            )
         self.balances = balances
+        #: Seconds between two judgements of every open websocket (``_revocation``).
+        self.recheck = float(recheck)
         self.identity = identity if identity is not None else default_identity(scope)
         self.login_url = login_url
         self.shadow = bool(shadow)
@@ -343,6 +361,18 @@ class Gate:
             return reading.balances, reading.stale is True
         answer = await self.balances.balances(holder)
         return read_only_balances(answer, repr(self.balances)), False
+
+
+#: ``recheck`` for a balance source without a ``ttl`` of its own.
+DEFAULT_RECHECK = 30.0
+
+
+def _default_recheck(balances: object) -> float:
+    """The cache's ``ttl`` (a refreshed answer is then seen within two TTLs), else 30 s."""
+    ttl = getattr(balances, "ttl", None)
+    if isinstance(ttl, int | float) and not isinstance(ttl, bool) and 0 < ttl < math.inf:
+        return float(ttl)
+    return DEFAULT_RECHECK
 
 
 def _own_method(balances: object, name: str) -> Callable[..., Any] | None:

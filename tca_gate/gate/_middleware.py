@@ -4,7 +4,9 @@ Requests to paths no rule guards pass straight through, untouched. A guarded req
 is judged by the ``Gate``; allowed, it goes on with the verdict on ``request.state.tca_gate``
 and the scopes ``tca`` and ``tca:<name>`` added to ``request.auth`` (so Starlette's
 ``requires("tca:members")`` works with it); refused, it gets the gate's 401, 403 or 503
-(a websocket is refused before it is accepted). A refusal shadow mode lets through gains
+(a websocket is refused before it is accepted). An allowed websocket, and a response on
+a ``revocable`` path, is judged again while open and closed once refused
+(``_revocation``). A refusal shadow mode lets through gains
 no scope (``request.auth`` is empty if the app had none), so ``requires`` refuses it.
 Every answer on a guarded path is ``Cache-Control: private, no-store`` and varies by
 ``Accept``, ``Cookie`` and ``Authorization``, each named once in one ``Vary`` header.
@@ -33,6 +35,7 @@ from ._gate import IDENTITY_FAILED, Gate
 from ._identity import ORDER_HINT, identity_needs
 from ._path_rules import GateRules, granted_scopes, load_rules
 from ._responses import PRIVATE_HEADERS, mark_private_message
+from ._revocation import watched
 from ._verdict import Outcome, Verdict
 
 #: The response headers the gate sets on guarded paths, replacing the app's own.
@@ -164,7 +167,10 @@ class TcaGateMiddleware:
             elif "auth" not in scope:  # shadow: no scopes, so requires("tca:...") is a 403
                 scope["auth"] = NO_SCOPES
             if kind == "websocket":
-                await self.app(scope, receive, send)
+                if verdict.outcome is ALLOWED:
+                    await watched(gate, conn, verdict, self.app, receive=receive, send=send)
+                else:
+                    await self.app(scope, receive, send)
                 return
 
             async def send_private(message: Message) -> None:
@@ -181,6 +187,9 @@ class TcaGateMiddleware:
                         message["headers"] = [*headers, *PRIVATE_HEADERS]
                 await send(message)
 
+            if entry.revocable and verdict.outcome is ALLOWED:
+                await watched(gate, conn, verdict, self.app, receive=receive, send=send_private)
+                return
             await self.app(scope, receive, send_private)
         elif kind == "lifespan":
             await self._lifespan(scope, receive, send)

@@ -5,8 +5,10 @@ Keys are Starlette path patterns (``/members``, ``/members/{rest:path}``,
 match wins), or ``route:<name>`` for the Starlette route of that name, found in the
 app's routes when it starts (and every pattern is checked to reach one of them, so a
 typo never guards nothing in silence). Values are rule text in any form ``compile_rule``
-reads, a compiled ``Rule``, or ``{"rule": ..., "name": ...}``. A rule's ``name``
-(by default the route's name) becomes the ``tca:<name>`` scope of allowed requests.
+reads, a compiled ``Rule``, or ``{"rule": ..., "name": ..., "revocable": ...}``. A rule's
+``name`` (by default the route's name) becomes the ``tca:<name>`` scope of allowed
+requests; ``revocable`` (false unless set) has HTTP responses on the path judged again
+while they stream (server-sent events), as websockets always are.
 """
 
 from __future__ import annotations
@@ -37,12 +39,14 @@ _NAMED_GROUP = re.compile(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>")
 
 @dataclass(frozen=True, slots=True)
 class GuardedPath:
-    """One entry: the key as written, its rule and name, and (once known) its path regex."""
+    """One entry: the key as written, its rule and name, (once known) its path regex, and
+    whether its HTTP responses are judged again while they stream (``revocable``)."""
 
     key: str
     rule: Rule
     name: str | None
     pattern: Pattern[str] | None
+    revocable: bool = False
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -128,7 +132,9 @@ class GateRules:
                     f"(named routes: {known})"
                 )
             entries.extend(
-                GuardedPath(entry.key, entry.rule, entry.name, _pattern(path, self.origin))
+                GuardedPath(
+                    entry.key, entry.rule, entry.name, _pattern(path, self.origin), entry.revocable
+                )
                 for path in paths[name]
             )
         self._check_patterns(routes)
@@ -238,13 +244,20 @@ def _entry(key: object, value: object, dialect: Dialect, origin: str) -> Guarded
         )
     name: object = key.removeprefix(ROUTE_PREFIX) if key.startswith(ROUTE_PREFIX) else None
     source: object = value
+    revocable = False
     if isinstance(value, Mapping) and "rule" in value:
-        unknown = sorted(set(value) - {"rule", "name"})
+        unknown = sorted(set(value) - {"rule", "name", "revocable"})
         if unknown:
-            raise GateConfigError(f"{origin}: {key}: unknown field {unknown[0]!r} (rule, name)")
+            raise GateConfigError(
+                f"{origin}: {key}: unknown field {unknown[0]!r} (rule, name, revocable)"
+            )
         source, name = value["rule"], value.get("name", name)
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise GateConfigError(f"{origin}: {key}: name must be a non-empty string")
+        chosen = value.get("revocable", False)
+        if not isinstance(chosen, bool):
+            raise GateConfigError(f"{origin}: {key}: revocable must be true or false")
+        revocable = chosen
     try:
         rule = compile_rule(source, dialect)  # type: ignore[arg-type]
     except (ValueError, TypeError) as error:
@@ -252,7 +265,7 @@ def _entry(key: object, value: object, dialect: Dialect, origin: str) -> Guarded
             f"{origin}: the rule for {key!r} does not compile: {error}"
         ) from error
     pattern = None if key.startswith(ROUTE_PREFIX) else _pattern(key, origin)
-    return GuardedPath(key, rule, name if isinstance(name, str) else None, pattern)
+    return GuardedPath(key, rule, name if isinstance(name, str) else None, pattern, revocable)
 
 
 def _pattern(path: str, origin: str = "rules") -> Pattern[str]:

@@ -1,0 +1,328 @@
+"""Revoking access: open websockets, and streams on ``revocable`` paths, judged again while
+they last, and closed once refused.
+
+A guard runs each connection it lets in through ``watched`` (the middleware, the
+decorator: the app's messages pass through it) or within ``watching`` (the FastAPI
+dependency, done before the route runs), which keep it in its gate's ``Revocations``
+until it ends. The gate's cache tells of every answer it withdraws (its ``changes``
+feed): the connections of the holders a ``Change`` concerns are judged again at once,
+through the cache (one read per holder and rule, however many connections). Every
+``Gate.recheck`` seconds all of them are, which catches what no change told of (a TTL
+refresh, a feed that missed one, a source with no feed). Refused, a websocket is closed
+with 1008, a stream is ended; the app's sends after that fail (websocket) or are
+dropped (HTTP), as after the client left. Balances that cannot be read close it with
+1013 ("try again later"), once they have not let it in for the cache's ``stale_for``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterable
+
+from starlette.requests import ClientDisconnect, HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
+
+from tca_gate.balances import Change, Holder
+from tca_gate.rules import Rule
+
+from ._gate import Gate
+from ._verdict import Outcome, Verdict
+
+#: The close code of a websocket its holder's rule now refuses (policy violation).
+REFUSED_CODE = 1008
+#: The close code of a websocket whose holder's balances cannot be read now (try again later).
+UNAVAILABLE_CODE = 1013
+#: How many judgements run at once in a sweep or after a change (each may call the upstream).
+AT_ONCE = 16
+
+#: The messages that end a connection, either way.
+_ENDINGS = frozenset({"websocket.close", "websocket.disconnect", "http.disconnect"})
+#: What the app may raise once its connection was closed under it (then not its error).
+_CLOSED_UNDER_IT = (OSError, WebSocketDisconnect, ClientDisconnect)
+
+_log = logging.getLogger(__name__)
+
+
+class Watched:
+    """One open connection a guard let in: whose it is, the rule it passed, and the server's
+    ``send``, which the app reaches only through ``send`` here (one message at a time, so a
+    close never cuts into one of the app's)."""
+
+    __slots__ = (
+        "_lock",
+        "_receive",
+        "_send",
+        "_started",
+        "allowed_at",
+        "conn",
+        "ended",
+        "holder",
+        "name",
+        "revoked",
+        "rule",
+        "websocket",
+    )
+
+    def __init__(self, conn: HTTPConnection, verdict: Verdict, receive: Receive, send: Send):
+        if verdict.holder is None:
+            raise ValueError("only a connection let in, with a holder, can be watched")
+        self.conn = conn
+        self.holder: Holder = verdict.holder
+        self.rule: Rule = verdict.rule
+        self.name = verdict.name
+        self.websocket = conn.scope["type"] == "websocket"
+        #: The outcome the gate closed the connection for, once it did.
+        self.revoked: Outcome | None = None
+        #: Whether the connection is over (closed by either side, or the gate).
+        self.ended = False
+        #: When the holder's balances, read afresh, last let the connection in (monotonic).
+        self.allowed_at = time.monotonic()
+        self._receive = receive
+        self._send = send
+        self._started = False
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        state = f"revoked={self.revoked.value}" if self.revoked else f"ended={self.ended}"
+        return f"<Watched {self.conn.scope['type']} {self.conn.scope.get('path', '')} {state}>"
+
+    async def receive(self) -> Message:
+        """The server's next message, noting the end of the connection."""
+        message = await self._receive()
+        if message["type"] in _ENDINGS:
+            self.ended = True
+        return message
+
+    async def send(self, message: Message) -> None:
+        """Pass the app's message on; once the gate closed the connection, a websocket's
+        raises ``ConnectionResetError`` (Starlette's ``WebSocketDisconnect``) and an HTTP
+        response's is dropped, as the server does once the client has left."""
+        async with self._lock:
+            if self.revoked is not None:
+                if self.websocket:
+                    raise ConnectionResetError("the gate closed this websocket: access refused")
+                return
+            kind = message["type"]
+            if kind == "http.response.start":
+                self._started = True
+            elif kind in _ENDINGS or (kind.endswith("body") and not message.get("more_body")):
+                self.ended = True
+            await self._send(message)
+
+    async def close(self, gate: Gate, verdict: Verdict) -> bool:
+        """Close the connection for the refused ``verdict``: a websocket with 1008 (1013
+        when nothing could be read), the reason the outcome's code (never who asked); an
+        HTTP response is ended, or refused as the gate refuses if it had not begun.
+        Whether this closed it (it may have ended meanwhile)."""
+        async with self._lock:
+            if self.ended or self.revoked is not None:
+                return False
+            self.revoked = verdict.outcome
+            if self.websocket:
+                unavailable = verdict.outcome is Outcome.BALANCES_UNAVAILABLE
+                code = UNAVAILABLE_CODE if unavailable else REFUSED_CODE
+                await self._send(
+                    {"type": "websocket.close", "code": code, "reason": verdict.outcome.value}
+                )
+            elif self._started:
+                await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                response = await gate.refuse(self.conn, verdict)
+                await response(self.conn.scope, self._receive, self._send)
+            return True
+
+
+async def watched(
+    gate: Gate,
+    conn: HTTPConnection,
+    verdict: Verdict,
+    app: ASGIApp,
+    *,
+    receive: Receive,
+    send: Send,
+) -> None:
+    """Run ``app`` on the connection ``verdict`` let in, judged again while it lasts."""
+    revocations = revocations_of(gate)
+    connection = Watched(conn, verdict, receive, send)
+    revocations.watch(connection)
+    try:
+        await app(conn.scope, connection.receive, connection.send)
+    except _CLOSED_UNDER_IT:
+        if connection.revoked is None:
+            raise
+    finally:
+        revocations.unwatch(connection)
+
+
+@contextlib.asynccontextmanager
+async def watching(gate: Gate, websocket: WebSocket, verdict: Verdict) -> AsyncIterator[None]:
+    """Judge again, until the block ends, the websocket ``verdict`` let in, for a guard that
+    runs inside the endpoint's call (the FastAPI dependency) and so cannot wrap the
+    connection: it is closed through ``websocket`` itself, and the app's sends after
+    that raise (Starlette's ``WebSocketDisconnected``), which the block then swallows."""
+    revocations = revocations_of(gate)
+    connection = Watched(websocket, verdict, websocket.receive, websocket.send)
+    revocations.watch(connection)
+    try:
+        yield
+    except (*_CLOSED_UNDER_IT, WebSocketDisconnected):
+        if connection.revoked is None:
+            raise
+    finally:
+        revocations.unwatch(connection)
+
+
+class Revocations:
+    """The connections ``gate`` let in that are open on one event loop, judged again when
+    its cache withdraws their holder's answers and every ``gate.recheck`` seconds. It
+    listens and sweeps only while it has connections."""
+
+    def __init__(self, gate: Gate, loop: asyncio.AbstractEventLoop) -> None:
+        self.gate = gate
+        self.open: set[Watched] = set()
+        self.loop = loop
+        self._sweeper: asyncio.Task[None] | None = None
+        self._stop_listening: Callable[[], None] | None = None
+        self._judging: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        return f"<Revocations of {self.gate!r}: {len(self.open)} open>"
+
+    def watch(self, connection: Watched) -> None:
+        """Judge ``connection`` again from now on, until ``unwatch``."""
+        self.open.add(connection)
+        if self._sweeper is None:
+            feed = getattr(self.gate.balances, "changes", None)
+            subscribe = getattr(feed, "subscribe", None)
+            if callable(subscribe):
+                self._stop_listening = subscribe(self.heard)
+            self._sweeper = self.loop.create_task(self._sweep(), name="tca-gate recheck")
+
+    def unwatch(self, connection: Watched) -> None:
+        """Stop judging ``connection``; with none left, stop listening and sweeping."""
+        self.open.discard(connection)
+        if self.open or self._sweeper is None:
+            return
+        self._sweeper.cancel()
+        self._sweeper = None
+        if self._stop_listening is not None:
+            self._stop_listening()
+            self._stop_listening = None
+        _forget(self)
+
+    def heard(self, change: Change) -> None:
+        """The cache's listener: judge again, in a task, the connections ``change`` concerns
+        (called from another thread, it hands the change to this loop)."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not self.loop:
+            if not self.loop.is_closed():
+                self.loop.call_soon_threadsafe(self.heard, change)
+            return
+        concerned = [each for each in self.open if change.concerns(each.holder)]
+        if concerned:
+            task = self.loop.create_task(self.judge(concerned), name="tca-gate rejudge")
+            self._judging.add(task)
+            task.add_done_callback(self._judging.discard)
+
+    async def judge(self, connections: Iterable[Watched]) -> None:
+        """Judge ``connections`` again, once per holder and rule, ``AT_ONCE`` at a time,
+        and close those now refused (shadow mode: logged, left open)."""
+        groups: dict[tuple[Holder, int, str | None], list[Watched]] = {}
+        for each in connections:
+            if not each.ended:
+                groups.setdefault((each.holder, id(each.rule), each.name), []).append(each)
+        limit = asyncio.Semaphore(AT_ONCE)
+
+        async def judge_group(group: list[Watched]) -> None:
+            first = group[0]
+            async with limit:
+                verdict = await self._verdict(first)
+            now = time.monotonic()
+            if verdict.allowed:
+                if not verdict.stale:
+                    for each in group:
+                        each.allowed_at = now
+                return
+            if verdict.outcome is Outcome.BALANCES_UNAVAILABLE:  # closed past the grace only
+                grace = self.grace
+                group = [each for each in group if now - each.allowed_at >= grace]
+            for each in group:
+                if verdict.shadow or await self._closed(each, verdict):
+                    self.gate._log(verdict, each.conn)
+
+        await asyncio.gather(*(judge_group(group) for group in groups.values()))
+
+    @property
+    def grace(self) -> float:
+        """How long a connection is kept while its balances cannot be read, from when they
+        last let it in: the cache's ``stale_for`` (the age it accepts for an answer when
+        the upstream fails), 0 without one."""
+        stale_for = getattr(self.gate.balances, "stale_for", 0.0)
+        return float(stale_for) if isinstance(stale_for, int | float) else 0.0
+
+    async def _verdict(self, connection: Watched) -> Verdict:
+        """The verdict on ``connection``'s holder now (a failure is a 503: fail closed)."""
+        gate = self.gate
+        try:
+            verdict = await gate._judge(connection.rule, connection.name, connection.holder)
+        except Exception:
+            _log.exception("judging an open connection again failed: closing it")
+            verdict = Verdict(
+                Outcome.BALANCES_UNAVAILABLE,
+                connection.rule,
+                connection.name,
+                connection.holder,
+                detail="Your token balances cannot be read right now; try again shortly.",
+            )
+        if gate.shadow and not verdict.allowed:
+            verdict.shadow = True
+        return verdict
+
+    async def _closed(self, connection: Watched, verdict: Verdict) -> bool:
+        """Close ``connection`` for ``verdict``; whether it was closed here (a server that
+        fails to send the close has lost the connection already)."""
+        try:
+            return await connection.close(self.gate, verdict)
+        except Exception:
+            _log.debug("closing a refused connection failed: it is gone", exc_info=True)
+            return False
+
+    async def _sweep(self) -> None:
+        """Judge every open connection again every ``recheck`` seconds."""
+        while True:
+            await asyncio.sleep(self.gate.recheck)
+            try:
+                await self.judge(tuple(self.open))
+            except Exception:
+                _log.exception("judging the open connections again failed")
+
+
+#: Each gate's ``Revocations``, by event loop, while it has connections.
+_BY_GATE: weakref.WeakKeyDictionary[Gate, dict[asyncio.AbstractEventLoop, Revocations]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def revocations_of(gate: Gate) -> Revocations:
+    """``gate``'s connections on the running event loop."""
+    loop = asyncio.get_running_loop()
+    by_loop = _BY_GATE.setdefault(gate, {})
+    found = by_loop.get(loop)
+    if found is None:
+        found = by_loop[loop] = Revocations(gate, loop)
+    return found
+
+
+def _forget(revocations: Revocations) -> None:
+    """Drop ``revocations``, now empty, from its gate's."""
+    by_loop = _BY_GATE.get(revocations.gate, {})
+    if by_loop.get(revocations.loop) is revocations:
+        del by_loop[revocations.loop]
