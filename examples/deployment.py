@@ -9,7 +9,8 @@ runs it with four workers and checks that a webhook makes every one of them refu
         SESSION_SECRET=$(openssl rand -hex 32)
     uvicorn examples.deployment:app --workers 4 --port 8000     # at the repository's root
 
-REDIS_CLUSTER=1 makes REDIS_URL one node of a Redis Cluster (the clients find the rest).
+REDIS_CLUSTER=1 makes REDIS_URL one node of a Redis Cluster (the clients find the rest);
+NEAR_TTL=1.0 keeps each worker's last second of answers near, in front of Redis.
 Every response names the worker that made it in an ``X-Worker`` header (its pid).
 """
 
@@ -48,10 +49,11 @@ RULE = "TOKENLY >= 1 or LTBCOIN >= 10000"
 
 def shared_balances(source: BalanceSource) -> RedisCachedBalances:
     """Balances cached in Redis for every worker: one upstream call per holder, and the
-    webhook's ``forget`` has reached every worker by the time it answers 200."""
-    if os.environ.get("NEAR_TTL"):  # where a near cache in each worker would go (issue 15)
-        raise SystemExit("NEAR_TTL is set, but this tca-gate has no near cache: unset it")
-    return RedisCachedBalances.from_url(source, REDIS, cluster=CLUSTER, ttl=30.0)
+    webhook's ``forget`` has reached every worker by the time it answers 200 (with a near
+    cache: every worker's near answers are dropped as the change reaches it, and none is
+    served ``NEAR_TTL`` seconds after the 200)."""
+    near_ttl = float(os.environ["NEAR_TTL"]) if os.environ.get("NEAR_TTL") else None
+    return RedisCachedBalances.from_url(source, REDIS, cluster=CLUSTER, ttl=30.0, near_ttl=near_ttl)
 
 
 class WorkerHeader:

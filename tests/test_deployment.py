@@ -31,6 +31,8 @@ from tests.support.redis_server import free_port, redis_server
 WORKERS = 4
 ALICE_MAIN = "12Fengv9kjnt69gb27oXESKnURwBfs9P34"  # TOKENLY 2, LTBCOIN 12,500.5 of her 15,500.5
 REFUSED = "Needs 1 TOKENLY, or 7,000 more LTBCOIN."  # her savings' 3,000 still count
+#: The near cache's TTL in the "near" deployment: no near answer outlives it after a forget.
+NEAR_TTL = 1.0
 
 
 @contextlib.contextmanager
@@ -70,16 +72,34 @@ def until_every_worker_answers(
     return seen
 
 
-@pytest.fixture(params=["redis", "cluster"])
+def until_every_worker_refuses(
+    ask: Callable[[], httpx2.Response], deadline: float
+) -> list[tuple[float, httpx2.Response]]:
+    """Ask until all four workers have refused; every answer with the time it was asked."""
+    refused: set[str] = set()
+    answers: list[tuple[float, httpx2.Response]] = []
+    while len(refused) < WORKERS:
+        assert time.monotonic() < deadline, f"only workers {sorted(refused)} refused"
+        asked = time.monotonic()
+        answer = ask()
+        answers.append((asked, answer))
+        if answer.status_code == 403:
+            refused.add(answer.headers["x-worker"])
+    return answers
+
+
+@pytest.fixture(params=["redis", "cluster", "near"])
 def shared_redis(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The deployment's Redis settings: a redis-server of its own, or the three-master
-    Redis Cluster (``REDIS_CLUSTER=1``)."""
+    """The deployment's Redis settings: a redis-server of its own, the three-master Redis
+    Cluster (``REDIS_CLUSTER=1``), or a redis-server with a near cache in each worker
+    (``NEAR_TTL``)."""
     if request.param == "cluster":
         cluster: LoopbackCluster = request.getfixturevalue("cluster")
         yield {"REDIS_URL": cluster.url, "REDIS_CLUSTER": "1"}
         return
+    near = {"NEAR_TTL": str(NEAR_TTL)} if request.param == "near" else {}
     with redis_server(tmp_path / "redis") as redis_url:
-        yield {"REDIS_URL": redis_url}
+        yield {"REDIS_URL": redis_url, **near}
 
 
 def test_four_workers_share_logins_and_all_refuse_a_holder_once_the_webhook_is_answered(
@@ -139,6 +159,11 @@ def test_four_workers_share_logins_and_all_refuse_a_holder_once_the_webhook_is_a
                 headers={**headers, "Content-Type": "application/json"},
             )
             assert answered.status_code == 200, answered.text
+            if "NEAR_TTL" in env:  # each worker's near cache drops her as the change arrives
+                bound = time.monotonic() + NEAR_TTL
+                dropped = until_every_worker_refuses(lambda: members(alice), deadline)
+                late = [at for at, answer in dropped if answer.status_code != 403 and at > bound]
+                assert not late, f"allowed {len(late)} times past the near cache's bound"
             after = until_every_worker_answers(lambda: members(alice), deadline)
             answers = [a for each in after.values() for a in each]
             assert [a.status_code for a in answers] == [403] * len(answers), [
