@@ -86,6 +86,10 @@ class Observer:
     def refused(self, reason: str) -> None:
         """A verifying middleware or webhook refused a request with the code ``reason``."""
 
+    def revoked(self, outcome: Enum, rule: str, kind: str) -> None:
+        """The gate closed an open connection (``kind``: ``websocket`` or ``stream``) it
+        had let in, judged again as ``outcome`` under the rule labelled ``rule``."""
+
 
 class Hooks:
     """Where the hooks find the observer in force: ``hooks.observer``, ``None`` (nothing
@@ -111,6 +115,12 @@ def refused(reason: str) -> None:
     """Report a refused signed request."""
     if hooks.observer is not None:
         hooks.observer.refused(reason)
+
+
+def revoked(outcome: Enum, rule: str, kind: str) -> None:
+    """Report an open connection closed by the gate."""
+    if hooks.observer is not None:
+        hooks.observer.revoked(outcome, rule, kind)
 
 
 def webhook(webhook: str, event: str, outcome: str) -> None:

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from tca_gate.balances import Change, Holder
+from tca_gate.observe import revoked as report_revoked
 from tca_gate.rules import Rule
 
 from ._gate import Gate
@@ -255,8 +256,12 @@ class Revocations:
                 grace = self.grace
                 group = [each for each in group if now - each.allowed_at >= grace]
             for each in group:
-                if verdict.shadow or await self._closed(each, verdict):
+                if verdict.shadow:
                     self.gate._log(verdict, each.conn)
+                elif await self._closed(each, verdict):
+                    self.gate._log(verdict, each.conn)
+                    kind = "websocket" if each.websocket else "stream"
+                    report_revoked(verdict.outcome, each.name or "-", kind)
 
         await asyncio.gather(*(judge_group(group) for group in groups.values()))
 

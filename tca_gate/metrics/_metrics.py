@@ -121,6 +121,13 @@ class Metrics(Observer):
             ["reason"],
             registry=into,
         )
+        self._revocations = Counter(
+            "tca_gate_revocations",
+            "Open connections (websocket, stream) the gate closed when judged again, by "
+            "outcome and rule.",
+            ["outcome", "rule", "kind"],
+            registry=into,
+        )
         self._caches = _Caches()
         into.register(self._caches)
 
@@ -204,6 +211,9 @@ class Metrics(Observer):
 
     def refused(self, reason: str) -> None:
         self._refusals.labels(reason).inc()
+
+    def revoked(self, outcome: Enum, rule: str, kind: str) -> None:
+        self._revocations.labels(str(outcome.value), rule, kind).inc()
 
 
 class MetricsEndpoint:

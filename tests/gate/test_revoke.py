@@ -16,6 +16,7 @@ from typing import Annotated
 import httpx2
 import pytest
 from fastapi import Depends, FastAPI, Query, WebSocket
+from prometheus_client import CollectorRegistry, generate_latest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -30,6 +31,7 @@ from tca_gate import (
 )
 from tca_gate.fastapi import require_tokens
 from tca_gate.gate import GateRules, Verdict
+from tca_gate.metrics import Metrics
 from tests.support.holdings import COIN, Holdings, echo, from_query, revoking_app
 from tests.support.servers import serve
 
@@ -464,3 +466,28 @@ def test_the_fastapi_dependency_closes_its_websockets_too(
         asyncio.run(scenario(base))
     assert errors == []
     assert repr(cache.changes) == "ChangeFeed(listeners=0, live=True)"
+
+
+def test_a_revocation_is_counted_by_the_metrics_without_the_holder(
+    served: tuple[str, Gate], holdings: Holdings
+) -> None:
+    base, _ = served
+    chat = base.replace("http://", "ws://") + "/chat"
+    registry = CollectorRegistry()
+
+    async def scenario() -> None:
+        alice = await opened(f"{chat}?token={SECRET_TOKEN}&owner=alice")
+        carol = await opened(f"{chat}?user=carol")
+        holdings.set({"alice": {"TOKENLY": 0}})
+        await forget(base, "alice", "carol")
+        assert await closed(alice) == (1008, "insufficient-tokens")
+        assert await echoes(carol)
+        await carol.close()
+
+    with Metrics(registry):
+        asyncio.run(scenario())
+    labels = {"outcome": "insufficient-tokens", "rule": "-", "kind": "websocket"}
+    assert registry.get_sample_value("tca_gate_revocations_total", labels) == 1.0
+    exposition = generate_latest(registry).decode()
+    assert SECRET_TOKEN not in exposition
+    assert "alice" not in exposition
