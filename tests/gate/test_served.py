@@ -24,6 +24,7 @@ from tca_gate.gate import (
     Verdict,
     header_identity,
 )
+from tca_gate.rules import RuleSource
 from tests.support.servers import serve
 
 SAT = 100_000_000
@@ -50,7 +51,7 @@ async def own_vary(request: Request) -> Response:
     return PlainTextResponse("hi", headers={"Vary": vary, "Cache-Control": "public"})
 
 
-def app_with(gate: Gate, rules: Mapping[str, object]) -> Starlette:
+def app_with(gate: Gate, rules: Mapping[str, RuleSource]) -> Starlette:
     return Starlette(
         routes=[
             Route("/members", members),

@@ -112,7 +112,7 @@ def test_megabytes_are_refused_with_the_limit() -> None:
     text = "LTBCOIN=1&" * (MAX_RULE_LENGTH // 10 + 1)
     for dialect in ("strict", "tokenpass"):
         with pytest.raises(RuleSyntaxError, match=f"the limit is {MAX_RULE_LENGTH:,}"):
-            compile_rule(text, dialect=dialect)  # type: ignore[arg-type]
+            compile_rule(text, dialect=dialect)
     assert compile_rule(text[: MAX_RULE_LENGTH - 10], dialect="tokenpass").evaluate({}) is False
 
 
