@@ -63,9 +63,9 @@ def run(scenario: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def filled(**options: float) -> tuple[CachedBalances, CountingSource]:
+def filled() -> tuple[CachedBalances, CountingSource]:
     source = CountingSource()
-    cache = CachedBalances(source, clock=ManualClock(1000.0), **options)  # type: ignore[arg-type]
+    cache = CachedBalances(source, clock=ManualClock(1000.0))
 
     async def fill() -> None:
         for holder in EVERYONE:
