@@ -18,6 +18,7 @@ from starlette.routing import Route
 from tca_gate.balances import BalanceUnavailableError, Holder, StaticBalances
 from tca_gate.gate import (
     Gate,
+    IdentityResolver,
     Outcome,
     RefusalRenderer,
     TcaGateMiddleware,
@@ -100,9 +101,9 @@ def test_vary_names_each_header_once_merged_with_the_apps_own() -> None:
     ],
 )
 def test_the_verdict_names_the_user_never_the_token(
-    identity: object, headers: dict[str, str], username: str | None
+    identity: IdentityResolver, headers: dict[str, str], username: str | None
 ) -> None:
-    gate = Gate(StaticBalances(HOLDINGS), identity=identity)  # type: ignore[arg-type]
+    gate = Gate(StaticBalances(HOLDINGS), identity=identity)
     with serve(app_with(gate, {"/who": RULE})) as url:
         response = httpx2.get(f"{url}/who", headers=headers)
     assert response.status_code == 200

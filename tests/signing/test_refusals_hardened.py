@@ -39,14 +39,14 @@ async def talk(websocket: WebSocket) -> None:
     await websocket.close()
 
 
-def app_behind(middleware: type, **options: object) -> ASGIApp:
+def app_behind(middleware: Callable[..., ASGIApp], **options: object) -> ASGIApp:
     inner = Starlette(
         routes=[
             Route("/private/echo", echo, methods=["GET", "POST"]),
             WebSocketRoute("/private/ws", talk),
         ]
     )
-    return middleware(inner, **options)  # type: ignore[no-any-return]
+    return middleware(inner, **options)
 
 
 MIDDLEWARES: dict[str, Callable[[], ASGIApp]] = {
