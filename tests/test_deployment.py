@@ -130,7 +130,10 @@ def test_four_workers_share_logins_and_all_refuse_a_holder_once_the_webhook_is_a
             log_in(alice, "/auth/login", "alice", sandbox.password_of("alice"))
             log_in(bob, "/auth/login", "bob", sandbox.password_of("bob"))
             deadline = time.monotonic() + 20
-            members = lambda client: client.get("/members", headers=JSON)  # noqa: E731
+
+            def members(client: httpx2.Client) -> httpx2.Response:
+                return client.get("/members", headers=JSON)
+
             allowed = until_every_worker_answers(lambda: members(alice), deadline)
             assert {a.status_code for each in allowed.values() for a in each} == {200}
             refused = until_every_worker_answers(lambda: members(bob), deadline)

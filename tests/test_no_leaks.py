@@ -198,7 +198,7 @@ def leaky_app(tokenpass: Tokenpass, secrets: Secrets) -> Starlette:
 def signatures(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every X-Tokenly-Auth-Signature the app's clients compute (the real signer runs)."""
     made: list[str] = []
-    real = tca_gate.signing.tokenly.auth.sign_tokenly_request
+    real = sign_tokenly_request
 
     def recording(*args: Any, **kwargs: Any) -> dict[str, str]:
         headers = real(*args, **kwargs)

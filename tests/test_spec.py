@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tca_gate import Op, compile_rule, tokens_to_sat
+from tca_gate import Dialect, Op, compile_rule, tokens_to_sat
 from tests.support.data import load_toml
 
 SPEC = load_toml("spec_examples.toml")
@@ -18,8 +18,8 @@ def _sat(balances: dict[str, Any]) -> dict[str, int]:
 
 @pytest.mark.parametrize("example", SPEC["example"], ids=lambda e: e["rule"])
 @pytest.mark.parametrize("dialect", ["strict", "tokenpass"])
-def test_worked_example(example: dict[str, Any], dialect: str) -> None:
-    rule = compile_rule(example["rule"], dialect=dialect)  # type: ignore[arg-type]
+def test_worked_example(example: dict[str, Any], dialect: Dialect) -> None:
+    rule = compile_rule(example["rule"], dialect=dialect)
     balances = _sat(example["balances"])
     expected = example["expect"] == "allow"
     assert rule.evaluate(balances) is expected

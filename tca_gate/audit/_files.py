@@ -167,8 +167,8 @@ def _arrow_csv(data: bytes, sat: bool) -> Holdings | None:
     """Holdings from pyarrow's CSV reader, every column read as text; ``None`` when
     pyarrow is missing or anything is unusual (a bad cell, a repeated holder)."""
     try:
-        import pyarrow as pa  # type: ignore[import-untyped]  # noqa: PLC0415 (in the audit extra, but CSV can do without)
-        import pyarrow.csv as arrow_csv  # type: ignore[import-untyped]  # noqa: PLC0415
+        import pyarrow as pa  # noqa: PLC0415 (in the audit extra, but CSV can do without)
+        import pyarrow.csv as arrow_csv  # noqa: PLC0415
     except ImportError:
         return None
     try:
@@ -211,7 +211,7 @@ def _arrow_amounts(column: Any, sat: bool) -> Column | None:
     """A column of text cells in base units (an empty cell is 0), or ``None`` if some
     cell is not an amount."""
     import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.compute as pc  # type: ignore[import-untyped]  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
 
     plain = r"^[0-9]{1,18}$" if sat else r"^[0-9]{1,10}$"  # each fits int64 in base units
     filled = pc.if_else(pc.equal(column, ""), "0", column)
@@ -549,7 +549,7 @@ def _read_parquet(file: IO[bytes], origin: str, sat: bool) -> Holdings:
 
     require_extra("audit", "pyarrow", needed_by="reading Parquet holder files")
     import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]  # noqa: PLC0415
+    import pyarrow.parquet as pq  # noqa: PLC0415
 
     try:
         table = pq.read_table(file)
@@ -586,7 +586,7 @@ def _arrow_jsonl(data: bytes, sat: bool) -> Holdings | None:
     column in a way that is not exact (a float), or anything is unusual."""
     try:
         import pyarrow as pa  # noqa: PLC0415 (in the audit extra, but JSON lines can do without)
-        import pyarrow.json as arrow_json  # type: ignore[import-untyped]  # noqa: PLC0415
+        import pyarrow.json as arrow_json  # noqa: PLC0415
     except ImportError:
         return None
     try:

@@ -10,6 +10,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
+from typing import Literal
 
 import httpx2
 import pytest
@@ -144,8 +145,10 @@ def test_a_stalled_node_is_unavailable_within_the_deadline(
 
 
 @pytest.mark.parametrize("how", ["not-json", "bad-quantity"])
-def test_malformed_answers_are_unavailable(node: CounterpartyEmulator, url: str, how: str) -> None:
-    node.malform(how=how)  # type: ignore[arg-type]
+def test_malformed_answers_are_unavailable(
+    node: CounterpartyEmulator, url: str, how: Literal["not-json", "bad-quantity"]
+) -> None:
+    node.malform(how=how)
     with pytest.raises(BalanceUnavailableError, match=r"malformed|not JSON|integer"):
         read(CounterpartyBalances(url), Holder.addresses(["1Alice"]))
 

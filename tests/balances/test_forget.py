@@ -63,9 +63,9 @@ def run(scenario: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def filled(**options: float) -> tuple[CachedBalances, CountingSource]:
+def filled() -> tuple[CachedBalances, CountingSource]:
     source = CountingSource()
-    cache = CachedBalances(source, clock=ManualClock(1000.0), **options)  # type: ignore[arg-type]
+    cache = CachedBalances(source, clock=ManualClock(1000.0))
 
     async def fill() -> None:
         for holder in EVERYONE:
@@ -206,7 +206,7 @@ def index_size(cache: CachedBalances) -> int:
 def test_the_index_stays_bounded_as_answers_are_evicted() -> None:
     source = CountingSource()
     clock = ManualClock(1000.0)
-    cache = CachedBalances(source, ttl=10.0, maxsize=50, clock=clock)  # type: ignore[arg-type]
+    cache = CachedBalances(source, ttl=10.0, maxsize=50, clock=clock)
     owners = [f"user{n}" for n in range(6000)]
 
     async def scenario() -> None:

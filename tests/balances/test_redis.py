@@ -425,7 +425,9 @@ def test_many_holders_at_once_each_get_their_own_balances(redis_url: str, prefix
     async def scenario() -> list[tuple[Holder, Mapping[str, int]]]:
         async with caches(redis_url, source, 2, prefix=prefix) as workers:
 
-            async def read(worker: RedisCachedBalances, holder: Holder) -> tuple[Holder, Any]:
+            async def read(
+                worker: RedisCachedBalances, holder: Holder
+            ) -> tuple[Holder, Mapping[str, int]]:
                 return holder, await worker.balances(holder)
 
             reads = [read(w, h) for _ in range(3) for w in workers for h in holders]
@@ -447,7 +449,9 @@ def test_no_key_or_value_holds_a_token(
             await cache.balances(PAIR)
 
     run(scenario)
-    keys = [key.decode() for key in redis_client.keys(f"{prefix}*")]
+    keys = [
+        key.decode() if isinstance(key, bytes) else key for key in redis_client.keys(f"{prefix}*")
+    ]
     assert {key.split(":")[1] for key in keys} == {"balances", "user", "address"}
     dumped = [repr(redis_client.dump(key)) for key in keys]
     assert not any("alice-secret-oauth-token" in text for text in keys + dumped)
@@ -566,5 +570,6 @@ def test_a_client_passed_in_stays_open_and_the_repr_shows_no_url(
     ],
 )
 def test_settings_out_of_bounds_are_refused(option: str, value: object, message: str) -> None:
+    options: dict[str, Any] = {option: value}  # the constructor's keywords, as from_url takes
     with pytest.raises(InvalidArgumentError, match=message):
-        RedisCachedBalances.from_url(Source(), "redis://127.0.0.1:1/0", **{option: value})
+        RedisCachedBalances.from_url(Source(), "redis://127.0.0.1:1/0", **options)

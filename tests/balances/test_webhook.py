@@ -34,10 +34,12 @@ SOURCE = "18BF18zG8x13tXrJ6H9bbbFAGbRofqK6y8"
 BOB_ADDRESS = "14zYNGnoh8C9MJpqAS2QEjgUYUG2TA91y3"
 
 
-class RecordingCache:
-    """Records what it is told to forget; fails with ``failure`` when set."""
+class RecordingCache(CachedBalances):
+    """A cache (of nobody's balances) that records what it is told to forget; fails with
+    ``failure`` when set."""
 
     def __init__(self) -> None:
+        super().__init__(StaticBalances({}))
         self.forgotten: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
         self.failure: Exception | None = None
 
@@ -372,8 +374,8 @@ def test_a_redis_cache_that_is_down_answers_503_and_one_that_is_up_forgets(
 
 def test_credentials_are_required_and_never_in_the_repr() -> None:
     with pytest.raises(InvalidArgumentError, match="api_secret"):
-        BalanceWebhook(RecordingCache(), api_token=TOKEN, api_secret="")  # type: ignore[arg-type]
-    hook = BalanceWebhook(RecordingCache(), api_token=TOKEN, api_secret=SECRET)  # type: ignore[arg-type]
+        BalanceWebhook(RecordingCache(), api_token=TOKEN, api_secret="")
+    hook = BalanceWebhook(RecordingCache(), api_token=TOKEN, api_secret=SECRET)
     assert SECRET not in repr(hook)
 
 

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tca_gate import MemoryReplayStore, RedisReplayStore, sign_tokenly_request
-from tca_gate.balances import BalanceWebhook
+from tca_gate.balances import BalanceWebhook, CachedBalances, StaticBalances
 from tca_gate.delivery import DeliveryNotification, DeliveryWebhook
 from tca_gate.signing.replay import AsyncReplayStore, ReplayStore
 from tests.support.servers import serve
@@ -45,10 +45,11 @@ NOTIFICATION = {
 }
 
 
-class FlakyCache:
-    """A cache whose first ``forget`` fails (a Redis blip), then works."""
+class FlakyCache(CachedBalances):
+    """A cache (of nobody's balances) whose first ``forget`` fails (a Redis blip), then works."""
 
     def __init__(self) -> None:
+        super().__init__(StaticBalances({}))
         self.forgotten: list[tuple[str, ...]] = []
         self.calls = 0
 

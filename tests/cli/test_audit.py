@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tca_gate import compile_rule, tokens_to_sat

@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import httpx2
 import pytest
@@ -176,9 +177,9 @@ def test_a_stalled_node_times_out(node: CounterpartyEmulator, url: str) -> None:
     [("not-json", "not JSON"), ("bad-quantity", "should be an integer amount")],
 )
 def test_malformed_answers_are_refused(
-    node: CounterpartyEmulator, url: str, how: str, expected: str
+    node: CounterpartyEmulator, url: str, how: Literal["not-json", "bad-quantity"], expected: str
 ) -> None:
-    node.malform(how=how)  # type: ignore[arg-type]
+    node.malform(how=how)
     with CounterpartyClient(url) as client, pytest.raises(MalformedResponseError, match=expected):
         client.addresses_balances(["1Alice"])
 

@@ -28,9 +28,12 @@ def demo() -> Iterator[DemoServer]:
         yield running
 
 
-def promise(http: httpx2.Client, form: dict[str, str], **options: bool) -> httpx2.Response:
+def promise(
+    http: httpx2.Client, form: dict[str, str], *, follow_redirects: bool = False
+) -> httpx2.Response:
     """Post the promise form as the refusal page does: with the session's CSRF token."""
-    return http.post("/promise", data={**form, "csrf_token": csrf_of(http)}, **options)
+    form = {**form, "csrf_token": csrf_of(http)}
+    return http.post("/promise", data=form, follow_redirects=follow_redirects)
 
 
 def csrf_of(http: httpx2.Client) -> str:

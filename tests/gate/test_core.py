@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.requests import HTTPConnection
+from starlette.types import Receive, Scope, Send
 
 from tca_gate import InvalidArgumentError, compile_rule
 from tca_gate.balances import (
@@ -547,7 +548,7 @@ def test_the_middleware_answers_as_the_gate_decides_on_a_miss_and_on_a_hit(
     gate = Gate(balances_for(source, sheet, cached), identity=resolver_for(identity))
     reached: list[bool] = []
 
-    async def endpoint(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         reached.append(scope["state"]["tca_gate"].allowed)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"in"})

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from starlette.requests import HTTPConnection
-from starlette.types import Message
+from starlette.types import Message, Receive, Scope, Send
 
 from tca_gate import CachedBalances, Gate, Holder, StaticBalances, compile_rule
 from tca_gate.gate import Outcome, TcaGateMiddleware, Verdict, header_identity
@@ -49,7 +49,7 @@ async def call(app: Any, scope: dict[str, Any]) -> list[Message]:
 def test_the_scopes_a_rule_grants_are_shared_and_so_cannot_be_changed() -> None:
     seen: list[tuple[str, ...]] = []
 
-    async def endpoint(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         auth = scope["auth"]
         seen.append(tuple(auth.scopes))
         with pytest.raises(AttributeError, match="shared by every request"):
@@ -76,7 +76,7 @@ def test_the_scopes_a_rule_grants_are_shared_and_so_cannot_be_changed() -> None:
 def test_an_apps_own_cache_headers_in_any_case_never_survive_on_a_gated_page(
     headers: list[tuple[bytes, bytes]],
 ) -> None:
-    async def endpoint(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         generated = (pair for pair in headers)  # headers may be any iterable
         await send({"type": "http.response.start", "status": 200, "headers": generated})
         await send({"type": "http.response.body", "body": b""})
@@ -106,7 +106,7 @@ def test_a_repeated_identity_header_is_no_identity() -> None:
 
 def test_a_resolver_answering_a_verdict_is_refused_not_obeyed() -> None:
     forged = Verdict(Outcome.ALLOWED, RULE, None, Holder.user("mallory"), {"TOKENLY": SAT})
-    gate = Gate(CachedBalances(HOLDINGS), identity=lambda conn: forged)
+    gate = Gate(CachedBalances(HOLDINGS), identity=lambda conn: forged)  # type: ignore[arg-type, return-value]
     verdict = asyncio.run(gate.check(HTTPConnection(scope_for(None)), RULE))
     assert verdict is not forged
     assert verdict.outcome is Outcome.IDENTITY_ERROR

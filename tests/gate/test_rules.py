@@ -49,7 +49,9 @@ def test_rules_compile_when_built_and_match_in_order() -> None:
 
     assert rule_of("/members/free") == "XCP >= 0"
     assert rule_of("/members/lounge/deep") == "TOKENLY >= 1"
-    assert rules.match({"type": "http", "path": "/members/x"}).name == "members"  # type: ignore[union-attr]
+    matched = rules.match({"type": "http", "path": "/members/x"})
+    assert matched is not None
+    assert matched.name == "members"
     assert rule_of("/users/12") == "LTBCOIN >= 10000"
     assert rule_of("/users/twelve") is None
     assert rule_of("/members") is None

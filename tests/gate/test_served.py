@@ -18,12 +18,14 @@ from starlette.routing import Route
 from tca_gate.balances import BalanceUnavailableError, Holder, StaticBalances
 from tca_gate.gate import (
     Gate,
+    IdentityResolver,
     Outcome,
     RefusalRenderer,
     TcaGateMiddleware,
     Verdict,
     header_identity,
 )
+from tca_gate.rules import RuleSource
 from tests.support.servers import serve
 
 SAT = 100_000_000
@@ -50,7 +52,7 @@ async def own_vary(request: Request) -> Response:
     return PlainTextResponse("hi", headers={"Vary": vary, "Cache-Control": "public"})
 
 
-def app_with(gate: Gate, rules: Mapping[str, object]) -> Starlette:
+def app_with(gate: Gate, rules: Mapping[str, RuleSource]) -> Starlette:
     return Starlette(
         routes=[
             Route("/members", members),
@@ -99,9 +101,9 @@ def test_vary_names_each_header_once_merged_with_the_apps_own() -> None:
     ],
 )
 def test_the_verdict_names_the_user_never_the_token(
-    identity: object, headers: dict[str, str], username: str | None
+    identity: IdentityResolver, headers: dict[str, str], username: str | None
 ) -> None:
-    gate = Gate(StaticBalances(HOLDINGS), identity=identity)  # type: ignore[arg-type]
+    gate = Gate(StaticBalances(HOLDINGS), identity=identity)
     with serve(app_with(gate, {"/who": RULE})) as url:
         response = httpx2.get(f"{url}/who", headers=headers)
     assert response.status_code == 200

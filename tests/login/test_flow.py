@@ -296,6 +296,7 @@ def test_logins_kept_in_redis_are_shared_by_workers_and_end_at_logout(
             assert client.get(f"{second_url}/me").json() == {"user": DANA}
             assert client.get(f"{second_url}/vip", headers=JSON).status_code == 200
             (key,) = redis_client.keys("tca_gate:login:*")
+            assert isinstance(key, bytes)
             record = redis_client.get(key)
             assert record is not None
             token = json.loads(record)["access_token"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -280,7 +281,9 @@ async def two_workers(redis_url: str) -> None:
         assert refusal(replayed) == (403, "challenge_used")
 
         assert await second.address(request(session)) == ADDRESS
-        assert await second.identity()(request(session)) == Holder.addresses([ADDRESS])
+        resolved = second.identity()(request(session))
+        assert inspect.isawaitable(resolved)  # a shared store is read over the network
+        assert await resolved == Holder.addresses([ADDRESS])
         stored = await clients[0].keys("tca_gate:wallet:*")
         assert len(stored) == 1
         assert session[WALLET_KEY]["sid"].encode() not in stored[0]  # keyed by its digest

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tca_gate import Rule, RuleSyntaxError, compile_rule
+from tca_gate import Dialect, Rule, RuleSyntaxError, compile_rule
 from tca_gate.rules._stack import MAX_RULE_LENGTH
 
 RULE_ALPHABET = string.ascii_letters + string.digits + "&=_.,%+-<>!()| \t\n#[]\x00é"
@@ -48,9 +48,9 @@ tokens = st.lists(
 ).map("".join)
 
 
-def compiles_or_refuses(text: str, dialect: str) -> None:
+def compiles_or_refuses(text: str, dialect: Dialect) -> None:
     try:
-        rule = compile_rule(text, dialect=dialect)  # type: ignore[arg-type]
+        rule = compile_rule(text, dialect=dialect)
     except RuleSyntaxError as error:
         message = str(error)
         assert dialect == "strict" or len(text) > MAX_RULE_LENGTH, message
@@ -65,7 +65,7 @@ def compiles_or_refuses(text: str, dialect: str) -> None:
 @given(st.text(max_size=300) | rule_like | tokens)
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @pytest.mark.parametrize("dialect", ["strict", "tokenpass"])
-def test_any_text_compiles_or_raises_rule_syntax_error(dialect: str, text: str) -> None:
+def test_any_text_compiles_or_raises_rule_syntax_error(dialect: Dialect, text: str) -> None:
     compiles_or_refuses(text, dialect)
 
 
@@ -102,7 +102,7 @@ def test_any_mapping_compiles_or_raises_rule_syntax_error(mapping: dict[str, obj
     ids=lambda t: f"{t[:12]!r}x{len(t)}",
 )
 @pytest.mark.parametrize("dialect", ["strict", "tokenpass"])
-def test_hostile_inputs_finish_quickly(text: str, dialect: str) -> None:
+def test_hostile_inputs_finish_quickly(text: str, dialect: Dialect) -> None:
     started = time.monotonic()
     compiles_or_refuses(text, dialect)
     assert time.monotonic() - started < 30  # a bound against hangs, not a performance figure
@@ -112,7 +112,7 @@ def test_megabytes_are_refused_with_the_limit() -> None:
     text = "LTBCOIN=1&" * (MAX_RULE_LENGTH // 10 + 1)
     for dialect in ("strict", "tokenpass"):
         with pytest.raises(RuleSyntaxError, match=f"the limit is {MAX_RULE_LENGTH:,}"):
-            compile_rule(text, dialect=dialect)  # type: ignore[arg-type]
+            compile_rule(text, dialect=dialect)
     assert compile_rule(text[: MAX_RULE_LENGTH - 10], dialect="tokenpass").evaluate({}) is False
 
 

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tca_gate import LINT_CODES, compile_rule
+from tca_gate import LINT_CODES, Dialect, compile_rule
 
 
-def codes(text: str, dialect: str = "strict") -> list[tuple[str, int | None]]:
-    return [(w.code, w.position) for w in compile_rule(text, dialect=dialect).lint()]  # type: ignore[arg-type]
+def codes(text: str, dialect: Dialect = "strict") -> list[tuple[str, int | None]]:
+    return [(w.code, w.position) for w in compile_rule(text, dialect=dialect).lint()]
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.sandboxes import OTHER_APP, TEST_SEED, Sandbox, running_sandbox
 
 DANA_UUID = "11111111-2222-4333-8444-555555555501"
-OTHER = {"client_id": "other-app", "client_secret": "other-app-secret"}
 
 
 @pytest.fixture
@@ -106,11 +105,11 @@ def test_a_bad_entry_names_its_place(sandbox: Sandbox) -> None:
 
 def test_only_whitelisted_apps_may_use_a_group(sandbox: Sandbox) -> None:
     private = _group(sandbox)["uuid"]
-    assert sandbox.api("GET", f"credits/{private}", **OTHER).status_code == 403
+    assert sandbox.api("GET", f"credits/{private}", **OTHER_APP).status_code == 403
     shared = _group(sandbox, name="Shared", app_whitelist="other-app\nthird-app")
     assert shared["app_whitelist"] == ["other-app", "third-app"]
-    assert sandbox.api("GET", f"credits/{shared['uuid']}", **OTHER).status_code == 200
-    listed = sandbox.api("GET", "credits", **OTHER).json()["list"]
+    assert sandbox.api("GET", f"credits/{shared['uuid']}", **OTHER_APP).status_code == 200
+    listed = sandbox.api("GET", "credits", **OTHER_APP).json()["list"]
     assert [group["uuid"] for group in listed] == [shared["uuid"]]
 
 
@@ -129,7 +128,7 @@ def test_only_the_owner_app_may_rename_a_group_or_change_its_whitelist(sandbox: 
     group = _group(sandbox, app_whitelist="other-app")
     path = f"credits/{group['uuid']}"
     for change in ({"app_whitelist": "other-app\nthird-app"}, {"name": "Taken over"}):
-        refused = sandbox.api("PATCH", path, body=change, **OTHER)
+        refused = sandbox.api("PATCH", path, body=change, **OTHER_APP)
         assert (refused.status_code, refused.json()["field"]) == (403, "group"), change
     assert sandbox.api("GET", path).json()["credit_group"] == group
     renamed = sandbox.api("PATCH", path, body={"name": "Renamed"})

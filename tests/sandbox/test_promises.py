@@ -10,7 +10,7 @@ import pytest
 
 from tca_gate.signing.bitcoin import address_from_private_key, sign_message
 from tests.support.clocks import ManualClock
-from tests.support.sandboxes import TEST_SEED, Sandbox, running_sandbox
+from tests.support.sandboxes import OTHER_APP, TEST_SEED, Sandbox, running_sandbox
 
 TREASURY = "1MqU5zdT8kg6dpfjHMKyijtvCbxc8zbfeq"
 DANA_PUBLIC = "1WBjybd6ef5WYV9eWrfU4rHoguJTsbGqt"
@@ -127,14 +127,13 @@ def test_update_and_delete_a_promise(sandbox: Sandbox, clock: ManualClock) -> No
 
 def test_promises_belong_to_the_app_that_made_them(sandbox: Sandbox) -> None:
     promise_id = _promise(sandbox).json()["tx"]["promise_id"]
-    other = {"client_id": "other-app", "client_secret": "other-app-secret"}
-    assert sandbox.api("GET", f"tca/provisional/tx/{promise_id}", **other).status_code == 404
-    assert sandbox.api("GET", "tca/provisional/tx", **other).json()["list"] == []
+    assert sandbox.api("GET", f"tca/provisional/tx/{promise_id}", **OTHER_APP).status_code == 404
+    assert sandbox.api("GET", "tca/provisional/tx", **OTHER_APP).json()["list"] == []
     refused = sandbox.api(
         "POST",
         "tca/provisional/tx",
         body={"source": TREASURY, "destination": ERIN, "asset": "LTBCOIN", "quantity": 1},
-        **other,
+        **OTHER_APP,
     )
     assert refused.status_code == 422
     assert refused.json()["field"] == "source"

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from tca_gate import InvalidArgumentError
-from tca_gate.balances import CachedBalances, Holder, TokenpassBalances
+from tca_gate.balances import CachedBalances, Holder, StaticBalances, TokenpassBalances
 from tca_gate.balances._webhook import BalanceWebhook
 from tca_gate.sandbox import SeedError, create_app, load_seed, parse_seed
 from tca_gate.tokenpass import AsyncTokenpassClient
@@ -36,10 +36,11 @@ CLIENT_ID, CLIENT_SECRET = "demo-app", "demo-app-secret"
 WAIT = 15.0
 
 
-class RecordingCache:
-    """Records what it is told to forget."""
+class RecordingCache(CachedBalances):
+    """A cache (of nobody's balances) that records what it is told to forget."""
 
     def __init__(self) -> None:
+        super().__init__(StaticBalances({}))
         self.forgotten: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
 
     async def forget(self, *, usernames: Iterable[str] = (), addresses: Iterable[str] = ()) -> int:
@@ -80,7 +81,7 @@ class Tap:
 
 def receiver(secret: str = CLIENT_SECRET) -> tuple[Tap, RecordingCache]:
     cache = RecordingCache()
-    hook = BalanceWebhook(cache, api_token=CLIENT_ID, api_secret=secret)  # type: ignore[arg-type]
+    hook = BalanceWebhook(cache, api_token=CLIENT_ID, api_secret=secret)
     return Tap(Starlette(routes=[Route("/hooks/balances", hook)])), cache
 
 
@@ -254,17 +255,20 @@ def test_a_promise_reaches_the_apps_cache_through_the_webhook_end_to_end() -> No
     next read shows what he was promised."""
     sandbox_port = free_port()
     client = AsyncTokenpassClient(f"http://127.0.0.1:{sandbox_port}", CLIENT_ID, CLIENT_SECRET)
-    cache = CachedBalances(TokenpassBalances(client), ttl=300.0)
     forgotten = threading.Event()
     bob: dict[str, Holder] = {}
 
-    class Announcing:
-        """The app's cache as the webhook sees it: forgets, then says so."""
+    class Announcing(CachedBalances):
+        """The app's cache: forgets as the webhook asks, then says so."""
 
-        async def forget(self, **names: Iterable[str]) -> int:
-            dropped = await cache.forget(**names)
+        async def forget(
+            self, *, usernames: Iterable[str] = (), addresses: Iterable[str] = ()
+        ) -> int:
+            dropped = await super().forget(usernames=usernames, addresses=addresses)
             forgotten.set()
             return dropped
+
+    cache = Announcing(TokenpassBalances(client), ttl=300.0)
 
     async def balances(request: Request) -> JSONResponse:
         return JSONResponse(dict(await cache.balances(bob["holder"])))
@@ -279,7 +283,7 @@ def test_a_promise_reaches_the_apps_cache_through_the_webhook_end_to_end() -> No
             Route("/close", close, methods=["POST"]),
             Route(
                 "/hooks/balances",
-                BalanceWebhook(Announcing(), api_token=CLIENT_ID, api_secret=CLIENT_SECRET),  # type: ignore[arg-type]
+                BalanceWebhook(cache, api_token=CLIENT_ID, api_secret=CLIENT_SECRET),
             ),
         ]
     )

@@ -311,7 +311,7 @@ def test_retry_after_values(header: str | None, seconds: float | None) -> None:
         (ValueError("not ours"), None),
     ],
 )
-def test_the_wait_decision(error: Exception, decision: list[float] | None) -> None:
+def test_the_wait_decision(error: Exception, decision: list[float | None] | None) -> None:
     policy = RetryPolicy(wait_initial=1, wait_jitter=0, max_retry_after=30)
     waits = [policy.wait_for(error, retry) for retry in (1, 2)]
     assert waits == (decision or [None, None])

@@ -39,14 +39,14 @@ async def talk(websocket: WebSocket) -> None:
     await websocket.close()
 
 
-def app_behind(middleware: type, **options: object) -> ASGIApp:
+def app_behind(middleware: Callable[..., ASGIApp], **options: object) -> ASGIApp:
     inner = Starlette(
         routes=[
             Route("/private/echo", echo, methods=["GET", "POST"]),
             WebSocketRoute("/private/ws", talk),
         ]
     )
-    return middleware(inner, **options)  # type: ignore[no-any-return]
+    return middleware(inner, **options)
 
 
 MIDDLEWARES: dict[str, Callable[[], ASGIApp]] = {
@@ -181,9 +181,10 @@ def test_a_tokensoft_replay_store_accepts_a_signed_request_once() -> None:
 
 @pytest.mark.parametrize("max_body", [None, 0, -5, False])
 def test_a_webhook_reading_no_body_is_refused_at_construction(max_body: object) -> None:
-    from tca_gate.balances import BalanceWebhook, StaticBalances
+    from tca_gate.balances import BalanceWebhook, CachedBalances, StaticBalances
     from tca_gate.delivery import DeliveryWebhook
 
+    cache = CachedBalances(StaticBalances({}))
     for webhook in (BalanceWebhook, DeliveryWebhook):
         with pytest.raises(InvalidArgumentError, match="max_body"):
-            webhook(StaticBalances({}), api_token="t", api_secret="s", max_body=max_body)
+            webhook(cache, api_token="t", api_secret="s", max_body=max_body)  # type: ignore[arg-type]

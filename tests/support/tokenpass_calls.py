@@ -15,7 +15,7 @@ import hashlib
 import inspect
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,7 +217,7 @@ class World:
         return left
 
 
-Scenario = Callable[[World], Awaitable[None]]
+Scenario = Callable[[World], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,8 @@ def test_sync_client_places_and_lists_orders(base_url: str) -> None:
     assert placed["side"] == "sell"
     assert placed["price"] == Decimal("0.25")
     assert isinstance(placed["price"], Decimal)
-    assert placed in listed  # type: ignore[operator]
+    assert isinstance(listed, list)
+    assert placed in listed
 
 
 def test_async_client_signs_each_call_with_its_own_nonce(base_url: str) -> None:

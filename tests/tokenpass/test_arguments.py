@@ -88,7 +88,7 @@ def test_a_rule_is_sent_in_its_canonical_stack_order() -> None:
         (lambda c: c.lookup_user_by_email(" "), "email must not be empty"),
         (lambda c: c.create_chat(T, "C", ChatRule("A", 1)), "tca_rules must be a list of ChatRule"),
         (lambda c: c.create_chat(T, "C", [{"token": "A"}]), r"tca_rules\[0\] must be a ChatRule"),
-        (lambda c: c.create_chat(T, "C", [ChatRule("A", 1.5)]), r"tca_rules\[0\].quantity"),
+        (lambda c: c.create_chat(T, "C", [ChatRule("A", 1.5)]), r"tca_rules\[0\].quantity"),  # type: ignore[arg-type]
         (lambda c: c.create_chat(T, "C", [ChatRule("A", -1)]), "must not be negative"),
         (lambda c: c.create_chat(T, "C", [ChatRule("", 1)]), r"tca_rules\[0\].token must be"),
         (lambda c: c.create_chat(T, "", []), "name must be"),

@@ -110,7 +110,7 @@ def test_oauth_user_sends_the_access_token_unsigned() -> None:
     with sync_client(recorder, bearer=False) as tokenpass:
         tokenpass.get_oauth_user("the-token")
     bearer, parameter = recorder.requests
-    assert (bearer.url, bearer.headers["authorization"]) == (
+    assert (str(bearer.url), bearer.headers["authorization"]) == (
         f"{BASE}/oauth/user",
         "Bearer the-token",
     )

@@ -151,7 +151,7 @@ def test_balance_all_lists_every_currency_held(
 ) -> None:
     before = len(emulator.accepted_nonces.get(KEY, []))
     with caller(mode, url) as call:
-        balances = call("balance_all")
+        balances: AccountBalances = call("balance_all")
     assert balances == AccountBalances(
         WHEN,
         (
@@ -160,7 +160,9 @@ def test_balance_all_lists_every_currency_held(
         ),
     )
     assert balances.of("usdt") is None  # held at zero: not listed
-    assert str(balances.of("eth").available) == "1.25000000"  # type: ignore[union-attr]
+    eth = balances.of("eth")
+    assert eth is not None
+    assert str(eth.available) == "1.25000000"
     assert len(emulator.accepted_nonces[KEY]) == before + 1
 
 

@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tca_gate import AuthenticationError, InvalidArgumentError, ServerError
 from tca_gate.service import RetryPolicy
@@ -43,11 +44,11 @@ FAST_RETRIES = RetryPolicy(retries=2, wait_initial=0, wait_max=0, wait_jitter=0)
 class Recorder:
     """ASGI wrapper that records each request's body and Tokensoft headers, then replays it."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.seen: list[tuple[bytes, dict[str, str]]] = []
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         chunks = []
         while True:
             message = await receive()
@@ -59,7 +60,7 @@ class Recorder:
         self.seen.append((body, {k: v for k, v in headers.items() if k.startswith("access-")}))
         sent = False
 
-        async def replay() -> dict[str, Any]:
+        async def replay() -> Message:
             nonlocal sent
             if sent:
                 return await receive()

@@ -199,6 +199,7 @@ def test_any_text_reads_back_exactly_as_graphql_parses_it(email: str, city: str)
     assert isinstance(operation, OperationDefinitionNode)
     (field,) = operation.selection_set.selections
     assert isinstance(field, FieldNode)
+    assert field.arguments is not None
     given_arguments = {
         argument.name.value: value_from_ast_untyped(argument.value) for argument in field.arguments
     }

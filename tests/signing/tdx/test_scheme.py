@@ -309,7 +309,12 @@ def test_the_signer_refuses_what_the_verifier_would() -> None:
 
 def test_tdx_auth_never_sends_an_ambiguous_request() -> None:
     sent: list[httpx2.Request] = []
-    transport = httpx2.MockTransport(lambda request: sent.append(request) or httpx2.Response(200))
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        return httpx2.Response(200)
+
+    transport = httpx2.MockTransport(handler)
     with httpx2.Client(transport=transport, auth=TDXAuth(API_KEY, SECRET)) as client:
         assert client.post("https://h/x?limit=1", json={}).status_code == 200
         with pytest.raises(AmbiguousRequestError, match="without a Content-Type"):

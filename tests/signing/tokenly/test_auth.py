@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import httpx2
 import pytest
@@ -152,7 +152,7 @@ def test_a_delete_signs_its_query_so_another_token_breaks_the_signature() -> Non
     )
     headers = dict(request.headers)
 
-    def verify(params: dict[str, object] | None) -> None:
+    def verify(params: Mapping[str, object] | None) -> None:
         verify_tokenly_request(
             "DELETE", url, headers, secret_for={TOKEN: SECRET}, params=params, now=1_700_000_000
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import httpx2
 import pytest
@@ -75,7 +75,7 @@ def test_params_are_compact_json_with_slashes_as_they_are() -> None:
 
 
 def signed_headers(
-    method: str = "POST", params: dict[str, object] | None = None, nonce: int = NONCE
+    method: str = "POST", params: Mapping[str, object] | None = None, nonce: int = NONCE
 ) -> dict[str, str]:
     return sign_tokenly_request(method, CHECK_URL, params, TOKEN, SECRET, nonce=nonce)
 

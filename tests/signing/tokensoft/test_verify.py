@@ -4,7 +4,7 @@ right reason; odd answers map to the shared error tree."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx2
 import pytest
@@ -23,6 +23,8 @@ KEY, SECRET = "TS-demo-key", "TS-demo-secret"
 OTHER_KEY, OTHER_SECRET = "TS-other-key", "TS-other-secret"
 BODY = b'{"query":"{ currentUser { id email } }"}'
 NOW = 1_700_000_000_000
+#: What ``httpx2.MockTransport`` calls with each request.
+Handler = Callable[[httpx2.Request], httpx2.Response]
 
 
 def signed(
@@ -67,9 +69,11 @@ def test_a_signed_request_verifies_within_the_window() -> None:
         (lambda h: h.update({"access-sign": "0" * 64}), "bad-signature"),
     ],
 )
-def test_tampered_headers_are_refused_for_their_reason(change: object, expected: str) -> None:
+def test_tampered_headers_are_refused_for_their_reason(
+    change: Callable[[dict[str, str]], object], expected: str
+) -> None:
     headers = signed()
-    change(headers)  # type: ignore[operator]
+    change(headers)
     assert reason(headers) == expected
 
 
@@ -217,14 +221,14 @@ def test_every_path_is_checked(http: httpx2.Client, url: str) -> None:
     assert refused(http.post(url.replace("/graphql", "/other"), content=BODY)) == "missing-key"
 
 
-def mocked(handler: object) -> TokensoftClient:
-    transport = httpx2.MockTransport(handler)  # type: ignore[arg-type]
+def mocked(handler: Handler) -> TokensoftClient:
+    transport = httpx2.MockTransport(handler)
     return TokensoftClient(
         "https://tokensoft.test/graphql", KEY, SECRET, retries=0, transport=transport
     )
 
 
-def answering(time_answer: httpx2.Response, answer: httpx2.Response | None = None) -> object:
+def answering(time_answer: httpx2.Response, answer: httpx2.Response | None = None) -> Handler:
     def handle(request: httpx2.Request) -> httpx2.Response:
         if b"time" in request.content:
             return time_answer
