@@ -121,9 +121,12 @@ def redis_throughput_app(spec: Mapping[str, Any]) -> Starlette:
     own key prefix), ``near`` with a near cache of ``NEAR_TTL`` seconds."""
     holdings = {"alice": {"TOKENLY": 2 * SAT, "LTBCOIN": 12_500 * SAT}, "carol": {}}
     source = StaticBalances({"users": {n: {"public": b} for n, b in holdings.items()}})
-    near = {"near_ttl": NEAR_TTL} if spec["app"] == "near" else {}
     cache = RedisCachedBalances.from_url(
-        source, spec["redis_url"], ttl=3600.0, prefix=f"bench-{spec['app']}:", **near
+        source,
+        spec["redis_url"],
+        ttl=3600.0,
+        prefix=f"bench-{spec['app']}:",
+        near_ttl=NEAR_TTL if spec["app"] == "near" else None,
     )
 
     async def stats(_: Request) -> Response:
