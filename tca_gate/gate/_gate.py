@@ -24,7 +24,7 @@ from tca_gate.balances import (
     read_only_balances,
 )
 from tca_gate.errors import InvalidArgumentError
-from tca_gate.observe import hooks, traced
+from tca_gate.observe import broken, hooks, traced
 from tca_gate.rules import DIALECTS, Dialect, Rule, RuleSource, compile_rule
 
 from ._identity import check_wiring, config_errors, default_identity
@@ -190,7 +190,10 @@ class Gate:
         else:
             verdict = await self._settle(conn, rule, name, answer)
         if hooks.observer is not None:
-            hooks.observer.decision(verdict.outcome, name or "-")
+            try:
+                hooks.observer.decision(verdict.outcome, name or "-")
+            except Exception as error:
+                broken("decision", error)
         return verdict
 
     async def _settle(

@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket
 
 from tca_gate.balances import Holder
 from tca_gate.errors import GateConfigError
-from tca_gate.observe import hooks
+from tca_gate.observe import broken, hooks
 from tca_gate.rules import RuleSource
 from tca_gate.wire.asgi import route_path
 
@@ -154,7 +154,10 @@ class TcaGateMiddleware:
                 scope["state"] = state = {}
             state[STATE_KEY] = verdict
             if hooks.observer is not None:
-                hooks.observer.decision(verdict.outcome, entry.name or entry.key)
+                try:
+                    hooks.observer.decision(verdict.outcome, entry.name or entry.key)
+                except Exception as error:
+                    broken("decision", error)
             if verdict.outcome is ALLOWED:
                 existing = scope.get("auth")
                 if isinstance(existing, AuthCredentials):
