@@ -81,8 +81,9 @@ class Watched:
         self.revoked: Outcome | None = None
         #: Whether the connection is over (closed by either side, or the gate).
         self.ended = False
-        #: When the holder's balances, read afresh, last let the connection in (monotonic).
-        self.allowed_at = time.monotonic()
+        #: When the holder's balances, read afresh, last let the connection in (monotonic):
+        #: for a stale answer, when it was read.
+        self.allowed_at = time.monotonic() - ((verdict.age or 0.0) if verdict.stale else 0.0)
         self._receive = receive
         self._send = send
         self._started = False

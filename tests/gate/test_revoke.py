@@ -491,3 +491,26 @@ def test_a_revocation_is_counted_by_the_metrics_without_the_holder(
     exposition = generate_latest(registry).decode()
     assert SECRET_TOKEN not in exposition
     assert "alice" not in exposition
+
+
+def test_a_websocket_let_in_on_a_stale_answer_has_only_what_is_left_of_the_grace(
+    holdings: Holdings,
+) -> None:
+    ttl, stale_for, recheck = 0.2, 2.0, 0.1
+    cache = CachedBalances(holdings, ttl=ttl, stale_for=stale_for)
+    gate = Gate(cache, identity=from_query, recheck=recheck)
+
+    async def scenario(chat: str) -> float:
+        await (await opened(f"{chat}?user=alice")).close()  # her balances, read afresh
+        read = asyncio.get_running_loop().time()
+        holdings.set({"alice": None})  # Tokenpass is down from now on
+        await asyncio.sleep(1.5)
+        alice = await opened(f"{chat}?user=alice")  # let in on the answer 1.5 s old
+        assert await closed(alice) == (1013, "balances-unavailable")
+        return asyncio.get_running_loop().time() - read
+
+    with serve(revoking_app(gate)) as base:
+        kept = asyncio.run(scenario(base.replace("http://", "ws://") + "/chat"))
+    # the grace runs from the read, not the handshake (1.5 + 2.0 s): kept until the cache
+    # stopped serving the answer (ttl + stale_for after it was read), and a sweep
+    assert stale_for <= kept < stale_for + 1.0
