@@ -1,8 +1,9 @@
 """Revoking access over a real uvicorn on loopback, with a real websocket client and a
 streaming HTTP client: when the cache forgets a holder, or a TTL refresh changes their
 balances, their open websockets are judged again and closed with 1008 if now refused
-(1013 if their balances cannot be read); their server-sent events on a revocable path
-end. Holders still allowed, and other holders, keep their connections."""
+(1013 if their balances cannot be read, or not in time); their server-sent events on a
+revocable path end. Holders still allowed, and other holders, keep their connections;
+one holder's hung read holds up no one else's."""
 
 from __future__ import annotations
 
@@ -491,6 +492,50 @@ def test_a_revocation_is_counted_by_the_metrics_without_the_holder(
     exposition = generate_latest(registry).decode()
     assert SECRET_TOKEN not in exposition
     assert "alice" not in exposition
+
+
+def test_a_hung_read_holds_up_no_other_holder_and_is_itself_told_to_try_again(
+    holdings: Holdings,
+) -> None:
+    ttl = recheck = 0.3  # a judgement has until the next sweep: 0.3 s
+    gate = Gate(CachedBalances(holdings, ttl=ttl), identity=from_query, recheck=recheck)
+
+    async def scenario(chat: str) -> None:
+        alice, hank = await opened(f"{chat}?user=alice"), await opened(f"{chat}?user=hank")
+        holdings.hanging.add("hank")  # his next read never answers
+        await asyncio.sleep(3 * recheck)  # a sweep is waiting on it
+        holdings.set({"alice": {}})  # she sold, with no webhook: only the sweeps tell
+        assert await closed(hank) == (1013, "balances-unavailable")
+        assert await closed(alice) == (1008, "insufficient-tokens")
+
+    holdings.set({"hank": {"TOKENLY": COIN}})
+    with serve(revoking_app(gate)) as base:
+        asyncio.run(scenario(base.replace("http://", "ws://") + "/chat"))
+
+
+def test_changes_heard_while_a_holder_is_judged_make_one_more_judgement_not_one_each(
+    holdings: Holdings,
+) -> None:
+    recheck = 1.0  # also how long a judgement may take
+    cache = CachedBalances(holdings, ttl=NEVER, stale_for=60.0)  # a hung read keeps him in
+    gate = Gate(cache, identity=from_query, recheck=recheck)
+
+    async def scenario(base: str) -> None:
+        hank = await opened(base.replace("http://", "ws://") + "/chat?user=hank")
+        holdings.hanging.add("hank")
+        before = holdings.calls
+        for _ in range(5):
+            await forget(base, "hank")  # each drops the read under way: a new one is wanted
+        await asyncio.sleep(recheck / 2)
+        assert holdings.calls - before == 1  # one judgement under way, the rest wanted
+        await asyncio.sleep(recheck)  # it timed out; the sweep's wish joined theirs
+        assert holdings.calls - before == 2
+        assert await echoes(hank)  # within stale_for
+        await hank.close()
+
+    holdings.set({"hank": {"TOKENLY": COIN}})
+    with serve(revoking_app(gate)) as base:
+        asyncio.run(scenario(base))
 
 
 def test_a_websocket_let_in_on_a_stale_answer_has_only_what_is_left_of_the_grace(

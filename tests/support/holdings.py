@@ -39,13 +39,16 @@ COIN = 100_000_000
 class Holdings:
     """A ``BalanceSource`` answering from ``path``, read afresh on every call (``users``, if
     given, written there first); a user set to ``None`` cannot be read
-    (``BalanceUnavailableError``). ``calls`` counts the calls made in this process."""
+    (``BalanceUnavailableError``); a user in ``hanging`` is never answered (in this
+    process: a source with no deadline of its own, hung). ``calls`` counts the calls made
+    in this process."""
 
     def __init__(
         self, path: Path, users: Mapping[str, Mapping[str, int] | None] | None = None
     ) -> None:
         self.path = path
         self.calls = 0
+        self.hanging: set[str] = set()
         if users is not None:
             self.set(users)
 
@@ -63,6 +66,8 @@ class Holdings:
         self.calls += 1
         users = json.loads(self.path.read_text())
         name = holder.owner if holder.kind is HolderKind.TOKEN else holder.value
+        if name in self.hanging:
+            await asyncio.Event().wait()
         if not isinstance(name, str) or name not in users:
             raise UnknownHolderError("no such holder")
         if users[name] is None:
