@@ -9,11 +9,10 @@ feed): the connections of the holders a ``Change`` concerns are judged again at 
 through the cache (one read per holder and rule, however many connections). Every
 ``Gate.recheck`` seconds all of them are, which catches what no change told of (a TTL
 refresh, a feed that missed one, a source with no feed). Refused, a websocket is closed
-with 1008, a stream is ended; the app's sends after that fail (websocket) or are
-dropped (HTTP), as after the client left. Balances that cannot be read (or not within
-``deadline``) close it with 1013 ("try again later"), once they have not let it in for
-the cache's ``stale_for``. Each holder and rule is judged once at a time: a judgement
-wanted meanwhile runs when it ends.
+with 1008, a stream is ended; the app's sends after that fail, as after the client left.
+Balances that cannot be read (or not within ``deadline``) close it with 1013 ("try again
+later"), once they have not let it in for the cache's ``stale_for``. Each holder and
+rule is judged once at a time: a judgement wanted meanwhile runs when it ends.
 """
 
 from __future__ import annotations
@@ -109,14 +108,12 @@ class Watched:
         return message
 
     async def send(self, message: Message) -> None:
-        """Pass the app's message on; once the gate closed the connection, a websocket's
-        raises ``ConnectionResetError`` (Starlette's ``WebSocketDisconnect``) and an HTTP
-        response's is dropped, as the server does once the client has left."""
+        """Pass the app's message on; once the gate closed the connection, raise
+        ``ConnectionResetError``, as a server does once the client has left (Starlette
+        makes it a ``WebSocketDisconnect``, and ends a stream on it under ASGI 2.4)."""
         async with self._lock:
             if self.revoked is not None:
-                if self.websocket:
-                    raise ConnectionResetError("the gate closed this websocket: access refused")
-                return
+                raise ConnectionResetError("the gate closed this connection: access refused")
             kind = message["type"]
             if kind == "http.response.start":
                 self._started = True
@@ -162,8 +159,8 @@ async def watched(
     revocations.watch(connection)
     try:
         await app(conn.scope, connection.receive, connection.send)
-    except _CLOSED_UNDER_IT:
-        if connection.revoked is None:
+    except BaseException as error:
+        if connection.revoked is None or not _closed_under_it(error, _CLOSED_UNDER_IT):
             raise
     finally:
         revocations.unwatch(connection)
@@ -180,11 +177,20 @@ async def watching(gate: Gate, websocket: WebSocket, verdict: Verdict) -> AsyncI
     revocations.watch(connection)
     try:
         yield
-    except (*_CLOSED_UNDER_IT, WebSocketDisconnected):
-        if connection.revoked is None:
+    except BaseException as error:
+        kinds = (*_CLOSED_UNDER_IT, WebSocketDisconnected)
+        if connection.revoked is None or not _closed_under_it(error, kinds):
             raise
     finally:
         revocations.unwatch(connection)
+
+
+def _closed_under_it(error: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """Whether ``error`` is one of ``kinds``, or a group of nothing else (what an app that
+    sends from an anyio task group raises)."""
+    if isinstance(error, BaseExceptionGroup):
+        return error.split(kinds)[1] is None
+    return isinstance(error, kinds)
 
 
 class Revocations:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ import httpx2
 import pytest
 from fastapi import Depends, FastAPI, Query, WebSocket
 from prometheus_client import CollectorRegistry, generate_latest
+from starlette.types import Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -559,3 +561,42 @@ def test_a_websocket_let_in_on_a_stale_answer_has_only_what_is_left_of_the_grace
     # the grace runs from the read, not the handshake (1.5 + 2.0 s): kept until the cache
     # stopped serving the answer (ttl + stale_for after it was read), and a sweep
     assert stale_for <= kept < stale_for + 1.0
+
+
+@pytest.mark.parametrize("path", ["/ticks", "/grouped-ticks"])
+@pytest.mark.parametrize("spec", ["2.3", "2.4"])
+def test_a_revoked_stream_s_app_stops_quietly_under_either_asgi_spec(
+    holdings: Holdings, caplog: pytest.LogCaptureFixture, spec: str, path: str
+) -> None:
+    """uvicorn says ASGI 2.3 (Starlette then also listens for the client leaving); under
+    2.4, Starlette's ``StreamingResponse`` stops only when a send raises ``OSError``."""
+    gate = Gate(CachedBalances(holdings, ttl=NEVER), identity=from_query, recheck=NEVER)
+    app = revoking_app(gate)
+    app_returned = threading.Event()
+
+    async def declaring_spec(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "asgi": {**scope["asgi"], "spec_version": spec}}
+        try:
+            await app(scope, receive, send)
+        finally:
+            if scope.get("path") == path:
+                app_returned.set()
+
+    async def scenario(base: str) -> None:
+        seen = 0
+        async with (
+            httpx2.AsyncClient(timeout=PATIENCE) as http,
+            http.stream("GET", f"{base}{path}", params={"user": "alice"}) as answer,
+        ):
+            async for line in answer.aiter_lines():
+                seen += line.startswith("data: tick")
+                if seen == 3:
+                    holdings.set({"alice": {}})
+                    await forget(base, "alice")
+                assert seen < 40, "the gate did not end the stream"
+        assert await asyncio.to_thread(app_returned.wait, PATIENCE)
+
+    with serve(declaring_spec) as base, server_errors(caplog) as errors:
+        asyncio.run(scenario(base))
+    assert errors == []
