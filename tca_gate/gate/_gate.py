@@ -292,7 +292,7 @@ class Gate:
                 Outcome.UNAUTHENTICATED, rule, name=name, detail="Log in to see this page."
             )
         try:
-            balances, stale = await self._balances_of(holder)
+            balances, stale, age = await self._balances_of(holder)
         except UnknownHolderError:
             if holder.kind is HolderKind.TOKEN:
                 return Verdict(
@@ -329,11 +329,18 @@ class Gate:
                 name=name,
                 holder=holder,
                 stale=stale,
+                age=age,
                 detail="This page's rule could not be checked against your holdings.",
             )
         if allowed:
             return Verdict(
-                Outcome.ALLOWED, rule, name=name, holder=holder, balances=balances, stale=stale
+                Outcome.ALLOWED,
+                rule,
+                name=name,
+                holder=holder,
+                balances=balances,
+                stale=stale,
+                age=age,
             )
         verdict = Verdict(
             Outcome.INSUFFICIENT_TOKENS,
@@ -342,6 +349,7 @@ class Gate:
             holder=holder,
             balances=balances,
             stale=stale,
+            age=age,
         )
         verdict.detail = _shortfall(verdict)
         return verdict
@@ -354,16 +362,17 @@ class Gate:
             raise TypeError(f"the identity resolver gave {type(answer).__name__}, not a Holder")
         return answer
 
-    async def _balances_of(self, holder: Holder) -> tuple[Mapping[str, int], bool]:
-        """The holder's balances and whether they are stale. A cache's reading (checked
-        by the cache) is taken as it is; a bare source's answer is checked here."""
+    async def _balances_of(self, holder: Holder) -> tuple[Mapping[str, int], bool, float]:
+        """The holder's balances, whether they are stale, and their age. A cache's reading
+        (checked by the cache) is taken as it is; a bare source's answer, read just now,
+        is checked here."""
         if self._read is not None:
             reading = await self._read(holder)
             if not isinstance(reading, BalanceReading):
                 raise TypeError(f"{self.balances!r}.read gave {type(reading).__name__}")
-            return reading.balances, reading.stale is True
+            return reading.balances, reading.stale is True, reading.age
         answer = await self.balances.balances(holder)
-        return read_only_balances(answer, repr(self.balances)), False
+        return read_only_balances(answer, repr(self.balances)), False, 0.0
 
 
 #: ``recheck`` for a balance source without a ``ttl`` of its own.

@@ -9,9 +9,10 @@ feed): the connections of the holders a ``Change`` concerns are judged again at 
 through the cache (one read per holder and rule, however many connections). Every
 ``Gate.recheck`` seconds all of them are, which catches what no change told of (a TTL
 refresh, a feed that missed one, a source with no feed). Refused, a websocket is closed
-with 1008, a stream is ended; the app's sends after that fail (websocket) or are
-dropped (HTTP), as after the client left. Balances that cannot be read close it with
-1013 ("try again later"), once they have not let it in for the cache's ``stale_for``.
+with 1008, a stream is ended; the app's sends after that fail, as after the client left.
+Balances that cannot be read (or not within ``deadline``) close it with 1013 ("try again
+later"), once they have not let it in for the cache's ``stale_for``. Each holder and
+rule is judged once at a time: a judgement wanted meanwhile runs when it ends.
 """
 
 from __future__ import annotations
@@ -40,11 +41,17 @@ REFUSED_CODE = 1008
 UNAVAILABLE_CODE = 1013
 #: How many judgements run at once in a sweep or after a change (each may call the upstream).
 AT_ONCE = 16
+#: The longest a judgement may take (``Gate.recheck`` when shorter): a read that has not
+#: answered by then counts as balances that cannot be read.
+DEADLINE = 10.0
 
 #: The messages that end a connection, either way.
 _ENDINGS = frozenset({"websocket.close", "websocket.disconnect", "http.disconnect"})
 #: What the app may raise once its connection was closed under it (then not its error).
 _CLOSED_UNDER_IT = (OSError, WebSocketDisconnect, ClientDisconnect)
+
+#: What one judgement covers: a holder, a rule (by identity) and the rule's name.
+_Group = tuple[Holder, int, str | None]
 
 _log = logging.getLogger(__name__)
 
@@ -81,8 +88,9 @@ class Watched:
         self.revoked: Outcome | None = None
         #: Whether the connection is over (closed by either side, or the gate).
         self.ended = False
-        #: When the holder's balances, read afresh, last let the connection in (monotonic).
-        self.allowed_at = time.monotonic()
+        #: When the holder's balances, read afresh, last let the connection in (monotonic):
+        #: for a stale answer, when it was read.
+        self.allowed_at = time.monotonic() - ((verdict.age or 0.0) if verdict.stale else 0.0)
         self._receive = receive
         self._send = send
         self._started = False
@@ -100,14 +108,12 @@ class Watched:
         return message
 
     async def send(self, message: Message) -> None:
-        """Pass the app's message on; once the gate closed the connection, a websocket's
-        raises ``ConnectionResetError`` (Starlette's ``WebSocketDisconnect``) and an HTTP
-        response's is dropped, as the server does once the client has left."""
+        """Pass the app's message on; once the gate closed the connection, raise
+        ``ConnectionResetError``, as a server does once the client has left (Starlette
+        makes it a ``WebSocketDisconnect``, and ends a stream on it under ASGI 2.4)."""
         async with self._lock:
             if self.revoked is not None:
-                if self.websocket:
-                    raise ConnectionResetError("the gate closed this websocket: access refused")
-                return
+                raise ConnectionResetError("the gate closed this connection: access refused")
             kind = message["type"]
             if kind == "http.response.start":
                 self._started = True
@@ -153,8 +159,8 @@ async def watched(
     revocations.watch(connection)
     try:
         await app(conn.scope, connection.receive, connection.send)
-    except _CLOSED_UNDER_IT:
-        if connection.revoked is None:
+    except BaseException as error:
+        if connection.revoked is None or not _closed_under_it(error, _CLOSED_UNDER_IT):
             raise
     finally:
         revocations.unwatch(connection)
@@ -171,11 +177,20 @@ async def watching(gate: Gate, websocket: WebSocket, verdict: Verdict) -> AsyncI
     revocations.watch(connection)
     try:
         yield
-    except (*_CLOSED_UNDER_IT, WebSocketDisconnected):
-        if connection.revoked is None:
+    except BaseException as error:
+        kinds = (*_CLOSED_UNDER_IT, WebSocketDisconnected)
+        if connection.revoked is None or not _closed_under_it(error, kinds):
             raise
     finally:
         revocations.unwatch(connection)
+
+
+def _closed_under_it(error: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    """Whether ``error`` is one of ``kinds``, or a group of nothing else (what an app that
+    sends from an anyio task group raises)."""
+    if isinstance(error, BaseExceptionGroup):
+        return error.split(kinds)[1] is None
+    return isinstance(error, kinds)
 
 
 class Revocations:
@@ -187,9 +202,16 @@ class Revocations:
         self.gate = gate
         self.open: set[Watched] = set()
         self.loop = loop
+        #: How long one judgement may take: ``DEADLINE``, or ``recheck`` when shorter (so
+        #: a hung read is over by the next sweep).
+        self.deadline = min(gate.recheck, DEADLINE)
         self._sweeper: asyncio.Task[None] | None = None
         self._stop_listening: Callable[[], None] | None = None
-        self._judging: set[asyncio.Task[None]] = set()
+        #: The judgement under way of each holder and rule, and the connections to judge
+        #: again once it ends.
+        self._judging: dict[_Group, asyncio.Task[None]] = {}
+        self._wanted: dict[_Group, set[Watched]] = {}
+        self._at_once = asyncio.Semaphore(AT_ONCE)
 
     def __repr__(self) -> str:
         return f"<Revocations of {self.gate!r}: {len(self.open)} open>"
@@ -217,8 +239,8 @@ class Revocations:
         _forget(self)
 
     def heard(self, change: Change) -> None:
-        """The cache's listener: judge again, in a task, the connections ``change`` concerns
-        (called from another thread, it hands the change to this loop)."""
+        """The cache's listener: judge again the connections ``change`` concerns (called
+        from another thread, it hands the change to this loop)."""
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -227,43 +249,57 @@ class Revocations:
             if not self.loop.is_closed():
                 self.loop.call_soon_threadsafe(self.heard, change)
             return
-        concerned = [each for each in self.open if change.concerns(each.holder)]
-        if concerned:
-            task = self.loop.create_task(self.judge(concerned), name="tca-gate rejudge")
-            self._judging.add(task)
-            task.add_done_callback(self._judging.discard)
+        self.judge(each for each in self.open if change.concerns(each.holder))
 
-    async def judge(self, connections: Iterable[Watched]) -> None:
-        """Judge ``connections`` again, once per holder and rule, ``AT_ONCE`` at a time,
-        and close those now refused (shadow mode: logged, left open)."""
-        groups: dict[tuple[Holder, int, str | None], list[Watched]] = {}
+    def judge(self, connections: Iterable[Watched]) -> None:
+        """Judge ``connections`` again, once per holder and rule, each in a task of its
+        own (``AT_ONCE`` reading at a time), and close those now refused (shadow mode:
+        logged, left open). A holder and rule still being judged is judged again once
+        that ends, never twice at once: a hung read holds up no one else, nor piles up."""
         for each in connections:
-            if not each.ended:
-                groups.setdefault((each.holder, id(each.rule), each.name), []).append(each)
-        limit = asyncio.Semaphore(AT_ONCE)
+            if each.ended:
+                continue
+            group: _Group = (each.holder, id(each.rule), each.name)
+            self._wanted.setdefault(group, set()).add(each)
+            if group not in self._judging:
+                task = self.loop.create_task(self._judge_group(group), name="tca-gate rejudge")
+                self._judging[group] = task
 
-        async def judge_group(group: list[Watched]) -> None:
-            first = group[0]
-            async with limit:
-                verdict = await self._verdict(first)
-            now = time.monotonic()
-            if verdict.allowed:
-                if not verdict.stale:
-                    for each in group:
-                        each.allowed_at = now
-                return
-            if verdict.outcome is Outcome.BALANCES_UNAVAILABLE:  # closed past the grace only
-                grace = self.grace
-                group = [each for each in group if now - each.allowed_at >= grace]
-            for each in group:
-                if verdict.shadow:
-                    self.gate._log(verdict, each.conn)
-                elif await self._closed(each, verdict):
-                    self.gate._log(verdict, each.conn)
-                    kind = "websocket" if each.websocket else "stream"
-                    report_revoked(verdict.outcome, each.name or "-", kind)
+    async def _judge_group(self, group: _Group) -> None:
+        """Judge the connections wanted for ``group`` until none are left."""
+        try:
+            while connections := [each for each in self._wanted.pop(group, ()) if not each.ended]:
+                try:
+                    async with self._at_once:
+                        verdict = await self._verdict(connections[0])
+                    await self._settle(connections, verdict)
+                except Exception:
+                    _log.exception("judging open connections again failed")
+        finally:
+            del self._judging[group]
 
-        await asyncio.gather(*(judge_group(group) for group in groups.values()))
+    async def _settle(self, connections: list[Watched], verdict: Verdict) -> None:
+        """Act on ``verdict``, the new one on ``connections``' holder and rule: note when
+        it lets them in afresh, else close them (balances unavailable: past the grace)."""
+        now = time.monotonic()
+        if verdict.allowed:
+            if not verdict.stale:
+                for each in connections:
+                    each.allowed_at = now
+            return
+        if verdict.outcome is Outcome.BALANCES_UNAVAILABLE:
+            grace = self.grace
+            connections = [each for each in connections if now - each.allowed_at >= grace]
+        await asyncio.gather(*(self._revoke(each, verdict) for each in connections))
+
+    async def _revoke(self, connection: Watched, verdict: Verdict) -> None:
+        """Close ``connection``, refused by ``verdict``, and log it (shadow mode: log only)."""
+        if verdict.shadow:
+            self.gate._log(verdict, connection.conn)
+        elif await self._closed(connection, verdict):
+            self.gate._log(verdict, connection.conn)
+            kind = "websocket" if connection.websocket else "stream"
+            report_revoked(verdict.outcome, connection.name or "-", kind)
 
     @property
     def grace(self) -> float:
@@ -274,19 +310,22 @@ class Revocations:
         return float(stale_for) if isinstance(stale_for, int | float) else 0.0
 
     async def _verdict(self, connection: Watched) -> Verdict:
-        """The verdict on ``connection``'s holder now (a failure is a 503: fail closed)."""
+        """The verdict on ``connection``'s holder now; a failure, or no answer within
+        ``deadline``, is a 503 (fail closed)."""
         gate = self.gate
         try:
-            verdict = await gate._judge(connection.rule, connection.name, connection.holder)
+            async with asyncio.timeout(self.deadline):
+                verdict = await gate._judge(connection.rule, connection.name, connection.holder)
+        except TimeoutError:
+            _log.warning(
+                "judging an open connection again took over %g s: its balances count as "
+                "unavailable",
+                self.deadline,
+            )
+            verdict = _unavailable(connection)
         except Exception:
             _log.exception("judging an open connection again failed: closing it")
-            verdict = Verdict(
-                Outcome.BALANCES_UNAVAILABLE,
-                connection.rule,
-                connection.name,
-                connection.holder,
-                detail="Your token balances cannot be read right now; try again shortly.",
-            )
+            verdict = _unavailable(connection)
         if gate.shadow and not verdict.allowed:
             verdict.shadow = True
         return verdict
@@ -301,13 +340,22 @@ class Revocations:
             return False
 
     async def _sweep(self) -> None:
-        """Judge every open connection again every ``recheck`` seconds."""
+        """Judge every open connection again every ``recheck`` seconds, whether or not
+        the judgements before are over."""
         while True:
             await asyncio.sleep(self.gate.recheck)
-            try:
-                await self.judge(tuple(self.open))
-            except Exception:
-                _log.exception("judging the open connections again failed")
+            self.judge(self.open)
+
+
+def _unavailable(connection: Watched) -> Verdict:
+    """The verdict on ``connection`` when its balances could not be read."""
+    return Verdict(
+        Outcome.BALANCES_UNAVAILABLE,
+        connection.rule,
+        connection.name,
+        connection.holder,
+        detail="Your token balances cannot be read right now; try again shortly.",
+    )
 
 
 #: Each gate's ``Revocations``, by event loop, while it has connections.

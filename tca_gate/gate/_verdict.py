@@ -47,9 +47,9 @@ _ALLOWED = Outcome.ALLOWED
 class Verdict:
     """The gate's answer for one request: ``outcome`` (with its HTTP ``status``), the rule
     and its ``name``, the ``holder``, the balances read (``stale`` when served from past
-    the TTL because the upstream failed), ``detail`` for people, ``reason`` (the outcome's
-    code) for machines, and ``decision``: the rule's full explanation, worked out when
-    first asked for.
+    the TTL because the upstream failed; ``age``, the seconds since they were fetched,
+    when known), ``detail`` for people, ``reason`` (the outcome's code) for machines,
+    and ``decision``: the rule's full explanation, worked out when first asked for.
 
     ``username`` names who asked (never ``holder.value``, a login's OAuth token).
     ``allowed`` is true only for ``Outcome.ALLOWED``; ``shadow`` marks a refusal that
@@ -58,6 +58,7 @@ class Verdict:
 
     __slots__ = (
         "_decision",
+        "age",
         "balances",
         "detail",
         "holder",
@@ -80,6 +81,7 @@ class Verdict:
         stale: bool = False,
         shadow: bool = False,
         decision: Decision | None = None,
+        age: float | None = None,
     ) -> None:
         self.outcome = outcome
         self.rule = rule
@@ -90,6 +92,7 @@ class Verdict:
         self.stale = stale
         self.shadow = shadow
         self._decision = decision
+        self.age = age
 
     @property
     def allowed(self) -> bool:

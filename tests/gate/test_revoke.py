@@ -1,14 +1,16 @@
 """Revoking access over a real uvicorn on loopback, with a real websocket client and a
 streaming HTTP client: when the cache forgets a holder, or a TTL refresh changes their
 balances, their open websockets are judged again and closed with 1008 if now refused
-(1013 if their balances cannot be read); their server-sent events on a revocable path
-end. Holders still allowed, and other holders, keep their connections."""
+(1013 if their balances cannot be read, or not in time); their server-sent events on a
+revocable path end. Holders still allowed, and other holders, keep their connections;
+one holder's hung read holds up no one else's."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +19,7 @@ import httpx2
 import pytest
 from fastapi import Depends, FastAPI, Query, WebSocket
 from prometheus_client import CollectorRegistry, generate_latest
+from starlette.types import Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -491,3 +494,109 @@ def test_a_revocation_is_counted_by_the_metrics_without_the_holder(
     exposition = generate_latest(registry).decode()
     assert SECRET_TOKEN not in exposition
     assert "alice" not in exposition
+
+
+def test_a_hung_read_holds_up_no_other_holder_and_is_itself_told_to_try_again(
+    holdings: Holdings,
+) -> None:
+    ttl = recheck = 0.3  # a judgement has until the next sweep: 0.3 s
+    gate = Gate(CachedBalances(holdings, ttl=ttl), identity=from_query, recheck=recheck)
+
+    async def scenario(chat: str) -> None:
+        alice, hank = await opened(f"{chat}?user=alice"), await opened(f"{chat}?user=hank")
+        holdings.hanging.add("hank")  # his next read never answers
+        await asyncio.sleep(3 * recheck)  # a sweep is waiting on it
+        holdings.set({"alice": {}})  # she sold, with no webhook: only the sweeps tell
+        assert await closed(hank) == (1013, "balances-unavailable")
+        assert await closed(alice) == (1008, "insufficient-tokens")
+
+    holdings.set({"hank": {"TOKENLY": COIN}})
+    with serve(revoking_app(gate)) as base:
+        asyncio.run(scenario(base.replace("http://", "ws://") + "/chat"))
+
+
+def test_changes_heard_while_a_holder_is_judged_make_one_more_judgement_not_one_each(
+    holdings: Holdings,
+) -> None:
+    recheck = 1.0  # also how long a judgement may take
+    cache = CachedBalances(holdings, ttl=NEVER, stale_for=60.0)  # a hung read keeps him in
+    gate = Gate(cache, identity=from_query, recheck=recheck)
+
+    async def scenario(base: str) -> None:
+        hank = await opened(base.replace("http://", "ws://") + "/chat?user=hank")
+        holdings.hanging.add("hank")
+        before = holdings.calls
+        for _ in range(5):
+            await forget(base, "hank")  # each drops the read under way: a new one is wanted
+        await asyncio.sleep(recheck / 2)
+        assert holdings.calls - before == 1  # one judgement under way, the rest wanted
+        await asyncio.sleep(recheck)  # it timed out; the sweep's wish joined theirs
+        assert holdings.calls - before == 2
+        assert await echoes(hank)  # within stale_for
+        await hank.close()
+
+    holdings.set({"hank": {"TOKENLY": COIN}})
+    with serve(revoking_app(gate)) as base:
+        asyncio.run(scenario(base))
+
+
+def test_a_websocket_let_in_on_a_stale_answer_has_only_what_is_left_of_the_grace(
+    holdings: Holdings,
+) -> None:
+    ttl, stale_for, recheck = 0.2, 2.0, 0.1
+    cache = CachedBalances(holdings, ttl=ttl, stale_for=stale_for)
+    gate = Gate(cache, identity=from_query, recheck=recheck)
+
+    async def scenario(chat: str) -> float:
+        await (await opened(f"{chat}?user=alice")).close()  # her balances, read afresh
+        read = asyncio.get_running_loop().time()
+        holdings.set({"alice": None})  # Tokenpass is down from now on
+        await asyncio.sleep(1.5)
+        alice = await opened(f"{chat}?user=alice")  # let in on the answer 1.5 s old
+        assert await closed(alice) == (1013, "balances-unavailable")
+        return asyncio.get_running_loop().time() - read
+
+    with serve(revoking_app(gate)) as base:
+        kept = asyncio.run(scenario(base.replace("http://", "ws://") + "/chat"))
+    # the grace runs from the read, not the handshake (1.5 + 2.0 s): kept until the cache
+    # stopped serving the answer (ttl + stale_for after it was read), and a sweep
+    assert stale_for <= kept < stale_for + 1.0
+
+
+@pytest.mark.parametrize("path", ["/ticks", "/grouped-ticks"])
+@pytest.mark.parametrize("spec", ["2.3", "2.4"])
+def test_a_revoked_stream_s_app_stops_quietly_under_either_asgi_spec(
+    holdings: Holdings, caplog: pytest.LogCaptureFixture, spec: str, path: str
+) -> None:
+    """uvicorn says ASGI 2.3 (Starlette then also listens for the client leaving); under
+    2.4, Starlette's ``StreamingResponse`` stops only when a send raises ``OSError``."""
+    gate = Gate(CachedBalances(holdings, ttl=NEVER), identity=from_query, recheck=NEVER)
+    app = revoking_app(gate)
+    app_returned = threading.Event()
+
+    async def declaring_spec(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "asgi": {**scope["asgi"], "spec_version": spec}}
+        try:
+            await app(scope, receive, send)
+        finally:
+            if scope.get("path") == path:
+                app_returned.set()
+
+    async def scenario(base: str) -> None:
+        seen = 0
+        async with (
+            httpx2.AsyncClient(timeout=PATIENCE) as http,
+            http.stream("GET", f"{base}{path}", params={"user": "alice"}) as answer,
+        ):
+            async for line in answer.aiter_lines():
+                seen += line.startswith("data: tick")
+                if seen == 3:
+                    holdings.set({"alice": {}})
+                    await forget(base, "alice")
+                assert seen < 40, "the gate did not end the stream"
+        assert await asyncio.to_thread(app_returned.wait, PATIENCE)
+
+    with serve(declaring_spec) as base, server_errors(caplog) as errors:
+        asyncio.run(scenario(base))
+    assert errors == []
