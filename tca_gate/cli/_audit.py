@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import difflib
+import io
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -157,11 +158,14 @@ def _print_summary(console: Console, result: AuditResult, holdings: Holdings) ->
 
 
 def _print_csv(console: Console, result: AuditResult) -> None:
+    """The whole table built first, then written: nothing half-written if building fails."""
     names = list(result.rules)
     columns = [result.mask(name).view("uint8").tolist() for name in names]  # 1 or 0
-    writer: Any = csv.writer(console.out, lineterminator="\n")
+    table = io.StringIO()
+    writer: Any = csv.writer(table, lineterminator="\n")
     writer.writerow(["holder", *names])
     writer.writerows(zip(result.holdings.holders, *columns, strict=True))
+    console.out.write(table.getvalue())
 
 
 _AUDIT_EXAMPLES = f"""\
