@@ -656,11 +656,26 @@ def _arrow_table(table: Any, sat: bool, place: Place, origin: str) -> Holdings:
     return _wide(holders, columns, place, origin)
 
 
-#: A line that is neither blank nor one ``{...}`` (an object spread over lines, say).
-_ONE_OBJECT_A_LINE = re.compile(rb"(?m)^(?![ \t\r]*$)(?![ \t]*\{.*\}[ \t\r]*$)")
-_OBJECT_LINE = re.compile(rb"(?m)^[ \t]*\{")
 #: A value that may be negative (or a key or text that looks like one: then read carefully).
 _NEGATIVE = re.compile(rb":[ \t]*-")
+
+
+def _lines_of_objects(data: bytes) -> int | None:
+    """How many lines ``data`` has when each starts with ``{`` and ends with ``}`` (else
+    ``None``): a JSON string holds no line break, so then no object spans two lines."""
+    end = len(data)
+    while end and data[end - 1] in b" \t\r\n":  # the blank end of the file, uncopied
+        end -= 1
+    text = np.frombuffer(data, dtype=np.uint8, count=end)
+    if not text.size:
+        return None
+    breaks = np.flatnonzero(text == ord("\n"))
+    first = np.concatenate(([0], breaks + 1))
+    last = np.concatenate((breaks - 1, [text.size - 1]))
+    last -= text[last] == ord("\r")
+    if np.all(text[first] == ord("{")) and np.all(text[last] == ord("}")):
+        return first.size
+    return None
 
 
 def _arrow_jsonl(data: bytes, sat: bool) -> Holdings | None:
@@ -671,11 +686,12 @@ def _arrow_jsonl(data: bytes, sat: bool) -> Holdings | None:
         import pyarrow.json as arrow_json  # noqa: PLC0415
     except ImportError:
         return None
-    if _ONE_OBJECT_A_LINE.search(data) or _NEGATIVE.search(data):
+    lines = _lines_of_objects(data)
+    if lines is None or (b"-" in data and _NEGATIVE.search(data)):
         return None  # the careful reader says where, or refuses the -0 pyarrow reads as 0
     try:
         table = arrow_json.read_json(pa.BufferReader(data))
-        if table.num_rows != len(_OBJECT_LINE.findall(data)):
+        if table.num_rows != lines:
             return None  # two objects on a line: the careful reader says which
         names = set(table.column_names)
         if set(LONG_COLUMNS) < names:
