@@ -710,11 +710,35 @@ def _parquet_text(column: Any, name: str, place: Place, origin: str) -> list[str
         raise BalanceFileError(
             origin, f"column {name}", f"must be text (a string column), not {column.type}"
         )
-    values: list[str] = column.to_pylist()
+    values = _texts(column, name, place, origin)
     for index, value in enumerate(values):
         if not value:
             raise BalanceFileError(origin, f"{place(index)}, column {name}", "empty or null")
     return values
+
+
+def _texts(column: Any, name: str, place: Place, origin: str) -> list[str]:
+    """A string column's values; a value that is not UTF-8 (Parquet does not check) is
+    refused naming its row."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    try:
+        values: list[str] = column.to_pylist()
+    except UnicodeDecodeError as error:
+        for index, raw in enumerate(column.cast(pa.large_binary()).to_pylist()):
+            if raw is not None and not _decodes(raw):
+                where = f"{place(index)}, column {shorten(name, _ECHO)}"
+                raise BalanceFileError(origin, where, f"not UTF-8 text ({error.reason})") from None
+        raise
+    return values
+
+
+def _decodes(raw: bytes) -> bool:
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _parquet_amounts(
@@ -726,7 +750,7 @@ def _parquet_amounts(
     where = f"column {shorten(name, _ECHO)}"
     try:
         return _arrow_amount_column(column, name, sat, place, origin, long=long)
-    except (pa.ArrowException, UnicodeDecodeError) as error:
+    except pa.ArrowException as error:  # a type the checks below let through, failing
         raise BalanceFileError(origin, where, f"cannot be read as amounts: {error}") from None
 
 
@@ -746,8 +770,9 @@ def _arrow_amount_column(
     if pa.types.is_null(kind):  # no value at all: every cell is a null, and a null is 0
         return np.zeros(len(column), dtype=np.int64)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        texts = _texts(column, name, place, origin)
         (converted,) = _converted(
-            {name: column.to_pylist()}, sat, empty_is_zero=not long, place=place, origin=origin
+            {name: texts}, sat, empty_is_zero=not long, place=place, origin=origin
         ).values()
         return converted
     if not (pa.types.is_integer(kind) or pa.types.is_decimal(kind)):

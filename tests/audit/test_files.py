@@ -442,3 +442,14 @@ def test_holdings_take_a_list_of_ints_past_int64_and_negative_exactly() -> None:
     holdings = Holdings.from_columns(["a", "b"], {"X": [2**63, -1], "Y": (2**64, 0)})
     assert holdings.column("X").tolist() == [2**63, -1]
     assert holdings.balances("b") == Holdings({"b": {"X": -1, "Y": 0}}).balances("b")
+
+
+@pytest.mark.parametrize("name", ["holder", "asset", "amount"])
+def test_parquet_text_that_is_not_utf8_names_its_row(tmp_path: Path, name: str) -> None:
+    """Parquet does not check a string column's bytes; the reader does."""
+    columns = {"holder": ["a", "b"], "asset": ["X", "Y"], "amount": ["1", "2"]}
+    columns[name] = pa.array([b"1", b"\xff"]).view(pa.string())
+    path = tmp_path / "h.parquet"
+    pq.write_table(pa.table(columns), path)
+    with pytest.raises(BalanceFileError, match=f"at row 2, column {name}: not UTF-8 text"):
+        read_holdings(path)
