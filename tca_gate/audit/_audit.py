@@ -78,7 +78,11 @@ class Holdings:
                 seen.add(holder)
         converted: dict[str, Column] = {}
         for asset, values in columns.items():
-            array = np.asarray(values)
+            if isinstance(values, list | tuple) and all(v.__class__ is int for v in values):
+                # Exact: np.asarray makes floats of ints past int64 mixed with negative ones.
+                array = int_column(list(values))
+            else:
+                array = np.asarray(values)
             if array.dtype == object:
                 if array.ndim != 1 or not all(value.__class__ is int for value in array):
                     raise InvalidBalancesError(

@@ -56,6 +56,12 @@ class _JsonNumber(str):
     __slots__ = ()
 
 
+class _JsonConstant(_JsonNumber):
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's json reads them, JSON has no such thing."""
+
+    __slots__ = ()
+
+
 def read_holdings(
     source: str | os.PathLike[str] | IO[bytes],
     *,
@@ -155,12 +161,33 @@ def _column(values: Sequence[int]) -> Column:
 def _read_csv(file: IO[bytes], origin: str, sat: bool) -> Holdings:
     """pyarrow's reader when it can take the file as it is; else, or to say what is
     wrong and on which line, Python's ``csv`` (the two agree on every file both read)."""
-    data = _read_all(file)
-    fast = _arrow_csv(data.removeprefix(b"\xef\xbb\xbf"), sat)
+    data = _read_all(file).removeprefix(b"\xef\xbb\xbf")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        problem = f"not UTF-8 text (byte {data[error.start]:#04x}: {error.reason})"
+        raise BalanceFileError(origin, f"line {line}", problem) from None
+    if data.count(b'"') % 2:  # a quote left open swallows the rest of the file as one cell
+        _check_quotes(text, origin)
+    fast = _arrow_csv(data, sat)
     if fast is not None:
         return fast
-    text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
-    return _csv_rows(csv.reader(text), origin, sat)
+    return _csv_rows(csv.reader(io.StringIO(text, newline="")), origin, sat)
+
+
+def _check_quotes(text: str, origin: str) -> None:
+    """Refuse a quoted cell that runs to the end of the file, naming the line it opens on."""
+    rows = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    try:
+        for _ in rows:
+            start = rows.line_num + 1
+    except csv.Error as error:
+        if "unexpected end of data" in str(error):
+            raise BalanceFileError(
+                origin, f"line {start}", 'a quoted cell here is never closed (a " is missing)'
+            ) from None
 
 
 def _arrow_csv(data: bytes, sat: bool) -> Holdings | None:
@@ -223,6 +250,7 @@ def _arrow_amounts(column: Any, sat: bool) -> Column | None:
 
 
 def _csv_rows(rows: Any, origin: str, sat: bool) -> Holdings:
+    start = 1  # the line the record being read starts on (a quoted cell may span lines)
     try:
         header = next(rows, None)
         if header is None:
@@ -230,21 +258,20 @@ def _csv_rows(rows: Any, origin: str, sat: bool) -> Holdings:
         layout = _layout(header, origin, "line 1")
         lines: list[int] = []
         cells: list[list[str]] = []
+        start = rows.line_num + 1
         for row in rows:
-            if not row:
-                continue  # a blank line
-            if len(row) != len(header):
-                raise BalanceFileError(
-                    origin,
-                    f"line {rows.line_num}",
-                    f"{len(row)} cells, but the header has {len(header)} columns",
-                )
-            lines.append(rows.line_num)
-            cells.append(row)
-    except UnicodeDecodeError as error:
-        raise BalanceFileError(origin, "", f"not UTF-8 text ({error.reason})") from None
+            if row:  # else a blank line
+                if len(row) != len(header):
+                    raise BalanceFileError(
+                        origin,
+                        f"line {start}",
+                        f"{len(row)} cells, but the header has {len(header)} columns",
+                    )
+                lines.append(start)
+                cells.append(row)
+            start = rows.line_num + 1
     except csv.Error as error:
-        raise BalanceFileError(origin, f"line {rows.line_num}", str(error)) from None
+        raise BalanceFileError(origin, f"line {start}", str(error)) from None
 
     def place(index: int) -> str:
         return f"line {lines[index]}"
@@ -278,10 +305,17 @@ def _read_jsonl(file: IO[bytes], origin: str, sat: bool) -> Holdings:
             continue
         try:
             value = json.loads(
-                line, parse_int=_JsonNumber, parse_float=_JsonNumber, object_pairs_hook=_unique
+                line,
+                parse_int=_JsonNumber,
+                parse_float=_JsonNumber,
+                parse_constant=_JsonConstant,
+                object_pairs_hook=_unique,
             )
         except ValueError as error:
-            raise BalanceFileError(origin, f"line {number}", f"not JSON: {error}") from None
+            problem = f"not JSON: {error}"
+            if isinstance(error, json.JSONDecodeError) and error.pos >= len(line.rstrip()):
+                problem += " (the line ends before its object does: one object a line)"
+            raise BalanceFileError(origin, f"line {number}", problem) from None
         if not isinstance(value, dict):
             raise BalanceFileError(origin, f"line {number}", "each line must be a JSON object")
         lines.append(number)
@@ -293,9 +327,10 @@ def _read_jsonl(file: IO[bytes], origin: str, sat: bool) -> Holdings:
     header: list[str] = list(LONG_COLUMNS) if long else ["holder"]
     if not long:
         seen = set(header)
-        for value in objects:
+        for index, value in enumerate(objects):
             for key in value:
                 if key not in seen:
+                    _check_key(key, f"line {lines[index]}", origin)
                     seen.add(key)
                     header.append(key)
     layout = _layout(header, origin, f"line {lines[0]}")
@@ -317,6 +352,14 @@ def _read_jsonl(file: IO[bytes], origin: str, sat: bool) -> Holdings:
     return _build(layout, header, columns, place=place, origin=origin, sat=sat)
 
 
+def _check_key(key: str, where: str, origin: str) -> None:
+    """Refuse a key that cannot name an asset: empty, or not text UTF-8 can hold."""
+    if not key:
+        raise BalanceFileError(origin, where, "a key is empty: each key names an asset (or holder)")
+    if not _is_utf8(key):
+        raise BalanceFileError(origin, where, f"the key {_shown(key)} {_NOT_UTF8}")
+
+
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object whose keys are all different (json would keep the last silently)."""
     found = dict(pairs)
@@ -331,6 +374,13 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _layout(header: Sequence[str], origin: str, where: str) -> Literal["wide", "long"]:
     """``long`` when the columns are exactly holder, asset, amount; else ``wide``."""
+    if "" in header:
+        number = header.index("") + 1
+        raise BalanceFileError(
+            origin,
+            f"{where}, column {number}" if where else f"column {number}",
+            "the column has no name: each column is holder or an asset",
+        )
     repeated = [name for index, name in enumerate(header) if name in header[:index]]
     if repeated:
         raise BalanceFileError(origin, where, f"two columns are named {_shown(repeated[0])}")
@@ -384,7 +434,7 @@ def _careful(
                 if empty_is_zero:
                     continue
                 raise BalanceFileError(origin, where, "empty; a long row needs its amount")
-            if not isinstance(value, str):  # a JSON true, object or array
+            if not isinstance(value, str) or isinstance(value, _JsonConstant):
                 raise BalanceFileError(origin, where, _kind(value))
             try:
                 _amount(value, sat)
@@ -412,9 +462,32 @@ def _converted(
 
 
 def _kind(value: object) -> str:
+    """What a JSON value that is not an amount is (a true, an object, a NaN...)."""
+    if isinstance(value, _JsonConstant):
+        return f"{value} is not an amount (nor JSON: a number is written out in digits)"
     if isinstance(value, bool):
         return f"{str(value).lower()} is not an amount"
     return f"a JSON {'object' if isinstance(value, dict) else 'array'} is not an amount"
+
+
+_NOT_UTF8 = "holds a lone surrogate (\\ud800 to \\udfff), which is not text UTF-8 can write"
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_utf8(values: Sequence[str], column: str, place: Place, origin: str) -> None:
+    """Refuse a name JSON's escapes made that no UTF-8 output can hold (one encode for all)."""
+    if not _is_utf8("\n".join(values)):
+        index = next(index for index, value in enumerate(values) if not _is_utf8(value))
+        raise BalanceFileError(
+            origin, f"{place(index)}, column {column}", f"{_shown(values[index])} {_NOT_UTF8}"
+        )
 
 
 def _holders(values: Iterable[object], place: Place, origin: str) -> list[str]:
@@ -426,6 +499,7 @@ def _holders(values: Iterable[object], place: Place, origin: str) -> list[str]:
                 origin, f"{place(index)}, column holder", f"a holder's name is {problem}"
             )
         holders.append(value)
+    _check_utf8(holders, "holder", place, origin)
     return holders
 
 
@@ -448,6 +522,7 @@ def _build(
                     origin, f"{place(index)}, column asset", "an asset's name is empty or not text"
                 )
             assets.append(value)
+        _check_utf8(assets, "asset", place, origin)
         (amounts,) = _converted(
             cells, sat, empty_is_zero=False, place=place, origin=origin
         ).values()
@@ -551,8 +626,8 @@ def _read_parquet(file: IO[bytes], origin: str, sat: bool) -> Holdings:
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    try:
-        table = pq.read_table(file)
+    try:  # ParquetFile, not read_table: its dataset layer refuses a repeated column name
+        table = pq.ParquetFile(file).read()
     except (pa.ArrowException, OSError) as error:
         raise BalanceFileError(
             origin, "", f"not a Parquet file the reader can read: {error}"
@@ -581,6 +656,28 @@ def _arrow_table(table: Any, sat: bool, place: Place, origin: str) -> Holdings:
     return _wide(holders, columns, place, origin)
 
 
+#: A value that may be negative (or a key or text that looks like one: then read carefully).
+_NEGATIVE = re.compile(rb":[ \t]*-")
+
+
+def _lines_of_objects(data: bytes) -> int | None:
+    """How many lines ``data`` has when each starts with ``{`` and ends with ``}`` (else
+    ``None``): a JSON string holds no line break, so then no object spans two lines."""
+    end = len(data)
+    while end and data[end - 1] in b" \t\r\n":  # the blank end of the file, uncopied
+        end -= 1
+    text = np.frombuffer(data, dtype=np.uint8, count=end)
+    if not text.size:
+        return None
+    breaks = np.flatnonzero(text == ord("\n"))
+    first = np.concatenate(([0], breaks + 1))
+    last = np.concatenate((breaks - 1, [text.size - 1]))
+    last -= text[last] == ord("\r")
+    if np.all(text[first] == ord("{")) and np.all(text[last] == ord("}")):
+        return first.size
+    return None
+
+
 def _arrow_jsonl(data: bytes, sat: bool) -> Holdings | None:
     """Holdings from pyarrow's JSON reader; ``None`` when pyarrow is missing, or typed a
     column in a way that is not exact (a float), or anything is unusual."""
@@ -589,8 +686,16 @@ def _arrow_jsonl(data: bytes, sat: bool) -> Holdings | None:
         import pyarrow.json as arrow_json  # noqa: PLC0415
     except ImportError:
         return None
+    lines = _lines_of_objects(data)
+    if lines is None or (b"-" in data and _NEGATIVE.search(data)):
+        return None  # the careful reader says where, or refuses the -0 pyarrow reads as 0
     try:
         table = arrow_json.read_json(pa.BufferReader(data))
+        if table.num_rows != lines:
+            return None  # two objects on a line: the careful reader says which
+        names = set(table.column_names)
+        if set(LONG_COLUMNS) < names:
+            return None  # long or wide is the first object's keys: the careful reader knows
         if any(pa.types.is_null(kind) for kind in table.schema.types):
             return None  # a column of nulls only: pyarrow cannot fill it with 0
         return _arrow_table(table, sat, str, "")  # places never shown: the caller reads again
@@ -605,14 +710,51 @@ def _parquet_text(column: Any, name: str, place: Place, origin: str) -> list[str
         raise BalanceFileError(
             origin, f"column {name}", f"must be text (a string column), not {column.type}"
         )
-    values: list[str] = column.to_pylist()
+    values = _texts(column, name, place, origin)
     for index, value in enumerate(values):
         if not value:
             raise BalanceFileError(origin, f"{place(index)}, column {name}", "empty or null")
     return values
 
 
+def _texts(column: Any, name: str, place: Place, origin: str) -> list[str]:
+    """A string column's values; a value that is not UTF-8 (Parquet does not check) is
+    refused naming its row."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    try:
+        values: list[str] = column.to_pylist()
+    except UnicodeDecodeError as error:
+        for index, raw in enumerate(column.cast(pa.large_binary()).to_pylist()):
+            if raw is not None and not _decodes(raw):
+                where = f"{place(index)}, column {shorten(name, _ECHO)}"
+                raise BalanceFileError(origin, where, f"not UTF-8 text ({error.reason})") from None
+        raise
+    return values
+
+
+def _decodes(raw: bytes) -> bool:
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _parquet_amounts(
+    column: Any, name: str, sat: bool, place: Place, origin: str, *, long: bool
+) -> Column:
+    """An amount column in base units; whatever pyarrow refuses in it is the column's fault."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    where = f"column {shorten(name, _ECHO)}"
+    try:
+        return _arrow_amount_column(column, name, sat, place, origin, long=long)
+    except pa.ArrowException as error:  # a type the checks below let through, failing
+        raise BalanceFileError(origin, where, f"cannot be read as amounts: {error}") from None
+
+
+def _arrow_amount_column(
     column: Any, name: str, sat: bool, place: Place, origin: str, *, long: bool
 ) -> Column:
     import pyarrow as pa  # noqa: PLC0415
@@ -625,11 +767,22 @@ def _parquet_amounts(
         raise BalanceFileError(
             origin, f"{place(first)}, {where}", "null; a long row needs its amount"
         )
+    if pa.types.is_null(kind):  # no value at all: every cell is a null, and a null is 0
+        return np.zeros(len(column), dtype=np.int64)
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        texts = _texts(column, name, place, origin)
         (converted,) = _converted(
-            {name: column.to_pylist()}, sat, empty_is_zero=True, place=place, origin=origin
+            {name: texts}, sat, empty_is_zero=not long, place=place, origin=origin
         ).values()
         return converted
+    if not (pa.types.is_integer(kind) or pa.types.is_decimal(kind)):
+        refusal = (
+            "floats are inexact: store amounts as integers (base units, or whole tokens)"
+            " or decimals"
+            if pa.types.is_floating(kind)
+            else "amounts are integer, decimal or text columns"
+        )
+        raise BalanceFileError(origin, where, f"a {kind} column; {refusal}")
     if column.null_count:
         column = column.fill_null(pa.scalar(0, kind))
     if pa.types.is_integer(kind):
@@ -646,19 +799,14 @@ def _parquet_amounts(
         if values.size and int(values.max()) > _INT64_MAX // _SCALE:  # tokens past int64 as sat
             return _column([int(v) * _SCALE for v in values.tolist()])
         return np.asarray(values, dtype=np.int64) * _SCALE
-    if pa.types.is_decimal(kind):
-        values = [_decimal(value, sat) for value in column.to_pylist()]
-        if None in values:
-            first = values.index(None)
-            problem = _decimal_problem(column[first].as_py(), sat)
-            raise BalanceFileError(origin, f"{place(first)}, {where}", problem)
-        return _column(values)
-    refusal = (
-        "floats are inexact: store amounts as integers (base units, or whole tokens) or decimals"
-        if pa.types.is_floating(kind)
-        else "amounts are integer, decimal or text columns"
-    )
-    raise BalanceFileError(origin, where, f"a {kind} column; {refusal}")
+    units: list[int] = []
+    for index, value in enumerate(column.to_pylist()):
+        amount = _decimal(value, sat)
+        if amount is None:
+            problem = _decimal_problem(value, sat)
+            raise BalanceFileError(origin, f"{place(index)}, {where}", problem)
+        units.append(amount)
+    return _column(units)
 
 
 def _decimal(value: Decimal, sat: bool) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import difflib
+import io
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -157,11 +158,14 @@ def _print_summary(console: Console, result: AuditResult, holdings: Holdings) ->
 
 
 def _print_csv(console: Console, result: AuditResult) -> None:
+    """The whole table built first, then written: nothing half-written if building fails."""
     names = list(result.rules)
     columns = [result.mask(name).view("uint8").tolist() for name in names]  # 1 or 0
-    writer: Any = csv.writer(console.out, lineterminator="\n")
+    table = io.StringIO()
+    writer: Any = csv.writer(table, lineterminator="\n")
     writer.writerow(["holder", *names])
     writer.writerows(zip(result.holdings.holders, *columns, strict=True))
+    console.out.write(table.getvalue())
 
 
 _AUDIT_EXAMPLES = f"""\
@@ -175,10 +179,12 @@ holder files (the format from the extension: .csv, .jsonl or .ndjson, .parquet):
         on several rows, the same holder and asset twice an error
 Amounts are tokens with at most 8 decimal places (10000, 0.5), or whole base
 units with --sat: no sign, no exponent, no float. In Parquet an integer column
-is whole tokens (base units with --sat), a decimal one is exact, a float one is
-refused. Asset names are upper-cased up to
-any '.', as strict rules read them. An error names the file, the line (CSV, the
-header being line 1; JSON lines) or the row (Parquet, from 1) and the column.
+is whole tokens (base units with --sat), a decimal one is exact, a text one is
+read as CSV cells are, any other (float, bool...) is refused. Asset names are
+upper-cased up to any '.', as strict rules read them. An error names the file,
+the line (CSV, the header being line 1; JSON lines) or the row (Parquet, from 1)
+and the column. --csv writes names as they are: a spreadsheet takes one that
+starts with =, +, - or @ as a formula (import such output as text).
 
 output: a table of rules with how many holders pass each; --json, on one line:
   {{"rules": {{NAME: {{"passed": COUNT, "holders": [HOLDER, ...]}}}}, "holders": COUNT}}

@@ -311,3 +311,145 @@ def test_holdings_take_python_int_columns_exactly() -> None:
     assert holdings.column("X").tolist() == [2**70, 1]
     assert holdings.column("Y").dtype == np.int64
     assert Holdings.from_columns(["a"], {"X": [5]}).column("X").dtype == np.int64
+
+
+def test_holders_assets_and_keys_utf8_cannot_hold_are_refused(tmp_path: Path) -> None:
+    """JSON's escapes can write a lone surrogate, which no UTF-8 output (CSV, JSON) holds."""
+    path = tmp_path / "h.jsonl"
+    cases = [
+        ('{"holder": "a", "X": 1}\n{"holder": "\\ud800evil", "X": 1}\n', "line 2, column holder"),
+        ('{"holder": "a", "asset": "X\\udfff", "amount": 1}\n', "line 1, column asset"),
+        ('{"holder": "a", "X": 1}\n{"holder": "b", "\\ud800": 1}\n', "line 2: the key"),
+    ]
+    for text, where in cases:
+        path.write_text(text, "utf-8")
+        with pytest.raises(BalanceFileError, match=f"at {where}.* holds a lone surrogate"):
+            read_holdings(path)
+    path.write_text('{"holder": "a", "X": 1}\n{"holder": "b", "": 1}\n', "utf-8")
+    with pytest.raises(BalanceFileError, match="at line 2: a key is empty"):
+        read_holdings(path)
+
+
+def test_an_empty_csv_header_cell_is_refused_naming_its_column(tmp_path: Path) -> None:
+    for header in (["holder", "", "X"], ["holder", "X", ""]):
+        number = header.index("") + 1
+        path = write_csv(tmp_path / "h.csv", [header, ["a", "1", "2"]])
+        with pytest.raises(BalanceFileError, match=f"at line 1, column {number}: .* no name"):
+            read_holdings(path)
+
+
+@pytest.mark.parametrize(
+    ("column", "kind"),
+    [
+        (pa.array([True, None]), "a bool column"),
+        (pa.array(["5", None]).dictionary_encode(), "a dictionary<values=string"),
+        (pa.array([b"5", None]), "a binary column"),
+        (pa.array([[5], None]), "a list<element: int64> column"),
+        (pa.array([{"x": 5}, None]), "a struct<x: int64> column"),
+        (pa.array([[("x", 5)], None], pa.map_(pa.string(), pa.int64())), "a map<string, int64"),
+        (pa.array([0.5, None]), "a double column; floats are inexact"),
+    ],
+)
+def test_parquet_amount_columns_of_other_types_are_refused_even_with_nulls(
+    tmp_path: Path, column: pa.Array, kind: str
+) -> None:
+    path = tmp_path / "h.parquet"
+    pq.write_table(pa.table({"holder": ["a", "b"], "X": column}), path)
+    with pytest.raises(BalanceFileError, match=f"at column X: {kind}"):
+        read_holdings(path)
+
+
+def test_a_parquet_column_of_nulls_only_is_zeros_when_wide_and_refused_when_long(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "h.parquet"
+    pq.write_table(pa.table({"holder": ["a", "b"], "X": pa.nulls(2), "Y": [1, None]}), path)
+    holdings = read_holdings(path)
+    assert (holdings.column("X").tolist(), holdings.column("Y").tolist()) == ([0, 0], [SAT, 0])
+    long = {"holder": ["a", "b"], "asset": ["X", "Y"], "amount": pa.nulls(2)}
+    pq.write_table(pa.table(long), path)
+    with pytest.raises(BalanceFileError, match="at row 1, column amount: null"):
+        read_holdings(path)
+
+
+def test_an_empty_amount_is_refused_in_every_long_format(tmp_path: Path) -> None:
+    rows = [["holder", "asset", "amount"], ["a", "X", "1"], ["b", "X", ""]]
+    path = tmp_path / "h.jsonl"
+    path.write_text(
+        "".join(json.dumps(dict(zip(rows[0], row, strict=True))) + "\n" for row in rows[1:])
+    )
+    with pytest.raises(BalanceFileError, match="at line 2, column amount: empty"):
+        read_holdings(path)
+    parquet = tmp_path / "h.parquet"
+    columns = {name: [row[index] for row in rows[1:]] for index, name in enumerate(rows[0])}
+    pq.write_table(pa.table(columns), parquet)
+    with pytest.raises(BalanceFileError, match="at row 2, column amount: empty"):
+        read_holdings(parquet)
+
+
+def test_json_minus_zero_is_refused_as_signed(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"holder": "a", "X": 1}\n{"holder": "b", "X": -0}\n', "utf-8")
+    with pytest.raises(BalanceFileError, match="at line 2, column X: '-0' is negative"):
+        read_holdings(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"holder": "a",\n "X": 1}\n', "line 1: not JSON: .*one object a line"),
+        ('{"holder": "a", "X": 1} {"holder": "b", "X": 2}\n', "line 1: not JSON: Extra data"),
+        ('{"holder": "a", "X": NaN}\n', "line 1, column X: NaN is not an amount"),
+        ('{"holder": "a", "X": -Infinity}\n', "line 1, column X: -Infinity is not an amount"),
+    ],
+)
+def test_a_json_line_must_be_one_object_of_json(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text(text, "utf-8")
+    with pytest.raises(BalanceFileError, match=f"at {problem}"):
+        read_holdings(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"holder,X\na,1\n\xe9,2\n", r"line 3: not UTF-8 text \(byte 0xe9"),
+        (b'holder,X\na,1\n"b\nc\nd",x\n', "line 3, column X: 'x' is not an amount"),
+        (b'holder,X\na,1\n"b\nc",1,2\n', "line 3: 3 cells, but the header has 2"),
+        (b'X,holder\n1,a\n2,"b\n', "line 3: a quoted cell here is never closed"),
+    ],
+)
+def test_csv_problems_name_the_line_a_record_starts_on(
+    tmp_path: Path, data: bytes, problem: str
+) -> None:
+    path = tmp_path / "h.csv"
+    path.write_bytes(data)
+    with pytest.raises(BalanceFileError, match=f"at {problem}"):
+        read_holdings(path)
+    path.write_bytes(b'X,holder\n1,a"b\n')  # a quote inside a cell is text, opening nothing
+    assert read_holdings(path).holders == ('a"b',)
+
+
+def test_a_parquet_column_name_twice_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "h.parquet"
+    pq.write_table(pa.table([["a"], [1], [2]], names=["holder", "X", "X"]), path)
+    with pytest.raises(BalanceFileError, match="at its schema: two columns are named 'X'"):
+        read_holdings(path)
+
+
+def test_holdings_take_a_list_of_ints_past_int64_and_negative_exactly() -> None:
+    """As the mapping form does: any int, exactly (np.asarray would make floats of these)."""
+    holdings = Holdings.from_columns(["a", "b"], {"X": [2**63, -1], "Y": (2**64, 0)})
+    assert holdings.column("X").tolist() == [2**63, -1]
+    assert holdings.balances("b") == Holdings({"b": {"X": -1, "Y": 0}}).balances("b")
+
+
+@pytest.mark.parametrize("name", ["holder", "asset", "amount"])
+def test_parquet_text_that_is_not_utf8_names_its_row(tmp_path: Path, name: str) -> None:
+    """Parquet does not check a string column's bytes; the reader does."""
+    columns = {"holder": ["a", "b"], "asset": ["X", "Y"], "amount": ["1", "2"]}
+    columns[name] = pa.array([b"1", b"\xff"]).view(pa.string())
+    path = tmp_path / "h.parquet"
+    pq.write_table(pa.table(columns), path)
+    with pytest.raises(BalanceFileError, match=f"at row 2, column {name}: not UTF-8 text"):
+        read_holdings(path)

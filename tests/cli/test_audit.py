@@ -278,3 +278,24 @@ def test_a_terminal_gets_a_progress_bar_on_stderr() -> None:
     assert b"reading holders" in shown
     assert b"judging 5 holders" in shown
     assert b"\x1b[" in shown  # drawn with the terminal's control sequences
+
+
+@pytest.mark.parametrize("output", ["--csv", "--json"])
+def test_a_holder_utf8_cannot_hold_exits_2_before_any_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, output: str
+) -> None:
+    holders = tmp_path / "h.jsonl"
+    holders.write_text('{"holder": "alice", "LTBCOIN": 1}\n{"holder": "\\ud800evil"}\n', "utf-8")
+    code, out, err = run(capsys, "audit", RULES, "--holders", str(holders), output)
+    assert (code, out) == (2, "")
+    assert f"{holders} at line 2, column holder: '\\ud800evil' holds a lone surrogate" in err
+
+
+def test_a_parquet_amount_column_of_another_type_with_a_null_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    holders = tmp_path / "h.parquet"
+    pq.write_table(pa.table({"holder": ["a", "b"], "LTBCOIN": pa.array([True, None])}), holders)
+    code, out, err = run(capsys, "audit", RULES, "--holders", str(holders), "--csv")
+    assert (code, out) == (2, "")
+    assert "column LTBCOIN: a bool column; amounts are integer, decimal or text columns" in err
