@@ -48,16 +48,8 @@ class Suite:
 
 def load_test_file(path: str) -> Suite:
     """Read and check a test file; ``CliError`` (exit 2) naming the case and field if malformed."""
-    shown = clip_path(path)
-    document = _read_toml(path, shown)
-
-    def fail(where: str, problem: str) -> CliError:
-        return CliError(EXIT_USAGE, f"{shown}: {where}: {problem}")
-
-    _refuse_unknown(document, _FILE_KEYS, fail)
-    dialect = _dialect_field(document, "dialect", "strict", lambda p: fail("dialect", p))
+    document, fail, rules, dialect = _read_head(path)
     sat = _bool_field(document, "sat", False, lambda p: fail("sat", p))
-    rules = _rules_table(document, fail)
     entries = document.get("case")
     if entries is None:
         raise fail("case", "the file has no [[case]] entries, so it would test nothing")
@@ -82,6 +74,17 @@ def load_rule_set(path: str) -> tuple[dict[str, str], Dialect]:
 
     ``CliError`` (exit 2) as ``load_test_file`` raises it, and when there are no rules.
     """
+    _, fail, rules, dialect = _read_head(path)
+    if not rules:
+        raise fail("rules", 'no rules: write a [rules] table of name = "rule text"')
+    return rules, dialect
+
+
+def _read_head(
+    path: str,
+) -> tuple[dict[str, object], Callable[[str, str], CliError], dict[str, str], Dialect]:
+    """A test file read: the document, its ``fail`` (an exit-2 error naming the file and
+    the field), its checked ``[rules]`` table and its dialect; unknown keys refused."""
     shown = clip_path(path)
     document = _read_toml(path, shown)
 
@@ -90,10 +93,7 @@ def load_rule_set(path: str) -> tuple[dict[str, str], Dialect]:
 
     _refuse_unknown(document, _FILE_KEYS, fail)
     dialect = _dialect_field(document, "dialect", "strict", lambda p: fail("dialect", p))
-    rules = _rules_table(document, fail)
-    if not rules:
-        raise fail("rules", 'no rules: write a [rules] table of name = "rule text"')
-    return rules, dialect
+    return document, fail, _rules_table(document, fail), dialect
 
 
 def _rules_table(

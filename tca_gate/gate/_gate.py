@@ -332,18 +332,8 @@ class Gate:
                 age=age,
                 detail="This page's rule could not be checked against your holdings.",
             )
-        if allowed:
-            return Verdict(
-                Outcome.ALLOWED,
-                rule,
-                name=name,
-                holder=holder,
-                balances=balances,
-                stale=stale,
-                age=age,
-            )
         verdict = Verdict(
-            Outcome.INSUFFICIENT_TOKENS,
+            Outcome.ALLOWED if allowed else Outcome.INSUFFICIENT_TOKENS,
             rule,
             name=name,
             holder=holder,
@@ -351,7 +341,8 @@ class Gate:
             stale=stale,
             age=age,
         )
-        verdict.detail = _shortfall(verdict)
+        if not allowed:
+            verdict.detail = _shortfall(verdict)
         return verdict
 
     async def _awaited_holder(self, answer: object) -> Holder | None:
