@@ -24,7 +24,7 @@ from typing import IO, Any, Literal, NoReturn
 import numpy as np
 
 from tca_gate.errors import BalanceFileError, InvalidArgumentError, shorten
-from tca_gate.rules import MAX_DIGITS, SATOSHIS_PER_TOKEN, ascii_upper, strict_asset
+from tca_gate.rules import MAX_DIGITS, SATOSHIS_PER_TOKEN, canonical_asset
 
 from ._audit import Column, Holdings, int_column
 
@@ -534,15 +534,6 @@ def _build(
 # ----------------------------------------------------------------- into Holdings
 
 
-def asset_name(name: str) -> str:
-    """An asset name as strict rules write it (``ltbcoin.Gold`` → ``LTBCOIN.Gold``)."""
-    asset = strict_asset(name)
-    if asset is not None:
-        return asset
-    parent, dot, child = name.partition(".")
-    return ascii_upper(parent) + dot + child
-
-
 def _wide(
     holders: Sequence[str], columns: Mapping[str, Column], place: Place, origin: str
 ) -> Holdings:
@@ -550,7 +541,7 @@ def _wide(
     named: dict[str, Column] = {}
     written: dict[str, str] = {}
     for column, values in columns.items():
-        asset = asset_name(column)
+        asset = canonical_asset(column)
         if asset in written:
             raise BalanceFileError(
                 origin,
@@ -582,7 +573,7 @@ def _pivot(
     """A long file's rows into one column per asset, holders in order of first appearance."""
     order = dict.fromkeys(holders)
     row_of = {holder: row for row, holder in enumerate(order)}
-    canonical = {name: asset_name(name) for name in dict.fromkeys(assets)}
+    canonical = {name: canonical_asset(name) for name in dict.fromkeys(assets)}
     kinds = {asset: index for index, asset in enumerate(dict.fromkeys(canonical.values()))}
     rows = np.fromiter((row_of[h] for h in holders), dtype=np.int64, count=len(holders))
     cols = np.fromiter((kinds[canonical[a]] for a in assets), dtype=np.int64, count=len(assets))

@@ -15,8 +15,7 @@ from tca_gate.rules import (
     MAX_DIGITS,
     SATOSHIS_PER_TOKEN,
     Rule,
-    ascii_upper,
-    strict_asset,
+    canonical_asset,
     tokens_to_sat,
 )
 
@@ -43,21 +42,6 @@ _SAT_FLAG: dict[BalancesSource, str] = {"json": "--sat", "toml": "sat = true"}
 
 class BalancesError(ValueError):
     """A balance sheet that cannot be read exactly; the message names the asset."""
-
-
-def canonical_asset(name: str) -> str:
-    """An asset name as strict rules write it: ``ltbcoin.Gold`` → ``LTBCOIN.Gold``.
-
-    A Counterparty asset name is canonicalised by ``strict_asset``, as strict rules
-    read it. Any other key (``foo``, ``ltbcoin_gold``: assets that only the tokenpass
-    dialect reads) is not refused: it is upper-cased the same way, ASCII letters only,
-    up to any '.'.
-    """
-    asset = strict_asset(name)
-    if asset is not None:
-        return asset
-    parent, dot, child = name.partition(".")
-    return ascii_upper(parent) + dot + child
 
 
 def balances_from_mapping(

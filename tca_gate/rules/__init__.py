@@ -26,7 +26,7 @@ from ._amounts import MAX_DIGITS, SATOSHIS_PER_TOKEN, format_tokens, sat_to_toke
 from ._clause import OPERATORS, Clause, Op
 from ._compile import RuleSource, compile_rule
 from ._decision import ClauseResult, Decision, GroupResult
-from ._dialect_strict import strict_asset
+from ._dialect_strict import canonical_asset, strict_asset
 from ._lint import LINT_CODES, LintWarning
 from ._readable import looks_like_expression
 from ._rule import Rule
@@ -48,6 +48,7 @@ __all__ = [
     "Rule",
     "RuleSource",
     "ascii_upper",
+    "canonical_asset",
     "compile_rule",
     "format_tokens",
     "is_credential",

@@ -20,6 +20,7 @@ from ._stack import (
     Pair,
     StackNote,
     StackReading,
+    ascii_upper,
     check_length,
     group_clauses,
     is_credential,
@@ -310,6 +311,24 @@ def strict_asset(name: str) -> str | None:
         parent, _, child = name.partition(".")
         return f"{parent.upper()}.{child}"
     return None
+
+
+def canonical_asset(name: str) -> str:
+    """An asset name as strict rules write it: ``ltbcoin.Gold`` → ``LTBCOIN.Gold``.
+
+    A Counterparty asset name is canonicalised by ``strict_asset``, as strict rules
+    read it. Any other key (``foo``, ``ltbcoin_gold``: assets that only the tokenpass
+    dialect reads) is not refused: it is upper-cased the same way, ASCII letters only,
+    up to any '.'.
+
+    >>> canonical_asset("ltbcoin.Gold"), canonical_asset("ltbcoin_gold")
+    ('LTBCOIN.Gold', 'LTBCOIN_GOLD')
+    """
+    asset = strict_asset(name)
+    if asset is not None:
+        return asset
+    parent, dot, child = name.partition(".")
+    return ascii_upper(parent) + dot + child
 
 
 def asset_problem(name: str) -> str:
