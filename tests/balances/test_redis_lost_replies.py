@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,7 +17,7 @@ import redis.asyncio
 
 from tca_gate.balances import BalanceUnavailableError, Holder, RedisCachedBalances
 from tests.support.redis_cluster import LoopbackCluster
-from tests.support.redis_proxy import ReplyProxy, reply_proxy
+from tests.support.redis_proxy import cluster_proxies, reply_proxy
 
 ALICE = Holder.user("alice")
 ALICE_TOKEN = Holder.token("alice-oauth-token", owner="alice")
@@ -101,18 +101,6 @@ def test_a_forget_that_timed_out_after_redis_took_the_index_is_finished_by_its_r
     asyncio.run(scenario())
 
 
-@contextlib.asynccontextmanager
-async def proxied(
-    cluster: LoopbackCluster,
-) -> AsyncIterator[tuple[list[ReplyProxy], dict[int, int]]]:
-    """A proxy in front of each master, and the remapping the cluster client needs to
-    reach every node through them."""
-    async with contextlib.AsyncExitStack() as stack:
-        pairs = [await stack.enter_async_context(reply_proxy(port)) for port in cluster.ports]
-        remap = {node: port for node, (_, port) in zip(cluster.ports, pairs, strict=True)}
-        yield [proxy for proxy, _ in pairs], remap
-
-
 @pytest.mark.parametrize("server", ["redis", "valkey"])
 def test_a_forget_whose_reply_is_lost_on_a_cluster_is_finished_by_its_retry(
     request: pytest.FixtureRequest, server: str, prefix: str
@@ -125,11 +113,11 @@ def test_a_forget_whose_reply_is_lost_on_a_cluster_is_finished_by_its_retry(
     source = Source()
 
     async def scenario() -> None:
-        async with proxied(cluster) as (proxies, remap):
+        async with cluster_proxies(cluster.ports) as (proxies, remap):
             client = redis.asyncio.RedisCluster(
                 host="127.0.0.1",
                 port=cluster.ports[0],
-                address_remap=lambda address: ("127.0.0.1", remap[address[1]]),
+                address_remap=remap,
             )
             cache = RedisCachedBalances(source, client, prefix=prefix, redis_timeout=1.0)
             try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 
 class ReplyProxy:
@@ -21,8 +21,13 @@ class ReplyProxy:
         self.lose_next = False
         self.lost = 0
         self._writers: list[asyncio.StreamWriter] = []
+        self._forwarding: list[asyncio.Task[object]] = []
 
     async def forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Carry one client connection to the server and back."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._forwarding.append(task)
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
         self._writers += [writer, up_writer]
         await asyncio.gather(
@@ -68,5 +73,18 @@ async def reply_proxy(port: int) -> AsyncIterator[tuple[ReplyProxy, int]]:
         server.close()
         for writer in proxy._writers:
             writer.close()
+        await asyncio.gather(*proxy._forwarding, return_exceptions=True)
         with contextlib.suppress(Exception):
             await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def cluster_proxies(
+    ports: list[int],
+) -> AsyncIterator[tuple[list[ReplyProxy], Callable[[tuple[str, int]], tuple[str, int]]]]:
+    """A ``ReplyProxy`` in front of each cluster node on ``ports``, and the
+    ``address_remap`` a ``RedisCluster`` client needs to reach every node through them."""
+    async with contextlib.AsyncExitStack() as stack:
+        pairs = [await stack.enter_async_context(reply_proxy(port)) for port in ports]
+        remap = {node: port for node, (_, port) in zip(ports, pairs, strict=True)}
+        yield [proxy for proxy, _ in pairs], lambda address: ("127.0.0.1", remap[address[1]])
