@@ -275,13 +275,15 @@ class RedisCachedBalances:
                 self.stats.hits += 1
                 return kept
         keys = self._keys(holder)
-        flight = self._flights.get(keys.digest)
+        # an owner's reader waits for a flight of the same owner (its answer is indexed so)
+        mine = keys.digest if holder.owner is None else f"{keys.digest} {holder.owner}"
+        flight = self._flights.get(mine)
         if flight is None:
             flight = asyncio.create_task(self._look(holder, keys), name=f"balances of {holder!r}")
-            flight.add_done_callback(lambda done: self._land(keys.digest, done))
+            flight.add_done_callback(lambda done: self._land(mine, done))
             if near is not None:
                 flight.add_done_callback(near.keeper(holder))
-            self._flights[keys.digest] = flight
+            self._flights[mine] = flight
         try:
             answer = await asyncio.shield(flight)
         except Exception:
@@ -301,8 +303,7 @@ class RedisCachedBalances:
         """Forget the holder's answers in every scope, in every worker; fetches under way
         no longer store theirs. How many answers were dropped."""
         every = [self._keys(holder.in_scope(scope)) for scope in BALANCE_SCOPES]
-        for keys in every:
-            self._flights.pop(keys.digest, None)
+        self._withdraw_flights({keys.digest for keys in every})
         dropped = await self._drop([keys.digest for keys in every])
         await self.changes.send(Change.of(holders=[holder]))
         return dropped
@@ -319,8 +320,7 @@ class RedisCachedBalances:
             return 0
         taken, failure = await self._each(index, self._take)
         digests = list(dict.fromkeys(digest for each in taken.values() for digest in each))
-        for digest in digests:
-            self._flights.pop(digest, None)
+        self._withdraw_flights(set(digests))
         if failure is not None:
             raise failure
         dropped = await self._drop(digests)
@@ -333,6 +333,12 @@ class RedisCachedBalances:
         if failure is not None:
             raise failure
         return dropped
+
+    def _withdraw_flights(self, digests: set[str]) -> None:
+        """Let no new reader join a flight of these holders (any owner's): it may have got
+        an answer now withdrawn."""
+        for mine in [mine for mine in self._flights if mine.partition(" ")[0] in digests]:
+            del self._flights[mine]
 
     async def _take(self, key: str) -> list[str]:
         """Move an index set's digests into its taking set and read all that holds
@@ -382,7 +388,7 @@ class RedisCachedBalances:
             raw, locked_by, failed = await self._call(
                 self._redis.mget([keys.answer, keys.lock, keys.failed])
             )
-            stored = _decode_answer(raw)
+            stored = _decode_answer(raw, holder.owner)
             fresh = self._fresh(stored, cached=first)
             if fresh is not None:
                 return fresh
@@ -396,7 +402,7 @@ class RedisCachedBalances:
                     self._lock_holder(keys=[keys.lock, keys.answer], args=[token, self._lock_ms])
                 )
                 if taken:
-                    stored = _decode_answer(now_stored[0] if now_stored else None)
+                    stored = _decode_answer(now_stored[0] if now_stored else None, holder.owner)
                     fresh = self._fresh(stored, cached=False)
                     if fresh is not None:  # stored by another worker since the look
                         await self._store(keys, token, "release", {}, 0)
@@ -446,7 +452,7 @@ class RedisCachedBalances:
         except UnknownHolderError as error:
             self.stats.upstream_errors += 1
             if self.negative_ttl > 0:
-                unknown = {"at": self._clock(), "unknown": str(error)}
+                unknown = {"at": self._clock(), "unknown": str(error), "owner": holder.owner}
                 await self._store(keys, token, "keep", unknown, _milliseconds(self.negative_ttl))
             else:
                 await self._store(keys, token, "drop", {}, 0)
@@ -464,7 +470,7 @@ class RedisCachedBalances:
             with contextlib.suppress(Exception):
                 await self._store(keys, token, "fail", failure, 0)
             raise
-        answer = {"at": self._clock(), "balances": dict(balances)}
+        answer = {"at": self._clock(), "balances": dict(balances), "owner": holder.owner}
         if not await self._store(keys, token, "keep", answer, self._answer_ms):
             return None
         if stored is not None and stored.balances is not None and stored.balances != balances:
@@ -525,10 +531,10 @@ class RedisCachedBalances:
                 f"the Redis balance cache failed ({type(error).__name__})"
             ) from error
 
-    def _land(self, digest: str, flight: asyncio.Task[_Answer]) -> None:
+    def _land(self, mine: str, flight: asyncio.Task[_Answer]) -> None:
         """Forget a finished flight; its exception is marked seen, as its waiters got it."""
-        if self._flights.get(digest) is flight:
-            del self._flights[digest]
+        if self._flights.get(mine) is flight:
+            del self._flights[mine]
         if not flight.cancelled():
             flight.exception()
 
@@ -560,19 +566,24 @@ class RedisCachedBalances:
         return f"{self.prefix}address:{{{hashlib.sha256(address.encode()).hexdigest()}}}"
 
 
-def _decode_answer(raw: bytes | str | None) -> _Stored | None:
-    """A stored answer, or None when absent or not one this cache wrote (refetched)."""
+def _decode_answer(raw: bytes | str | None, owner: str | None) -> _Stored | None:
+    """A stored answer, or None when absent or not one this cache wrote (refetched), or,
+    for a token holder with an ``owner``, not fetched with that owner: then it is not in
+    the owner's index set, out of a ``forget`` of the owner's reach, so it is fetched
+    again (indexed under the owner first)."""
     if raw is None:
         return None
     try:
         found = json.loads(raw)
+        if owner is not None and found.get("owner") != owner:
+            return None
         fetched_at = found["at"]
         if not isinstance(fetched_at, (int, float)) or isinstance(fetched_at, bool):
             return None
         if "unknown" in found:
             return _Stored(float(fetched_at), None, shorten(str(found["unknown"]), 500))
         return _Stored(float(fetched_at), read_only_balances(found["balances"], "Redis"))
-    except (ValueError, TypeError, KeyError, BalanceUnavailableError):
+    except (ValueError, TypeError, KeyError, AttributeError, BalanceUnavailableError):
         return None
 
 
