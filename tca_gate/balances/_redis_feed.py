@@ -200,7 +200,7 @@ class RedisChangeFeed(ChangeFeed):
                     )
                 self._warned = True
             finally:
-                if self._task is asyncio.current_task():
+                if self._task is _current_task():  # not a task left in a closed loop
                     self._go_quiet()
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(self.redis_timeout):
@@ -251,6 +251,15 @@ class RedisChangeFeed(ChangeFeed):
         if self._live:
             self._live = False
             self.publish(Change.EVERYTHING)
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    """The running task; None outside a running loop (a task's coroutine closed when its
+    closed loop is collected)."""
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
 
 
 def _redis_failures() -> tuple[type[BaseException], ...]:
