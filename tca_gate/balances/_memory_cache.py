@@ -75,11 +75,19 @@ def _store_holds_items(kind: type[TTLCache[_Key, _Entry]]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    """An answer and when it was fetched; ``balances`` None: the holder is unknown."""
+    """An answer and when it was fetched; ``balances`` None: the holder is unknown.
+    ``owner``: the fetching token holder's, the name it was indexed under (see ``serves``)."""
 
     fetched_at: float
     balances: Mapping[str, int] | None
     refusal: str = ""
+    owner: str | None = None
+
+    def serves(self, holder: Holder) -> bool:
+        """Whether this answer may be served to ``holder``: a token holder with an owner
+        only an answer indexed under that owner (else a ``forget`` of the owner would
+        miss it), fetched again otherwise."""
+        return holder.owner is None or holder.owner == self.owner
 
 
 class CachedBalances:
@@ -150,7 +158,7 @@ class CachedBalances:
         """The holder's balances if the cache has a fresh answer, without waiting; else
         ``None`` (then ``read``). The gate's fast path: a hit costs one lookup."""
         entry = self._stored(holder.key)
-        if entry is None:
+        if entry is None or (holder.owner is not None and entry.owner != holder.owner):
             return None
         balances = entry.balances
         if balances is not None and self._clock() - entry.fetched_at < self.ttl:
@@ -198,6 +206,8 @@ class CachedBalances:
         try:
             entry = self._entries[holder.key]
         except KeyError:
+            return None
+        if not entry.serves(holder):
             return None
         age = self._clock() - entry.fetched_at
         if entry.balances is None and age < self.negative_ttl:
@@ -298,14 +308,14 @@ class CachedBalances:
         except BaseException as error:
             self.stats.upstream_errors += 1
             if isinstance(error, UnknownHolderError):
-                unknown = _Entry(self._clock(), None, str(error))
+                unknown = _Entry(self._clock(), None, str(error), holder.owner)
                 self._keep(holder, unknown if self.negative_ttl > 0 else None)
             stale = self._stale(holder) if isinstance(error, BalanceUnavailableError) else None
             if stale is None:
                 raise
             return stale
         before = self._entries.get(holder.key)
-        if not self._keep(holder, _Entry(self._clock(), balances)):
+        if not self._keep(holder, _Entry(self._clock(), balances, owner=holder.owner)):
             return None
         if before is not None and before.balances != balances:
             self.changes.publish(Change.of(holders=[holder]))
@@ -313,7 +323,7 @@ class CachedBalances:
 
     def _stale(self, holder: Holder) -> BalanceReading | None:
         entry = self._entries.get(holder.key)
-        if entry is None or entry.balances is None:
+        if entry is None or entry.balances is None or not entry.serves(holder):
             return None
         age = self._clock() - entry.fetched_at
         if age >= self.ttl + self.stale_for:

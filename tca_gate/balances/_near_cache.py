@@ -8,7 +8,9 @@ the place of shared answers and of single flight across workers. What keeps it h
 - every change the feed hears drops the holders it concerns (``Change.EVERYTHING``, said
   when the feed stops hearing, drops them all);
 - an answer is kept at most ``ttl`` seconds from when its look-up started (before Redis
-  gave it), and never past its own freshness in Redis.
+  gave it), and never past its own freshness in Redis;
+- an answer kept for a token holder without an owner is not served to one with an owner
+  (it carries no mark of the owner, so a ``forget`` of the owner would not drop it).
 
 So an answer withdrawn by ``forget`` or ``invalidate`` in any worker is served here at
 most until the feed delivers the change, and never more than ``ttl`` seconds after the
@@ -34,12 +36,14 @@ _Key = tuple[str, str | tuple[str, ...], str]
 
 @dataclass(frozen=True, slots=True)
 class _Near:
-    """A kept answer: served until ``expires``; ``fetched`` dates it (the clock's time)."""
+    """A kept answer: served until ``expires``; ``fetched`` dates it (the clock's time);
+    ``owner`` is the keeping holder's (its ``marks`` hold that owner's)."""
 
     expires: float
     balances: Mapping[str, int]
     fetched: float
     marks: tuple[Mark, ...]
+    owner: str | None
 
 
 class NearCache:
@@ -78,7 +82,9 @@ class NearCache:
     def peek(self, holder: Holder) -> Mapping[str, int] | None:
         """The holder's balances if a fresh answer is kept, else ``None``: one lookup."""
         entry = self._entries.get(holder.key)
-        if entry is not None and self._clock() < entry.expires:
+        if entry is None or (holder.owner is not None and entry.owner != holder.owner):
+            return None
+        if self._clock() < entry.expires:
             self._stats.hits += 1
             return entry.balances
         return None
@@ -88,6 +94,8 @@ class NearCache:
         entry = self._entries.get(holder.key)
         now = self._clock()
         if entry is None or now >= entry.expires:
+            return None
+        if holder.owner is not None and entry.owner != holder.owner:
             return None
         return BalanceReading(entry.balances, stale=False, age=now - entry.fetched)
 
@@ -119,7 +127,7 @@ class NearCache:
         elif len(self._entries) >= self.maxsize:
             self._drop(next(iter(self._entries)))  # the oldest kept
         marks = holder_marks(holder)
-        self._entries[key] = _Near(expires, balances, fetched, marks)
+        self._entries[key] = _Near(expires, balances, fetched, marks, holder.owner)
         for mark in marks:
             self._by_mark.setdefault(mark, set()).add(key)
 

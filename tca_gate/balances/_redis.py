@@ -15,24 +15,34 @@ The client may be a ``redis.asyncio.Redis`` or a ``redis.asyncio.RedisCluster``:
 holder's keys carry its digest as a hash tag (``<prefix>balances:{<digest>}``), so its
 answer, lock and failure share one slot, and every script names all its keys in KEYS
 (``_redis_scripts``). The index sets ``forget`` finds holders by live in slots of their
-own, so no step spans two slots, and the orderings below keep every guarantee.
+own, each with its taking set (``<prefix>user:{<sha256>}`` and ``...:taking``, one slot
+by the same hash tag), so no step spans two slots, and the orderings below keep every
+guarantee.
 
 A fetch: (1) ``LOCK`` the holder; (2) ``INDEX``: add its digest to its index sets;
 (3) ask the source; (4) ``SETTLE``: store the answer only if the lock is still the
-fetch's. A forget: (a) ``SPOP`` all of each index set (read and empty it, atomically);
-(b) delete the answer, then the lock, of each digest taken. A digest leaves an index
-set only in (a), always followed by (b). If (a) comes after (2), it finds the digest and
-(b), after (1), deletes the lock: the fetch cannot store (or, had it stored, (b) deletes
-the answer). If (a) comes before (2), the source is asked in (3) after the forget began,
-so the answer is the new one, and (2) keeps it indexed for the next forget. Indexing
+fetch's. A forget: (a) ``TAKE`` each index set: move its digests into the taking set
+and read all the taking set holds (atomic, one slot); (b) delete the answer, then the
+lock, of each digest taken; (c) PUBLISH the change; (d) remove the digests taken from
+the taking sets. A digest leaves an index set only for its taking set, in (a), and
+leaves the taking set only in (d), after (b) and (c) succeeded: a forget that fails or
+times out anywhere (a reply lost, a node down), or whose (a) the client sends twice
+after a lost reply, leaves the digests in the taking set, and its retry (the
+webhook's, or the client's) takes them again. If (a) comes after (2), it finds the
+digest and (b), after (1), deletes the lock: the fetch cannot store (or, had it
+stored, (b) deletes the answer). If (a) comes before (2), the source is asked in (3)
+after the forget began, so the answer is the new one, and (2) keeps it indexed for the
+next forget (a (d) of the same digest meanwhile leaves the index set alone). Indexing
 before taking the lock would not do: a forget's (a) and (b) could both fall between the
 two, and the answer of a lock taken afterwards would be stored with no index entry,
-out of reach of the next forget. A forget that fails part way (a node down) puts back
-the digests it took, so its retry finds them again.
+out of reach of the next forget.
 
-The hash tags renamed the keys (``balances:<digest>`` is now ``balances:{<digest>}``):
-answers under the old names are never read again and expire within ``ttl + stale_for``;
-it is a cache, nothing needs migrating.
+The hash tags renamed the keys (``balances:<digest>`` is now ``balances:{<digest>}``,
+``user:<sha256>`` is now ``user:{<sha256>}``): answers under the old names are never
+read again and expire within ``ttl + stale_for``; it is a cache, nothing needs
+migrating, but workers of both versions must not share a ``prefix`` (a forget in one
+would miss the other's index sets): roll out with a new ``prefix``, or stop all
+workers of the old version first.
 """
 
 from __future__ import annotations
@@ -86,8 +96,6 @@ MAX_NEAR_TTL = 60.0
 _FIRST_POLL, _LAST_POLL = 0.002, 0.025
 #: How many index sets one operation reads or writes at once (of the client's connections).
 _AT_ONCE = 16
-#: ``SPOP`` this many members of an index set: all of them, emptying it in one command.
-_ALL = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +210,7 @@ class RedisCachedBalances:
         self._failures = _redis_failures()
         self._lock_holder = redis.register_script(scripts.LOCK)
         self._index_holder = redis.register_script(scripts.INDEX)
+        self._take_index = redis.register_script(scripts.TAKE)
         self._settle = redis.register_script(scripts.SETTLE)
         self._flights: dict[str, asyncio.Task[_Answer]] = {}
         self._lock_ms = _milliseconds(lock_timeout)
@@ -266,13 +275,15 @@ class RedisCachedBalances:
                 self.stats.hits += 1
                 return kept
         keys = self._keys(holder)
-        flight = self._flights.get(keys.digest)
+        # an owner's reader waits for a flight of the same owner (its answer is indexed so)
+        mine = keys.digest if holder.owner is None else f"{keys.digest} {holder.owner}"
+        flight = self._flights.get(mine)
         if flight is None:
             flight = asyncio.create_task(self._look(holder, keys), name=f"balances of {holder!r}")
-            flight.add_done_callback(lambda done: self._land(keys.digest, done))
+            flight.add_done_callback(lambda done: self._land(mine, done))
             if near is not None:
                 flight.add_done_callback(near.keeper(holder))
-            self._flights[keys.digest] = flight
+            self._flights[mine] = flight
         try:
             answer = await asyncio.shield(flight)
         except Exception:
@@ -292,8 +303,7 @@ class RedisCachedBalances:
         """Forget the holder's answers in every scope, in every worker; fetches under way
         no longer store theirs. How many answers were dropped."""
         every = [self._keys(holder.in_scope(scope)) for scope in BALANCE_SCOPES]
-        for keys in every:
-            self._flights.pop(keys.digest, None)
+        self._withdraw_flights({keys.digest for keys in every})
         dropped = await self._drop([keys.digest for keys in every])
         await self.changes.send(Change.of(holders=[holder]))
         return dropped
@@ -308,27 +318,32 @@ class RedisCachedBalances:
         index += [self._address_key(address) for address in wanted]
         if not index:
             return 0
-        taken, failure = await self._take(index)
+        taken, failure = await self._each(index, self._take)
         digests = list(dict.fromkeys(digest for each in taken.values() for digest in each))
-        for digest in digests:
-            self._flights.pop(digest, None)
-        try:
-            if failure is not None:
-                raise failure
-            dropped = await self._drop(digests)
-            await self.changes.send(Change.of(usernames=names, addresses=wanted))
-        except BaseException:
-            await self._put_back(taken)
-            raise
+        self._withdraw_flights(set(digests))
+        if failure is not None:
+            raise failure
+        dropped = await self._drop(digests)
+        await self.changes.send(Change.of(usernames=names, addresses=wanted))
+        _, failure = await self._each(
+            [key for key, each in taken.items() if each],
+            lambda key: self._redis.srem(_taking(key), *taken[key]),
+            stop=False,
+        )
+        if failure is not None:
+            raise failure
         return dropped
 
-    async def _take(self, index: list[str]) -> tuple[dict[str, list[str]], BaseException | None]:
-        """Empty each index set (``SPOP`` of all its members: atomic, one slot per command,
-        one reply per set, so a failed forget knows what it took); the digests by set,
-        and the first failure."""
-        found, failure = await self._each(index, lambda key: self._redis.spop(key, _ALL))
-        taken = {key: _members(digests) for key, digests in found.items()}
-        return taken, failure
+    def _withdraw_flights(self, digests: set[str]) -> None:
+        """Let no new reader join a flight of these holders (any owner's): it may have got
+        an answer now withdrawn."""
+        for mine in [mine for mine in self._flights if mine.partition(" ")[0] in digests]:
+            del self._flights[mine]
+
+    async def _take(self, key: str) -> list[str]:
+        """Move an index set's digests into its taking set and read all that holds
+        (``TAKE``): the digests a forget must drop, kept until it has."""
+        return _members(await self._take_index(keys=[key, _taking(key)], args=[self._index_ms]))
 
     async def _each(
         self, keys: list[str], call: Callable[[str], Awaitable[T]], *, stop: bool = True
@@ -363,18 +378,6 @@ class RedisCachedBalances:
             deleted = await self._call(pipe.execute())
         return sum(int(count) for count in deleted[::2])
 
-    async def _put_back(self, taken: Mapping[str, list[str]]) -> None:
-        """Return the digests a failed forget took to their index sets, as far as Redis
-        lets it within ``redis_timeout``, so the forget's retry finds them."""
-        keys = [key for key, digests in taken.items() if digests]
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.redis_timeout):
-                await self._each(
-                    keys,
-                    lambda key: self._index_holder(keys=[key], args=[self._index_ms, *taken[key]]),
-                    stop=False,
-                )
-
     async def _look(self, holder: Holder, keys: _Keys) -> _Answer:
         """The answer from Redis, or from this worker's fetch, or from another's."""
         loop = asyncio.get_running_loop()
@@ -385,7 +388,7 @@ class RedisCachedBalances:
             raw, locked_by, failed = await self._call(
                 self._redis.mget([keys.answer, keys.lock, keys.failed])
             )
-            stored = _decode_answer(raw)
+            stored = _decode_answer(raw, holder.owner)
             fresh = self._fresh(stored, cached=first)
             if fresh is not None:
                 return fresh
@@ -399,7 +402,7 @@ class RedisCachedBalances:
                     self._lock_holder(keys=[keys.lock, keys.answer], args=[token, self._lock_ms])
                 )
                 if taken:
-                    stored = _decode_answer(now_stored[0] if now_stored else None)
+                    stored = _decode_answer(now_stored[0] if now_stored else None, holder.owner)
                     fresh = self._fresh(stored, cached=False)
                     if fresh is not None:  # stored by another worker since the look
                         await self._store(keys, token, "release", {}, 0)
@@ -449,7 +452,7 @@ class RedisCachedBalances:
         except UnknownHolderError as error:
             self.stats.upstream_errors += 1
             if self.negative_ttl > 0:
-                unknown = {"at": self._clock(), "unknown": str(error)}
+                unknown = {"at": self._clock(), "unknown": str(error), "owner": holder.owner}
                 await self._store(keys, token, "keep", unknown, _milliseconds(self.negative_ttl))
             else:
                 await self._store(keys, token, "drop", {}, 0)
@@ -467,7 +470,7 @@ class RedisCachedBalances:
             with contextlib.suppress(Exception):
                 await self._store(keys, token, "fail", failure, 0)
             raise
-        answer = {"at": self._clock(), "balances": dict(balances)}
+        answer = {"at": self._clock(), "balances": dict(balances), "owner": holder.owner}
         if not await self._store(keys, token, "keep", answer, self._answer_ms):
             return None
         if stored is not None and stored.balances is not None and stored.balances != balances:
@@ -528,10 +531,10 @@ class RedisCachedBalances:
                 f"the Redis balance cache failed ({type(error).__name__})"
             ) from error
 
-    def _land(self, digest: str, flight: asyncio.Task[_Answer]) -> None:
+    def _land(self, mine: str, flight: asyncio.Task[_Answer]) -> None:
         """Forget a finished flight; its exception is marked seen, as its waiters got it."""
-        if self._flights.get(digest) is flight:
-            del self._flights[digest]
+        if self._flights.get(mine) is flight:
+            del self._flights[mine]
         if not flight.cancelled():
             flight.exception()
 
@@ -557,25 +560,30 @@ class RedisCachedBalances:
         return f"{self.prefix}lock:{{{digest}}}"
 
     def _user_key(self, name: str) -> str:
-        return f"{self.prefix}user:{hashlib.sha256(name.encode()).hexdigest()}"
+        return f"{self.prefix}user:{{{hashlib.sha256(name.encode()).hexdigest()}}}"
 
     def _address_key(self, address: str) -> str:
-        return f"{self.prefix}address:{hashlib.sha256(address.encode()).hexdigest()}"
+        return f"{self.prefix}address:{{{hashlib.sha256(address.encode()).hexdigest()}}}"
 
 
-def _decode_answer(raw: bytes | str | None) -> _Stored | None:
-    """A stored answer, or None when absent or not one this cache wrote (refetched)."""
+def _decode_answer(raw: bytes | str | None, owner: str | None) -> _Stored | None:
+    """A stored answer, or None when absent or not one this cache wrote (refetched), or,
+    for a token holder with an ``owner``, not fetched with that owner: then it is not in
+    the owner's index set, out of a ``forget`` of the owner's reach, so it is fetched
+    again (indexed under the owner first)."""
     if raw is None:
         return None
     try:
         found = json.loads(raw)
+        if owner is not None and found.get("owner") != owner:
+            return None
         fetched_at = found["at"]
         if not isinstance(fetched_at, (int, float)) or isinstance(fetched_at, bool):
             return None
         if "unknown" in found:
             return _Stored(float(fetched_at), None, shorten(str(found["unknown"]), 500))
         return _Stored(float(fetched_at), read_only_balances(found["balances"], "Redis"))
-    except (ValueError, TypeError, KeyError, BalanceUnavailableError):
+    except (ValueError, TypeError, KeyError, AttributeError, BalanceUnavailableError):
         return None
 
 
@@ -590,9 +598,14 @@ def _decode_failure(raw: bytes | str | None) -> tuple[str, str] | None:
         return None
 
 
-def _members(popped: object) -> list[str]:
-    """The digests ``SPOP`` returned (none for a set that was not there)."""
-    return [_text(digest) for digest in popped] if isinstance(popped, set | list) else []
+def _members(found: object) -> list[str]:
+    """The digests ``TAKE`` returned."""
+    return [_text(digest) for digest in found] if isinstance(found, list) else []
+
+
+def _taking(index: str) -> str:
+    """The taking set of an index set: in its slot, as the hash tag is the same."""
+    return f"{index}:taking"
 
 
 def _text(value: bytes | str) -> str:

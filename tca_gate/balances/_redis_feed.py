@@ -14,6 +14,12 @@ subscribes again with a backoff; once back it tells them ``Change.EVERYTHING`` a
 reconnects and subscribes again by itself is caught the same way: each subscription
 after the first is announced to the listeners as ``Change.EVERYTHING``.
 
+The listening task belongs to the event loop it started in: once that loop is closed,
+or another one runs (a second ``asyncio.run``), the task hears nothing, so the feed is
+not live; its listeners are told ``Change.EVERYTHING`` and a new task starts in the
+running loop. The first failure to subscribe (no SUBSCRIBE permission, Redis down) is
+logged at WARNING, once per outage.
+
 Only the client's ``pubsub()``, ``publish`` and the pub/sub ``subscribe``,
 ``get_message``, ``ping`` and ``aclose`` are used, which ``redis.asyncio.Redis`` and
 ``redis.asyncio.RedisCluster`` both offer.
@@ -74,12 +80,13 @@ class RedisChangeFeed(ChangeFeed):
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._warned = False
 
     @property
     def live(self) -> bool:
         """Whether the feed is subscribed and hearing the channel: every change any worker
         sends reaches this process's listeners while it is."""
-        return self._live
+        return self._live and self._listening()
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Tell ``listener`` of every change from now on, this worker's and the others';
@@ -90,11 +97,13 @@ class RedisChangeFeed(ChangeFeed):
 
     def start_soon(self) -> None:
         """Start listening, when called inside a running loop and not listening yet."""
-        if self._closed or (self._task is not None and not self._task.done()):
-            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
+            return
+        if self._task is not None and not self._listening():
+            self._abandon()
+        if self._closed or (self._task is not None and not self._task.done()):
             return
         self._task = loop.create_task(self._listen(), name=f"change feed {self.channel!r}")
 
@@ -105,16 +114,19 @@ class RedisChangeFeed(ChangeFeed):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.redis_timeout):
                 await self._ready.wait()
-        return self._live
+        return self.live
 
     async def aclose(self) -> None:
         """Stop listening for good (listeners are told ``Change.EVERYTHING`` if it was live)."""
         self._closed = True
+        if self._task is not None and not self._listening():
+            self._abandon()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._go_quiet()
 
     async def send(self, change: Change, *, must_reach: bool = True) -> None:
         """Tell this process's listeners of ``change``, then every other worker's (PUBLISH).
@@ -139,7 +151,27 @@ class RedisChangeFeed(ChangeFeed):
             _log.warning("%s", problem)
 
     def __repr__(self) -> str:
-        return f"RedisChangeFeed(channel={self.channel!r}, live={self._live})"
+        return f"RedisChangeFeed(channel={self.channel!r}, live={self.live})"
+
+    def _listening(self) -> bool:
+        """Whether the listening task can still hear: not done, and its loop the one
+        running now (or, outside any loop, running in another thread)."""
+        task = self._task
+        if task is None or task.done() or task.get_loop().is_closed():
+            return False
+        try:
+            return asyncio.get_running_loop() is task.get_loop()
+        except RuntimeError:
+            return task.get_loop().is_running()
+
+    def _abandon(self) -> None:
+        """Leave a listening task of another (or a closed) loop: cancelled if its loop can
+        still run it, the listeners told to trust nothing, a fresh ``start`` event."""
+        task, self._task = self._task, None
+        if task is not None and not task.done() and not task.get_loop().is_closed():
+            task.get_loop().call_soon_threadsafe(task.cancel)
+        self._go_quiet()
+        self._ready = asyncio.Event()
 
     async def _listen(self) -> None:
         """Subscribe and hear the channel; after a failure, subscribe again with a backoff."""
@@ -156,8 +188,20 @@ class RedisChangeFeed(ChangeFeed):
                         type(error).__name__,
                     )
                     delay = _FIRST_RETRY
+                elif not self._warned:
+                    _log.warning(
+                        "the balance change feed cannot subscribe to %r (%s): near caches "
+                        "serve nothing, and other workers' changes do not reach this one, "
+                        "until it can; check that Redis is reachable and that its user may "
+                        "SUBSCRIBE and PUBLISH on that channel (ACL: +subscribe +publish &%s)",
+                        self.channel,
+                        type(error).__name__,
+                        self.channel,
+                    )
+                self._warned = True
             finally:
-                self._go_quiet()
+                if self._task is _current_task():  # not a task left in a closed loop
+                    self._go_quiet()
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(self.redis_timeout):
                         await pubsub.aclose()
@@ -193,11 +237,12 @@ class RedisChangeFeed(ChangeFeed):
             text = data.decode(errors="replace") if isinstance(data, bytes) else str(data)
             if not text.startswith(self._own):
                 self.publish(Change.from_json(text))
-        elif kind == "subscribe":
+        elif kind == "subscribe" and self._task is asyncio.current_task():
             self._subscriptions += 1
             if self._subscriptions > 1:  # again: changes may have been sent meanwhile
                 self.publish(Change.EVERYTHING)
             self._live = True
+            self._warned = False
             self._ready.set()
 
     def _go_quiet(self) -> None:
@@ -206,6 +251,15 @@ class RedisChangeFeed(ChangeFeed):
         if self._live:
             self._live = False
             self.publish(Change.EVERYTHING)
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    """The running task; None outside a running loop (a task's coroutine closed when its
+    closed loop is collected)."""
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
 
 
 def _redis_failures() -> tuple[type[BaseException], ...]:

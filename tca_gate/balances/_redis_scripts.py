@@ -2,12 +2,14 @@
 
 Keys: ``<prefix>balances:{<digest>}`` an answer, ``<prefix>lock:{<digest>}`` the fetch under
 way (its value the fetch's random token), ``<prefix>failed:{<digest>}`` how the last fetch
-failed, for the workers that waited on it, and ``<prefix>user:<sha256>`` /
-``<prefix>address:<sha256>`` the sets of digests ``forget`` finds holders by. A digest is
-the SHA-256 of a holder's kind, scope and value: no key holds a token. The braces are a
-Redis Cluster hash tag: a holder's three keys share one slot, so each script below names
-every key it touches in KEYS and all of them hash to one slot (an index set is a slot
-of its own), as Redis Cluster requires; on one Redis the braces are just characters.
+failed, for the workers that waited on it, ``<prefix>user:{<sha256>}`` /
+``<prefix>address:{<sha256>}`` the sets of digests ``forget`` finds holders by, and beside
+each its ``...:taking`` set, the digests a forget took and has not finished dropping. A
+digest is the SHA-256 of a holder's kind, scope and value: no key holds a token. The
+braces are a Redis Cluster hash tag: a holder's three keys share one slot, and an index
+set shares one with its taking set, so each script below names every key it touches in
+KEYS and all of them hash to one slot, as Redis Cluster requires; on one Redis the braces
+are just characters.
 """
 
 from __future__ import annotations
@@ -32,6 +34,17 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return 1
+"""
+
+#: KEYS: an index set, its taking set. ARGV: ms.
+#: Moves the index set's digests into the taking set (kept ``ms``) and returns all the
+#: taking set holds: run again after a lost reply, or after a forget that failed part
+#: way, it returns the same digests, so no digest is lost to a forget that did not finish.
+TAKE = """
+redis.call('SUNIONSTORE', KEYS[2], KEYS[2], KEYS[1])
+redis.call('DEL', KEYS[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return redis.call('SMEMBERS', KEYS[2])
 """
 
 #: KEYS: the lock, the answer, the failure. ARGV: token, mode, value, ms.

@@ -5,7 +5,10 @@ cannot await): sync or async, any failure of the store becomes
 ``ReplayStoreUnavailableError`` (the request is refused with a 503, never let through
 unchecked). ``release`` gives a claim back when the work it allowed failed, so the
 sender can retry the same signed request. ``MemoryReplayStore`` serves one process; the
-Redis stores, one atomic ``SET NX PX`` per request, serve every worker. Every command
+Redis stores, one atomic ``SET NX PX GET`` per request, serve every worker. A claim sets
+a random value of its own and reads back any value already there, so a claim the client
+sends again after a lost reply (redis-py retries once) finds its own value and is still
+the first, not a replay (Redis 7.0 or later, Valkey 7.2 or later). Every command
 they send names one key, so a Redis Cluster client (``redis.RedisCluster``,
 ``redis.asyncio.RedisCluster``) serves as well as a ``Redis`` one.
 """
@@ -16,6 +19,7 @@ import contextlib
 import inspect
 import logging
 import math
+import secrets
 import threading
 from collections.abc import Awaitable, Iterator
 from typing import Any, Protocol
@@ -130,8 +134,9 @@ def _expiry(_key: str, kept_for: float, now: float) -> float:
 class SyncRedis(Protocol):
     """The calls of ``redis.Redis`` (or ``redis.RedisCluster``) the store makes."""
 
-    def set(self, name: str, value: bytes, *, nx: bool, px: int) -> Any:
-        """Set ``name`` only if absent, expiring after ``px`` milliseconds."""
+    def set(self, name: str, value: str, *, nx: bool, px: int, get: bool) -> Any:
+        """Set ``name`` only if absent, expiring after ``px`` milliseconds; the value
+        already there, or None."""
         ...
 
     def delete(self, *names: str) -> Any:
@@ -142,8 +147,9 @@ class SyncRedis(Protocol):
 class AsyncRedis(Protocol):
     """The calls of ``redis.asyncio.Redis`` (or its ``RedisCluster``) the store makes."""
 
-    def set(self, name: str, value: bytes, *, nx: bool, px: int) -> Awaitable[Any]:
-        """Set ``name`` only if absent, expiring after ``px`` milliseconds."""
+    def set(self, name: str, value: str, *, nx: bool, px: int, get: bool) -> Awaitable[Any]:
+        """Set ``name`` only if absent, expiring after ``px`` milliseconds; the value
+        already there, or None."""
         ...
 
     def delete(self, *names: str) -> Awaitable[Any]:
@@ -183,7 +189,11 @@ class RedisReplayStore:
 
     def claim(self, key: str, ttl: float) -> bool:
         """Record ``key`` for ``ttl`` seconds; False when another request recorded it first."""
-        return bool(self._redis.set(self._prefix + key, b"1", nx=True, px=_milliseconds(ttl)))
+        mine = secrets.token_hex(16)
+        return _claimed(
+            self._redis.set(self._prefix + key, mine, nx=True, px=_milliseconds(ttl), get=True),
+            mine,
+        )
 
     def release(self, key: str) -> None:
         """Forget the claim on ``key``, so the same request can be accepted again."""
@@ -216,11 +226,21 @@ class AsyncRedisReplayStore:
 
     async def claim(self, key: str, ttl: float) -> bool:
         """Record ``key`` for ``ttl`` seconds; False when another request recorded it first."""
-        return bool(await self._redis.set(self._prefix + key, b"1", nx=True, px=_milliseconds(ttl)))
+        mine = secrets.token_hex(16)
+        found = await self._redis.set(
+            self._prefix + key, mine, nx=True, px=_milliseconds(ttl), get=True
+        )
+        return _claimed(found, mine)
 
     async def release(self, key: str) -> None:
         """Forget the claim on ``key``, so the same request can be accepted again."""
         await self._redis.delete(self._prefix + key)
+
+
+def _claimed(found: object, mine: str) -> bool:
+    """Whether ``SET NX GET`` claimed the key: nothing was there, or this claim's own value
+    (its first attempt ran, and the reply was lost)."""
+    return found is None or found in (mine, mine.encode())
 
 
 def _milliseconds(ttl: float) -> int:

@@ -240,3 +240,27 @@ def test_forgetting_among_many_entries_drops_exactly_the_holders_named() -> None
         assert len(cache) == 3000 - len(names)
 
     run(scenario)
+
+
+def test_a_token_read_first_without_its_owner_is_forgotten_with_the_owner_once_read_with_it() -> (
+    None
+):
+    """A bearer token read before the login that names its owner: the owner's read does
+    not take the ownerless answer (not indexed under the owner) but fetches one that is,
+    so forgetting the owner drops it."""
+    source = CountingSource()
+    cache = CachedBalances(source, clock=ManualClock(1000.0))
+    bearer = Holder.token("shared-oauth-token")
+    login = Holder.token("shared-oauth-token", owner="carol")
+
+    async def scenario() -> None:
+        assert dict(await cache.balances(bearer)) == {"A": 1}
+        assert cache.peek(login) is None
+        assert dict(await cache.balances(login)) == {"A": 2}
+        assert dict(cache.peek(login) or {}) == {"A": 2}
+        assert dict(await cache.balances(bearer)) == {"A": 2}  # the owner's serves anyone
+        assert await cache.forget(usernames=["CAROL"]) == 1
+        assert cache.peek(bearer) is None
+        assert dict(await cache.balances(login)) == {"A": 3}
+
+    run(scenario)

@@ -360,3 +360,27 @@ def test_nothing_is_kept_near_while_the_feed_is_not_live(
 def test_near_settings_out_of_bounds_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         RedisCachedBalances.from_url(Source(), "redis://127.0.0.1:1/0", **options)
+
+
+def test_a_token_kept_near_without_its_owner_is_not_served_near_to_its_owner(
+    redis_url: str, prefix: str
+) -> None:
+    """Kept near for a bearer token, an answer carries no mark of the owner the login
+    names later: the owner's look-up goes to Redis, and what it keeps near is dropped by
+    a forget of the owner in another worker."""
+    source = Source()
+    bearer = Holder.token("shared-oauth-token")
+    login = Holder.token("shared-oauth-token", owner="carol")
+
+    async def scenario() -> None:
+        async with workers(redis_url, source, 2, prefix=prefix) as (a, b):
+            await a.balances(bearer)
+            assert dict(a.peek(bearer) or {}) == {"A": 1}
+            source.held[bearer] = {"A": 2}
+            assert a.peek(login) is None
+            assert dict(await a.balances(login)) == {"A": 2}
+            assert dict(a.peek(login) or {}) == {"A": 2}
+            assert await b.forget(usernames=["carol"]) == 1
+            await until(lambda: a.peek(login) is None)
+
+    run(scenario)

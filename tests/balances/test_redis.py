@@ -573,3 +573,25 @@ def test_settings_out_of_bounds_are_refused(option: str, value: object, message:
     options: dict[str, Any] = {option: value}  # the constructor's keywords, as from_url takes
     with pytest.raises(InvalidArgumentError, match=message):
         RedisCachedBalances.from_url(Source(), "redis://127.0.0.1:1/0", **options)
+
+
+def test_a_token_read_first_without_its_owner_is_forgotten_with_the_owner_once_read_with_it(
+    redis_url: str, prefix: str
+) -> None:
+    """A bearer token read (in any worker) before the login that names its owner: the
+    owner's read does not take the ownerless answer, which no index set of the owner
+    lists, but fetches one indexed under the owner, so forgetting the owner drops it."""
+    source = Source()
+    bearer = Holder.token("shared-oauth-token")
+    login = Holder.token("shared-oauth-token", owner="carol")
+
+    async def scenario() -> None:
+        async with caches(redis_url, source, 2, prefix=prefix) as (a, b):
+            assert dict(await a.balances(bearer)) == {"A": 1}
+            assert dict(await b.balances(login)) == {"A": 2}
+            assert dict(await a.balances(login)) == {"A": 2}
+            assert dict(await a.balances(bearer)) == {"A": 2}  # the owner's serves anyone
+            assert await a.forget(usernames=["carol"]) == 1
+            assert dict(await b.balances(bearer)) == {"A": 3}
+
+    run(scenario)

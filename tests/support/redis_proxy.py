@@ -1,0 +1,90 @@
+"""A loopback TCP proxy in front of a Redis server that can hold or lose its replies:
+what a slow network, a failover or a dropped connection does to a client whose command
+the server did run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+
+class ReplyProxy:
+    """Forwards connections to ``port`` on loopback. Replies pass while ``passing`` is
+    set (clear it to hold them); with ``lose_next`` set, the next reply is lost with its
+    connection (both sides closed: the server ran the command, the client never hears)."""
+
+    def __init__(self, port: int) -> None:
+        self.target = port
+        self.passing = asyncio.Event()
+        self.passing.set()
+        self.lose_next = False
+        self.lost = 0
+        self._writers: list[asyncio.StreamWriter] = []
+        self._forwarding: list[asyncio.Task[object]] = []
+
+    async def forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Carry one client connection to the server and back."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._forwarding.append(task)
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        self._writers += [writer, up_writer]
+        await asyncio.gather(
+            self._pump(reader, up_writer, replies=False),
+            self._pump(up_reader, writer, replies=True, upstream=up_writer),
+        )
+
+    async def _pump(
+        self,
+        source: asyncio.StreamReader,
+        sink: asyncio.StreamWriter,
+        *,
+        replies: bool,
+        upstream: asyncio.StreamWriter | None = None,
+    ) -> None:
+        with contextlib.suppress(OSError, ConnectionError):
+            try:
+                while data := await source.read(65536):
+                    if replies:
+                        await self.passing.wait()
+                        if self.lose_next:
+                            self.lose_next = False
+                            self.lost += 1
+                            sink.transport.abort()
+                            if upstream is not None:
+                                upstream.transport.abort()
+                            return
+                    sink.write(data)
+                    await sink.drain()
+            finally:
+                sink.close()
+
+
+@contextlib.asynccontextmanager
+async def reply_proxy(port: int) -> AsyncIterator[tuple[ReplyProxy, int]]:
+    """A ``ReplyProxy`` to ``port`` and the loopback port it listens on."""
+    proxy = ReplyProxy(port)
+    server = await asyncio.start_server(proxy.forward, "127.0.0.1", 0)
+    try:
+        yield proxy, server.sockets[0].getsockname()[1]
+    finally:
+        proxy.passing.set()
+        server.close()
+        for writer in proxy._writers:
+            writer.close()
+        await asyncio.gather(*proxy._forwarding, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await server.wait_closed()
+
+
+@contextlib.asynccontextmanager
+async def cluster_proxies(
+    ports: list[int],
+) -> AsyncIterator[tuple[list[ReplyProxy], Callable[[tuple[str, int]], tuple[str, int]]]]:
+    """A ``ReplyProxy`` in front of each cluster node on ``ports``, and the
+    ``address_remap`` a ``RedisCluster`` client needs to reach every node through them."""
+    async with contextlib.AsyncExitStack() as stack:
+        pairs = [await stack.enter_async_context(reply_proxy(port)) for port in ports]
+        remap = {node: port for node, (_, port) in zip(ports, pairs, strict=True)}
+        yield [proxy for proxy, _ in pairs], lambda address: ("127.0.0.1", remap[address[1]])
