@@ -15,34 +15,41 @@ The client may be a ``redis.asyncio.Redis`` or a ``redis.asyncio.RedisCluster``:
 holder's keys carry its digest as a hash tag (``<prefix>balances:{<digest>}``), so its
 answer, lock and failure share one slot, and every script names all its keys in KEYS
 (``_redis_scripts``). The index sets ``forget`` finds holders by live in slots of their
-own, each with its taking set (``<prefix>user:{<sha256>}`` and ``...:taking``, one slot
+own, each with its taking hash (``<prefix>user:{<sha256>}`` and ``...:taking``, one slot
 by the same hash tag), so no step spans two slots, and the orderings below keep every
 guarantee.
 
 A fetch: (1) ``LOCK`` the holder; (2) ``INDEX``: add its digest to its index sets;
 (3) ask the source; (4) ``SETTLE``: store the answer only if the lock is still the
-fetch's. A forget: (a) ``TAKE`` each index set: move its digests into the taking set
-and read all the taking set holds (atomic, one slot); (b) delete the answer, then the
-lock, of each digest taken; (c) PUBLISH the change; (d) remove the digests taken from
-the taking sets. A digest leaves an index set only for its taking set, in (a), and
-leaves the taking set only in (d), after (b) and (c) succeeded: a forget that fails or
-times out anywhere (a reply lost, a node down), or whose (a) the client sends twice
-after a lost reply, leaves the digests in the taking set, and its retry (the
-webhook's, or the client's) takes them again. If (a) comes after (2), it finds the
-digest and (b), after (1), deletes the lock: the fetch cannot store (or, had it
-stored, (b) deletes the answer). If (a) comes before (2), the source is asked in (3)
-after the forget began, so the answer is the new one, and (2) keeps it indexed for the
-next forget (a (d) of the same digest meanwhile leaves the index set alone). Indexing
-before taking the lock would not do: a forget's (a) and (b) could both fall between the
-two, and the answer of a lock taken afterwards would be stored with no index entry,
-out of reach of the next forget.
+fetch's. A forget (with a random id of its own): (a) ``TAKE`` each index set: move its
+digests into the taking hash, mark every digest the hash holds with the forget's id, and
+read them all (atomic, one slot); (b) delete the answer, then the lock, of each digest
+taken; (c) PUBLISH the change; (d) ``UNTAKE``: remove, of the digests taken, those
+still marked with its id. A digest leaves an index set only for the taking hash, in (a),
+and leaves the taking hash only in (d) of the last forget whose (a) took it, after that
+forget's (b) and (c) succeeded: a forget that fails or times out anywhere (a reply lost,
+a node down), or whose (a) the client sends twice after a lost reply (the same id),
+leaves the digests in the taking hash, and its retry (the webhook's, with a new id, or
+the client's) takes them again. Two forgets may overlap: an earlier forget's (d) leaves
+a digest a later one's (a) took (it is marked with the later id), so the later forget's
+retry still finds it, though the earlier forget's (b) came before the answer it must
+drop was stored. So when a forget's (a) misses a digest that a fetch's (2) indexed
+before it, the forget whose (d) removed the digest had taken it after that (2), and had
+done its (b) before. If (a) comes after (2), it (or that forget) finds the digest and
+(b), after (1), deletes the lock: the fetch cannot store (or, had it stored, (b) deletes
+the answer). If (a) comes before (2), the source is asked in (3) after the forget began,
+so the answer is the new one, and (2) keeps it indexed for the next forget (a (d) of the
+same digest meanwhile leaves the index set alone). Indexing before taking the lock would
+not do: a forget's (a) and (b) could both fall between the two, and the answer of a lock
+taken afterwards would be stored with no index entry, out of reach of the next forget.
 
 The hash tags renamed the keys (``balances:<digest>`` is now ``balances:{<digest>}``,
 ``user:<sha256>`` is now ``user:{<sha256>}``): answers under the old names are never
 read again and expire within ``ttl + stale_for``; it is a cache, nothing needs
 migrating, but workers of both versions must not share a ``prefix`` (a forget in one
-would miss the other's index sets): roll out with a new ``prefix``, or stop all
-workers of the old version first.
+would miss the other's index sets; and the taking key, once a set, is now a hash, so a
+forget meeting an old one fails, a 503, until it expires): roll out with a new
+``prefix``, or stop all workers of the old version first.
 """
 
 from __future__ import annotations
@@ -211,6 +218,7 @@ class RedisCachedBalances:
         self._lock_holder = redis.register_script(scripts.LOCK)
         self._index_holder = redis.register_script(scripts.INDEX)
         self._take_index = redis.register_script(scripts.TAKE)
+        self._untake_index = redis.register_script(scripts.UNTAKE)
         self._settle = redis.register_script(scripts.SETTLE)
         self._flights: dict[str, asyncio.Task[_Answer]] = {}
         self._lock_ms = _milliseconds(lock_timeout)
@@ -318,7 +326,8 @@ class RedisCachedBalances:
         index += [self._address_key(address) for address in wanted]
         if not index:
             return 0
-        taken, failure = await self._each(index, self._take)
+        forget_id = secrets.token_hex(8)
+        taken, failure = await self._each(index, lambda key: self._take(key, forget_id))
         digests = list(dict.fromkeys(digest for each in taken.values() for digest in each))
         self._withdraw_flights(set(digests))
         if failure is not None:
@@ -327,7 +336,7 @@ class RedisCachedBalances:
         await self.changes.send(Change.of(usernames=names, addresses=wanted))
         _, failure = await self._each(
             [key for key, each in taken.items() if each],
-            lambda key: self._redis.srem(_taking(key), *taken[key]),
+            lambda key: self._untake_index(keys=[_taking(key)], args=[forget_id, *taken[key]]),
             stop=False,
         )
         if failure is not None:
@@ -340,10 +349,11 @@ class RedisCachedBalances:
         for mine in [mine for mine in self._flights if mine.partition(" ")[0] in digests]:
             del self._flights[mine]
 
-    async def _take(self, key: str) -> list[str]:
-        """Move an index set's digests into its taking set and read all that holds
-        (``TAKE``): the digests a forget must drop, kept until it has."""
-        return _members(await self._take_index(keys=[key, _taking(key)], args=[self._index_ms]))
+    async def _take(self, key: str, forget_id: str) -> list[str]:
+        """Move an index set's digests into its taking hash and read all that holds,
+        marked as this forget's (``TAKE``): the digests it must drop, kept until it has."""
+        found = await self._take_index(keys=[key, _taking(key)], args=[self._index_ms, forget_id])
+        return _members(found)
 
     async def _each(
         self, keys: list[str], call: Callable[[str], Awaitable[T]], *, stop: bool = True
@@ -604,7 +614,7 @@ def _members(found: object) -> list[str]:
 
 
 def _taking(index: str) -> str:
-    """The taking set of an index set: in its slot, as the hash tag is the same."""
+    """The taking hash of an index set: in its slot, as the hash tag is the same."""
     return f"{index}:taking"
 
 

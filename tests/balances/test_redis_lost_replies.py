@@ -105,7 +105,7 @@ def test_a_forget_that_timed_out_after_redis_took_the_index_is_finished_by_its_r
 def test_a_forget_whose_reply_is_lost_on_a_cluster_is_finished_by_its_retry(
     request: pytest.FixtureRequest, server: str, prefix: str
 ) -> None:
-    """On a Redis Cluster (and a Valkey one) the index set and its taking set share a
+    """On a Redis Cluster (and a Valkey one) the index set and its taking hash share a
     slot, so the take is one step there too, and a lost reply loses no holder."""
     cluster: LoopbackCluster = request.getfixturevalue(
         "cluster" if server == "redis" else "valkey_cluster"

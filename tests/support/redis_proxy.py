@@ -12,7 +12,9 @@ from collections.abc import AsyncIterator, Callable
 class ReplyProxy:
     """Forwards connections to ``port`` on loopback. Replies pass while ``passing`` is
     set (clear it to hold them); with ``lose_next`` set, the next reply is lost with its
-    connection (both sides closed: the server ran the command, the client never hears)."""
+    connection (both sides closed: the server ran the command, the client never hears),
+    and ``on_lost`` (if set) is called at once. With ``stop_at`` set, the next request
+    holding those bytes is held (``stopped`` is set) until ``go`` is: a step paused."""
 
     def __init__(self, port: int) -> None:
         self.target = port
@@ -20,6 +22,10 @@ class ReplyProxy:
         self.passing.set()
         self.lose_next = False
         self.lost = 0
+        self.on_lost: Callable[[], None] | None = None
+        self.stop_at: bytes | None = None
+        self.stopped = asyncio.Event()
+        self.go = asyncio.Event()
         self._writers: list[asyncio.StreamWriter] = []
         self._forwarding: list[asyncio.Task[object]] = []
 
@@ -46,11 +52,17 @@ class ReplyProxy:
         with contextlib.suppress(OSError, ConnectionError):
             try:
                 while data := await source.read(65536):
+                    if not replies and self.stop_at is not None and self.stop_at in data:
+                        self.stop_at = None
+                        self.stopped.set()
+                        await self.go.wait()
                     if replies:
                         await self.passing.wait()
                         if self.lose_next:
                             self.lose_next = False
                             self.lost += 1
+                            if self.on_lost is not None:
+                                self.on_lost()
                             sink.transport.abort()
                             if upstream is not None:
                                 upstream.transport.abort()
@@ -70,6 +82,7 @@ async def reply_proxy(port: int) -> AsyncIterator[tuple[ReplyProxy, int]]:
         yield proxy, server.sockets[0].getsockname()[1]
     finally:
         proxy.passing.set()
+        proxy.go.set()
         server.close()
         for writer in proxy._writers:
             writer.close()
