@@ -19,29 +19,30 @@ own, each with its taking hash (``<prefix>user:{<sha256>}`` and ``...:taking``, 
 by the same hash tag), so no step spans two slots, and the orderings below keep every
 guarantee.
 
-A fetch: (1) ``LOCK`` the holder; (2) ``INDEX``: add its digest to its index sets;
-(3) ask the source; (4) ``SETTLE``: store the answer only if the lock is still the
-fetch's. A forget (with a random id of its own): (a) ``TAKE`` each index set: move its
-digests into the taking hash, mark every digest the hash holds with the forget's id, and
-read them all (atomic, one slot); (b) delete the answer, then the lock, of each digest
-taken; (c) PUBLISH the change; (d) ``UNTAKE``: remove, of the digests taken, those
-still marked with its id. A digest leaves an index set only for the taking hash, in (a),
-and leaves the taking hash only in (d) of the last forget whose (a) took it, after that
-forget's (b) and (c) succeeded: a forget that fails or times out anywhere (a reply lost,
-a node down), or whose (a) the client sends twice after a lost reply (the same id),
-leaves the digests in the taking hash, and its retry (the webhook's, with a new id, or
-the client's) takes them again. Two forgets may overlap: an earlier forget's (d) leaves
-a digest a later one's (a) took (it is marked with the later id), so the later forget's
-retry still finds it, though the earlier forget's (b) came before the answer it must
-drop was stored. So when a forget's (a) misses a digest that a fetch's (2) indexed
-before it, the forget whose (d) removed the digest had taken it after that (2), and had
-done its (b) before. If (a) comes after (2), it (or that forget) finds the digest and
-(b), after (1), deletes the lock: the fetch cannot store (or, had it stored, (b) deletes
-the answer). If (a) comes before (2), the source is asked in (3) after the forget began,
-so the answer is the new one, and (2) keeps it indexed for the next forget (a (d) of the
-same digest meanwhile leaves the index set alone). Indexing before taking the lock would
-not do: a forget's (a) and (b) could both fall between the two, and the answer of a lock
-taken afterwards would be stored with no index entry, out of reach of the next forget.
+A fetch: (1) ``LOCK`` the holder; (2) ``INDEX``: add its digest to its index sets; (3)
+ask the source; (4) ``SETTLE``: store the answer only if the lock is still the fetch's.
+A forget (with a random id of its own): (a) ``TAKE`` each index set: move its digests
+into the taking hash, mark every digest the hash holds with the forget's id, and read
+them all (atomic, one slot); (b) ``DROP`` each digest taken: delete its lock and its
+answer at once, so a fetch's (4) comes before or after, never between; (c) PUBLISH the
+change; (d) ``UNTAKE``: remove, of the digests taken, those still marked with its id. A
+digest leaves an index set only for the taking hash, in (a), and leaves the taking hash
+only in (d) of the last forget whose (a) took it, after that forget's (b) and (c)
+succeeded: a forget that fails or times out anywhere (a reply lost, a node down), or
+whose (a) the client sends twice after a lost reply (the same id), leaves the digests in
+the taking hash, and its retry (the webhook's, with a new id, or the client's) takes
+them again. Two forgets may overlap: an earlier forget's (d) leaves a digest a later
+one's (a) took (it is marked with the later id), so the later forget's retry still finds
+it, though the earlier forget's (b) came before the answer it must drop was stored. So
+when a forget's (a) misses a digest that a fetch's (2) indexed before it, the forget
+whose (d) removed the digest had taken it after that (2), and had done its (b) before.
+If (a) comes after (2), it (or that forget) finds the digest and (b), after (1), deletes
+the lock: the fetch cannot store (or, had it stored, (b) deletes the answer). If (a)
+comes before (2), the source is asked in (3) after the forget began, so the answer is
+the new one, and (2) keeps it indexed for the next forget (a (d) of the same digest
+meanwhile leaves the index set alone). Indexing before taking the lock would not do: a
+forget's (a) and (b) could both fall between the two, and the answer of a lock taken
+afterwards would be stored with no index entry, out of reach of the next forget.
 
 The hash tags renamed the keys (``balances:<digest>`` is now ``balances:{<digest>}``,
 ``user:<sha256>`` is now ``user:{<sha256>}``): answers under the old names are never
@@ -220,6 +221,7 @@ class RedisCachedBalances:
         self._take_index = redis.register_script(scripts.TAKE)
         self._untake_index = redis.register_script(scripts.UNTAKE)
         self._settle = redis.register_script(scripts.SETTLE)
+        self._drop_holder = redis.register_script(scripts.DROP)
         self._flights: dict[str, asyncio.Task[_Answer]] = {}
         self._lock_ms = _milliseconds(lock_timeout)
         self._answer_ms = _milliseconds(ttl + stale_for)
@@ -377,16 +379,17 @@ class RedisCachedBalances:
         return answers, failure
 
     async def _drop(self, digests: list[str]) -> int:
-        """Delete the answer, then the lock, of each holder (one slot per command); how
-        many answers there were."""
-        if not digests:
-            return 0
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for digest in digests:
-                pipe.delete(self._answer_key(digest))
-                pipe.delete(self._lock_key(digest))
-            deleted = await self._call(pipe.execute())
-        return sum(int(count) for count in deleted[::2])
+        """Delete the lock and the answer of each holder, both at once (``DROP``, one slot
+        per call); how many answers there were."""
+        dropped, failure = await self._each(
+            digests,
+            lambda digest: self._drop_holder(
+                keys=[self._lock_key(digest), self._answer_key(digest)]
+            ),
+        )
+        if failure is not None:
+            raise failure
+        return sum(int(count) for count in dropped.values())
 
     async def _look(self, holder: Holder, keys: _Keys) -> _Answer:
         """The answer from Redis, or from this worker's fetch, or from another's."""

@@ -67,6 +67,14 @@ end
 return 1
 """
 
+#: KEYS: the lock, the answer. Deletes both at once, so no fetch's ``SETTLE`` can come
+#: between them (find its lock still there and store an answer no longer wanted).
+#: 1 if there was an answer, else 0.
+DROP = """
+redis.call('DEL', KEYS[1])
+return redis.call('DEL', KEYS[2])
+"""
+
 #: KEYS: the lock, the answer, the failure. ARGV: token, mode, value, ms.
 #: Only while the lock is still this fetch's (not expired, not forgotten): releases it
 #: and, by mode, stores the answer (``keep``), drops it (``drop``), records the

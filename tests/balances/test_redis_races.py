@@ -21,13 +21,20 @@ ALICE = Holder.user("alice")
 
 
 class Source:
-    """Answers ``held`` for every holder."""
+    """Answers ``held`` for every holder: what it held when asked, given once ``gate`` (if
+    set) opens, as an upstream's reply arrives after the question."""
 
     def __init__(self) -> None:
         self.held: Mapping[str, int] = {"TOKENLY": 100}
+        self.gate: asyncio.Event | None = None
+        self.asked = asyncio.Event()
 
     async def balances(self, holder: Holder) -> Mapping[str, int]:
-        return dict(self.held)
+        answer = dict(self.held)
+        self.asked.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        return answer
 
 
 @pytest.fixture
@@ -108,5 +115,41 @@ def test_a_forget_overlapping_an_earlier_one_still_drops_what_it_took(
             finally:
                 await a.aclose()
                 await b.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_fetch_settling_while_a_forget_drops_its_holder_stores_nothing_that_stays(
+    redis_url: str, prefix: str
+) -> None:
+    """A fetch asked the upstream before alice's tokens left; the webhook's forget takes
+    her holder and drops it while the fetch's reply is on its way. However the forget's
+    drop and the fetch's settle interleave (here: the settle lands as the drop reaches
+    the holder's lock), the old answer is gone once the forget returned."""
+    source = Source()
+
+    async def scenario() -> None:
+        async with reply_proxy(port_of(redis_url)) as (proxy, port):
+            webhook = RedisCachedBalances.from_url(
+                source, f"redis://127.0.0.1:{port}/0", prefix=prefix, ttl=300.0
+            )
+            serving = RedisCachedBalances.from_url(source, redis_url, prefix=prefix, ttl=300.0)
+            try:
+                source.gate = asyncio.Event()
+                fetch = asyncio.create_task(serving.balances(ALICE))
+                await source.asked.wait()  # locked and indexed; the upstream answers {100}
+                source.held = {}
+                proxy.stop_at = f"{prefix}lock:{{".encode()
+                forget = asyncio.create_task(webhook.forget(usernames=["alice"]))
+                await proxy.stopped.wait()  # the forget drops alice's holder now
+                source.gate.set()
+                assert dict(await fetch) == {"TOKENLY": 100}  # asked before the forget
+                proxy.go.set()
+                await forget
+                assert dict(await serving.balances(ALICE)) == {}
+                assert dict(await webhook.balances(ALICE)) == {}
+            finally:
+                await webhook.aclose()
+                await serving.aclose()
 
     asyncio.run(scenario())

@@ -13,8 +13,9 @@ class ReplyProxy:
     """Forwards connections to ``port`` on loopback. Replies pass while ``passing`` is
     set (clear it to hold them); with ``lose_next`` set, the next reply is lost with its
     connection (both sides closed: the server ran the command, the client never hears),
-    and ``on_lost`` (if set) is called at once. With ``stop_at`` set, the next request
-    holding those bytes is held (``stopped`` is set) until ``go`` is: a step paused."""
+    and ``on_lost`` (if set) is called at once. With ``stop_at`` set, the next command
+    holding those bytes is held, with what follows it (``stopped`` is set), until ``go``
+    is: a step paused, even between two commands of one pipeline."""
 
     def __init__(self, port: int) -> None:
         self.target = port
@@ -53,9 +54,14 @@ class ReplyProxy:
             try:
                 while data := await source.read(65536):
                     if not replies and self.stop_at is not None and self.stop_at in data:
+                        start = data.rfind(b"\r\n*", 0, data.find(self.stop_at))
+                        cut = 0 if start < 0 else start + 2  # where its command begins
                         self.stop_at = None
+                        sink.write(data[:cut])
+                        await sink.drain()
                         self.stopped.set()
                         await self.go.wait()
+                        data = data[cut:]
                     if replies:
                         await self.passing.wait()
                         if self.lose_next:
