@@ -4,7 +4,11 @@ For apps on several workers or machines. Each holder's answer is one Redis key; 
 worker that misses it takes the holder's lock (one atomic ``SET NX PX``) and fetches,
 the others poll for the answer with a short backoff, so N workers missing the same
 holder make one upstream call. Within one worker, concurrent readers of a holder share
-one task. Any Redis failure is a ``BalanceUnavailableError``: never a guess.
+one task (a flight), until a change concerning it is made in this worker or heard from
+another (the cache is the first listener of its own feed, which it starts with its first
+flight): begun before the change, the flight may have read the answer withdrawn, so
+readers after the change, the listeners that read again on hearing it among them, start
+a new one. Any Redis failure is a ``BalanceUnavailableError``: never a guess.
 
 A fetch's lock token is its generation: ``forget`` and ``invalidate`` delete the lock, so
 the fetch under way (in any worker) can no longer store its answer (``SETTLE`` checks the
@@ -127,6 +131,14 @@ class _Stored:
 
 
 @dataclass(frozen=True, slots=True)
+class _Flight:
+    """One look-up under way in this worker, that its readers share."""
+
+    holder: Holder
+    task: asyncio.Task[_Answer]
+
+
+@dataclass(frozen=True, slots=True)
 class _Answer:
     """What one flight found: a reading (None: the holder is unknown) and whether it was
     already in the cache when the flight looked."""
@@ -154,7 +166,9 @@ class RedisCachedBalances:
     ``changes`` (a ``RedisChangeFeed``) tells listeners in every worker what ``forget``
     and ``invalidate`` withdrew, through Redis pub/sub: when the change cannot be sent
     to the other workers, they raise ``BalanceUnavailableError`` (the webhook's 503, so
-    it is sent again), as when Redis fails.
+    it is sent again), as when Redis fails. The cache hears it too, from its first read
+    in a running loop on (one pub/sub connection a worker): a read after a change heard
+    shares no look-up begun before it.
 
     ``near_ttl`` (seconds, off by default) keeps up to ``near_maxsize`` recent answers in
     each worker too, in front of Redis: a hit then costs what ``CachedBalances``' does.
@@ -207,6 +221,9 @@ class RedisCachedBalances:
         #: Told of every answer withdrawn or replaced by a different one (``Change``), in
         #: every worker: the cache sends its changes to the others on ``{prefix}changes``.
         self.changes = RedisChangeFeed(redis, f"{prefix}changes", redis_timeout=redis_timeout)
+        # heard first, before any other listener: one that reads again joins no old flight
+        self.changes.subscribe(self._heard)
+        self._flights: dict[str, _Flight] = {}
         self._near = None
         if near_ttl is not None:
             self._near = NearCache(
@@ -222,7 +239,6 @@ class RedisCachedBalances:
         self._untake_index = redis.register_script(scripts.UNTAKE)
         self._settle = redis.register_script(scripts.SETTLE)
         self._drop_holder = redis.register_script(scripts.DROP)
-        self._flights: dict[str, asyncio.Task[_Answer]] = {}
         self._lock_ms = _milliseconds(lock_timeout)
         self._answer_ms = _milliseconds(ttl + stale_for)
         self._index_ms = self._lock_ms + self._answer_ms
@@ -287,15 +303,9 @@ class RedisCachedBalances:
         keys = self._keys(holder)
         # an owner's reader waits for a flight of the same owner (its answer is indexed so)
         mine = keys.digest if holder.owner is None else f"{keys.digest} {holder.owner}"
-        flight = self._flights.get(mine)
-        if flight is None:
-            flight = asyncio.create_task(self._look(holder, keys), name=f"balances of {holder!r}")
-            flight.add_done_callback(lambda done: self._land(mine, done))
-            if near is not None:
-                flight.add_done_callback(near.keeper(holder))
-            self._flights[mine] = flight
+        flight = self._flights.get(mine) or self._start(holder, keys, mine)
         try:
-            answer = await asyncio.shield(flight)
+            answer = await asyncio.shield(flight.task)
         except Exception:
             self.stats.misses += 1
             raise
@@ -309,12 +319,22 @@ class RedisCachedBalances:
             self.stats.stale_served += 1
         return answer.reading
 
+    def _start(self, holder: Holder, keys: _Keys, mine: str) -> _Flight:
+        """A new flight looking the holder up, for this worker's readers to share."""
+        self.changes.start_soon()  # to hear the changes that withdraw it
+        task = asyncio.create_task(self._look(holder, keys), name=f"balances of {holder!r}")
+        flight = self._flights[mine] = _Flight(holder, task)
+        task.add_done_callback(lambda _: self._land(mine, flight))
+        if self._near is not None:
+            task.add_done_callback(self._near.keeper(holder))
+        return flight
+
     async def invalidate(self, holder: Holder) -> int:
         """Forget the holder's answers in every scope, in every worker; fetches under way
         no longer store theirs. How many answers were dropped."""
         every = [self._keys(holder.in_scope(scope)) for scope in BALANCE_SCOPES]
-        self._withdraw_flights({keys.digest for keys in every})
         dropped = await self._drop([keys.digest for keys in every])
+        self._withdraw_flights({keys.digest for keys in every})
         await self.changes.send(Change.of(holders=[holder]))
         return dropped
 
@@ -331,10 +351,10 @@ class RedisCachedBalances:
         forget_id = secrets.token_hex(8)
         taken, failure = await self._each(index, lambda key: self._take(key, forget_id))
         digests = list(dict.fromkeys(digest for each in taken.values() for digest in each))
-        self._withdraw_flights(set(digests))
         if failure is not None:
             raise failure
         dropped = await self._drop(digests)
+        self._withdraw_flights(set(digests))
         await self.changes.send(Change.of(usernames=names, addresses=wanted))
         _, failure = await self._each(
             [key for key, each in taken.items() if each],
@@ -346,9 +366,18 @@ class RedisCachedBalances:
         return dropped
 
     def _withdraw_flights(self, digests: set[str]) -> None:
-        """Let no new reader join a flight of these holders (any owner's): it may have got
-        an answer now withdrawn."""
+        """Let no new reader join a flight of these holders (any owner's), once their
+        answers were dropped: begun before, it may have read what was dropped."""
         for mine in [mine for mine in self._flights if mine.partition(" ")[0] in digests]:
+            del self._flights[mine]
+
+    def _heard(self, change: Change) -> None:
+        """The feed's first listener: let no new reader join a flight the change (this
+        worker's or another's) concerns, as for ``_withdraw_flights``; a fetch among them
+        finds its lock gone (if the change was a forget) and looks again."""
+        for mine in [
+            mine for mine, flight in self._flights.items() if change.concerns(flight.holder)
+        ]:
             del self._flights[mine]
 
     async def _take(self, key: str, forget_id: str) -> list[str]:
@@ -544,12 +573,12 @@ class RedisCachedBalances:
                 f"the Redis balance cache failed ({type(error).__name__})"
             ) from error
 
-    def _land(self, mine: str, flight: asyncio.Task[_Answer]) -> None:
+    def _land(self, mine: str, flight: _Flight) -> None:
         """Forget a finished flight; its exception is marked seen, as its waiters got it."""
         if self._flights.get(mine) is flight:
             del self._flights[mine]
-        if not flight.cancelled():
-            flight.exception()
+        if not flight.task.cancelled():
+            flight.task.exception()
 
     def _keys(self, holder: Holder) -> _Keys:
         value = list(holder.value) if isinstance(holder.value, tuple) else holder.value

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tca_gate.balances import BalanceUnavailableError, Holder, RedisCachedBalances
+from tca_gate.balances import BalanceUnavailableError, Change, Holder, RedisCachedBalances
 from tca_gate.balances import _redis_scripts as scripts
 from tests.support.redis_proxy import reply_proxy
 
@@ -148,6 +148,51 @@ def test_a_fetch_settling_while_a_forget_drops_its_holder_stores_nothing_that_st
                 await forget
                 assert dict(await serving.balances(ALICE)) == {}
                 assert dict(await webhook.balances(ALICE)) == {}
+            finally:
+                await webhook.aclose()
+                await serving.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_read_after_a_change_is_heard_joins_no_flight_begun_before_it(
+    redis_url: str, prefix: str
+) -> None:
+    """A worker's read of alice has had Redis's answer ({100}), still on its way, when
+    another worker forgets her. Once this worker hears the change, a read does not share
+    that flight: not the one its own listener (the gate's re-judge) starts on hearing,
+    nor one begun after the forget returned; each reads again and gets the new answer."""
+    source = Source()
+
+    async def scenario() -> None:
+        async with reply_proxy(port_of(redis_url)) as (proxy, port):
+            webhook = RedisCachedBalances.from_url(source, redis_url, prefix=prefix, ttl=300.0)
+            serving = RedisCachedBalances.from_url(
+                source, f"redis://127.0.0.1:{port}/0", prefix=prefix, ttl=300.0
+            )
+            rejudged: list[asyncio.Task[Mapping[str, int]]] = []
+            heard = asyncio.Event()
+
+            def rejudge(change: Change) -> None:
+                if change.concerns(ALICE):
+                    rejudged.append(asyncio.create_task(serving.balances(ALICE)))
+                    heard.set()
+
+            try:
+                serving.changes.subscribe(rejudge)
+                assert await serving.changes.start()
+                assert dict(await serving.balances(ALICE)) == {"TOKENLY": 100}
+                proxy.hold_reply_to = f"{prefix}balances:".encode()
+                early = asyncio.create_task(serving.balances(ALICE))
+                await proxy.stopped.wait()  # Redis answered {100}; the reply is held
+                source.held = {}
+                assert await webhook.forget(usernames=["alice"]) == 1
+                await heard.wait()
+                late = asyncio.create_task(serving.balances(ALICE))
+                await asyncio.sleep(0)  # the late read has joined a flight, or begun one
+                proxy.go.set()
+                assert [dict(await read) for read in (*rejudged, late)] == [{}, {}]
+                await early
             finally:
                 await webhook.aclose()
                 await serving.aclose()

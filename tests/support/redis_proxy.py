@@ -15,7 +15,9 @@ class ReplyProxy:
     connection (both sides closed: the server ran the command, the client never hears),
     and ``on_lost`` (if set) is called at once. With ``stop_at`` set, the next command
     holding those bytes is held, with what follows it (``stopped`` is set), until ``go``
-    is: a step paused, even between two commands of one pipeline."""
+    is: a step paused, even between two commands of one pipeline. With ``hold_reply_to``
+    set, the reply to the next command holding those bytes is held once it arrives (the
+    server ran the command; ``stopped`` is set) until ``go`` is, the connection's only."""
 
     def __init__(self, port: int) -> None:
         self.target = port
@@ -25,6 +27,7 @@ class ReplyProxy:
         self.lost = 0
         self.on_lost: Callable[[], None] | None = None
         self.stop_at: bytes | None = None
+        self.hold_reply_to: bytes | None = None
         self.stopped = asyncio.Event()
         self.go = asyncio.Event()
         self._writers: list[asyncio.StreamWriter] = []
@@ -37,9 +40,10 @@ class ReplyProxy:
             self._forwarding.append(task)
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
         self._writers += [writer, up_writer]
+        hold = [False]  # this connection's next reply is held
         await asyncio.gather(
-            self._pump(reader, up_writer, replies=False),
-            self._pump(up_reader, writer, replies=True, upstream=up_writer),
+            self._pump(reader, up_writer, replies=False, hold=hold),
+            self._pump(up_reader, writer, replies=True, hold=hold, upstream=up_writer),
         )
 
     async def _pump(
@@ -48,6 +52,7 @@ class ReplyProxy:
         sink: asyncio.StreamWriter,
         *,
         replies: bool,
+        hold: list[bool],
         upstream: asyncio.StreamWriter | None = None,
     ) -> None:
         with contextlib.suppress(OSError, ConnectionError):
@@ -62,6 +67,17 @@ class ReplyProxy:
                         self.stopped.set()
                         await self.go.wait()
                         data = data[cut:]
+                    if (
+                        not replies
+                        and self.hold_reply_to is not None
+                        and self.hold_reply_to in data
+                    ):
+                        self.hold_reply_to = None
+                        hold[0] = True
+                    if replies and hold[0]:
+                        hold[0] = False
+                        self.stopped.set()
+                        await self.go.wait()
                     if replies:
                         await self.passing.wait()
                         if self.lose_next:
