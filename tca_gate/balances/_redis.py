@@ -46,7 +46,11 @@ comes before (2), the source is asked in (3) after the forget began, so the answ
 the new one, and (2) keeps it indexed for the next forget (a (d) of the same digest
 meanwhile leaves the index set alone). Indexing before taking the lock would not do: a
 forget's (a) and (b) could both fall between the two, and the answer of a lock taken
-afterwards would be stored with no index entry, out of reach of the next forget.
+afterwards would be stored with no index entry, out of reach of the next forget. A (1)
+or (4) the client sends again after a lost reply knows its own first run (the lock
+holding its token; the answer or failure it stored still there); a (1) resent after a
+forget's (b) deleted the lock its first run took takes it anew: a (1) after that (b), as
+above.
 
 The hash tags renamed the keys (``balances:<digest>`` is now ``balances:{<digest>}``,
 ``user:<sha256>`` is now ``user:{<sha256>}``): answers under the old names are never

@@ -16,10 +16,12 @@ are just characters.
 from __future__ import annotations
 
 #: KEYS: the lock, the answer. ARGV: token, lock ms.
-#: Takes the lock if free. Returns {0} if another fetch holds it, else {1, the answer
-#: stored now or nil} (another worker may have stored one since this one looked).
+#: Takes the lock if free, or finds it this fetch's already (the token is random per
+#: fetch: a resend after a lost reply). Returns {0} if another fetch holds it, else {1,
+#: the answer stored now or nil} (another worker may have stored one since this one looked).
 LOCK = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+    and redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return {0}
 end
 return {1, redis.call('GET', KEYS[2])}
@@ -79,9 +81,16 @@ return redis.call('DEL', KEYS[2])
 #: Only while the lock is still this fetch's (not expired, not forgotten): releases it
 #: and, by mode, stores the answer (``keep``), drops it (``drop``), records the
 #: failure for the waiting workers (``fail``) or does nothing more (``release``).
-#: 1 if the lock was still held.
+#: 1 if the lock was still held. Sent again after a lost reply, it finds the lock gone
+#: but recognises its own settle by what it stored, still there: the answer (kept
+#: exactly so, its time to the microsecond) or the failure (naming the fetch's token).
 SETTLE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  local stored = {keep = KEYS[2], fail = KEYS[3]}
+  local key = stored[ARGV[2]]
+  if key and redis.call('GET', key) == ARGV[3] then
+    return 1
+  end
   return 0
 end
 redis.call('DEL', KEYS[1])

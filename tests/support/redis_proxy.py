@@ -17,7 +17,8 @@ class ReplyProxy:
     holding those bytes is held, with what follows it (``stopped`` is set), until ``go``
     is: a step paused, even between two commands of one pipeline. With ``hold_reply_to``
     set, the reply to the next command holding those bytes is held once it arrives (the
-    server ran the command; ``stopped`` is set) until ``go`` is, the connection's only."""
+    server ran the command; ``stopped`` is set) until ``go`` is, the connection's only;
+    with ``lose_reply_to``, that reply is lost as with ``lose_next``."""
 
     def __init__(self, port: int) -> None:
         self.target = port
@@ -28,6 +29,7 @@ class ReplyProxy:
         self.on_lost: Callable[[], None] | None = None
         self.stop_at: bytes | None = None
         self.hold_reply_to: bytes | None = None
+        self.lose_reply_to: bytes | None = None
         self.stopped = asyncio.Event()
         self.go = asyncio.Event()
         self._writers: list[asyncio.StreamWriter] = []
@@ -40,48 +42,34 @@ class ReplyProxy:
             self._forwarding.append(task)
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
         self._writers += [writer, up_writer]
-        hold = [False]  # this connection's next reply is held
+        fate = [""]  # of this connection's next reply: "hold", "lose" or "" (it passes)
         await asyncio.gather(
-            self._pump(reader, up_writer, replies=False, hold=hold),
-            self._pump(up_reader, writer, replies=True, hold=hold, upstream=up_writer),
+            self._pump(reader, up_writer, fate, replies=False),
+            self._pump(up_reader, writer, fate, replies=True, upstream=up_writer),
         )
 
     async def _pump(
         self,
         source: asyncio.StreamReader,
         sink: asyncio.StreamWriter,
+        fate: list[str],
         *,
         replies: bool,
-        hold: list[bool],
         upstream: asyncio.StreamWriter | None = None,
     ) -> None:
         with contextlib.suppress(OSError, ConnectionError):
             try:
                 while data := await source.read(65536):
-                    if not replies and self.stop_at is not None and self.stop_at in data:
-                        start = data.rfind(b"\r\n*", 0, data.find(self.stop_at))
-                        cut = 0 if start < 0 else start + 2  # where its command begins
-                        self.stop_at = None
-                        sink.write(data[:cut])
-                        await sink.drain()
-                        self.stopped.set()
-                        await self.go.wait()
-                        data = data[cut:]
-                    if (
-                        not replies
-                        and self.hold_reply_to is not None
-                        and self.hold_reply_to in data
-                    ):
-                        self.hold_reply_to = None
-                        hold[0] = True
-                    if replies and hold[0]:
-                        hold[0] = False
+                    if not replies:
+                        data = await self._request(data, sink, fate)
+                    elif fate[0] == "hold":
+                        fate[0] = ""
                         self.stopped.set()
                         await self.go.wait()
                     if replies:
                         await self.passing.wait()
-                        if self.lose_next:
-                            self.lose_next = False
+                        if self.lose_next or fate[0] == "lose":
+                            self.lose_next, fate[0] = False, ""
                             self.lost += 1
                             if self.on_lost is not None:
                                 self.on_lost()
@@ -93,6 +81,24 @@ class ReplyProxy:
                     await sink.drain()
             finally:
                 sink.close()
+
+    async def _request(self, data: bytes, sink: asyncio.StreamWriter, fate: list[str]) -> bytes:
+        """What of a client's write is still to forward, once any ``stop_at`` is over; the
+        fate of its reply marked."""
+        if self.stop_at is not None and self.stop_at in data:
+            start = data.rfind(b"\r\n*", 0, data.find(self.stop_at))
+            cut = 0 if start < 0 else start + 2  # where its command begins
+            self.stop_at = None
+            sink.write(data[:cut])
+            await sink.drain()
+            self.stopped.set()
+            await self.go.wait()
+            data = data[cut:]
+        if self.hold_reply_to is not None and self.hold_reply_to in data:
+            self.hold_reply_to, fate[0] = None, "hold"
+        if self.lose_reply_to is not None and self.lose_reply_to in data:
+            self.lose_reply_to, fate[0] = None, "lose"
+        return data
 
 
 @contextlib.asynccontextmanager
