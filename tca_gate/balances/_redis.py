@@ -8,7 +8,9 @@ one task (a flight), until a change concerning it is made in this worker or hear
 another (the cache is the first listener of its own feed, which it starts with its first
 flight): begun before the change, the flight may have read the answer withdrawn, so
 readers after the change, the listeners that read again on hearing it among them, start
-a new one. Any Redis failure is a ``BalanceUnavailableError``: never a guess.
+a new one (those that joined before this worker heard it get its answer: the pub/sub
+delivery window, as for the near cache). Any Redis failure is a
+``BalanceUnavailableError``: never a guess.
 
 A fetch's lock token is its generation: ``forget`` and ``invalidate`` delete the lock, so
 the fetch under way (in any worker) can no longer store its answer (``SETTLE`` checks the
