@@ -4,7 +4,13 @@ For apps on several workers or machines. Each holder's answer is one Redis key; 
 worker that misses it takes the holder's lock (one atomic ``SET NX PX``) and fetches,
 the others poll for the answer with a short backoff, so N workers missing the same
 holder make one upstream call. Within one worker, concurrent readers of a holder share
-one task. Any Redis failure is a ``BalanceUnavailableError``: never a guess.
+one task (a flight), until a change concerning it is made in this worker or heard from
+another (the cache is the first listener of its own feed, which it starts with its first
+flight): begun before the change, the flight may have read the answer withdrawn, so
+readers after the change, the listeners that read again on hearing it among them, start
+a new one (those that joined before this worker heard it get its answer: the pub/sub
+delivery window, as for the near cache). Any Redis failure is a
+``BalanceUnavailableError``: never a guess.
 
 A fetch's lock token is its generation: ``forget`` and ``invalidate`` delete the lock, so
 the fetch under way (in any worker) can no longer store its answer (``SETTLE`` checks the
@@ -15,34 +21,46 @@ The client may be a ``redis.asyncio.Redis`` or a ``redis.asyncio.RedisCluster``:
 holder's keys carry its digest as a hash tag (``<prefix>balances:{<digest>}``), so its
 answer, lock and failure share one slot, and every script names all its keys in KEYS
 (``_redis_scripts``). The index sets ``forget`` finds holders by live in slots of their
-own, each with its taking set (``<prefix>user:{<sha256>}`` and ``...:taking``, one slot
+own, each with its taking hash (``<prefix>user:{<sha256>}`` and ``...:taking``, one slot
 by the same hash tag), so no step spans two slots, and the orderings below keep every
 guarantee.
 
-A fetch: (1) ``LOCK`` the holder; (2) ``INDEX``: add its digest to its index sets;
-(3) ask the source; (4) ``SETTLE``: store the answer only if the lock is still the
-fetch's. A forget: (a) ``TAKE`` each index set: move its digests into the taking set
-and read all the taking set holds (atomic, one slot); (b) delete the answer, then the
-lock, of each digest taken; (c) PUBLISH the change; (d) remove the digests taken from
-the taking sets. A digest leaves an index set only for its taking set, in (a), and
-leaves the taking set only in (d), after (b) and (c) succeeded: a forget that fails or
-times out anywhere (a reply lost, a node down), or whose (a) the client sends twice
-after a lost reply, leaves the digests in the taking set, and its retry (the
-webhook's, or the client's) takes them again. If (a) comes after (2), it finds the
-digest and (b), after (1), deletes the lock: the fetch cannot store (or, had it
-stored, (b) deletes the answer). If (a) comes before (2), the source is asked in (3)
-after the forget began, so the answer is the new one, and (2) keeps it indexed for the
-next forget (a (d) of the same digest meanwhile leaves the index set alone). Indexing
-before taking the lock would not do: a forget's (a) and (b) could both fall between the
-two, and the answer of a lock taken afterwards would be stored with no index entry,
-out of reach of the next forget.
+A fetch: (1) ``LOCK`` the holder; (2) ``INDEX``: add its digest to its index sets; (3)
+ask the source; (4) ``SETTLE``: store the answer only if the lock is still the fetch's.
+A forget (with a random id of its own): (a) ``TAKE`` each index set: move its digests
+into the taking hash, mark every digest the hash holds with the forget's id, and read
+them all (atomic, one slot); (b) ``DROP`` each digest taken: delete its lock and its
+answer at once, so a fetch's (4) comes before or after, never between; (c) PUBLISH the
+change; (d) ``UNTAKE``: remove, of the digests taken, those still marked with its id. A
+digest leaves an index set only for the taking hash, in (a), and leaves the taking hash
+only in (d) of the last forget whose (a) took it, after that forget's (b) and (c)
+succeeded: a forget that fails or times out anywhere (a reply lost, a node down), or
+whose (a) the client sends twice after a lost reply (the same id), leaves the digests in
+the taking hash, and its retry (the webhook's, with a new id, or the client's) takes
+them again. Two forgets may overlap: an earlier forget's (d) leaves a digest a later
+one's (a) took (it is marked with the later id), so the later forget's retry still finds
+it, though the earlier forget's (b) came before the answer it must drop was stored. So
+when a forget's (a) misses a digest that a fetch's (2) indexed before it, the forget
+whose (d) removed the digest had taken it after that (2), and had done its (b) before.
+If (a) comes after (2), it (or that forget) finds the digest and (b), after (1), deletes
+the lock: the fetch cannot store (or, had it stored, (b) deletes the answer). If (a)
+comes before (2), the source is asked in (3) after the forget began, so the answer is
+the new one, and (2) keeps it indexed for the next forget (a (d) of the same digest
+meanwhile leaves the index set alone). Indexing before taking the lock would not do: a
+forget's (a) and (b) could both fall between the two, and the answer of a lock taken
+afterwards would be stored with no index entry, out of reach of the next forget. A (1)
+or (4) the client sends again after a lost reply knows its own first run (the lock
+holding its token; the answer or failure it stored still there); a (1) resent after a
+forget's (b) deleted the lock its first run took takes it anew: a (1) after that (b), as
+above.
 
 The hash tags renamed the keys (``balances:<digest>`` is now ``balances:{<digest>}``,
 ``user:<sha256>`` is now ``user:{<sha256>}``): answers under the old names are never
 read again and expire within ``ttl + stale_for``; it is a cache, nothing needs
 migrating, but workers of both versions must not share a ``prefix`` (a forget in one
-would miss the other's index sets): roll out with a new ``prefix``, or stop all
-workers of the old version first.
+would miss the other's index sets; and the taking key, once a set, is now a hash, so a
+forget meeting an old one fails, a 503, until it expires): roll out with a new
+``prefix``, or stop all workers of the old version first.
 """
 
 from __future__ import annotations
@@ -119,6 +137,14 @@ class _Stored:
 
 
 @dataclass(frozen=True, slots=True)
+class _Flight:
+    """One look-up under way in this worker, that its readers share."""
+
+    holder: Holder
+    task: asyncio.Task[_Answer]
+
+
+@dataclass(frozen=True, slots=True)
 class _Answer:
     """What one flight found: a reading (None: the holder is unknown) and whether it was
     already in the cache when the flight looked."""
@@ -146,7 +172,9 @@ class RedisCachedBalances:
     ``changes`` (a ``RedisChangeFeed``) tells listeners in every worker what ``forget``
     and ``invalidate`` withdrew, through Redis pub/sub: when the change cannot be sent
     to the other workers, they raise ``BalanceUnavailableError`` (the webhook's 503, so
-    it is sent again), as when Redis fails.
+    it is sent again), as when Redis fails. The cache hears it too, from its first read
+    in a running loop on (one pub/sub connection a worker): a read after a change heard
+    shares no look-up begun before it.
 
     ``near_ttl`` (seconds, off by default) keeps up to ``near_maxsize`` recent answers in
     each worker too, in front of Redis: a hit then costs what ``CachedBalances``' does.
@@ -199,6 +227,9 @@ class RedisCachedBalances:
         #: Told of every answer withdrawn or replaced by a different one (``Change``), in
         #: every worker: the cache sends its changes to the others on ``{prefix}changes``.
         self.changes = RedisChangeFeed(redis, f"{prefix}changes", redis_timeout=redis_timeout)
+        # heard first, before any other listener: one that reads again joins no old flight
+        self.changes.subscribe(self._heard)
+        self._flights: dict[str, _Flight] = {}
         self._near = None
         if near_ttl is not None:
             self._near = NearCache(
@@ -211,8 +242,9 @@ class RedisCachedBalances:
         self._lock_holder = redis.register_script(scripts.LOCK)
         self._index_holder = redis.register_script(scripts.INDEX)
         self._take_index = redis.register_script(scripts.TAKE)
+        self._untake_index = redis.register_script(scripts.UNTAKE)
         self._settle = redis.register_script(scripts.SETTLE)
-        self._flights: dict[str, asyncio.Task[_Answer]] = {}
+        self._drop_holder = redis.register_script(scripts.DROP)
         self._lock_ms = _milliseconds(lock_timeout)
         self._answer_ms = _milliseconds(ttl + stale_for)
         self._index_ms = self._lock_ms + self._answer_ms
@@ -277,15 +309,9 @@ class RedisCachedBalances:
         keys = self._keys(holder)
         # an owner's reader waits for a flight of the same owner (its answer is indexed so)
         mine = keys.digest if holder.owner is None else f"{keys.digest} {holder.owner}"
-        flight = self._flights.get(mine)
-        if flight is None:
-            flight = asyncio.create_task(self._look(holder, keys), name=f"balances of {holder!r}")
-            flight.add_done_callback(lambda done: self._land(mine, done))
-            if near is not None:
-                flight.add_done_callback(near.keeper(holder))
-            self._flights[mine] = flight
+        flight = self._flights.get(mine) or self._start(holder, keys, mine)
         try:
-            answer = await asyncio.shield(flight)
+            answer = await asyncio.shield(flight.task)
         except Exception:
             self.stats.misses += 1
             raise
@@ -299,12 +325,22 @@ class RedisCachedBalances:
             self.stats.stale_served += 1
         return answer.reading
 
+    def _start(self, holder: Holder, keys: _Keys, mine: str) -> _Flight:
+        """A new flight looking the holder up, for this worker's readers to share."""
+        self.changes.start_soon()  # to hear the changes that withdraw it
+        task = asyncio.create_task(self._look(holder, keys), name=f"balances of {holder!r}")
+        flight = self._flights[mine] = _Flight(holder, task)
+        task.add_done_callback(lambda _: self._land(mine, flight))
+        if self._near is not None:
+            task.add_done_callback(self._near.keeper(holder))
+        return flight
+
     async def invalidate(self, holder: Holder) -> int:
         """Forget the holder's answers in every scope, in every worker; fetches under way
         no longer store theirs. How many answers were dropped."""
         every = [self._keys(holder.in_scope(scope)) for scope in BALANCE_SCOPES]
-        self._withdraw_flights({keys.digest for keys in every})
         dropped = await self._drop([keys.digest for keys in every])
+        self._withdraw_flights({keys.digest for keys in every})
         await self.changes.send(Change.of(holders=[holder]))
         return dropped
 
@@ -318,16 +354,17 @@ class RedisCachedBalances:
         index += [self._address_key(address) for address in wanted]
         if not index:
             return 0
-        taken, failure = await self._each(index, self._take)
+        forget_id = secrets.token_hex(8)
+        taken, failure = await self._each(index, lambda key: self._take(key, forget_id))
         digests = list(dict.fromkeys(digest for each in taken.values() for digest in each))
-        self._withdraw_flights(set(digests))
         if failure is not None:
             raise failure
         dropped = await self._drop(digests)
+        self._withdraw_flights(set(digests))
         await self.changes.send(Change.of(usernames=names, addresses=wanted))
         _, failure = await self._each(
             [key for key, each in taken.items() if each],
-            lambda key: self._redis.srem(_taking(key), *taken[key]),
+            lambda key: self._untake_index(keys=[_taking(key)], args=[forget_id, *taken[key]]),
             stop=False,
         )
         if failure is not None:
@@ -335,15 +372,25 @@ class RedisCachedBalances:
         return dropped
 
     def _withdraw_flights(self, digests: set[str]) -> None:
-        """Let no new reader join a flight of these holders (any owner's): it may have got
-        an answer now withdrawn."""
+        """Let no new reader join a flight of these holders (any owner's), once their
+        answers were dropped: begun before, it may have read what was dropped."""
         for mine in [mine for mine in self._flights if mine.partition(" ")[0] in digests]:
             del self._flights[mine]
 
-    async def _take(self, key: str) -> list[str]:
-        """Move an index set's digests into its taking set and read all that holds
-        (``TAKE``): the digests a forget must drop, kept until it has."""
-        return _members(await self._take_index(keys=[key, _taking(key)], args=[self._index_ms]))
+    def _heard(self, change: Change) -> None:
+        """The feed's first listener: let no new reader join a flight the change (this
+        worker's or another's) concerns, as for ``_withdraw_flights``; a fetch among them
+        finds its lock gone (if the change was a forget) and looks again."""
+        for mine in [
+            mine for mine, flight in self._flights.items() if change.concerns(flight.holder)
+        ]:
+            del self._flights[mine]
+
+    async def _take(self, key: str, forget_id: str) -> list[str]:
+        """Move an index set's digests into its taking hash and read all that holds,
+        marked as this forget's (``TAKE``): the digests it must drop, kept until it has."""
+        found = await self._take_index(keys=[key, _taking(key)], args=[self._index_ms, forget_id])
+        return _members(found)
 
     async def _each(
         self, keys: list[str], call: Callable[[str], Awaitable[T]], *, stop: bool = True
@@ -367,16 +414,17 @@ class RedisCachedBalances:
         return answers, failure
 
     async def _drop(self, digests: list[str]) -> int:
-        """Delete the answer, then the lock, of each holder (one slot per command); how
-        many answers there were."""
-        if not digests:
-            return 0
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for digest in digests:
-                pipe.delete(self._answer_key(digest))
-                pipe.delete(self._lock_key(digest))
-            deleted = await self._call(pipe.execute())
-        return sum(int(count) for count in deleted[::2])
+        """Delete the lock and the answer of each holder, both at once (``DROP``, one slot
+        per call); how many answers there were."""
+        dropped, failure = await self._each(
+            digests,
+            lambda digest: self._drop_holder(
+                keys=[self._lock_key(digest), self._answer_key(digest)]
+            ),
+        )
+        if failure is not None:
+            raise failure
+        return sum(int(count) for count in dropped.values())
 
     async def _look(self, holder: Holder, keys: _Keys) -> _Answer:
         """The answer from Redis, or from this worker's fetch, or from another's."""
@@ -531,12 +579,12 @@ class RedisCachedBalances:
                 f"the Redis balance cache failed ({type(error).__name__})"
             ) from error
 
-    def _land(self, mine: str, flight: asyncio.Task[_Answer]) -> None:
+    def _land(self, mine: str, flight: _Flight) -> None:
         """Forget a finished flight; its exception is marked seen, as its waiters got it."""
         if self._flights.get(mine) is flight:
             del self._flights[mine]
-        if not flight.cancelled():
-            flight.exception()
+        if not flight.task.cancelled():
+            flight.task.exception()
 
     def _keys(self, holder: Holder) -> _Keys:
         value = list(holder.value) if isinstance(holder.value, tuple) else holder.value
@@ -604,7 +652,7 @@ def _members(found: object) -> list[str]:
 
 
 def _taking(index: str) -> str:
-    """The taking set of an index set: in its slot, as the hash tag is the same."""
+    """The taking hash of an index set: in its slot, as the hash tag is the same."""
     return f"{index}:taking"
 
 

@@ -247,7 +247,7 @@ def test_a_stopped_master_refuses_its_holders_then_the_cache_recovers(
 ) -> None:
     """The master of some holders' slots stops: their reads and a forget touching them
     are refused (503), holders on the other masters are still served, and the forget keeps
-    the index entries it took (in the taking sets) for its retry; restarted from its
+    the index entries it took (in the taking hashes) for its retry; restarted from its
     config file, the master serves again (empty: its holders are asked again)."""
     source = Source()
     stopped = nodes.ports[1]
@@ -255,14 +255,15 @@ def test_a_stopped_master_refuses_its_holders_then_the_cache_recovers(
 
     def live_index() -> dict[str, set[str]]:
         """The index sets on the masters still running, and their digests (with those
-        taken into their taking sets by a forget not finished)."""
+        taken into their taking hashes by a forget not finished)."""
         found: dict[str, set[str]] = {}
         for port in nodes.ports:
             if port != stopped:
                 with redis.Redis(port=port, decode_responses=True) as node:
                     for key in node.keys(f"{prefix}user:*"):
                         index = key.removesuffix(":taking")
-                        found[index] = found.get(index, set()) | node.smembers(key)
+                        digests = node.hkeys(key) if key != index else node.smembers(key)
+                        found[index] = found.get(index, set()) | set(digests)
         return found
 
     async def scenario() -> None:
