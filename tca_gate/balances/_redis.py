@@ -169,6 +169,9 @@ class RedisCachedBalances:
     gets ``redis_timeout`` seconds, whatever the client's own socket timeouts, so a Redis
     that hangs is a 503, not a hang.
 
+    Make one per process, at start-up, and ``aclose`` it at shut-down (a lifespan): from
+    its first read each keeps a pub/sub connection listening for other workers' changes.
+
     ``changes`` (a ``RedisChangeFeed``) tells listeners in every worker what ``forget``
     and ``invalidate`` withdrew, through Redis pub/sub: when the change cannot be sent
     to the other workers, they raise ``BalanceUnavailableError`` (the webhook's 503, so

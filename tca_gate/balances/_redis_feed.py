@@ -122,10 +122,12 @@ class RedisChangeFeed(ChangeFeed):
         if self._task is not None and not self._listening():
             self._abandon()
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is not None and not await _stopped(task, self.redis_timeout):
+            _log.warning(
+                "the balance change feed's listening task did not stop within %g s: left "
+                "behind, cancelled",
+                self.redis_timeout,
+            )
         self._go_quiet()
 
     async def send(self, change: Change, *, must_reach: bool = True) -> None:
@@ -215,9 +217,12 @@ class RedisChangeFeed(ChangeFeed):
         async with asyncio.timeout(self.redis_timeout):
             await pubsub.subscribe(self.channel)
         heard_at = pinged_at = loop.time()
+        me = asyncio.current_task()
         while True:
             async with asyncio.timeout(self.heartbeat):
                 message = await pubsub.get_message(timeout=self.heartbeat / 4)
+            if me is not None and me.cancelling():  # a cancellation the client swallowed
+                raise asyncio.CancelledError
             now = loop.time()
             if message is not None:
                 heard_at = now
@@ -251,6 +256,23 @@ class RedisChangeFeed(ChangeFeed):
         if self._live:
             self._live = False
             self.publish(Change.EVERYTHING)
+
+
+async def _stopped(task: asyncio.Task[Any], within: float) -> bool:
+    """Cancel ``task`` and wait for it to end, cancelling again while it runs (redis-py's
+    pub/sub read can swallow a cancellation and block on its socket); whether it ended
+    within ``within`` seconds (else it is left behind, cancelled: a shutdown never hangs)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not task.done():
+        left = deadline - loop.time()
+        if left <= 0:
+            return False
+        task.cancel()
+        await asyncio.wait({task}, timeout=min(0.05, left))
+    if not task.cancelled():
+        task.exception()  # retrieved: it ended by raising, as a cancelled listener does
+    return True
 
 
 def _current_task() -> asyncio.Task[Any] | None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -356,3 +358,47 @@ def loops_one_after_another(redis_url: str) -> None:
     assert run(feed.start)  # a third loop: started again, not an error
     run(feed.aclose)
     assert not feed.live
+
+
+#: Many caches on one client, each read once and closed at once (no outer timeout: a
+#: cancellation swallowed by redis-py's pub/sub read used to leave ``aclose`` waiting for
+#: ever), then as many never closed, their feed tasks cancelled once, as ``asyncio.run``
+#: does at exit. Prints how many of each did not end.
+SHUTDOWN = """
+import asyncio, sys
+import redis.asyncio
+from tca_gate.balances import Holder, RedisCachedBalances
+
+class Source:
+    async def balances(self, holder):
+        return {"TOKENLY": 1}
+
+async def main(url):
+    client = redis.asyncio.Redis.from_url(url)
+    for i in range(15):
+        cache = RedisCachedBalances(Source(), client, prefix=f"shut-{i}:")
+        await cache.balances(Holder.user(f"u{i}"))
+        await cache.aclose()
+    left = [RedisCachedBalances(Source(), client, prefix=f"left-{i}:") for i in range(15)]
+    for i, cache in enumerate(left):
+        await cache.balances(Holder.user(f"u{i}"))
+    feeds = [task for task in asyncio.all_tasks() if task.get_name().startswith("change feed")]
+    for task in feeds:
+        task.cancel()
+    _, pending = await asyncio.wait(feeds, timeout=5) if feeds else (set(), set())
+    print("feeds", len(feeds), "pending", len(pending))
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_closing_a_cache_right_after_its_first_read_never_hangs(redis_url: str) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-c", SHUTDOWN, redis_url],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.split() == ["feeds", "15", "pending", "0"], finished.stdout
