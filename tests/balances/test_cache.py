@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TypedDict, TypeVar, Unpack
+from collections.abc import Mapping
+from typing import TypedDict, Unpack
 
 import pytest
 from hypothesis import given, settings
@@ -22,9 +22,8 @@ from tca_gate.balances import (
     Holder,
     UnknownHolderError,
 )
+from tests.support.caches import run
 from tests.support.clocks import ManualClock
-
-T = TypeVar("T")
 
 ALICE = Holder.user("alice")
 BOB = Holder.user("bob")
@@ -48,13 +47,6 @@ class ScriptedSource:
         if holder not in self.held:
             raise UnknownHolderError(f"no {holder!r}")
         return self.held[holder]
-
-
-def run(scenario: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await scenario()
-
-    return asyncio.run(main())
 
 
 class CacheOptions(TypedDict, total=False):

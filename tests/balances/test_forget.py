@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Mapping
 
 import pytest
 
 from tca_gate import InvalidArgumentError
 from tca_gate.balances import CachedBalances, Holder, UnknownHolderError
+from tests.support.caches import run
 from tests.support.clocks import ManualClock
-
-T = TypeVar("T")
 
 ALICE_TOKEN = Holder.token("alice-oauth-token", owner="Alice")
 ALICE_TOKEN_PROTECTED = Holder.token("alice-oauth-token", "protected", owner="alice")
@@ -54,13 +52,6 @@ class CountingSource:
         if holder.value == "unknown":
             raise UnknownHolderError("no such user")
         return {"A": asked}
-
-
-def run(scenario: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await scenario()
-
-    return asyncio.run(main())
 
 
 def filled() -> tuple[CachedBalances, CountingSource]:

@@ -8,9 +8,9 @@ import asyncio
 import contextlib
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx2
 import pytest
@@ -25,9 +25,9 @@ from starlette.routing import Route
 from tca_gate import InvalidArgumentError
 from tca_gate.balances import BalanceUnavailableError, Holder, RedisCachedBalances
 from tca_gate.gate import Gate, TcaGateMiddleware, header_identity
+from tests.support.caches import redis_caches, run, until
 from tests.support.redis_server import free_port, redis_server
 
-T = TypeVar("T")
 ALICE = Holder.user("alice")
 BOB = Holder.user("bob")
 
@@ -51,13 +51,6 @@ class Source:
         return answer
 
 
-def run(scenario: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await scenario()
-
-    return asyncio.run(main())
-
-
 @pytest.fixture
 def prefix() -> str:
     return f"near-{uuid.uuid4().hex[:12]}:"
@@ -68,21 +61,10 @@ async def workers(
     url: str, source: Source, count: int = 1, **options: Any
 ) -> AsyncIterator[list[RedisCachedBalances]]:
     """``count`` caches with a near cache, each on its own client, their feeds live."""
-    options = {"near_ttl": 5.0, **options}
-    made = [RedisCachedBalances.from_url(source, url, **options) for _ in range(count)]
-    try:
+    async with redis_caches(url, source, count, **{"near_ttl": 5.0, **options}) as made:
         for cache in made:
             assert await cache.changes.start()
         yield made
-    finally:
-        for cache in made:
-            await cache.aclose()
-
-
-async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():
-            await asyncio.sleep(0.002)
 
 
 def test_a_near_hit_does_not_ask_redis(

@@ -10,9 +10,9 @@ import socket
 import threading
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import redis
@@ -25,10 +25,9 @@ from tca_gate.balances import (
     RedisCachedBalances,
     UnknownHolderError,
 )
+from tests.support.caches import redis_caches, run
 from tests.support.clocks import ManualClock
 from tests.support.redis_server import free_port, redis_server
-
-T = TypeVar("T")
 
 ALICE_TOKEN = Holder.token("alice-secret-oauth-token", owner="alice")
 ALICE = Holder.user("alice")
@@ -66,29 +65,9 @@ class Source:
         return self.held.get(holder, {"A": asked})
 
 
-def run(scenario: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await scenario()
-
-    return asyncio.run(main())
-
-
 @pytest.fixture
 def prefix() -> str:
     return f"test-{uuid.uuid4().hex[:12]}:"
-
-
-@contextlib.asynccontextmanager
-async def caches(
-    url: str, source: Source, count: int = 1, **options: Any
-) -> AsyncIterator[list[RedisCachedBalances]]:
-    """``count`` caches on separate connections, as separate workers would have."""
-    made = [RedisCachedBalances.from_url(source, url, **options) for _ in range(count)]
-    try:
-        yield made
-    finally:
-        for cache in made:
-            await cache.aclose()
 
 
 def test_answers_are_kept_for_the_ttl_and_shared_by_every_worker(
@@ -97,7 +76,10 @@ def test_answers_are_kept_for_the_ttl_and_shared_by_every_worker(
     source, clock = Source(), ManualClock(1_700_000_000.0)
 
     async def scenario() -> None:
-        async with caches(redis_url, source, 2, prefix=prefix, clock=clock, ttl=30.0) as (a, b):
+        async with redis_caches(redis_url, source, 2, prefix=prefix, clock=clock, ttl=30.0) as (
+            a,
+            b,
+        ):
             assert dict(await a.balances(ALICE)) == {"A": 1}
             clock.now += 29.0
             reading = await b.read(ALICE)
@@ -116,7 +98,7 @@ def test_many_workers_missing_one_key_make_one_upstream_call(redis_url: str, pre
     source = Source(delay=0.05)
 
     async def scenario() -> list[Mapping[str, int]]:
-        async with caches(redis_url, source, 3, prefix=prefix) as workers:
+        async with redis_caches(redis_url, source, 3, prefix=prefix) as workers:
             reads = [worker.balances(ALICE_TOKEN) for worker in workers for _ in range(200)]
             answers = await asyncio.gather(*reads)
             assert sum(worker.stats.upstream_calls for worker in workers) == 1
@@ -137,7 +119,7 @@ def test_workers_on_separate_threads_and_loops_make_one_upstream_call(
 
     def worker() -> None:
         async def scenario() -> list[dict[str, int]]:
-            async with caches(redis_url, source, prefix=prefix) as (cache,):
+            async with redis_caches(redis_url, source, prefix=prefix) as (cache,):
                 start.wait()
                 found = await asyncio.gather(*(cache.balances(BOB) for _ in range(200)))
                 return [dict(answer) for answer in found]
@@ -159,7 +141,7 @@ def test_cancelled_readers_leave_the_fetch_to_finish_and_fill_the_cache(
     source = Source()
 
     async def scenario() -> None:
-        async with caches(redis_url, source, prefix=prefix) as (cache,):
+        async with redis_caches(redis_url, source, prefix=prefix) as (cache,):
             source.gate = asyncio.Event()
             readers = [asyncio.create_task(cache.balances(ALICE)) for _ in range(5)]
             await source.asked.wait()
@@ -187,7 +169,7 @@ def test_stale_answers_only_within_the_window_and_only_when_the_source_fails(
 
     async def scenario() -> None:
         options = {"prefix": prefix, "clock": clock, "ttl": 10.0, "stale_for": 20.0}
-        async with caches(redis_url, source, 2, **options) as (a, b):
+        async with redis_caches(redis_url, source, 2, **options) as (a, b):
             await a.balances(ALICE)
             clock.now += 15.0
             source.failure = BalanceUnavailableError("Tokenpass is down")
@@ -201,7 +183,7 @@ def test_stale_answers_only_within_the_window_and_only_when_the_source_fails(
             assert dict(await a.balances(ALICE)) == {"A": 4}  # the error was not cached
             source.failure = BalanceUnavailableError("down again")
             clock.now += 30.0
-            async with caches(redis_url, source, prefix=prefix, clock=clock) as (c,):
+            async with redis_caches(redis_url, source, prefix=prefix, clock=clock) as (c,):
                 with pytest.raises(BalanceUnavailableError, match="down again"):  # no window
                     await c.read(ALICE)
 
@@ -227,7 +209,7 @@ def test_a_worker_waiting_on_a_failed_fetch_gets_the_failure_not_a_second_call(
 
     async def scenario() -> None:
         watched = Watched.from_url(redis_url)
-        async with caches(redis_url, source, prefix=prefix) as (a,):
+        async with redis_caches(redis_url, source, prefix=prefix) as (a,):
             b = RedisCachedBalances(source, watched, prefix=prefix)
             source.gate = asyncio.Event()
             source.failure = BalanceUnavailableError("Tokenpass answered 503")
@@ -253,7 +235,7 @@ def test_unknown_holders_are_remembered_briefly_and_never_served_stale(
 
     async def scenario() -> None:
         options = {"prefix": prefix, "clock": clock, "negative_ttl": 5.0, "stale_for": 60.0}
-        async with caches(redis_url, source, 2, **options) as (a, b):
+        async with redis_caches(redis_url, source, 2, **options) as (a, b):
             for cache in (a, b, a):
                 with pytest.raises(UnknownHolderError, match="no such user"):
                     await cache.balances(unknown)
@@ -283,7 +265,7 @@ def test_without_negative_caching_an_unknown_holder_is_asked_every_time(
     unknown = Holder.user("unknown")
 
     async def scenario() -> None:
-        async with caches(redis_url, source, prefix=prefix, negative_ttl=0.0) as (cache,):
+        async with redis_caches(redis_url, source, prefix=prefix, negative_ttl=0.0) as (cache,):
             for _ in range(3):
                 with pytest.raises(UnknownHolderError):
                     await cache.balances(unknown)
@@ -299,7 +281,7 @@ def test_forgetting_in_one_worker_drops_the_answers_for_every_worker(
     everyone = [ALICE_TOKEN, ALICE_TOKEN.in_scope("protected"), ALICE, BOB, PAIR]
 
     async def scenario() -> None:
-        async with caches(redis_url, source, 2, prefix=prefix) as (a, b):
+        async with redis_caches(redis_url, source, 2, prefix=prefix) as (a, b):
             for holder in everyone:
                 await a.balances(holder)
             assert await b.forget(usernames=["ALICE"]) == 3
@@ -341,7 +323,7 @@ def test_a_fetch_under_way_in_another_worker_when_forgotten_is_neither_stored_no
     source = Snapshot()
 
     async def scenario() -> None:
-        async with caches(redis_url, source, 2, prefix=prefix) as (a, b):
+        async with redis_caches(redis_url, source, 2, prefix=prefix) as (a, b):
             source.held[ALICE_TOKEN] = {"A": 100}  # what a's fetch reads: about to be withdrawn
             source.gate = asyncio.Event()
             early = [asyncio.create_task(a.balances(ALICE_TOKEN)) for _ in range(3)]
@@ -366,7 +348,7 @@ def test_a_stale_answer_forgotten_during_a_failing_fetch_is_not_served(
 
     async def scenario() -> None:
         options = {"prefix": prefix, "clock": clock, "ttl": 1.0, "stale_for": 60.0}
-        async with caches(redis_url, source, 2, **options) as (a, b):
+        async with redis_caches(redis_url, source, 2, **options) as (a, b):
             assert dict(await a.balances(ALICE_TOKEN)) == {"A": 1}
             clock.now += 2.0  # past the TTL, within the stale window
             source.failure = BalanceUnavailableError("Tokenpass is down")
@@ -386,7 +368,7 @@ def test_a_stuck_fetch_loses_its_lock_after_lock_timeout(redis_url: str, prefix:
     source = Source()
 
     async def scenario() -> None:
-        async with caches(redis_url, source, 2, prefix=prefix, lock_timeout=0.2) as (a, b):
+        async with redis_caches(redis_url, source, 2, prefix=prefix, lock_timeout=0.2) as (a, b):
             source.gate = asyncio.Event()
             stuck = asyncio.create_task(a.balances(BOB))
             await source.asked.wait()
@@ -423,7 +405,7 @@ def test_many_holders_at_once_each_get_their_own_balances(redis_url: str, prefix
         source.held[holder] = {"ID": number}
 
     async def scenario() -> list[tuple[Holder, Mapping[str, int]]]:
-        async with caches(redis_url, source, 2, prefix=prefix) as workers:
+        async with redis_caches(redis_url, source, 2, prefix=prefix) as workers:
 
             async def read(
                 worker: RedisCachedBalances, holder: Holder
@@ -444,7 +426,7 @@ def test_no_key_or_value_holds_a_token(
     source = Source()
 
     async def scenario() -> None:
-        async with caches(redis_url, source, prefix=prefix) as (cache,):
+        async with redis_caches(redis_url, source, prefix=prefix) as (cache,):
             await cache.balances(ALICE_TOKEN)
             await cache.balances(PAIR)
 
@@ -464,7 +446,7 @@ def test_a_corrupt_answer_in_redis_is_fetched_again(
     source = Source()
 
     async def scenario() -> None:
-        async with caches(redis_url, source, prefix=prefix) as (cache,):
+        async with redis_caches(redis_url, source, prefix=prefix) as (cache,):
             await cache.balances(BOB)
             (key,) = redis_client.keys(f"{prefix}balances:*")
             redis_client.set(key, b'{"at": 1e18, "balances": {"A": true}}')
@@ -479,7 +461,7 @@ def test_a_redis_that_dies_mid_run_refuses_then_recovers(tmp_path: Path) -> None
     async def scenario() -> None:
         server = contextlib.ExitStack()
         url = server.enter_context(redis_server(tmp_path / "first", port=port))
-        async with caches(url, source, prefix="dies:") as (cache,):
+        async with redis_caches(url, source, prefix="dies:") as (cache,):
             assert dict(await cache.balances(ALICE)) == {"A": 1}
             source.gate, source.asked = asyncio.Event(), asyncio.Event()
             pending = asyncio.create_task(cache.balances(BOB))
@@ -507,7 +489,7 @@ def test_an_unreachable_redis_is_unavailable_never_an_answer() -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
 
     async def scenario() -> None:
-        async with caches(url, source) as (cache,):
+        async with redis_caches(url, source) as (cache,):
             with pytest.raises(BalanceUnavailableError, match="Redis balance cache failed"):
                 await cache.read(ALICE)
             with pytest.raises(BalanceUnavailableError):
@@ -586,7 +568,7 @@ def test_a_token_read_first_without_its_owner_is_forgotten_with_the_owner_once_r
     login = Holder.token("shared-oauth-token", owner="carol")
 
     async def scenario() -> None:
-        async with caches(redis_url, source, 2, prefix=prefix) as (a, b):
+        async with redis_caches(redis_url, source, 2, prefix=prefix) as (a, b):
             assert dict(await a.balances(bearer)) == {"A": 1}
             assert dict(await b.balances(login)) == {"A": 2}
             assert dict(await a.balances(login)) == {"A": 2}

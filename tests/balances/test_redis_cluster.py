@@ -10,8 +10,8 @@ import contextlib
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import pytest
 import redis
@@ -23,9 +23,8 @@ from tca_gate.balances import (
     RedisCachedBalances,
     UnknownHolderError,
 )
+from tests.support.caches import redis_caches, run
 from tests.support.redis_cluster import LoopbackCluster
-
-T = TypeVar("T")
 
 USERS = [Holder.user(f"user{n}") for n in range(30)]
 TOKENS = [
@@ -60,13 +59,6 @@ class Source:
         return answer
 
 
-def run(scenario: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await scenario()
-
-    return asyncio.run(main())
-
-
 @pytest.fixture(params=["redis", "valkey"])
 def nodes(request: pytest.FixtureRequest) -> LoopbackCluster:
     """Each test on the Redis Cluster, then on the Valkey one: the scripts use only
@@ -87,15 +79,8 @@ async def caches(
     cluster: LoopbackCluster, source: Source, count: int = 1, **options: Any
 ) -> AsyncIterator[list[RedisCachedBalances]]:
     """``count`` caches on separate cluster clients, as separate workers would have."""
-    made = [
-        RedisCachedBalances.from_url(source, cluster.url, cluster=True, **options)
-        for _ in range(count)
-    ]
-    try:
+    async with redis_caches(cluster.url, source, count, cluster=True, **options) as made:
         yield made
-    finally:
-        for cache in made:
-            await cache.aclose()
 
 
 def cluster_keys(cluster: LoopbackCluster, pattern: str) -> list[str]:

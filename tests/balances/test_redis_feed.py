@@ -11,9 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import TypeVar
 from urllib.parse import urlsplit
 
 import pytest
@@ -28,9 +27,9 @@ from tca_gate.balances import (
     RedisCachedBalances,
     RedisChangeFeed,
 )
+from tests.support.caches import redis_caches, run, until
 from tests.support.redis_server import free_port, redis_server
 
-T = TypeVar("T")
 ALICE = Holder.user("alice")
 
 
@@ -39,29 +38,11 @@ class Source:
         return {"A": 1}
 
 
-def run(scenario: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await scenario()
-
-    return asyncio.run(main())
-
-
 @contextlib.asynccontextmanager
 async def workers(url: str, count: int, prefix: str) -> AsyncIterator[list[RedisCachedBalances]]:
     """``count`` caches on their own clients, as separate workers would have them."""
-    made = [RedisCachedBalances.from_url(Source(), url, prefix=prefix) for _ in range(count)]
-    try:
+    async with redis_caches(url, Source(), count, prefix=prefix) as made:
         yield made
-    finally:
-        for cache in made:
-            await cache.aclose()
-
-
-async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
-    """Wait until ``condition`` holds, failing the test if it does not within ``within`` s."""
-    async with asyncio.timeout(within):
-        while not condition():
-            await asyncio.sleep(0.005)
 
 
 def test_a_change_in_one_worker_reaches_the_others_once_and_this_one_once(

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from hypothesis import given, settings
@@ -27,9 +26,8 @@ from tca_gate.balances import (
     UnknownHolderError,
 )
 from tca_gate.tokenpass import AsyncTokenpassClient
+from tests.support.caches import run
 from tests.support.sandboxes import Sandbox, running_sandbox
-
-T = TypeVar("T")
 
 SAT = 100_000_000
 ALICE_MAIN = "12Fengv9kjnt69gb27oXESKnURwBfs9P34"
@@ -46,13 +44,6 @@ STATIC = {
     "tokens": {"alice-token": "alice"},
     "addresses": {"1A": {"TOKENLY": 1, "B": 2}, "1B": {"TOKENLY": 3, "B": -2}},
 }
-
-
-def run(scenario: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await scenario()
-
-    return asyncio.run(main())
 
 
 @settings(max_examples=30)
